@@ -1,0 +1,25 @@
+# The few entry points everyone uses. Each installs uv (pinned) if missing, then runs in the
+# project's locked environment.
+UV := python3 -m uv
+BOOTSTRAP := python3 -m pip install --quiet --disable-pip-version-check uv==0.13.8
+SCALE ?= s
+
+.PHONY: demo test lint format generate bench clean
+
+demo:
+	$(BOOTSTRAP) && $(UV) run --locked revops demo
+
+test:
+	$(BOOTSTRAP) && $(UV) run --locked pytest
+
+lint:
+	$(BOOTSTRAP) && $(UV) run --locked ruff check . && $(UV) run --locked ruff format --check .
+
+format:
+	$(UV) run --locked ruff format . && $(UV) run --locked ruff check --fix .
+
+generate:
+	$(BOOTSTRAP) && $(UV) run --locked revops generate --scale $(SCALE) --out data/landing
+
+clean:
+	rm -rf target logs data .pytest_cache

@@ -1,0 +1,1 @@
+"""revops: analytics pipeline for Sales Ops and RevOps metrics."""

@@ -1,0 +1,747 @@
+"""The export contract: every source object the landing folder accepts, as data.
+
+docs/EXPORTS.md is rendered from this module (`revops contract`), the generator writes exactly
+these columns, and the loaders check deliveries against them, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SOURCES = (
+    "salesforce",
+    "google_ads",
+    "linkedin_ads",
+    "meta_ads",
+    "marketing_automation",
+    "stripe",
+    "reference",
+)
+
+# Column types as delivered (raw keeps the text; staging casts).
+STRING = "string"
+INTEGER = "integer"
+DECIMAL = "decimal"
+BOOLEAN = "boolean"
+DATE = "date"  # YYYY-MM-DD
+TIMESTAMP = "timestamp"  # ISO 8601 in UTC, e.g. 2025-03-01T14:02:11.000Z
+UNIX_TIME = "unix_time"  # integer seconds since 1970-01-01 UTC
+OBJECT = "object"  # nested JSON object
+ARRAY = "array"  # JSON array
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ExportObject:
+    """One object (a folder under its source) and the rules its deliveries follow."""
+
+    source: str
+    name: str
+    format: str  # "csv" or "jsonl"
+    grain: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    updates: str
+    deletes: str
+    version_column: str | None = None
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        return f"{self.source}/{self.name}"
+
+    @property
+    def raw_table(self) -> str:
+        return f"{self.source}__{self.name.lower()}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _c(name: str, type_: str = STRING, required: bool = False, description: str = "") -> Column:
+    return Column(name, type_, required, description)
+
+
+_SF_UPDATES = (
+    "Incremental by `LastModifiedDate`: a delivery holds every record created or modified that "
+    "day as a full row. The version with the latest `LastModifiedDate` wins; on a tie, the later "
+    "delivery, then the later row in the file."
+)
+_SF_DELETES = "A row with `IsDeleted` = `true` (as the Bulk API `queryAll` exports it)."
+_APPEND_ONLY = "Append-only: rows are never updated; a row re-sent with the same key is a duplicate."
+_NO_DELETES = "Never deleted."
+_STRIPE_UPDATES = (
+    "A delivery holds every object created or updated that day, as the full API object at the "
+    "end of that day. The version in the latest delivery wins; within a delivery, the last line."
+)
+_STRIPE_DELETES = "The object arrives again with `\"deleted\": true` (and its `id`)."
+_ADS_UPDATES = (
+    "Each daily delivery re-sends the previous {days} days as well: platforms restate cost and "
+    "clicks after the fact. For a (date, campaign) the row in the latest delivery wins."
+)
+
+SF_BOOL = BOOLEAN
+
+SALESFORCE = (
+    ExportObject(
+        source="salesforce",
+        name="User",
+        format="csv",
+        grain="One row per user version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes="Users are deactivated (`IsActive` = `false`), never deleted.",
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 005)."),
+            _c("Name", STRING, True, "Full name."),
+            _c("Email", STRING, True, "Work email."),
+            _c("ManagerId", STRING, False, "User id of the manager."),
+            _c("Department", STRING, False, "Department, e.g. `Sales`, `Marketing`."),
+            _c("Title", STRING, False, "Job title, e.g. `Account Executive`, `SDR`."),
+            _c("Segment__c", STRING, False, "Custom field: the segment the rep sells to."),
+            _c("IsActive", SF_BOOL, True, "`true` while the user can log in."),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="Account",
+        format="csv",
+        grain="One row per account version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 001)."),
+            _c("Name", STRING, True, "Company name."),
+            _c("Website", STRING, False, "Company web domain; used to match billing customers."),
+            _c("Industry", STRING),
+            _c("NumberOfEmployees", INTEGER, False, "Head count; drives the segment band."),
+            _c("AnnualRevenue", DECIMAL, False, "In the account's currency."),
+            _c("BillingCountry", STRING, False, "ISO 3166 alpha-2 country code."),
+            _c("OwnerId", STRING, True, "User id of the account owner."),
+            _c("Type", STRING, False, "`Prospect`, `Customer` or `Former Customer`."),
+            _c("CurrencyIsoCode", STRING, False, "ISO 4217 currency of the account."),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="Contact",
+        format="csv",
+        grain="One row per contact version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 003)."),
+            _c("AccountId", STRING, False, "Account the contact belongs to."),
+            _c("FirstName", STRING),
+            _c("LastName", STRING, True),
+            _c("Email", STRING, False, "As typed: may carry stray case and white space."),
+            _c("Title", STRING),
+            _c("LeadSource", STRING),
+            _c("OwnerId", STRING, True),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="Lead",
+        format="csv",
+        grain="One row per lead version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 00Q)."),
+            _c("FirstName", STRING),
+            _c("LastName", STRING, True),
+            _c("Email", STRING, False, "As typed: may carry stray case and white space."),
+            _c("Company", STRING, True),
+            _c("Title", STRING),
+            _c("LeadSource", STRING, False, "Picklist, e.g. `Google Ads`, `Webinar`, `Referral`."),
+            _c("Status", STRING, True, "Lead status picklist; the funnel stage map reads it."),
+            _c("OwnerId", STRING, True, "User (rep) who owns the lead."),
+            _c("Country", STRING, False, "ISO 3166 alpha-2 country code."),
+            _c("NumberOfEmployees", INTEGER, False, "Head count; drives the segment band."),
+            _c("Industry", STRING),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsConverted", SF_BOOL, True),
+            _c("ConvertedDate", DATE),
+            _c("ConvertedAccountId", STRING),
+            _c("ConvertedContactId", STRING),
+            _c("ConvertedOpportunityId", STRING),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="LeadHistory",
+        format="csv",
+        grain="One row per tracked field change on a lead.",
+        key=("Id",),
+        updates=_APPEND_ONLY,
+        deletes=_NO_DELETES,
+        description=(
+            "`Field` = `created` marks the creation (no values); `Status` rows give the funnel "
+            "stage dates; `leadConverted` marks the conversion. The status a lead was created "
+            "with is the `OldValue` of its first `Status` row, or `Lead.Status` if it never "
+            "changed."
+        ),
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 017)."),
+            _c("LeadId", STRING, True),
+            _c("Field", STRING, True, "`created`, `Status`, `Owner` or `leadConverted`."),
+            _c("OldValue", STRING),
+            _c("NewValue", STRING),
+            _c("CreatedDate", TIMESTAMP, True, "When the change happened."),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="Opportunity",
+        format="csv",
+        grain="One row per opportunity version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 006)."),
+            _c("AccountId", STRING),
+            _c("OwnerId", STRING, True),
+            _c("Name", STRING, True),
+            _c("Type", STRING, False, "`New Business`, `Expansion` or `Renewal`."),
+            _c("StageName", STRING, True),
+            _c("Amount", DECIMAL, False, "Annual contract value in `CurrencyIsoCode`."),
+            _c("CurrencyIsoCode", STRING, False, "ISO 4217; the org's corporate currency if empty."),
+            _c("Probability", DECIMAL, False, "Percent, 0-100."),
+            _c("ForecastCategoryName", STRING),
+            _c("CloseDate", DATE, True, "Expected close date while open; actual once closed."),
+            _c("IsClosed", SF_BOOL, True),
+            _c("IsWon", SF_BOOL, True),
+            _c("LeadSource", STRING),
+            _c("CampaignId", STRING, False, "Primary campaign source."),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="OpportunityHistory",
+        format="csv",
+        grain="One row per change of stage, amount or close date on an opportunity.",
+        key=("Id",),
+        updates=_APPEND_ONLY,
+        deletes=_NO_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 008)."),
+            _c("OpportunityId", STRING, True),
+            _c("StageName", STRING, True),
+            _c("Amount", DECIMAL),
+            _c("Probability", DECIMAL),
+            _c("CloseDate", DATE),
+            _c("CreatedDate", TIMESTAMP, True, "When the opportunity entered this state."),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="Campaign",
+        format="csv",
+        grain="One row per campaign version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        description=(
+            "Paid campaigns carry the ad platform's campaign name in `Name`, which is how ad "
+            "spend joins to the CRM."
+        ),
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 701)."),
+            _c("Name", STRING, True),
+            _c("Type", STRING, False, "e.g. `Paid Search`, `Paid Social`, `Webinar`, `Email`."),
+            _c("Status", STRING, False, "`Planned`, `In Progress`, `Completed`."),
+            _c("StartDate", DATE),
+            _c("EndDate", DATE),
+            _c("BudgetedCost", DECIMAL, False, "In the corporate currency (USD)."),
+            _c("ActualCost", DECIMAL, False, "In the corporate currency (USD)."),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="CampaignMember",
+        format="csv",
+        grain="One row per campaign member version.",
+        key=("Id",),
+        version_column="LastModifiedDate",
+        updates=_SF_UPDATES,
+        deletes=_SF_DELETES,
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 00v)."),
+            _c("CampaignId", STRING, True),
+            _c("LeadId", STRING),
+            _c("ContactId", STRING),
+            _c("Status", STRING, False, "`Sent`, `Responded`, `Attended`, ..."),
+            _c("HasResponded", SF_BOOL, True),
+            _c("FirstRespondedDate", DATE),
+            _c("CreatedDate", TIMESTAMP, True),
+            _c("LastModifiedDate", TIMESTAMP, True),
+            _c("IsDeleted", SF_BOOL, True),
+        ),
+    ),
+)
+
+ADS_RESTATEMENT_DAYS = 2
+
+MARKETING = (
+    ExportObject(
+        source="google_ads",
+        name="campaign_stats",
+        format="csv",
+        grain="One row per campaign per day (per delivery).",
+        key=("segments.date", "campaign.id"),
+        updates=_ADS_UPDATES.format(days=ADS_RESTATEMENT_DAYS),
+        deletes=_NO_DELETES,
+        description="Google Ads API report `campaign` with GAQL field names as the header.",
+        columns=(
+            _c("segments.date", DATE, True),
+            _c("campaign.id", INTEGER, True),
+            _c("campaign.name", STRING, True),
+            _c("metrics.cost_micros", INTEGER, True, "Cost in millionths of the account currency."),
+            _c("metrics.impressions", INTEGER, True),
+            _c("metrics.clicks", INTEGER, True),
+            _c("customer.currency_code", STRING, True, "ISO 4217 account currency."),
+        ),
+    ),
+    ExportObject(
+        source="linkedin_ads",
+        name="ad_analytics",
+        format="csv",
+        grain="One row per campaign per day (per delivery).",
+        key=("date", "campaign_urn"),
+        updates=_ADS_UPDATES.format(days=ADS_RESTATEMENT_DAYS),
+        deletes=_NO_DELETES,
+        description="LinkedIn Marketing API `adAnalytics` pivoted by campaign, daily granularity.",
+        columns=(
+            _c("date", DATE, True),
+            _c("campaign_urn", STRING, True, "`urn:li:sponsoredCampaign:<id>`."),
+            _c("campaign_name", STRING, True),
+            _c("costInLocalCurrency", DECIMAL, True, "Cost in the account currency (units)."),
+            _c("costInUsd", DECIMAL, False),
+            _c("impressions", INTEGER, True),
+            _c("clicks", INTEGER, True),
+            _c("currency", STRING, True, "ISO 4217 account currency."),
+        ),
+    ),
+    ExportObject(
+        source="meta_ads",
+        name="ads_insights",
+        format="csv",
+        grain="One row per campaign per day (per delivery).",
+        key=("date_start", "campaign_id"),
+        updates=_ADS_UPDATES.format(days=ADS_RESTATEMENT_DAYS),
+        deletes=_NO_DELETES,
+        description="Meta Marketing API Insights at `level=campaign`, `time_increment=1`.",
+        columns=(
+            _c("date_start", DATE, True),
+            _c("date_stop", DATE, True),
+            _c("campaign_id", STRING, True),
+            _c("campaign_name", STRING, True),
+            _c("spend", DECIMAL, True, "Spend in the account currency (units)."),
+            _c("impressions", INTEGER, True),
+            _c("clicks", INTEGER, True),
+            _c("account_currency", STRING, True, "ISO 4217 account currency."),
+        ),
+    ),
+    ExportObject(
+        source="marketing_automation",
+        name="activities",
+        format="csv",
+        grain="One row per marketing touch.",
+        key=("activity_id",),
+        updates=_APPEND_ONLY,
+        deletes=_NO_DELETES,
+        description="Activity export of a marketing-automation tool (Marketo, HubSpot, Pardot).",
+        columns=(
+            _c("activity_id", STRING, True),
+            _c("email", STRING, True, "As captured: may carry stray case and white space."),
+            _c(
+                "activity_type",
+                STRING,
+                True,
+                "`form_fill`, `content_download`, `webinar`, `email_click`, `web_visit`, "
+                "`ad_click`.",
+            ),
+            _c("activity_timestamp", TIMESTAMP, True),
+            _c("campaign_id", STRING, False, "Salesforce Campaign id."),
+            _c("utm_source", STRING),
+            _c("utm_medium", STRING),
+            _c("utm_campaign", STRING),
+            _c("landing_page", STRING),
+        ),
+    ),
+)
+
+STRIPE = (
+    ExportObject(
+        source="stripe",
+        name="customers",
+        format="jsonl",
+        grain="One line per customer version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        columns=(
+            _c("id", STRING, True, "`cus_...`"),
+            _c("object", STRING, True, "`customer`"),
+            _c("created", UNIX_TIME, True),
+            _c("email", STRING),
+            _c("name", STRING),
+            _c("currency", STRING, False, "Lower-case ISO 4217."),
+            _c("address", OBJECT, False, "`{country}`."),
+            _c("metadata", OBJECT, False, "`{crm_account_id}`: the Salesforce Account id."),
+            _c("livemode", BOOLEAN),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="products",
+        format="jsonl",
+        grain="One line per product version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        columns=(
+            _c("id", STRING, True, "`prod_...`"),
+            _c("object", STRING, True, "`product`"),
+            _c("name", STRING, True),
+            _c("active", BOOLEAN, True),
+            _c("created", UNIX_TIME, True),
+            _c("updated", UNIX_TIME),
+            _c("metadata", OBJECT),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="prices",
+        format="jsonl",
+        grain="One line per price version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        description=(
+            "Amounts are in the currency's minor unit (cents; for zero-decimal currencies such "
+            "as JPY, the unit itself)."
+        ),
+        columns=(
+            _c("id", STRING, True, "`price_...`"),
+            _c("object", STRING, True, "`price`"),
+            _c("product", STRING, True),
+            _c("currency", STRING, True, "Lower-case ISO 4217."),
+            _c("unit_amount", INTEGER, True, "Minor units."),
+            _c("type", STRING, True, "`recurring` or `one_time`."),
+            _c("recurring", OBJECT, False, "`{interval: day|week|month|year, interval_count}`."),
+            _c("nickname", STRING),
+            _c("active", BOOLEAN, True),
+            _c("created", UNIX_TIME, True),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="subscriptions",
+        format="jsonl",
+        grain="One line per subscription version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        columns=(
+            _c("id", STRING, True, "`sub_...`"),
+            _c("object", STRING, True, "`subscription`"),
+            _c("customer", STRING, True),
+            _c(
+                "status",
+                STRING,
+                True,
+                "`trialing`, `active`, `past_due`, `canceled`, `unpaid`, `incomplete`.",
+            ),
+            _c("currency", STRING, True),
+            _c("created", UNIX_TIME, True),
+            _c("start_date", UNIX_TIME, True),
+            _c("current_period_start", UNIX_TIME),
+            _c("current_period_end", UNIX_TIME),
+            _c("billing_cycle_anchor", UNIX_TIME),
+            _c("cancel_at_period_end", BOOLEAN),
+            _c("canceled_at", UNIX_TIME),
+            _c("ended_at", UNIX_TIME, False, "Service ends here; no MRR after it."),
+            _c("trial_start", UNIX_TIME),
+            _c("trial_end", UNIX_TIME),
+            _c("discount", OBJECT, False, "`{id, coupon, start, end}` while a coupon applies."),
+            _c("metadata", OBJECT),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="subscription_items",
+        format="jsonl",
+        grain="One line per subscription item version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        columns=(
+            _c("id", STRING, True, "`si_...`"),
+            _c("object", STRING, True, "`subscription_item`"),
+            _c("subscription", STRING, True),
+            _c("price", OBJECT, True, "The full price object."),
+            _c("quantity", INTEGER, True),
+            _c("created", UNIX_TIME, True),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="invoices",
+        format="jsonl",
+        grain="One line per invoice version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes="Invoices are voided (`status` = `void`), never deleted.",
+        columns=(
+            _c("id", STRING, True, "`in_...`"),
+            _c("object", STRING, True, "`invoice`"),
+            _c("customer", STRING, True),
+            _c("subscription", STRING),
+            _c("number", STRING),
+            _c("status", STRING, True, "`draft`, `open`, `paid`, `uncollectible`, `void`."),
+            _c(
+                "billing_reason",
+                STRING,
+                False,
+                "`subscription_create`, `subscription_cycle`, `subscription_update`, `manual`.",
+            ),
+            _c("currency", STRING, True),
+            _c("created", UNIX_TIME, True),
+            _c("period_start", UNIX_TIME),
+            _c("period_end", UNIX_TIME),
+            _c("subtotal", INTEGER, True, "Minor units, before discounts and tax."),
+            _c("total_discount_amounts", ARRAY, False, "`[{amount, discount}]`."),
+            _c("tax", INTEGER, False, "Minor units."),
+            _c("total", INTEGER, True, "Minor units: subtotal - discounts + tax."),
+            _c("amount_due", INTEGER, True),
+            _c("amount_paid", INTEGER, True),
+            _c("amount_remaining", INTEGER, True),
+            _c("status_transitions", OBJECT, False, "`{finalized_at, paid_at, voided_at}`."),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="invoice_line_items",
+        format="jsonl",
+        grain="One line per invoice line item.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_NO_DELETES,
+        description=(
+            "The service periods of subscription lines are the MRR history: a line covers "
+            "`[period.start, period.end)`; a proration line (`proration` = `true`) starts at the "
+            "change and supersedes the regular line for the rest of that period. Lines with "
+            "`type` = `invoiceitem` are one-time charges."
+        ),
+        columns=(
+            _c("id", STRING, True, "`il_...`"),
+            _c("object", STRING, True, "`line_item`"),
+            _c("invoice", STRING, True),
+            _c("subscription", STRING),
+            _c("subscription_item", STRING),
+            _c("type", STRING, True, "`subscription` or `invoiceitem`."),
+            _c("price", OBJECT, True, "The full price object at the time of the line."),
+            _c("quantity", INTEGER, True),
+            _c("amount", INTEGER, True, "Minor units, before discounts, excluding tax."),
+            _c("currency", STRING, True),
+            _c("discount_amounts", ARRAY, False, "`[{amount, discount}]`."),
+            _c("proration", BOOLEAN, True),
+            _c("period", OBJECT, True, "`{start, end}` as Unix times."),
+            _c("description", STRING),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="charges",
+        format="jsonl",
+        grain="One line per charge version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_NO_DELETES,
+        columns=(
+            _c("id", STRING, True, "`ch_...`"),
+            _c("object", STRING, True, "`charge`"),
+            _c("customer", STRING, True),
+            _c("invoice", STRING),
+            _c("amount", INTEGER, True, "Minor units."),
+            _c("amount_captured", INTEGER),
+            _c("amount_refunded", INTEGER),
+            _c("currency", STRING, True),
+            _c("status", STRING, True, "`succeeded`, `failed`, `pending`."),
+            _c("paid", BOOLEAN, True),
+            _c("refunded", BOOLEAN),
+            _c("failure_code", STRING),
+            _c("failure_message", STRING),
+            _c("created", UNIX_TIME, True),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="refunds",
+        format="jsonl",
+        grain="One line per refund version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_NO_DELETES,
+        columns=(
+            _c("id", STRING, True, "`re_...`"),
+            _c("object", STRING, True, "`refund`"),
+            _c("charge", STRING, True),
+            _c("amount", INTEGER, True, "Minor units."),
+            _c("currency", STRING, True),
+            _c("status", STRING, True, "`succeeded`, `pending`, `failed`."),
+            _c("reason", STRING, False, "`requested_by_customer`, `duplicate`, `fraudulent`."),
+            _c("created", UNIX_TIME, True),
+        ),
+    ),
+    ExportObject(
+        source="stripe",
+        name="coupons",
+        format="jsonl",
+        grain="One line per coupon version.",
+        key=("id",),
+        updates=_STRIPE_UPDATES,
+        deletes=_STRIPE_DELETES,
+        columns=(
+            _c("id", STRING, True),
+            _c("object", STRING, True, "`coupon`"),
+            _c("name", STRING),
+            _c("percent_off", DECIMAL, False, "Percent, when the coupon is a percentage."),
+            _c("amount_off", INTEGER, False, "Minor units of `currency`, when a fixed amount."),
+            _c("currency", STRING),
+            _c("duration", STRING, True, "`once`, `repeating` or `forever`."),
+            _c("duration_in_months", INTEGER),
+            _c("valid", BOOLEAN),
+            _c("created", UNIX_TIME, True),
+            _c("deleted", BOOLEAN),
+        ),
+    ),
+)
+
+REFERENCE = (
+    ExportObject(
+        source="reference",
+        name="fx_rates",
+        format="csv",
+        grain="One row per currency per day.",
+        key=("rate_date", "base_currency", "quote_currency"),
+        updates="A re-sent (date, currency pair) supersedes the earlier one; latest delivery wins.",
+        deletes=_NO_DELETES,
+        description="1 `base_currency` = `rate` `quote_currency`; the quote is the reporting currency.",
+        columns=(
+            _c("rate_date", DATE, True),
+            _c("base_currency", STRING, True, "ISO 4217."),
+            _c("quote_currency", STRING, True, "ISO 4217 reporting currency (USD by default)."),
+            _c("rate", DECIMAL, True, "Six decimal places."),
+        ),
+    ),
+    ExportObject(
+        source="reference",
+        name="quotas",
+        format="csv",
+        grain="One row per rep per quota period.",
+        key=("owner_id", "period_start"),
+        updates="Latest delivery wins per (owner_id, period_start).",
+        deletes=_NO_DELETES,
+        columns=(
+            _c("owner_id", STRING, True, "Salesforce User id."),
+            _c("period_start", DATE, True),
+            _c("period_end", DATE, True, "Inclusive."),
+            _c("quota_amount", DECIMAL, True, "New bookings target (annual contract value)."),
+            _c("currency", STRING, True),
+        ),
+    ),
+    ExportObject(
+        source="reference",
+        name="expenses",
+        format="csv",
+        grain="One row per month, department and category.",
+        key=("month", "department", "category"),
+        updates="Latest delivery wins per (month, department, category).",
+        deletes=_NO_DELETES,
+        description="Sales and marketing costs beyond ad spend, for fully loaded CAC.",
+        columns=(
+            _c("month", DATE, True, "First day of the month."),
+            _c("department", STRING, True, "`sales` or `marketing`."),
+            _c("category", STRING, True, "`salaries`, `tools`, `events`, `agencies`, `other`."),
+            _c("amount", DECIMAL, True),
+            _c("currency", STRING, True),
+        ),
+    ),
+)
+
+OBJECTS: tuple[ExportObject, ...] = SALESFORCE + MARKETING + STRIPE + REFERENCE
+BY_FOLDER: dict[str, ExportObject] = {o.folder: o for o in OBJECTS}
+
+
+def get(source: str, name: str) -> ExportObject:
+    """The contract for `<source>/<name>`; raises KeyError naming the folder if unknown."""
+    try:
+        return BY_FOLDER[f"{source}/{name}"]
+    except KeyError:
+        raise KeyError(f"no export object {source}/{name} in the contract") from None
+
+
+def render_markdown() -> str:
+    """The per-object reference tables of docs/EXPORTS.md."""
+    out: list[str] = []
+    for source in SOURCES:
+        out.append(f"### `{source}`\n")
+        for obj in (o for o in OBJECTS if o.source == source):
+            out.append(f"#### `{obj.folder}` ({obj.format})\n")
+            out.append(f"{obj.grain} Key: {', '.join(f'`{k}`' for k in obj.key)}.")
+            if obj.description:
+                out.append(obj.description)
+            out.append(f"\n- **Updates**: {obj.updates}\n- **Deletes**: {obj.deletes}\n")
+            out.append("| column | type | required | notes |\n|---|---|---|---|")
+            for col in obj.columns:
+                req = "yes" if col.required else ""
+                out.append(f"| `{col.name}` | {col.type} | {req} | {col.description} |")
+            out.append("")
+    return "\n".join(out)

@@ -1,0 +1,50 @@
+"""Generator settings: scales, dates, seed and the business assumptions the simulation uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+# Target number of leads over the default three-year history.
+SCALES: dict[str, int] = {"xs": 2_000, "s": 20_000, "m": 200_000, "l": 2_000_000}
+
+DEFAULT_START = dt.date(2023, 1, 1)
+DEFAULT_DAYS = 1095
+DEFAULT_SEED = 42
+REPORTING_CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    out: Path
+    leads: int = SCALES["s"]
+    start_date: dt.date = DEFAULT_START
+    days: int = DEFAULT_DAYS
+    seed: int = DEFAULT_SEED
+    dirty: bool = False
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.leads < 50:
+            raise ValueError(f"--leads must be at least 50, got {self.leads}")
+        if not 31 <= self.days <= 3660:
+            raise ValueError(f"--days must be between 31 and 3660, got {self.days}")
+
+    @property
+    def end_date(self) -> dt.date:
+        """The last simulated day (inclusive)."""
+        return self.start_date + dt.timedelta(days=self.days - 1)
+
+    @property
+    def start_ts(self) -> int:
+        return _epoch(self.start_date)
+
+    @property
+    def end_ts(self) -> int:
+        """First second after the simulated history: nothing at or after it is exported."""
+        return _epoch(self.end_date) + 86_400
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
