@@ -591,6 +591,12 @@ STRIPE = (
             _c("amount", INTEGER, True, "Minor units, before discounts, excluding tax."),
             _c("currency", STRING, True),
             _c("discount_amounts", ARRAY, False, "`[{amount, discount}]`."),
+            _c(
+                "discounts",
+                ARRAY,
+                False,
+                "Expanded discount objects `[{id, coupon: {id, percent_off, duration}, start, end}]`.",
+            ),
             _c("proration", BOOLEAN, True),
             _c("period", OBJECT, True, "`{start, end}` as Unix times."),
             _c("description", STRING),

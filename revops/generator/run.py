@@ -1,0 +1,315 @@
+"""Runs the whole simulation, writes the deliveries and truth.json, and reports what it did."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from revops import contract
+from revops.generator import billing as bl
+from revops.generator import crm, dirty, marketing, reference, touches, truth
+from revops.generator.common import DAY, NAT, month_index, month_start_ts
+from revops.generator.config import REPORTING_CURRENCY, GeneratorConfig
+from revops.generator.exports import build_opportunities, write_all
+from revops.generator.writer import DeliveryWriter
+
+TRUTH_FILE = "truth.json"
+GENERATOR_VERSION = "1"
+
+
+@dataclass
+class GenerationResult:
+    out: Path
+    seconds: float
+    rows: dict[str, int]
+    files: int
+    truth: dict = field(repr=False)
+
+    @property
+    def truth_path(self) -> Path:
+        return self.out / TRUTH_FILE
+
+
+def _quotas(users: crm.Users, start_ts: int, end_ts: int) -> dict[str, np.ndarray]:
+    m0 = int(month_index(np.array([start_ts]))[0])
+    m1 = int(month_index(np.array([end_ts - 1]))[0])
+    q_months = np.arange(m0 - m0 % 3, m1 + 1, 3)
+    ae = np.flatnonzero(users.role == "AE")
+    rows = []
+    for i, qm in enumerate(q_months):
+        qs = int(month_start_ts(np.array([qm]))[0])
+        qe = int(month_start_ts(np.array([qm + 3]))[0])
+        employed = ae[(users.hire_ts[ae] < qs + 30 * DAY) & (users.leave_ts[ae] > qs)]
+        base = np.array([90_000, 180_000, 360_000])[users.segment[employed]] * (1 + 0.04 * i)
+        delivered = max(start_ts, qs - 14 * DAY)
+        if delivered >= end_ts:
+            continue
+        rows.append((employed, np.full(employed.size, qs), np.full(employed.size, qe),
+                     np.round(base / 1000).astype(np.int64) * 100_000, np.full(employed.size, delivered)))
+    cols = [np.concatenate([r[k] for r in rows]) for k in range(5)]
+    return {"user": cols[0], "start": cols[1], "end": cols[2], "amount_cents": cols[3], "delivered": cols[4]}
+
+
+def _expenses(users: crm.Users, campaigns: marketing.Campaigns, start_ts: int, end_ts: int) -> dict[str, np.ndarray]:
+    m0 = int(month_index(np.array([start_ts]))[0])
+    m1 = int(month_index(np.array([end_ts - 1]))[0])
+    out: dict[str, list] = defaultdict(list)
+    for i, m in enumerate(range(m0, m1 + 1)):
+        ms = int(month_start_ts(np.array([m]))[0])
+        me = int(month_start_ts(np.array([m + 1]))[0])
+        delivered = me + 4 * DAY
+        if delivered >= end_ts:
+            continue
+        on = (users.hire_ts < me) & (users.leave_ts > ms)
+        salaries = {"AE": 10_500, "SDR": 6_000, "Manager": 14_000}
+        sales_pay = sum(int(((users.role == r) & on).sum()) * v for r, v in salaries.items())
+        reps = int((np.isin(users.role, ["AE", "SDR", "Manager"]) & on).sum())
+        day0 = (ms - start_ts) // DAY
+        shows = (campaigns.kind == "Event") & (campaigns.start_day >= day0) & (campaigns.start_day < day0 + 31)
+        growth = 1 + 0.02 * i
+        lines = [
+            ("sales", "salaries", sales_pay),
+            ("sales", "tools", reps * 150),
+            ("marketing", "salaries", round(6 * 9_000 * growth)),
+            ("marketing", "tools", round(4_000 * growth)),
+            ("marketing", "events", int(campaigns.budget_usd[shows].sum())),
+            ("marketing", "agencies", round(8_000 * growth)),
+        ]
+        for dept, cat, usd in lines:
+            out["month"].append(ms)
+            out["department"].append(dept)
+            out["category"].append(cat)
+            out["amount_cents"].append(int(usd) * 100)
+            out["delivered"].append(delivered)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def generate(config: GeneratorConfig, on_step: Callable[[str, float], None] | None = None) -> GenerationResult:
+    """Simulate the company and write it to `config.out` (replacing what the generator wrote
+    there before). `on_step(name, fraction_done)` reports progress."""
+    t0 = time.perf_counter()
+    report = on_step or (lambda name, frac: None)
+    rng = np.random.default_rng(config.seed)
+    start_ts, end_ts, n_days = config.start_ts, config.end_ts, config.days
+    report("markets and spend", 0.02)
+    fx = reference.fx_micro_rates(rng, n_days)
+    fx_float = {k: v / 1e6 for k, v in fx.items()}
+    start = config.start_date
+    demand = marketing.demand_curve(n_days, start.weekday(), start.timetuple().tm_yday - 1)
+    campaigns = marketing.build_campaigns(rng, n_days, config.leads)
+    spend = marketing.simulate_spend(rng, campaigns, demand, config.leads, fx_float)
+    ads = marketing.restated_deliveries(spend, rng, n_days)
+    arrival = marketing.lead_arrivals(rng, campaigns, spend, demand, config.leads)
+    report("leads and funnel", 0.10)
+    users = crm.build_users(rng, config.leads, start_ts, end_ts)
+    leads = crm.build_leads(rng, users, *arrival, start_ts, end_ts)
+    deals = crm.build_deals(rng, users, leads, end_ts)
+    report("billing", 0.25)
+    customers = bl.build_customers(rng, deals, leads, end_ts)
+    billing = bl.simulate_billing(rng, deals, customers, start_ts, end_ts)
+    settled = bl.settle(rng, billing, end_ts)
+    opps = build_opportunities(rng, deals, leads, billing, end_ts)
+    tch = touches.build_touches(rng, leads, campaigns, start_ts, end_ts)
+    quotas = _quotas(users, start_ts, end_ts)
+    expenses = _expenses(users, campaigns, start_ts, end_ts)
+    # final (latest-delivered) spend per campaign-day in USD cents, for Campaign.ActualCost
+    last = _latest_delivery(ads)
+    ads_rate = np.array([fx[marketing.PLATFORM_CURRENCY[p]][d] for p, d in zip(campaigns.platform[ads["campaign"]], ads["day"], strict=True)], dtype=np.int64)
+    ads["final_usd_cents"] = np.where(last, truth.to_cents(ads["spend_minor"].astype(object) * ads_rate.astype(object), np.full(ads_rate.size, 10**6, dtype=object)), 0)
+
+    out = Path(config.out)
+    _prepare(out)
+    writer = DeliveryWriter(out, config.start_date)
+    objects = [o.folder for o in contract.OBJECTS]
+    done = {"n": 0}
+
+    def step(name: str) -> None:
+        done["n"] += 1
+        report(f"writing {name}", 0.35 + 0.55 * done["n"] / 12)
+
+    try:
+        write_all(
+            writer, start_ts=start_ts, end_ts=end_ts, users=users, leads=leads, deals=deals,
+            opps=opps, campaigns=campaigns, ads=ads, touches=tch, billing=billing, settled=settled,
+            fx=fx, quotas=quotas, expenses=expenses, progress=step,
+        )
+    finally:
+        writer.close()
+    faults = dirty.apply_faults(out, config.seed, config.leads) if config.dirty else []
+    report("ground truth", 0.92)
+    result_truth = build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != TRUTH_FILE)
+    result_truth["deliveries"] = _delivery_summary(out, files, objects)
+    (out / TRUTH_FILE).write_text(json.dumps(result_truth, indent=1, sort_keys=False) + "\n")
+    report("done", 1.0)
+    return GenerationResult(
+        out=out, seconds=time.perf_counter() - t0, rows=dict(writer.rows), files=len(files), truth=result_truth
+    )
+
+
+def _prepare(out: Path) -> None:
+    """Clear what a previous generation wrote (and only that) so files never mix."""
+    out.mkdir(parents=True, exist_ok=True)
+    for source in contract.SOURCES:
+        if (out / source).exists():
+            shutil.rmtree(out / source)
+    (out / TRUTH_FILE).unlink(missing_ok=True)
+
+
+def _latest_delivery(ads: dict[str, np.ndarray]) -> np.ndarray:
+    key = ads["campaign"] * 100_000 + ads["day"]
+    order = np.lexsort((ads["delivery_day"], key))
+    last = np.zeros(key.size, dtype=bool)
+    k_sorted = key[order]
+    is_last = np.concatenate([k_sorted[1:] != k_sorted[:-1], [True]])
+    last[order[is_last]] = True
+    return last
+
+
+def _delivery_summary(out: Path, files: list[Path], objects: list[str]) -> dict[str, dict[str, int]]:
+    summary: dict[str, dict[str, int]] = {o: {"files": 0, "data_rows": 0} for o in objects}
+    for f in files:
+        rel = f.relative_to(out)
+        folder = "/".join(rel.parts[:2])
+        with f.open("rb") as fh:
+            lines = sum(1 for _ in fh)
+        data_rows = lines - 1 if f.suffix == ".csv" else lines
+        summary[folder]["files"] += 1
+        summary[folder]["data_rows"] += max(0, data_rows)
+    return summary
+
+
+def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults) -> dict:  # noqa: ANN001
+    start_ts, end_ts = config.start_ts, config.end_ts
+    m0 = int(month_index(np.array([start_ts]))[0])
+    m1 = int(month_index(np.array([end_ts - 1]))[0])
+    months = truth.month_label(np.arange(m0, m1 + 1))
+    lead_seg = crm.lead_segment_label(leads)
+    live = leads.deleted_at == NAT
+    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def count(ts: np.ndarray, seg: np.ndarray, name: str, value: np.ndarray | None = None) -> None:
+        has = ts != NAT
+        mi = month_index(ts[has]) - m0
+        vals = np.ones(int(has.sum()), dtype=np.int64) if value is None else value[has]
+        for m, s, v in zip(mi.tolist(), seg[has].tolist(), vals.tolist(), strict=True):
+            rows[(months[m], s)][name] += v
+
+    count(np.where(live, leads.created, NAT), lead_seg, "leads")
+    count(np.where(live, leads.mql_at, NAT), lead_seg, "mqls")
+    count(np.where(live, leads.sql_at, NAT), lead_seg, "sqls")
+    # opportunities: first event = creation; the closing event gives won / lost
+    acc_seg = np.array(crm.SEGMENTS)[deals.segment]
+    n_opp = opps.account.size
+    seg_o = acc_seg[opps.account]
+    alive = opps.deleted_at == NAT
+    count(np.where(alive, opps.created, NAT), seg_o, "opportunities_created")
+    closing = np.isin(opps.ev_stage, ["Closed Won", "Closed Lost"])
+    c_opp = opps.ev_opp[closing]
+    c_t = opps.ev_t[closing]
+    c_won = opps.ev_stage[closing] == "Closed Won"
+    c_close_day = (c_t - start_ts) // DAY
+    usd = truth.amount_to_usd_cents(
+        opps.ev_amount[closing], opps.currency[c_opp],
+        np.array([fx[c][d] for c, d in zip(opps.currency[c_opp], c_close_day, strict=True)], dtype=np.int64),
+    )
+    keep = alive[c_opp]
+    for label, mask in (("won", c_won), ("lost", ~c_won)):
+        sel = keep & mask
+        count(np.where(sel, c_t, NAT), seg_o[c_opp], f"opportunities_{label}")
+    count(np.where(keep & c_won, c_t, NAT), seg_o[c_opp], "won_amount_cents", usd)
+    for typ in ("New Business", "Expansion", "Renewal"):
+        key = typ.lower().replace(" ", "_")
+        is_t = opps.type == typ
+        count(np.where(alive & is_t, opps.created, NAT), seg_o, f"{key}_created")
+        sel = keep & c_won & is_t[c_opp]
+        count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won")
+        count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
+    segments_all = [*crm.SEGMENTS, crm.UNKNOWN_SEGMENT]
+    funnel = []
+    for m in months:
+        for s in segments_all:
+            r = rows.get((m, s), {})
+            rec = {"month": m, "segment": s}
+            for name in ("leads", "mqls", "sqls", "opportunities_created", "opportunities_won", "opportunities_lost"):
+                rec[name] = int(r.get(name, 0))
+            rec["won_amount"] = truth.cents_str(r.get("won_amount_cents", 0))
+            for typ in ("new_business", "expansion", "renewal"):
+                rec[f"{typ}_created"] = int(r.get(f"{typ}_created", 0))
+                rec[f"{typ}_won"] = int(r.get(f"{typ}_won", 0))
+                rec[f"{typ}_won_amount"] = truth.cents_str(r.get(f"{typ}_won_amount_cents", 0))
+            funnel.append(rec)
+    # MRR
+    cents, constant, _ = truth.customer_mrr(billing, fx, start_ts, end_ts)
+    mv = truth.movements(cents)
+    cust_seg = np.array(crm.SEGMENTS)[billing.customers.segment]
+    mrr = []
+    for j, m in enumerate(months):
+        for si, s in enumerate(crm.SEGMENTS):
+            sel = cust_seg == s
+            rec = {
+                "month": m,
+                "segment": s,
+                "mrr": truth.cents_str(int(cents[sel, j].sum())),
+                "mrr_constant_currency": truth.cents_str(int(constant[sel, j].sum())),
+                "customers": int((cents[sel, j] > 0).sum()),
+                "previous_mrr": truth.cents_str(int(mv["previous"][sel, j].sum())),
+            }
+            for name in ("new", "expansion", "contraction", "churn", "reactivation"):
+                rec[name] = truth.cents_str(int(mv[name][sel, j].sum()))
+                rec[f"{name}_customers"] = int((mv[name][sel, j] > 0).sum())
+            mrr.append(rec)
+            del si
+    # ad spend, as last delivered, in USD
+    spend_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    last = _latest_delivery(ads)
+    plat = campaigns.platform[ads["campaign"]][last]
+    mi = month_index(start_ts + ads["day"][last] * DAY) - m0
+    for p, m, c, i, k in zip(plat.tolist(), mi.tolist(), ads["final_usd_cents"][last].tolist(), ads["impressions"][last].tolist(), ads["clicks"][last].tolist(), strict=True):
+        r = spend_rows[(months[m], p)]
+        r["spend_cents"] += c
+        r["impressions"] += i
+        r["clicks"] += k
+    spend = [
+        {"month": m, "platform": p, "spend": truth.cents_str(r["spend_cents"]), "impressions": r["impressions"], "clicks": r["clicks"]}
+        for (m, p), r in sorted(spend_rows.items())
+    ]
+    return {
+        "generator": {
+            "version": GENERATOR_VERSION,
+            "leads_target": config.leads,
+            "start_date": config.start_date.isoformat(),
+            "days": config.days,
+            "end_date": config.end_date.isoformat(),
+            "seed": config.seed,
+            "dirty": config.dirty,
+            "reporting_currency": REPORTING_CURRENCY,
+        },
+        "definitions": {
+            "funnel": "see docs/EXPORTS.md#ground-truth",
+            "segments": {"SMB": "1-199 employees", "Mid-Market": "200-999", "Enterprise": "1000+", "Unknown": "no head count (leads only)"},
+            "fx_rule": "amounts convert at the rate of the day they close; MRR at the rate of the month's last day",
+            "mrr_rounding": "per customer and month, in the customer's currency exactly, then converted and rounded half up to the cent",
+        },
+        "totals": {
+            "leads": int(live.sum()),
+            "leads_deleted": int((~live).sum()),
+            "mqls": int((live & (leads.mql_at != NAT)).sum()),
+            "sqls": int((live & (leads.sql_at != NAT)).sum()),
+            "opportunities": int(alive.sum()),
+            "customers": int((cents > 0).any(axis=1).sum()),
+            "subscriptions": int(billing.subs["id"].size),
+            "mrr_last_month": truth.cents_str(int(cents[:, -1].sum())),
+        },
+        "funnel": funnel,
+        "mrr": mrr,
+        "ad_spend": spend,
+        "dirty": faults,
+    }
