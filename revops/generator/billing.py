@@ -44,6 +44,13 @@ CHURN_MONTHLY = np.array([0.030, 0.016, 0.008])
 CHURN_ANNUAL = np.array([0.18, 0.12, 0.08])
 
 
+def _currency_index(currency: np.ndarray) -> np.ndarray:
+    out = np.full(currency.shape, -1, dtype=np.int64)
+    for i, code in enumerate(CURRENCY_CODES):
+        out[currency == code] = i
+    return out
+
+
 @dataclass
 class Catalogue:
     """Products and prices. Index = price number."""
@@ -56,15 +63,23 @@ class Catalogue:
     price_unit: np.ndarray  # minor units
     price_created: np.ndarray
     price_inactive_at: np.ndarray  # NAT while active
-    lookup: dict[tuple[str, str, int, int], int] = field(default_factory=dict)
+    lookup: dict[tuple[int, str, int, int], int] = field(default_factory=dict)
+    _grid: np.ndarray | None = None
 
     def index(
         self, product: np.ndarray, currency: np.ndarray, kind: np.ndarray, version: np.ndarray
     ) -> np.ndarray:
-        keys = zip(
-            product.tolist(), currency.tolist(), kind.tolist(), version.tolist(), strict=True
-        )
-        return np.array([self.lookup[k] for k in keys], dtype=np.int64)
+        """Price numbers for (product, currency code, kind, version) arrays; -1 kind = one-time."""
+        if self._grid is None:
+            grid = np.full((len(self.product_names), len(CURRENCY_CODES), len(KINDS) + 1, 2), -1)
+            for (p, c, k, v), i in self.lookup.items():
+                grid[p, CURRENCY_CODES.index(c), k, v] = i
+            self._grid = grid
+        cur = _currency_index(np.asarray(currency))
+        out = self._grid[np.asarray(product), cur, np.asarray(kind), np.asarray(version)]
+        if (out < 0).any():
+            raise KeyError("price lookup for a product, currency and interval with no price")
+        return out
 
 
 def build_catalogue(start_ts: int, end_ts: int) -> Catalogue:
@@ -1118,10 +1133,7 @@ def settle(
     np.add.at(subtotal, lines["invoice"], lines["amount"])
     np.add.at(discount, lines["invoice"], lines["discount"])
     # a one-off welcome credit on the first invoice with something to pay (USD accounts)
-    sub_coupon = dict(
-        zip(billing.subs["id"].tolist(), billing.subs["coupon"].tolist(), strict=True)
-    )
-    once = np.array([sub_coupon.get(int(s), -1) == 3 for s in inv["sub"].tolist()])
+    once = billing.subs["coupon"][inv["sub"]] == 3
     payable = once & (subtotal > 0) & (inv["currency"] == "USD")
     first_payable = np.zeros(n, dtype=bool)
     seen: set[int] = set()
@@ -1132,7 +1144,7 @@ def settle(
             first_payable[i] = True
     once_amount = np.where(first_payable, np.minimum(COUPONS[3][3], subtotal - discount), 0)
     after = subtotal - discount - once_amount
-    vat = np.array([VAT[c] for c in inv["currency"]], dtype=np.int64)
+    vat = np.array([VAT[c] for c in CURRENCY_CODES], dtype=np.int64)[_currency_index(inv["currency"])]
     tax = np.where(after > 0, np.asarray(round_half_up(after * vat, 100), dtype=np.int64), 0)
     total = after + tax
     due = np.maximum(total, 0)

@@ -253,6 +253,11 @@ def build_leads(
     domain = _join(np.char.lower(_join(head, tail)), serial, ".", tld)
     email = _join(np.char.lower(_join(first, ".", last)), "@", domain)
     owner = assign_owner(rng, users, "SDR", seg, created)
+    # Object arrays of str: fancy indexing copies pointers, and DuckDB scans them fast.
+    first, last, company, domain, email, title, industry, country, currency = (
+        a.astype(object)
+        for a in (first, last, company, domain, email, title, industry, country, currency)
+    )
 
     # --- funnel -------------------------------------------------------------------------
     src = np.array([c.lead_source for c in CHANNELS])[ch]

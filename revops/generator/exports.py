@@ -82,7 +82,7 @@ def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, bi
     src = np.array([c.lead_source for c in CHANNELS])[leads.channel[lead]]
     accounts = [deals.account]
     owners = [deals.owner]
-    names_ = [np.char.add(leads.company[lead], " - New Business")]
+    names_ = [leads.company[lead] + " - New Business"]
     types = [np.full(n, "New Business")]
     currencies = [deals.currency]
     sources = [src]
@@ -123,7 +123,7 @@ def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, bi
         next_opp += m
         accounts.append(acct)
         owners.append(deals.owner[acct])
-        names_.append(np.char.add(leads.company[deals.lead[acct]], f" - {label}"))
+        names_.append(leads.company[deals.lead[acct]] + f" - {label}")
         types.append(np.full(m, label))
         currencies.append(tab["currency"][idx])
         sources.append(np.full(m, ""))
@@ -140,7 +140,7 @@ def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, bi
     ids = next_opp + np.arange(m)
     accounts.append(deals.account[dup])
     owners.append(deals.owner[dup])
-    names_.append(np.char.add(leads.company[lead[dup]], " - New Business (dup)"))
+    names_.append(leads.company[lead[dup]] + " - New Business (dup)")
     types.append(np.full(m, "New Business"))
     currencies.append(deals.currency[dup])
     sources.append(src[dup])
@@ -552,14 +552,13 @@ def write_all(
     step("ads")
 
     # --- marketing_automation/activities --------------------------------------------------
-    tid = np.char.add("act-", np.char.zfill(np.arange(touches.ts.size).astype(str), 9))
     camp_t = touches.campaign
     utm_campaign = np.where(camp_t >= 0, campaigns.name[np.maximum(camp_t, 0)], "")
     utm_campaign = np.where(touches.utm_source == "", "", utm_campaign)
     writer.write(
         contract.get("marketing_automation", "activities"),
         {
-            "activity_id": w.text(tid),
+            "activity_id": w.expr("'act-' || lpad(cast(_row + 1 as varchar), 9, '0')"),
             "email": w.text(touches.email),
             "activity_type": w.text(touches.type),
             "activity_timestamp": w.timestamp(touches.ts),
@@ -570,7 +569,7 @@ def write_all(
             "landing_page": w.text(touches.landing_page),
         },
         _day(touches.ts, start_ts),
-        order=["activity_timestamp", "activity_id"],
+        order=["activity_timestamp"],
     )
     step("marketing_automation/activities")
 
@@ -590,7 +589,9 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
     prod_id = stripe_ids("prod", np.arange(len(cat.product_names)), 12)
     price_id = stripe_ids("price", np.arange(cat.price_unit.size), 13)
     sub_id = stripe_ids("sub", subs["id"], 14)
-    sub_pos = {int(s): i for i, s in enumerate(subs["id"].tolist())}
+    # subscriptions are numbered in the order they are stored: the id is the position
+    assert np.array_equal(subs["id"], np.arange(subs["id"].size))
+    sub_pos = None
 
     # customers: created, and deleted (trial-only customers, later)
     dl = np.flatnonzero(cust.deleted_at != NAT)
@@ -686,7 +687,7 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
 
     # subscriptions: one version per event
     ev = led.table("sub_events")
-    pos = np.array([sub_pos[int(s)] for s in ev["sub"].tolist()], dtype=np.int64)
+    pos = ev["sub"]
     coupon = subs["coupon"][pos]
     disc_end = subs["discount_end"][pos]
     pct_coupon = coupon >= 0
@@ -731,7 +732,7 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
 
     # subscription items
     it = led.table("item_events")
-    ipos = np.array([sub_pos[int(s)] for s in it["sub"].tolist()], dtype=np.int64)
+    ipos = it["sub"]
     si_id = stripe_ids("si", it["item"], 15)
     price_helpers = _price_helpers(cat, it["price"], price_id, prod_id)
     writer.write(
@@ -772,8 +773,8 @@ def _price_helpers(cat, price: np.ndarray, price_id: np.ndarray, prod_id: np.nda
         "_p_product": prod_id[cat.price_product[price]],
         "_p_currency": np.char.lower(cat.price_currency[price].astype(str)),
         "_p_unit": cat.price_unit[price],
-        "_p_interval": np.array([KINDS[k][0] if k >= 0 else "" for k in kind.tolist()]),
-        "_p_count": np.array([KINDS[k][1] if k >= 0 else 0 for k in kind.tolist()], dtype=np.int64),
+        "_p_interval": np.array([k[0] for k in KINDS] + [""], dtype=object)[kind],
+        "_p_count": np.array([k[1] for k in KINDS] + [0], dtype=np.int64)[kind],
     }
 
 
@@ -782,7 +783,7 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
     cat = billing.catalogue
     n = inv["invoice"].size
     in_id = stripe_ids("in", inv["invoice"], 16)
-    pos = np.array([sub_pos[int(x)] for x in inv["sub"].tolist()], dtype=np.int64)
+    pos = inv["sub"]
     cust = billing.subs["customer"][pos]
     # invoice numbers run per customer: <customer prefix>-0001, -0002, ...
     order = np.lexsort((inv["invoice"], cust))
@@ -837,7 +838,7 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
     )
     # line items, delivered with the invoice they belong to
     ln = billing.ledger.table("lines")
-    lpos = np.array([sub_pos[int(x)] for x in ln["sub"].tolist()], dtype=np.int64)
+    lpos = ln["sub"]
     il_id = stripe_ids("il", np.arange(ln["invoice"].size), 17)
     is_sub = ln["type"] == "subscription"
     product = np.array(cat.product_names)[cat.price_product[ln["price"]]]

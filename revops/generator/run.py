@@ -178,8 +178,8 @@ def _delivery_summary(out: Path, files: list[Path], objects: list[str]) -> dict[
     for f in files:
         rel = f.relative_to(out)
         folder = "/".join(rel.parts[:2])
-        with f.open("rb") as fh:
-            lines = sum(1 for _ in fh)
+        data = f.read_bytes()
+        lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
         data_rows = lines - 1 if f.suffix == ".csv" else lines
         summary[folder]["files"] += 1
         summary[folder]["data_rows"] += max(0, data_rows)
@@ -246,6 +246,28 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
                 rec[f"{typ}_won"] = int(r.get(f"{typ}_won", 0))
                 rec[f"{typ}_won_amount"] = truth.cents_str(r.get(f"{typ}_won_amount_cents", 0))
             funnel.append(rec)
+    # cohorts: leads created in a month and how far they got by the end of the history
+    won_lead = np.zeros(leads.n, dtype=bool)
+    won_lead[deals.lead] = deals.won & (deals.closed_at != NAT)
+    reached = {
+        "leads": live,
+        "reached_mql": live & (leads.mql_at != NAT),
+        "reached_sql": live & (leads.sql_at != NAT),
+        "reached_opportunity": live & (leads.converted_at != NAT),
+        "reached_won": live & won_lead,
+    }
+    cohort_month = month_index(leads.created) - m0
+    seg_codes = {s: i for i, s in enumerate(segments_all)}
+    seg_idx = np.array([seg_codes[s] for s in lead_seg])
+    cohorts = []
+    grids = {}
+    for name, mask in reached.items():
+        grid = np.zeros((len(months), len(segments_all)), dtype=np.int64)
+        np.add.at(grid, (cohort_month[mask], seg_idx[mask]), 1)
+        grids[name] = grid
+    for mi_, m in enumerate(months):
+        for si_, s in enumerate(segments_all):
+            cohorts.append({"cohort_month": m, "segment": s, **{k: int(g[mi_, si_]) for k, g in grids.items()}})
     # MRR
     cents, constant, _ = truth.customer_mrr(billing, fx, start_ts, end_ts)
     mv = truth.movements(cents)
@@ -309,6 +331,7 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
             "mrr_last_month": truth.cents_str(int(cents[:, -1].sum())),
         },
         "funnel": funnel,
+        "funnel_cohorts": cohorts,
         "mrr": mrr,
         "ad_spend": spend,
         "dirty": faults,

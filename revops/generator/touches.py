@@ -126,7 +126,9 @@ def build_touches(rng: np.random.Generator, leads: Leads, campaigns: Campaigns, 
     cols = {k: v[order] for k, v in cols.items()}
     lead = cols["lead"]
     noise_id = np.arange(lead.size)
-    email = np.where(lead >= 0, leads.email[np.maximum(lead, 0)], np.char.add(np.char.add("subscriber", noise_id.astype(str)), "@mailbox.example.org"))
+    email = leads.email[np.maximum(lead, 0)]
+    noise = np.flatnonzero(lead < 0)
+    email[noise] = [f"subscriber{i}@mailbox.example.org" for i in noise.tolist()]
     pages = np.array(["/", "/pricing", "/demo", "/blog/revops-metrics", "/webinars", "/customers", "/guides/pipeline"])
     page = pages[(noise_id * 7 + lead) % pages.size]
     page = np.where(cols["type"] == "email_click", "", page)

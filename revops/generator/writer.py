@@ -2,14 +2,13 @@
 
 A table is a dict of typed columns plus the simulated day each row is delivered on. DuckDB
 formats the values as the vendors do (Salesforce ISO timestamps, Stripe Unix times, minor
-units) and writes one file per delivery day with a partitioned COPY; the partition folders are
-then renamed to the contract's `<source>/<object>/<YYYY-MM-DD>/<Object>.<ext>` layout.
+units) and writes one ordered file per object, which is then split into the contract's `<source>/<object>/<YYYY-MM-DD>/<Object>.<ext>` layout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import itertools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +116,11 @@ class DeliveryWriter:
         self.root = root
         self.start_date = start_date
         self.con = duckdb.connect()
-        # One thread: a partitioned COPY then writes rows in exactly the ORDER BY order, which
-        # makes the files byte-identical from run to run.
-        self.con.execute("set threads = 1")
+        # COPY of an ORDER BY query keeps that order (preserve_insertion_order), so files are
+        # byte-identical from run to run.
         self.con.execute("set preserve_insertion_order = true")
+        self.con.execute("set memory_limit = '4GB'")
+        self.con.execute("set enable_progress_bar = false")
         self.files: list[Path] = []
         self.rows: dict[str, int] = {}
 
@@ -150,51 +150,50 @@ class DeliveryWriter:
             if col.values is not None:
                 if col.values.shape[0] != n:
                     raise ValueError(f"{obj.folder}.{name}: {col.values.shape[0]} values, {n} rows")
-                data[f"_{name}"] = col.values
+                data[f"_{name}"] = _scannable(col.values)
         for name, values in (helpers or {}).items():
-            data[name] = values
+            data[name] = _scannable(np.asarray(values))
         csv = obj.format == "csv"
         select = ",\n  ".join(
             f'{_render(name, columns[name], csv)} as "{name}"' for name in obj.column_names
         )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
-        start = self.start_date.isoformat()
         self.con.register("_table", _as_relation(self.con, data))
         target = self.root / obj.source / obj.name
         if target.exists():
             shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        options = (
-            "format csv, header true, force_quote *"
-            if csv
-            else "format json"
-        )
+        target.mkdir(parents=True)
+        ext = "csv" if csv else "jsonl"
+        tmp = target / f".{obj.name}.all.{ext}"
+        options = "format csv, header true, force_quote *" if csv else "format json"
+        # One ordered file, then split by delivery day: much faster than a partitioned COPY,
+        # and the order (hence the bytes) is the same on every run.
         self.con.execute(
-            f"""
-            copy (
-                select
-                  {select},
-                  strftime(date '{start}' + cast(_delivery_day as integer), '%Y-%m-%d')
-                    as _delivery_date
-                from _table
-                order by _delivery_day, {sort}
-            ) to '{target}' ({options}, partition_by (_delivery_date),
-                filename_pattern 'part{{i}}')
-            """
+            f"copy (select {select} from _table order by _delivery_day, {sort}) "
+            f"to '{tmp}' ({options})"
         )
         self.con.unregister("_table")
-        ext = "csv" if csv else "jsonl"
-        for part in sorted(target.iterdir()):
-            day = part.name.split("=", 1)[1]
-            files = sorted(part.iterdir())
-            final = target / day
-            os.rename(part, final)
-            for i, f in enumerate(sorted(final.iterdir())):
-                name = f"{obj.name}.{ext}" if len(files) == 1 else f"{obj.name}_{i}.{ext}"
-                os.rename(f, final / name)
-                self.files.append(final / name)
+        days, counts = np.unique(delivery_day, return_counts=True)
+        with tmp.open("rb") as src:
+            header = src.readline() if csv else b""
+            for day, count in zip(days.tolist(), counts.tolist(), strict=True):
+                folder = target / (self.start_date + dt.timedelta(days=day)).isoformat()
+                folder.mkdir()
+                path = folder / f"{obj.name}.{ext}"
+                with path.open("wb") as out:
+                    out.write(header)
+                    out.writelines(itertools.islice(src, count))
+                self.files.append(path)
+            if src.read(1):
+                raise RuntimeError(f"{obj.folder}: rows left over after splitting by day")
+        tmp.unlink()
         self.rows[obj.folder] = n
         return n
+
+
+def _scannable(values: np.ndarray) -> np.ndarray:
+    """DuckDB scans numpy object arrays of str ~20x faster than fixed-width unicode arrays."""
+    return values.astype(object) if values.dtype.kind == "U" else values
 
 
 def _as_relation(con: duckdb.DuckDBPyConnection, data: dict[str, np.ndarray]):

@@ -1,0 +1,147 @@
+"""The `revops` command: generate a demo company, ingest exports, refresh, publish."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from revops import contract
+from revops.generator.config import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START, SCALES, GeneratorConfig
+
+DEFAULT_DATA = Path("data")
+
+
+def _default_path(env: str, fallback: Path) -> Path:
+    return Path(os.environ.get(env, str(fallback)))
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revops",
+        description="Sales Ops and RevOps metrics from CRM, marketing and billing exports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser(
+        "generate",
+        help="write a simulated SaaS company's exports into a landing folder",
+        description="Simulate a B2B SaaS company and write its daily exports (docs/EXPORTS.md) "
+        "and truth.json. Same arguments, byte-identical files.",
+    )
+    gen.add_argument("--scale", choices=list(SCALES), default="s", help="size preset (leads: %s)" % ", ".join(f"{k}={v:,}" for k, v in SCALES.items()))
+    gen.add_argument("--leads", type=int, help="target number of leads (overrides --scale)")
+    gen.add_argument("--start-date", type=_date, default=DEFAULT_START, help="first simulated day (default %(default)s)")
+    gen.add_argument("--days", type=int, default=DEFAULT_DAYS, help="number of simulated days (default %(default)s)")
+    gen.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    gen.add_argument("--dirty", action="store_true", help="add the faults real exports have (listed in truth.json)")
+    gen.add_argument("--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)")
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate the demo company and show what was generated",
+        description="Generate the `s` company into the landing folder and summarise it.",
+    )
+    demo.add_argument("--scale", choices=list(SCALES), default="s")
+    demo.add_argument("--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)")
+
+    sub.add_parser("contract", help="print the export contract as Markdown (docs/EXPORTS.md)")
+    return parser
+
+
+def _progress(console: Console):  # noqa: ANN202
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def run_generate(config: GeneratorConfig, console: Console):  # noqa: ANN201
+    from revops.generator.run import generate
+
+    with _progress(console) as progress:
+        task = progress.add_task("simulating", total=1.0)
+
+        def on_step(name: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=name)
+
+        return generate(config, on_step)
+
+
+def _summary(result, console: Console) -> None:  # noqa: ANN001
+    truth = result.truth
+    gen = truth["generator"]
+    console.print(
+        f"Generated [bold]{gen['start_date']} .. {gen['end_date']}[/] ({gen['days']} days, seed "
+        f"{gen['seed']}{', dirty' if gen['dirty'] else ''}) into [bold]{result.out}[/] "
+        f"in {result.seconds:.1f} s: {result.files:,} files."
+    )
+    table = Table(title="Rows written per export object", show_lines=False)
+    table.add_column("object")
+    table.add_column("files", justify="right")
+    table.add_column("rows", justify="right")
+    for folder, d in truth["deliveries"].items():
+        table.add_row(folder, f"{d['files']:,}", f"{d['data_rows']:,}")
+    console.print(table)
+    totals = truth["totals"]
+    t2 = Table(title="The simulated company (ground truth, truth.json)")
+    t2.add_column("measure")
+    t2.add_column("value", justify="right")
+    for key, value in totals.items():
+        t2.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(t2)
+    if truth["dirty"]:
+        console.print("Faults added (--dirty): " + ", ".join(f["fault"] for f in truth["dirty"]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    landing_default = _default_path("REVOPS_LANDING", DEFAULT_DATA / "landing")
+    try:
+        if args.command == "contract":
+            sys.stdout.write(contract.render_markdown() + "\n")
+            return 0
+        if args.command == "generate":
+            leads = args.leads if args.leads is not None else SCALES[args.scale]
+            config = GeneratorConfig(
+                out=args.out or landing_default,
+                leads=leads,
+                start_date=args.start_date,
+                days=args.days,
+                seed=args.seed,
+                dirty=args.dirty,
+            )
+            _summary(run_generate(config, console), console)
+            return 0
+        if args.command == "demo":
+            config = GeneratorConfig(out=args.out or landing_default, leads=SCALES[args.scale])
+            _summary(run_generate(config, console), console)
+            return 0
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""Shared fixtures: each generated company is built once per test session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from revops.generator.config import SCALES, GeneratorConfig
+from revops.generator.run import GenerationResult, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def xs_company(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
+    """The `xs` company over the default three years, as `revops generate --scale xs` makes it."""
+    out = tmp_path_factory.mktemp("xs") / "landing"
+    return generate(GeneratorConfig(out=out, leads=SCALES["xs"]))
+
+
+@pytest.fixture(scope="session")
+def xs_dirty(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
+    """The same company with the faults of real exports (`--dirty`)."""
+    out = tmp_path_factory.mktemp("xs_dirty") / "landing"
+    return generate(GeneratorConfig(out=out, leads=SCALES["xs"], dirty=True))
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """dbt's manifest, which Dagster needs to load the dbt assets (built by `dbt parse`)."""
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run(
+        [str(dbt), "parse", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT), "--quiet"],
+        check=True,
+        cwd=ROOT,
+    )
+    return ROOT / "target" / "manifest.json"
