@@ -188,13 +188,15 @@ def write_all(
     expenses: dict[str, np.ndarray],
     progress=None,  # noqa: ANN001
 ) -> None:
-    user_id = sf_ids("005", np.arange(users.name.size))
-    lead_id = sf_ids("00Q", np.arange(leads.n))
+    # Ids as object arrays of str: indexing them per record version copies pointers, not
+    # fixed-width characters (a 6M-row unicode column would take half a gigabyte).
+    user_id = sf_ids("005", np.arange(users.name.size)).astype(object)
+    lead_id = sf_ids("00Q", np.arange(leads.n)).astype(object)
     n_acc = deals.lead.size
-    account_id = sf_ids("001", np.arange(n_acc))
-    contact_id = sf_ids("003", np.arange(n_acc))
-    opp_id = sf_ids("006", np.arange(opps.account.size))
-    campaign_id = sf_ids("701", np.arange(campaigns.name.size))
+    account_id = sf_ids("001", np.arange(n_acc)).astype(object)
+    contact_id = sf_ids("003", np.arange(n_acc)).astype(object)
+    opp_id = sf_ids("006", np.arange(opps.account.size)).astype(object)
+    campaign_id = sf_ids("701", np.arange(campaigns.name.size)).astype(object)
     camp_or_blank = lambda idx: np.where(idx >= 0, campaign_id[np.maximum(idx, 0)], "")  # noqa: E731
     src = np.array([c.lead_source for c in CHANNELS])[leads.channel]
     step = progress or (lambda name: None)
@@ -249,6 +251,7 @@ def write_all(
     ev_status.append(leads.initial_status[dl])
     ev_kind.append(np.full(dl.size, 2))
     e_lead, e_t, e_status, e_kind = (np.concatenate(x) for x in (ev_lead, ev_t, ev_status, ev_kind))
+    e_status = e_status.astype(object)
     order = np.lexsort((e_kind, e_t, e_lead))
     e_lead, e_t, e_status, e_kind = e_lead[order], e_t[order], e_status[order], e_kind[order]
     # the status before each event (for history OldValue)

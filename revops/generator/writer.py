@@ -20,6 +20,9 @@ from revops.contract import ExportObject
 from revops.generator.common import NAT
 
 
+CHUNK_ROWS = 500_000  # rows per COPY: bounds memory at any scale
+
+
 @dataclass(frozen=True)
 class Col:
     kind: str  # text, int, bool, ts, date, unix, money, raw_sql
@@ -119,7 +122,7 @@ class DeliveryWriter:
         # COPY of an ORDER BY query keeps that order (preserve_insertion_order), so files are
         # byte-identical from run to run.
         self.con.execute("set preserve_insertion_order = true")
-        self.con.execute("set memory_limit = '4GB'")
+        self.con.execute("set memory_limit = '2GB'")
         self.con.execute("set enable_progress_bar = false")
         self.files: list[Path] = []
         self.rows: dict[str, int] = {}
@@ -145,48 +148,67 @@ class DeliveryWriter:
         if n == 0:
             self.rows[obj.folder] = 0
             return 0
-        data: dict[str, np.ndarray] = {"_delivery_day": delivery_day, "_row": np.arange(n)}
+        arrays: dict[str, np.ndarray] = {}
         for name, col in columns.items():
             if col.values is not None:
                 if col.values.shape[0] != n:
                     raise ValueError(f"{obj.folder}.{name}: {col.values.shape[0]} values, {n} rows")
-                data[f"_{name}"] = _scannable(col.values)
+                arrays[f"_{name}"] = col.values
         for name, values in (helpers or {}).items():
-            data[name] = _scannable(np.asarray(values))
+            arrays[name] = np.asarray(values)
         csv = obj.format == "csv"
         select = ",\n  ".join(
             f'{_render(name, columns[name], csv)} as "{name}"' for name in obj.column_names
         )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
-        self.con.register("_table", _as_relation(self.con, data))
         target = self.root / obj.source / obj.name
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
         ext = "csv" if csv else "jsonl"
-        tmp = target / f".{obj.name}.all.{ext}"
+        tmp = target / f".{obj.name}.part.{ext}"
         options = "format csv, header true, force_quote *" if csv else "format json"
-        # One ordered file, then split by delivery day: much faster than a partitioned COPY,
+        # Rows go out in chunks of whole delivery days (bounded memory at any scale); each
+        # chunk is one ordered COPY, then split by day: much faster than a partitioned COPY,
         # and the order (hence the bytes) is the same on every run.
-        self.con.execute(
-            f"copy (select {select} from _table order by _delivery_day, {sort}) "
-            f"to '{tmp}' ({options})"
-        )
-        self.con.unregister("_table")
+        by_day = np.argsort(delivery_day, kind="stable")
         days, counts = np.unique(delivery_day, return_counts=True)
-        with tmp.open("rb") as src:
-            header = src.readline() if csv else b""
-            for day, count in zip(days.tolist(), counts.tolist(), strict=True):
-                folder = target / (self.start_date + dt.timedelta(days=day)).isoformat()
-                folder.mkdir()
-                path = folder / f"{obj.name}.{ext}"
-                with path.open("wb") as out:
-                    out.write(header)
-                    out.writelines(itertools.islice(src, count))
-                self.files.append(path)
-            if src.read(1):
-                raise RuntimeError(f"{obj.folder}: rows left over after splitting by day")
-        tmp.unlink()
+        ends = np.cumsum(counts)
+        first_day = 0
+        while first_day < days.size:
+            start_row = ends[first_day - 1] if first_day else 0
+            last_day = int(np.searchsorted(ends, start_row + CHUNK_ROWS, side="right"))
+            last_day = max(last_day, first_day + 1)
+            rows = by_day[start_row : ends[last_day - 1]]
+            chunk = {"_delivery_day": delivery_day[rows], "_row": rows}
+            for key, values in arrays.items():
+                chunk[key] = _scannable(values[rows])
+            self.con.register("_table", _as_relation(self.con, chunk))
+            self.con.execute(
+                f"copy (select {select} from _table order by _delivery_day, {sort}) "
+                f"to '{tmp}' ({options})"
+            )
+            self.con.unregister("_table")
+            del chunk
+            with tmp.open("rb") as src:
+                header = src.readline() if csv else b""
+                day_counts = zip(
+                    days[first_day:last_day].tolist(),
+                    counts[first_day:last_day].tolist(),
+                    strict=True,
+                )
+                for day, count in day_counts:
+                    folder = target / (self.start_date + dt.timedelta(days=day)).isoformat()
+                    folder.mkdir()
+                    path = folder / f"{obj.name}.{ext}"
+                    with path.open("wb") as out:
+                        out.write(header)
+                        out.writelines(itertools.islice(src, count))
+                    self.files.append(path)
+                if src.read(1):
+                    raise RuntimeError(f"{obj.folder}: rows left over after splitting by day")
+            first_day = last_day
+        tmp.unlink(missing_ok=True)
         self.rows[obj.folder] = n
         return n
 
