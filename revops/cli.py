@@ -14,7 +14,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from revops import contract
-from revops.generator.config import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START, SCALES, GeneratorConfig
+from revops.generator.config import (
+    DEFAULT_DAYS,
+    DEFAULT_SEED,
+    DEFAULT_START,
+    SCALES,
+    GeneratorConfig,
+)
 
 DEFAULT_DATA = Path("data")
 
@@ -31,6 +37,7 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    _scales = ", ".join(f"{k}={v:,}" for k, v in SCALES.items())
     parser = argparse.ArgumentParser(
         prog="revops",
         description="Sales Ops and RevOps metrics from CRM, marketing and billing exports.",
@@ -43,13 +50,36 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate a B2B SaaS company and write its daily exports (docs/EXPORTS.md) "
         "and truth.json. Same arguments, byte-identical files.",
     )
-    gen.add_argument("--scale", choices=list(SCALES), default="s", help="size preset (leads: %s)" % ", ".join(f"{k}={v:,}" for k, v in SCALES.items()))
+    gen.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        default="s",
+        help=f"size preset (leads: {_scales})",
+    )
     gen.add_argument("--leads", type=int, help="target number of leads (overrides --scale)")
-    gen.add_argument("--start-date", type=_date, default=DEFAULT_START, help="first simulated day (default %(default)s)")
-    gen.add_argument("--days", type=int, default=DEFAULT_DAYS, help="number of simulated days (default %(default)s)")
-    gen.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
-    gen.add_argument("--dirty", action="store_true", help="add the faults real exports have (listed in truth.json)")
-    gen.add_argument("--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)")
+    gen.add_argument(
+        "--start-date",
+        type=_date,
+        default=DEFAULT_START,
+        help="first simulated day (default %(default)s)",
+    )
+    gen.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_DAYS,
+        help="number of simulated days (default %(default)s)",
+    )
+    gen.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)"
+    )
+    gen.add_argument(
+        "--dirty",
+        action="store_true",
+        help="add the faults real exports have (listed in truth.json)",
+    )
+    gen.add_argument(
+        "--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)"
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -57,13 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate the `s` company into the landing folder and summarise it.",
     )
     demo.add_argument("--scale", choices=list(SCALES), default="s")
-    demo.add_argument("--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)")
+    demo.add_argument(
+        "--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)"
+    )
 
     sub.add_parser("contract", help="print the export contract as Markdown (docs/EXPORTS.md)")
     return parser
 
 
-def _progress(console: Console):  # noqa: ANN202
+def _progress(console: Console):
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -75,7 +107,7 @@ def _progress(console: Console):  # noqa: ANN202
     )
 
 
-def run_generate(config: GeneratorConfig, console: Console):  # noqa: ANN201
+def run_generate(config: GeneratorConfig, console: Console):
     from revops.generator.run import generate
 
     with _progress(console) as progress:
@@ -87,7 +119,7 @@ def run_generate(config: GeneratorConfig, console: Console):  # noqa: ANN201
         return generate(config, on_step)
 
 
-def _summary(result, console: Console) -> None:  # noqa: ANN001
+def _summary(result, console: Console) -> None:
     truth = result.truth
     gen = truth["generator"]
     console.print(

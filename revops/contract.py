@@ -81,13 +81,15 @@ _SF_UPDATES = (
     "delivery, then the later row in the file."
 )
 _SF_DELETES = "A row with `IsDeleted` = `true` (as the Bulk API `queryAll` exports it)."
-_APPEND_ONLY = "Append-only: rows are never updated; a row re-sent with the same key is a duplicate."
+_APPEND_ONLY = (
+    "Append-only: rows are never updated; a row re-sent with the same key is a duplicate."
+)
 _NO_DELETES = "Never deleted."
 _STRIPE_UPDATES = (
     "A delivery holds every object created or updated that day, as the full API object at the "
     "end of that day. The version in the latest delivery wins; within a delivery, the last line."
 )
-_STRIPE_DELETES = "The object arrives again with `\"deleted\": true` (and its `id`)."
+_STRIPE_DELETES = 'The object arrives again with `"deleted": true` (and its `id`).'
 _ADS_UPDATES = (
     "Each daily delivery re-sends the previous {days} days as well: platforms restate cost and "
     "clicks after the fact. For a (date, campaign) the row in the latest delivery wins."
@@ -238,7 +240,9 @@ SALESFORCE = (
             _c("Type", STRING, False, "`New Business`, `Expansion` or `Renewal`."),
             _c("StageName", STRING, True),
             _c("Amount", DECIMAL, False, "Annual contract value in `CurrencyIsoCode`."),
-            _c("CurrencyIsoCode", STRING, False, "ISO 4217; the org's corporate currency if empty."),
+            _c(
+                "CurrencyIsoCode", STRING, False, "ISO 4217; the org's corporate currency if empty."
+            ),
             _c("Probability", DECIMAL, False, "Percent, 0-100."),
             _c("ForecastCategoryName", STRING),
             _c("CloseDate", DATE, True, "Expected close date while open; actual once closed."),
@@ -595,7 +599,8 @@ STRIPE = (
                 "discounts",
                 ARRAY,
                 False,
-                "Expanded discount objects `[{id, coupon: {id, percent_off, duration}, start, end}]`.",
+                "Expanded discount objects "
+                "`[{id, coupon: {id, percent_off, duration}, start, end}]`.",
             ),
             _c("proration", BOOLEAN, True),
             _c("period", OBJECT, True, "`{start, end}` as Unix times."),
@@ -679,7 +684,9 @@ REFERENCE = (
         key=("rate_date", "base_currency", "quote_currency"),
         updates="A re-sent (date, currency pair) supersedes the earlier one; latest delivery wins.",
         deletes=_NO_DELETES,
-        description="1 `base_currency` = `rate` `quote_currency`; the quote is the reporting currency.",
+        description=(
+            "1 `base_currency` = `rate` `quote_currency`; the quote is the reporting currency."
+        ),
         columns=(
             _c("rate_date", DATE, True),
             _c("base_currency", STRING, True, "ISO 4217."),

@@ -50,7 +50,7 @@ def test_files_match_the_contract(xs_company, obj):
         for f in files[:50]:
             for line in f.read_text(encoding="utf-8").splitlines():
                 assert list(json.loads(line)) == obj.column_names, f
-        rel = f"read_json({paths}, format = 'newline_delimited', records = false)"
+        rel = f"read_ndjson_objects({paths})"
         exprs = {c.name: f"json_extract_string(json, '$.\"{c.name}\"')" for c in obj.columns}
     for col in obj.columns:
         value = exprs[col.name]
@@ -63,7 +63,9 @@ def test_files_match_the_contract(xs_company, obj):
                 f"select count(*), any_value({value}) from {rel} "
                 f"where {value} is not null and {check} is null"
             ).fetchone()
-            assert bad[0] == 0, f"{obj.folder}.{col.name}: {bad[0]} values not {col.type}: {bad[1]!r}"
+            assert bad[0] == 0, (
+                f"{obj.folder}.{col.name}: {bad[0]} values not {col.type}: {bad[1]!r}"
+            )
 
 
 def _digest(root: Path) -> str:
@@ -103,8 +105,12 @@ def test_mrr_movements_bridge_every_month_and_segment(xs_company):
     assert any(_d(r["mrr"]) > 0 for r in rows)
     for r in rows:
         bridge = (
-            _d(r["previous_mrr"]) + _d(r["new"]) + _d(r["reactivation"]) + _d(r["expansion"])
-            - _d(r["contraction"]) - _d(r["churn"])
+            _d(r["previous_mrr"])
+            + _d(r["new"])
+            + _d(r["reactivation"])
+            + _d(r["expansion"])
+            - _d(r["contraction"])
+            - _d(r["churn"])
         )
         assert bridge == _d(r["mrr"]), r
         i = months.index(r["month"])
@@ -127,7 +133,11 @@ def test_cohort_stage_counts_never_increase_down_the_funnel(xs_company):
 def test_funnel_totals_agree_with_cohorts_and_month_rows(xs_company):
     truth = xs_company.truth
     funnel, cohorts = truth["funnel"], truth["funnel_cohorts"]
-    assert sum(r["leads"] for r in funnel) == sum(c["leads"] for c in cohorts) == truth["totals"]["leads"]
+    assert (
+        sum(r["leads"] for r in funnel)
+        == sum(c["leads"] for c in cohorts)
+        == truth["totals"]["leads"]
+    )
     assert sum(r["mqls"] for r in funnel) == sum(c["reached_mql"] for c in cohorts)
     assert sum(r["sqls"] for r in funnel) == sum(c["reached_sql"] for c in cohorts)
     for r in funnel:
@@ -152,8 +162,13 @@ def test_dirty_manifest_lists_every_fault_and_it_is_in_the_files(xs_dirty):
     root = xs_dirty.out
     faults = {f["fault"]: f for f in xs_dirty.truth["dirty"]}
     assert set(faults) == {
-        "duplicate_rows", "resent_file", "late_arriving_updates", "malformed_rows",
-        "renamed_column", "test_accounts", "email_case_and_whitespace",
+        "duplicate_rows",
+        "resent_file",
+        "late_arriving_updates",
+        "malformed_rows",
+        "renamed_column",
+        "test_accounts",
+        "email_case_and_whitespace",
     }
     for pair in faults["resent_file"]["files"]:
         assert (root / pair["original"]).read_bytes() == (root / pair["copy"]).read_bytes()

@@ -95,11 +95,11 @@ def build_catalogue(start_ts: int, end_ts: int) -> Catalogue:
                 for v in versions:
                     base = SEAT_PRICE[product][cur]
                     if v == 1:
-                        base = int(round(base * PRICE_INCREASE / whole)) * whole
+                        base = round(base * PRICE_INCREASE / whole) * whole
                     units = {
                         MONTH: base,
-                        QUARTER: 3 * int(round(base * 0.95)),
-                        YEAR: 12 * int(round(base * 0.85)),
+                        QUARTER: 3 * round(base * 0.95),
+                        YEAR: 12 * round(base * 0.85),
                     }
                     created = created0 if v == 0 else change_ts
                     inactive = change_ts if (v == 0 and len(versions) == 2) else NAT
@@ -759,7 +759,7 @@ def _run(
     subs["tier_final"] = tier
 
 
-def _end(ledger, sid, cust, gen, rows, end_at, requested, voluntary) -> None:  # noqa: ANN001
+def _end(ledger, sid, cust, gen, rows, end_at, requested, voluntary) -> None:
     if rows.size:
         ledger.add(
             "sub_end",
@@ -781,7 +781,7 @@ def _price(
 
 def _sub_mrr_numer(
     cat, rows, cur, kind, base_product, seats, addon, tier, pct, discount_end, at, change_ts, ps
-) -> np.ndarray:  # noqa: ANN001
+) -> np.ndarray:
     """MRR of the subscriptions' current state, times 1200 (exact integer), at time `at`."""
     price = _price(cat, base_product[rows], cur[rows], kind[rows], ps[rows] >= change_ts)
     p = np.where((discount_end[rows] == NAT) | (at < discount_end[rows]), pct[rows], 0)
@@ -830,7 +830,7 @@ def _invoice(
     proration,
     seg_end=None,
     onboarding=None,
-) -> np.ndarray:  # noqa: ANN001
+) -> np.ndarray:
     """An invoice per row with the regular lines for the period [ps, pe)."""
     m = rows.size
     inv = ledger.next_ids("invoice", m)
@@ -960,7 +960,7 @@ def _proration(
     *,
     new_seats=None,
     new_tier=None,
-) -> None:  # noqa: ANN001
+) -> None:
     m = rows.size
     if m == 0:
         return
@@ -1046,7 +1046,7 @@ def _proration(
 
 def _addon_line(
     ledger, cat, rows, at, ps, pe, sid, cust, cur, kind, addon_item, pct, discount_end
-) -> None:  # noqa: ANN001
+) -> None:
     """An add-on added mid-period: charged for the rest of the period, in proportion."""
     m = rows.size
     inv = ledger.next_ids("invoice", m)
@@ -1096,7 +1096,7 @@ def _addon_line(
 
 def _line(
     ledger, inv, rows, sid, cust, cur, item, price, qty, amount, p, ps, pe, proration, kind
-) -> None:  # noqa: ANN001
+) -> None:
     m = rows.size
     amount = np.broadcast_to(np.asarray(amount, dtype=np.int64), (m,))
     discount = np.asarray(round_half_up(amount * p, 100), dtype=np.int64)
@@ -1144,7 +1144,9 @@ def settle(
             first_payable[i] = True
     once_amount = np.where(first_payable, np.minimum(COUPONS[3][3], subtotal - discount), 0)
     after = subtotal - discount - once_amount
-    vat = np.array([VAT[c] for c in CURRENCY_CODES], dtype=np.int64)[_currency_index(inv["currency"])]
+    vat = np.array([VAT[c] for c in CURRENCY_CODES], dtype=np.int64)[
+        _currency_index(inv["currency"])
+    ]
     tax = np.where(after > 0, np.asarray(round_half_up(after * vat, 100), dtype=np.int64), 0)
     total = after + tax
     due = np.maximum(total, 0)

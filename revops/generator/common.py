@@ -53,7 +53,10 @@ def sf_ids(prefix: str, numbers: np.ndarray) -> np.ndarray:
 def stripe_ids(prefix: str, numbers: np.ndarray, salt: int) -> np.ndarray:
     """Stripe-looking ids (`cus_...`): the prefix and 14 base-62 characters of a mixed number."""
     chars = np.concatenate(
-        [_base62(scramble(numbers, salt) % np.uint64(62**10), 10), _base62(scramble(numbers, salt + 1), 4)],
+        [
+            _base62(scramble(numbers, salt) % np.uint64(62**10), 10),
+            _base62(scramble(numbers, salt + 1), 4),
+        ],
         axis=1,
     )
     head = np.frombuffer(f"{prefix}_".encode(), np.uint8)

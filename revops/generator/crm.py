@@ -30,18 +30,31 @@ STATUS_CONVERTED = "Closed - Converted"
 STATUS_NOT_CONVERTED = "Closed - Not Converted"
 STATUS_NURTURE = "Nurture"
 STATUS_RANK = {
-    STATUS_OPEN: 0, STATUS_WORKING: 0, STATUS_NURTURE: 0, STATUS_NOT_CONVERTED: 0,
-    STATUS_MQL: 1, STATUS_SQL: 2, STATUS_CONVERTED: 3,
+    STATUS_OPEN: 0,
+    STATUS_WORKING: 0,
+    STATUS_NURTURE: 0,
+    STATUS_NOT_CONVERTED: 0,
+    STATUS_MQL: 1,
+    STATUS_SQL: 2,
+    STATUS_CONVERTED: 3,
 }
 
 OPP_STAGES = ("Qualification", "Discovery", "Proposal", "Negotiation")
 STAGE_PROBABILITY = {
-    "Qualification": 10, "Discovery": 20, "Proposal": 50, "Negotiation": 75,
-    "Closed Won": 100, "Closed Lost": 0,
+    "Qualification": 10,
+    "Discovery": 20,
+    "Proposal": 50,
+    "Negotiation": 75,
+    "Closed Won": 100,
+    "Closed Lost": 0,
 }
 FORECAST_CATEGORY = {
-    "Qualification": "Pipeline", "Discovery": "Pipeline", "Proposal": "Best Case",
-    "Negotiation": "Commit", "Closed Won": "Closed", "Closed Lost": "Omitted",
+    "Qualification": "Pipeline",
+    "Discovery": "Pipeline",
+    "Proposal": "Best Case",
+    "Negotiation": "Commit",
+    "Closed Won": "Closed",
+    "Closed Lost": "Omitted",
 }
 
 # Plans: per-seat monthly list price by currency (minor units) for each segment's product.
@@ -116,8 +129,11 @@ def build_users(rng: np.random.Generator, n_leads: int, start_ts: int, end_ts: i
     full[role_a == "Integration"] = "Integration User"
     email = _join(np.char.lower(_join(first, ".", last)), np.arange(n).astype(str), "@northwind.io")
     titles = {
-        "AE": "Account Executive", "SDR": "Sales Development Rep", "Manager": "Sales Manager",
-        "Marketing": "Marketing Operations Manager", "Integration": "Integration User",
+        "AE": "Account Executive",
+        "SDR": "Sales Development Rep",
+        "Manager": "Sales Manager",
+        "Marketing": "Marketing Operations Manager",
+        "Integration": "Integration User",
     }
     title = np.array([titles[r] for r in role])
     department = np.array(["Marketing" if r == "Marketing" else "Sales" for r in role])
@@ -232,9 +248,9 @@ def build_leads(
     seg = np.minimum(seg, 2)
     lo = np.array([2, 200, 1000])[seg]
     hi = np.array([199, 999, 60000])[seg]
-    employees = np.clip(
-        np.round(np.exp(rng.uniform(np.log(lo), np.log(hi + 1)))), lo, hi
-    ).astype(np.int64)
+    employees = np.clip(np.round(np.exp(rng.uniform(np.log(lo), np.log(hi + 1)))), lo, hi).astype(
+        np.int64
+    )
     employees_known = rng.random(n) >= 0.09
     countries = np.array(list(COUNTRY_WEIGHTS))
     country = countries[choice_p(rng, n, COUNTRY_WEIGHTS)]
@@ -266,8 +282,11 @@ def build_leads(
     p_mql = np.array([c.p_mql for c in CHANNELS])[ch] * np.array([1.0, 1.05, 1.1])[seg]
     is_mql = (rng.random(n) < p_mql) & ~deleted
     created_mql = is_mql & np.isin(src, ["Webinar", "Trade Show"]) & (rng.random(n) < 0.25)
-    skip_mql = is_mql & ~created_mql & np.isin(src, ["Outbound", "Referral", "Partner"]) & (
-        rng.random(n) < 0.4
+    skip_mql = (
+        is_mql
+        & ~created_mql
+        & np.isin(src, ["Outbound", "Referral", "Partner"])
+        & (rng.random(n) < 0.4)
     )
     contacted = ~deleted & ~created_mql & ((rng.random(n) < 0.85) | skip_mql)
     t_contact = np.where(contacted, created + lognormal_int(rng, 0.8 * DAY, 0.9, n, 600), NAT)
@@ -308,12 +327,33 @@ def build_leads(
     mql_at = np.where(created_mql, created, _first(t_mql, t_sql, converted_at))
     sql_at = _first(t_sql, converted_at)
     return Leads(
-        n=n, created=created, channel=ch, campaign=arrival_campaign, true_segment=seg,
-        employees=employees, employees_known=employees_known, country=country,
-        currency=currency, industry=industry, title=title, first_name=first, last_name=last,
-        company=company, domain=domain, email=email, owner=owner, initial_status=initial,
-        t_contact=t_contact, t_mql=t_mql, t_regress=t_regress, t_sql=t_sql, t_final=t_final,
-        final_status=final_status, deleted_at=deleted_at, mql_at=mql_at, sql_at=sql_at,
+        n=n,
+        created=created,
+        channel=ch,
+        campaign=arrival_campaign,
+        true_segment=seg,
+        employees=employees,
+        employees_known=employees_known,
+        country=country,
+        currency=currency,
+        industry=industry,
+        title=title,
+        first_name=first,
+        last_name=last,
+        company=company,
+        domain=domain,
+        email=email,
+        owner=owner,
+        initial_status=initial,
+        t_contact=t_contact,
+        t_mql=t_mql,
+        t_regress=t_regress,
+        t_sql=t_sql,
+        t_final=t_final,
+        final_status=final_status,
+        deleted_at=deleted_at,
+        mql_at=mql_at,
+        sql_at=sql_at,
         converted_at=converted_at,
     )
 
@@ -362,9 +402,7 @@ class Deals:
     amount: np.ndarray
 
 
-def build_deals(
-    rng: np.random.Generator, users: Users, leads: Leads, end_ts: int
-) -> Deals:
+def build_deals(rng: np.random.Generator, users: Users, leads: Leads, end_ts: int) -> Deals:
     idx = np.flatnonzero(leads.converted_at != NAT)
     n = idx.size
     created = leads.converted_at[idx]
@@ -412,8 +450,19 @@ def build_deals(
     amount0 = (seats0 * unit * 12 // whole) * whole
     amount = (seats * unit * 12 // whole) * whole
     return Deals(
-        lead=idx, account=np.arange(n), created=created, owner=owner, segment=seg,
-        currency=currency, seats_initial=seats0, seats=seats, billing=billing, won=won,
-        stage_times=stage_times, regress_at=regress_at, closed_at=closed_at,
-        amount_initial=amount0, amount=amount,
+        lead=idx,
+        account=np.arange(n),
+        created=created,
+        owner=owner,
+        segment=seg,
+        currency=currency,
+        seats_initial=seats0,
+        seats=seats,
+        billing=billing,
+        won=won,
+        stage_times=stage_times,
+        regress_at=regress_at,
+        closed_at=closed_at,
+        amount_initial=amount0,
+        amount=amount,
     )

@@ -75,7 +75,9 @@ def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
     candidates = _files(root, "salesforce/Opportunity")
     resent = []
     for f in _pick(rng, candidates[:-3], 2):
-        later = sorted(p for p in (root / "salesforce/Opportunity").iterdir() if p.name > f.parent.name)
+        later = sorted(
+            p for p in (root / "salesforce/Opportunity").iterdir() if p.name > f.parent.name
+        )
         target_dir = later[min(2, len(later) - 1)] if later else f.parent
         copy = target_dir / f"{f.stem} (1){f.suffix}"
         shutil.copyfile(f, copy)
@@ -130,7 +132,9 @@ def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
         broken = lines[1].rstrip("\n") + ',"unexpected","fields"\n'
         lines.insert(2, broken)
         _write_lines(f, lines)
-        malformed.append({"file": str(f.relative_to(root)), "line": 3, "problem": "too many fields"})
+        malformed.append(
+            {"file": str(f.relative_to(root)), "line": 3, "problem": "too many fields"}
+        )
     for f in _pick(rng, _files(root, "stripe/charges"), max(1, k // 2)):
         lines = _read_lines(f)
         if not lines:

@@ -58,7 +58,7 @@ def _day(ts: np.ndarray, start_ts: int) -> np.ndarray:
     return np.maximum(0, (np.asarray(ts) - start_ts) // DAY)
 
 
-def _opp_events(deals: Deals, leads: Leads, end_ts: int):  # noqa: ANN202
+def _opp_events(deals: Deals, leads: Leads, end_ts: int):
     n = deals.lead.size
     mean = np.array(CYCLE_MEAN_DAYS)[deals.segment] * DAY
     rows = []
@@ -67,15 +67,33 @@ def _opp_events(deals: Deals, leads: Leads, end_ts: int):  # noqa: ANN202
         expected = t + (mean * (1 - k / 4)).astype(np.int64)
         amount = deals.amount_initial if k < 2 else deals.amount
         rows.append((np.arange(n), t, np.full(n, stage), amount, expected))
-    rows.append((np.arange(n), deals.regress_at, np.full(n, "Discovery"), deals.amount, deals.regress_at + mean // 2))
+    rows.append(
+        (
+            np.arange(n),
+            deals.regress_at,
+            np.full(n, "Discovery"),
+            deals.amount,
+            deals.regress_at + mean // 2,
+        )
+    )
     final = np.where(deals.won, "Closed Won", "Closed Lost")
-    rows.append((np.arange(n), deals.closed_at, final, np.where(deals.won, deals.amount, deals.amount_initial), deals.closed_at))
+    rows.append(
+        (
+            np.arange(n),
+            deals.closed_at,
+            final,
+            np.where(deals.won, deals.amount, deals.amount_initial),
+            deals.closed_at,
+        )
+    )
     cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
     keep = cols[1] != NAT
     return [c[keep] for c in cols]
 
 
-def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, billing: Billing, end_ts: int) -> Opportunities:
+def build_opportunities(
+    rng: np.random.Generator, deals: Deals, leads: Leads, billing: Billing, end_ts: int
+) -> Opportunities:
     n = deals.lead.size
     opp, t, stage, amount, close = _opp_events(deals, leads, end_ts)
     lead = deals.lead
@@ -147,7 +165,15 @@ def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, bi
     camps.append(leads.campaign[lead[dup]])
     dup_created = deals.created[dup] + 600
     created.append(dup_created)
-    ev.append((ids, dup_created, np.full(m, "Qualification"), deals.amount_initial[dup], dup_created + 30 * DAY))
+    ev.append(
+        (
+            ids,
+            dup_created,
+            np.full(m, "Qualification"),
+            deals.amount_initial[dup],
+            dup_created + 30 * DAY,
+        )
+    )
     total = next_opp + m
     deleted_at = np.full(total, NAT, dtype=np.int64)
     deleted_at[ids] = np.where(dup_created + DAY < end_ts, dup_created + DAY, NAT)
@@ -155,10 +181,20 @@ def build_opportunities(rng: np.random.Generator, deals: Deals, leads: Leads, bi
     order = np.lexsort((ev_cols[1], ev_cols[0]))
     ev_cols = [c[order] for c in ev_cols]
     return Opportunities(
-        account=np.concatenate(accounts), owner=np.concatenate(owners), name=np.concatenate(names_),
-        type=np.concatenate(types), currency=np.concatenate(currencies), lead_source=np.concatenate(sources),
-        campaign=np.concatenate(camps), created=np.concatenate(created), deleted_at=deleted_at,
-        ev_opp=ev_cols[0], ev_t=ev_cols[1], ev_stage=ev_cols[2], ev_amount=ev_cols[3], ev_close=ev_cols[4],
+        account=np.concatenate(accounts),
+        owner=np.concatenate(owners),
+        name=np.concatenate(names_),
+        type=np.concatenate(types),
+        currency=np.concatenate(currencies),
+        lead_source=np.concatenate(sources),
+        campaign=np.concatenate(camps),
+        created=np.concatenate(created),
+        deleted_at=deleted_at,
+        ev_opp=ev_cols[0],
+        ev_t=ev_cols[1],
+        ev_stage=ev_cols[2],
+        ev_amount=ev_cols[3],
+        ev_close=ev_cols[4],
     )
 
 
@@ -186,7 +222,7 @@ def write_all(
     fx: dict[str, np.ndarray],
     quotas: dict[str, np.ndarray],
     expenses: dict[str, np.ndarray],
-    progress=None,  # noqa: ANN001
+    progress=None,
 ) -> None:
     # Ids as object arrays of str: indexing them per record version copies pointers, not
     # fixed-width characters (a 6M-row unicode column would take half a gigabyte).
@@ -217,7 +253,13 @@ def write_all(
             "ManagerId": w.text(np.where(mgr >= 0, user_id[np.maximum(mgr, 0)], "")),
             "Department": w.text(users.department[ver_u]),
             "Title": w.text(users.title[ver_u]),
-            "Segment__c": w.text(np.where(users.segment[ver_u] >= 0, np.array(SEGMENTS)[np.maximum(users.segment[ver_u], 0)], "")),
+            "Segment__c": w.text(
+                np.where(
+                    users.segment[ver_u] >= 0,
+                    np.array(SEGMENTS)[np.maximum(users.segment[ver_u], 0)],
+                    "",
+                )
+            ),
             "IsActive": w.boolean(active),
             "CreatedDate": w.timestamp(users.hire_ts[ver_u]),
             "LastModifiedDate": w.timestamp(ver_t),
@@ -257,7 +299,7 @@ def write_all(
     # the status before each event (for history OldValue)
     same = np.concatenate([[False], e_lead[1:] == e_lead[:-1]])
     prev_status = np.where(same, np.concatenate([[""], e_status[:-1]]), "")
-    converted = (e_status == STATUS_CONVERTED)
+    converted = e_status == STATUS_CONVERTED
     conv_acc = np.full(leads.n, -1, dtype=np.int64)
     conv_acc[deals.lead] = deals.account
     acc = conv_acc[e_lead]
@@ -274,7 +316,9 @@ def write_all(
             "Status": w.text(e_status),
             "OwnerId": w.text(user_id[leads.owner[e_lead]]),
             "Country": w.text(leads.country[e_lead]),
-            "NumberOfEmployees": w.integer(leads.employees[e_lead], null=~leads.employees_known[e_lead]),
+            "NumberOfEmployees": w.integer(
+                leads.employees[e_lead], null=~leads.employees_known[e_lead]
+            ),
             "Industry": w.text(leads.industry[e_lead]),
             "CreatedDate": w.timestamp(leads.created[e_lead]),
             "LastModifiedDate": w.timestamp(e_t),
@@ -292,7 +336,11 @@ def write_all(
     st = e_kind == 1
     h_lead = [e_lead[e_kind == 0], e_lead[st], e_lead[st & converted]]
     h_t = [e_t[e_kind == 0], e_t[st], e_t[st & converted]]
-    h_field = [np.full(h_lead[0].size, "created"), np.full(h_lead[1].size, "Status"), np.full(h_lead[2].size, "leadConverted")]
+    h_field = [
+        np.full(h_lead[0].size, "created"),
+        np.full(h_lead[1].size, "Status"),
+        np.full(h_lead[2].size, "leadConverted"),
+    ]
     h_old = [np.full(h_lead[0].size, ""), prev_status[st], np.full(h_lead[2].size, "")]
     h_new = [np.full(h_lead[0].size, ""), e_status[st], np.full(h_lead[2].size, "")]
     hl, ht, hf, ho, hn = (np.concatenate(x) for x in (h_lead, h_t, h_field, h_old, h_new))
@@ -329,14 +377,16 @@ def write_all(
         # again when it comes back
         main = subs["kind"] != 3
         last_end = np.full(cust.deal.size, -1, dtype=np.int64)
-        np.maximum.at(last_end, subs["customer"][main], np.where(subs["ended_at"][main] == NAT, np.iinfo(np.int64).max, subs["ended_at"][main]))
+        np.maximum.at(
+            last_end,
+            subs["customer"][main],
+            np.where(subs["ended_at"][main] == NAT, np.iinfo(np.int64).max, subs["ended_at"][main]),
+        )
         lapsed = np.flatnonzero((last_end > 0) & (last_end < end_ts))
         acct_ev.append(cust.account[lapsed])
         acct_t.append(last_end[lapsed])
         acct_type.append(np.full(lapsed.size, "Former Customer"))
-        back = (subs["gen"] > 0)
-        for g in np.flatnonzero(back):
-            pass
+        back = subs["gen"] > 0
         bc = subs["customer"][back]
         acct_ev.append(cust.account[bc])
         acct_t.append(subs["start"][back])
@@ -467,8 +517,25 @@ def write_all(
     budget = np.where(campaigns.platform != "", np.round(spend_usd * 1.1, -2), campaigns.budget_usd)
     cv = np.concatenate([c, c[done]])
     ct = np.concatenate([c_created, c_end[done]])
-    status = np.concatenate([np.where(c_start <= c_created, "In Progress", "Planned"), np.full(int(done.sum()), "Completed")])
-    actual_cents = np.concatenate([np.zeros(c.size, np.int64), np.round(np.where(campaigns.platform[done] != "", spend_usd[done], campaigns.budget_usd[done] * 0.95) * 100).astype(np.int64)])
+    status = np.concatenate(
+        [
+            np.where(c_start <= c_created, "In Progress", "Planned"),
+            np.full(int(done.sum()), "Completed"),
+        ]
+    )
+    actual_cents = np.concatenate(
+        [
+            np.zeros(c.size, np.int64),
+            np.round(
+                np.where(
+                    campaigns.platform[done] != "",
+                    spend_usd[done],
+                    campaigns.budget_usd[done] * 0.95,
+                )
+                * 100
+            ).astype(np.int64),
+        ]
+    )
     writer.write(
         contract.get("salesforce", "Campaign"),
         {
@@ -495,7 +562,9 @@ def write_all(
             "CampaignId": w.text(campaign_id[leads.campaign[mem]]),
             "LeadId": w.text(lead_id[mem]),
             "ContactId": w.text(np.full(mem.size, "")),
-            "Status": w.text(np.where(np.isin(src[mem], ["Webinar", "Trade Show"]), "Attended", "Responded")),
+            "Status": w.text(
+                np.where(np.isin(src[mem], ["Webinar", "Trade Show"]), "Attended", "Responded")
+            ),
             "HasResponded": w.boolean(np.ones(mem.size, bool)),
             "FirstRespondedDate": w.date(leads.created[mem]),
             "CreatedDate": w.timestamp(leads.created[mem]),
@@ -529,7 +598,9 @@ def write_all(
         elif platform == "linkedin_ads":
             cols = {
                 "date": w.date(day_ts),
-                "campaign_urn": w.text(np.char.add("urn:li:sponsoredCampaign:", campaigns.platform_id[camp])),
+                "campaign_urn": w.text(
+                    np.char.add("urn:li:sponsoredCampaign:", campaigns.platform_id[camp])
+                ),
                 "campaign_name": w.text(campaigns.name[camp]),
                 "costInLocalCurrency": w.money(cost),
                 "costInUsd": w.money(cost),
@@ -550,7 +621,11 @@ def write_all(
                 "account_currency": w.text(cur),
             }
             order = ["date_start", "campaign_id"]
-        name = {"google_ads": "campaign_stats", "linkedin_ads": "ad_analytics", "meta_ads": "ads_insights"}[platform]
+        name = {
+            "google_ads": "campaign_stats",
+            "linkedin_ads": "ad_analytics",
+            "meta_ads": "ads_insights",
+        }[platform]
         writer.write(contract.get(platform, name), cols, delivery, order=order)
     step("ads")
 
@@ -582,7 +657,14 @@ def write_all(
     step("reference")
 
 
-def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, account_id: np.ndarray, start_ts: int, end_ts: int) -> None:
+def _write_stripe(
+    writer: w.DeliveryWriter,
+    billing: Billing,
+    settled: dict,
+    account_id: np.ndarray,
+    start_ts: int,
+    end_ts: int,
+) -> None:
     cat = billing.catalogue
     cust = billing.customers
     subs = billing.subs
@@ -612,7 +694,10 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
             "name": w.text(cust.name[cv]),
             "currency": w.text(np.char.lower(cust.currency[cv].astype(str))),
             "address": w.expr("{'country': _country}"),
-            "metadata": w.expr("case when _crm = '' then map {}::map(varchar, varchar) else map {'crm_account_id': _crm} end"),
+            "metadata": w.expr(
+                "case when _crm = '' then map {}::map(varchar, varchar) "
+                "else map {'crm_account_id': _crm} end"
+            ),
             "livemode": w.boolean(np.zeros(cv.size, bool)),
             "deleted": w.boolean(cdel),
         },
@@ -653,8 +738,16 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
             "currency": w.text(np.char.lower(cat.price_currency[pv].astype(str))),
             "unit_amount": w.integer(cat.price_unit[pv]),
             "type": w.text(np.where(kind >= 0, "recurring", "one_time")),
-            "recurring": w.expr("case when _interval = '' then null else {'interval': _interval, 'interval_count': _count, 'usage_type': 'licensed'} end"),
-            "nickname": w.text(np.char.add(np.char.add(np.array(cat.product_names)[cat.price_product[pv]], " "), np.where(cat.price_version[pv] == 1, "2025", "v1"))),
+            "recurring": w.expr(
+                "case when _interval = '' then null else {'interval': _interval, "
+                "'interval_count': _count, 'usage_type': 'licensed'} end"
+            ),
+            "nickname": w.text(
+                np.char.add(
+                    np.char.add(np.array(cat.product_names)[cat.price_product[pv]], " "),
+                    np.where(cat.price_version[pv] == 1, "2025", "v1"),
+                )
+            ),
             "active": w.boolean(pactive),
             "created": w.unix(cat.price_created[pv]),
             "deleted": w.boolean(np.zeros(pv.size, bool)),
@@ -675,11 +768,18 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
             "id": w.text(np.array([c[0] for c in COUPONS])),
             "object": w.text(np.full(n_cp, "coupon")),
             "name": w.text(np.array([c[1] for c in COUPONS])),
-            "percent_off": w.integer(np.array([c[2] for c in COUPONS]), null=np.array([c[2] == 0 for c in COUPONS])),
-            "amount_off": w.integer(np.array([c[3] for c in COUPONS]), null=np.array([c[3] == 0 for c in COUPONS])),
+            "percent_off": w.integer(
+                np.array([c[2] for c in COUPONS]), null=np.array([c[2] == 0 for c in COUPONS])
+            ),
+            "amount_off": w.integer(
+                np.array([c[3] for c in COUPONS]), null=np.array([c[3] == 0 for c in COUPONS])
+            ),
             "currency": w.text(np.array(["usd" if c[3] else "" for c in COUPONS])),
             "duration": w.text(np.array([c[4] for c in COUPONS])),
-            "duration_in_months": w.integer(np.array([c[5] for c in COUPONS]), null=np.array([c[4] != "repeating" for c in COUPONS])),
+            "duration_in_months": w.integer(
+                np.array([c[5] for c in COUPONS]),
+                null=np.array([c[4] != "repeating" for c in COUPONS]),
+            ),
             "valid": w.boolean(np.ones(n_cp, bool)),
             "created": w.unix(np.full(n_cp, start_ts - 300 * DAY)),
             "deleted": w.boolean(np.zeros(n_cp, bool)),
@@ -694,7 +794,11 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
     coupon = subs["coupon"][pos]
     disc_end = subs["discount_end"][pos]
     pct_coupon = coupon >= 0
-    disc_active = pct_coupon & ((disc_end == NAT) | (ev["t"] < disc_end)) & (np.array([c[4] for c in COUPONS] + ["x"])[coupon] != "once")
+    disc_active = (
+        pct_coupon
+        & ((disc_end == NAT) | (ev["t"] < disc_end))
+        & (np.array([c[4] for c in COUPONS] + ["x"])[coupon] != "once")
+    )
     disc_id = np.char.add("di_", np.char.replace(sub_id[pos].astype(str), "sub_", ""))
     writer.write(
         contract.get("stripe", "subscriptions"),
@@ -716,7 +820,9 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
             "trial_end": w.unix(subs["trial_end"][pos]),
             "discount": w.expr(
                 "case when not _disc then null else {'id': _disc_id, 'coupon': _coupon, "
-                "'start': _disc_start, 'end': case when _disc_end = " + str(NAT) + " then null else _disc_end end} end"
+                "'start': _disc_start, 'end': case when _disc_end = "
+                + str(NAT)
+                + " then null else _disc_end end} end"
             ),
             "metadata": w.expr("map {}::map(varchar, varchar)"),
             "deleted": w.boolean(np.zeros(pos.size, bool)),
@@ -756,20 +862,34 @@ def _write_stripe(writer: w.DeliveryWriter, billing: Billing, settled: dict, acc
 
     # invoices with their lines, payments and refunds
     _write_invoices(
-        writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
-        disc_id_for=lambda p: np.char.add("di_", np.char.replace(sub_id[p].astype(str), "sub_", "")),
-        start_ts=start_ts, end_ts=end_ts, settled=settled,
+        writer,
+        billing,
+        cus_id,
+        sub_id,
+        sub_pos,
+        price_id,
+        prod_id,
+        disc_id_for=lambda p: np.char.add(
+            "di_", np.char.replace(sub_id[p].astype(str), "sub_", "")
+        ),
+        start_ts=start_ts,
+        end_ts=end_ts,
+        settled=settled,
     )
 
 
 _PRICE_SQL = (
     "{'id': _p_id, 'object': 'price', 'product': _p_product, 'currency': _p_currency, "
-    "'unit_amount': _p_unit, 'type': case when _p_interval = '' then 'one_time' else 'recurring' end, "
-    "'recurring': case when _p_interval = '' then null else {'interval': _p_interval, 'interval_count': _p_count} end}"
+    "'unit_amount': _p_unit, "
+    "'type': case when _p_interval = '' then 'one_time' else 'recurring' end, "
+    "'recurring': case when _p_interval = '' then null "
+    "else {'interval': _p_interval, 'interval_count': _p_count} end}"
 )
 
 
-def _price_helpers(cat, price: np.ndarray, price_id: np.ndarray, prod_id: np.ndarray) -> dict[str, np.ndarray]:  # noqa: ANN001
+def _price_helpers(
+    cat, price: np.ndarray, price_id: np.ndarray, prod_id: np.ndarray
+) -> dict[str, np.ndarray]:
     kind = cat.price_kind[price]
     return {
         "_p_id": price_id[price],
@@ -781,7 +901,19 @@ def _price_helpers(cat, price: np.ndarray, price_id: np.ndarray, prod_id: np.nda
     }
 
 
-def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id, disc_id_for, start_ts, end_ts, settled) -> None:  # noqa: ANN001
+def _write_invoices(
+    writer,
+    billing,
+    cus_id,
+    sub_id,
+    sub_pos,
+    price_id,
+    prod_id,
+    disc_id_for,
+    start_ts,
+    end_ts,
+    settled,
+) -> None:
     inv = settled["invoices"]
     cat = billing.catalogue
     n = inv["invoice"].size
@@ -794,7 +926,13 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
     first_of = np.concatenate([[True], cust[order][1:] != cust[order][:-1]])
     run_start = np.maximum.accumulate(np.where(first_of, np.arange(n), 0))
     seq[order] = np.arange(n) - run_start + 1
-    number = np.char.add(np.char.add(np.char.upper(np.char.replace(cus_id[cust].astype(str), "cus_", ""))[:].astype("U8"), "-"), np.char.zfill(seq.astype(str), 4))
+    number = np.char.add(
+        np.char.add(
+            np.char.upper(np.char.replace(cus_id[cust].astype(str), "cus_", ""))[:].astype("U8"),
+            "-",
+        ),
+        np.char.zfill(seq.astype(str), 4),
+    )
     cur_l = np.char.lower(inv["currency"].astype(str))
     disc_total = inv["line_discount"] + inv["once_discount"]
     ver = settled["invoice_versions"]
@@ -823,7 +961,9 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
             "total": w.integer(inv["total"][r]),
             "amount_due": w.integer(inv["due"][r]),
             "amount_paid": w.integer(np.where(paid, inv["due"][r], 0)),
-            "amount_remaining": w.integer(np.where(paid | (status == "uncollectible"), 0, inv["due"][r])),
+            "amount_remaining": w.integer(
+                np.where(paid | (status == "uncollectible"), 0, inv["due"][r])
+            ),
             "status_transitions": w.expr(
                 "{'finalized_at': _created, 'paid_at': case when _paid then _t else null end, "
                 "'voided_at': null::bigint}"
@@ -833,7 +973,11 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
         order=["id"],
         helpers={
             "_disc": disc_total[r],
-            "_disc_id": np.where(inv["once_discount"][r] > 0, "di_welcome_" + np.char.replace(sub_id[pos[r]].astype(str), "sub_", ""), disc_id_for(pos[r])),
+            "_disc_id": np.where(
+                inv["once_discount"][r] > 0,
+                "di_welcome_" + np.char.replace(sub_id[pos[r]].astype(str), "sub_", ""),
+                disc_id_for(pos[r]),
+            ),
             "_created": inv["created"][r],
             "_paid": paid,
             "_t": ver["t"],
@@ -846,7 +990,7 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
     is_sub = ln["type"] == "subscription"
     product = np.array(cat.product_names)[cat.price_product[ln["price"]]]
     qty_s = ln["qty"].astype(str)
-    base_desc = np.char.add(np.char.add(qty_s, " × "), product)
+    base_desc = np.char.add(np.char.add(qty_s, " x "), product)
     desc = np.where(
         ln["proration"] & (ln["amount"] < 0),
         np.char.add("Unused time on ", base_desc),
@@ -951,7 +1095,7 @@ def _write_invoices(writer, billing, cus_id, sub_id, sub_pos, price_id, prod_id,
     )
 
 
-def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) -> None:  # noqa: ANN001
+def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) -> None:
     n_days = (end_ts - start_ts) // DAY
     codes = [c for c in CURRENCIES if c != "USD"]
     day = np.tile(np.arange(n_days), len(codes))

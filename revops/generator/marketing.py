@@ -40,8 +40,18 @@ CHANNEL_INDEX = {c.lead_source: i for i, c in enumerate(CHANNELS)}
 PLATFORM_CURRENCY = {"google_ads": "USD", "linkedin_ads": "USD", "meta_ads": "EUR"}
 PLATFORM_PREFIX = {"google_ads": "GGL", "linkedin_ads": "LI", "meta_ads": "META"}
 _THEMES = (
-    "Brand", "NonBrand_Analytics", "Competitor", "Retargeting", "RevOps_Guide", "Pipeline_Webinar",
-    "Forecasting", "CFO_Report", "Data_Quality", "Attribution", "Lookalike", "ABM_Enterprise",
+    "Brand",
+    "NonBrand_Analytics",
+    "Competitor",
+    "Retargeting",
+    "RevOps_Guide",
+    "Pipeline_Webinar",
+    "Forecasting",
+    "CFO_Report",
+    "Data_Quality",
+    "Attribution",
+    "Lookalike",
+    "ABM_Enterprise",
 )
 _REGIONS = ("US", "EMEA", "UKI", "DACH", "APAC", "Global")
 
@@ -111,13 +121,29 @@ def build_campaigns(rng: np.random.Generator, n_days: int, n_leads: int) -> Camp
     # One webinar a month and one trade show a quarter; their leads arrive in the 30 days after.
     for day in range(0, n_days, 30):
         rows.append(
-            (f"Webinar {day // 30 + 1:03d}: Revenue Operations Live", "Webinar", "", "",
-             day, min(n_days, day + 30), "Webinar", float(rng.integers(2, 8) * 1000))
+            (
+                f"Webinar {day // 30 + 1:03d}: Revenue Operations Live",
+                "Webinar",
+                "",
+                "",
+                day,
+                min(n_days, day + 30),
+                "Webinar",
+                float(rng.integers(2, 8) * 1000),
+            )
         )
     for day in range(0, n_days, 91):
         rows.append(
-            (f"Trade Show {day // 91 + 1:02d}: SaaS Connect", "Event", "", "",
-             day, min(n_days, day + 91), "Trade Show", float(rng.integers(20, 60) * 1000))
+            (
+                f"Trade Show {day // 91 + 1:02d}: SaaS Connect",
+                "Event",
+                "",
+                "",
+                day,
+                min(n_days, day + 91),
+                "Trade Show",
+                float(rng.integers(20, 60) * 1000),
+            )
         )
     rows.append(("Nurture - Monthly Newsletter", "Email", "", "", 0, n_days, "", 0.0))
     rows.append(("Partner Program", "Partner", "", "", 0, n_days, "Partner", 0.0))
@@ -178,10 +204,14 @@ def simulate_spend(
                 leads=leads[c_idx, d_idx].astype(np.int64),
             )
         )
-    return AdSpend(*(np.concatenate([getattr(p, f) for p in parts]) for f in AdSpend.__dataclass_fields__))
+    return AdSpend(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in AdSpend.__dataclass_fields__)
+    )
 
 
-def restated_deliveries(spend: AdSpend, rng: np.random.Generator, n_days: int) -> dict[str, np.ndarray]:
+def restated_deliveries(
+    spend: AdSpend, rng: np.random.Generator, n_days: int
+) -> dict[str, np.ndarray]:
     """Rows as delivered: each day's figures arrive on that day (preliminary, a little low) and
     again, final, on each of the next ADS_RESTATEMENT_DAYS days."""
     reps = ADS_RESTATEMENT_DAYS + 1

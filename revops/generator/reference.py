@@ -12,11 +12,25 @@ CURRENCIES: dict[str, tuple[float, int]] = {
     "JPY": (0.0071, 0),
 }
 COUNTRY_CURRENCY = {
-    "US": "USD", "CA": "USD", "AU": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "NL": "EUR",
-    "ES": "EUR", "JP": "JPY",
+    "US": "USD",
+    "CA": "USD",
+    "AU": "USD",
+    "GB": "GBP",
+    "DE": "EUR",
+    "FR": "EUR",
+    "NL": "EUR",
+    "ES": "EUR",
+    "JP": "JPY",
 }
 COUNTRY_WEIGHTS = {
-    "US": 0.52, "CA": 0.05, "AU": 0.03, "GB": 0.12, "DE": 0.1, "FR": 0.06, "NL": 0.03, "ES": 0.03,
+    "US": 0.52,
+    "CA": 0.05,
+    "AU": 0.03,
+    "GB": 0.12,
+    "DE": 0.1,
+    "FR": 0.06,
+    "NL": 0.03,
+    "ES": 0.03,
     "JP": 0.06,
 }
 

@@ -51,13 +51,28 @@ def _quotas(users: crm.Users, start_ts: int, end_ts: int) -> dict[str, np.ndarra
         delivered = max(start_ts, qs - 14 * DAY)
         if delivered >= end_ts:
             continue
-        rows.append((employed, np.full(employed.size, qs), np.full(employed.size, qe),
-                     np.round(base / 1000).astype(np.int64) * 100_000, np.full(employed.size, delivered)))
+        rows.append(
+            (
+                employed,
+                np.full(employed.size, qs),
+                np.full(employed.size, qe),
+                np.round(base / 1000).astype(np.int64) * 100_000,
+                np.full(employed.size, delivered),
+            )
+        )
     cols = [np.concatenate([r[k] for r in rows]) for k in range(5)]
-    return {"user": cols[0], "start": cols[1], "end": cols[2], "amount_cents": cols[3], "delivered": cols[4]}
+    return {
+        "user": cols[0],
+        "start": cols[1],
+        "end": cols[2],
+        "amount_cents": cols[3],
+        "delivered": cols[4],
+    }
 
 
-def _expenses(users: crm.Users, campaigns: marketing.Campaigns, start_ts: int, end_ts: int) -> dict[str, np.ndarray]:
+def _expenses(
+    users: crm.Users, campaigns: marketing.Campaigns, start_ts: int, end_ts: int
+) -> dict[str, np.ndarray]:
     m0 = int(month_index(np.array([start_ts]))[0])
     m1 = int(month_index(np.array([end_ts - 1]))[0])
     out: dict[str, list] = defaultdict(list)
@@ -72,7 +87,11 @@ def _expenses(users: crm.Users, campaigns: marketing.Campaigns, start_ts: int, e
         sales_pay = sum(int(((users.role == r) & on).sum()) * v for r, v in salaries.items())
         reps = int((np.isin(users.role, ["AE", "SDR", "Manager"]) & on).sum())
         day0 = (ms - start_ts) // DAY
-        shows = (campaigns.kind == "Event") & (campaigns.start_day >= day0) & (campaigns.start_day < day0 + 31)
+        shows = (
+            (campaigns.kind == "Event")
+            & (campaigns.start_day >= day0)
+            & (campaigns.start_day < day0 + 31)
+        )
         growth = 1 + 0.02 * i
         lines = [
             ("sales", "salaries", sales_pay),
@@ -91,7 +110,9 @@ def _expenses(users: crm.Users, campaigns: marketing.Campaigns, start_ts: int, e
     return {k: np.array(v) for k, v in out.items()}
 
 
-def generate(config: GeneratorConfig, on_step: Callable[[str, float], None] | None = None) -> GenerationResult:
+def generate(
+    config: GeneratorConfig, on_step: Callable[[str, float], None] | None = None
+) -> GenerationResult:
     """Simulate the company and write it to `config.out` (replacing what the generator wrote
     there before). `on_step(name, fraction_done)` reports progress."""
     t0 = time.perf_counter()
@@ -121,8 +142,21 @@ def generate(config: GeneratorConfig, on_step: Callable[[str, float], None] | No
     expenses = _expenses(users, campaigns, start_ts, end_ts)
     # final (latest-delivered) spend per campaign-day in USD cents, for Campaign.ActualCost
     last = _latest_delivery(ads)
-    ads_rate = np.array([fx[marketing.PLATFORM_CURRENCY[p]][d] for p, d in zip(campaigns.platform[ads["campaign"]], ads["day"], strict=True)], dtype=np.int64)
-    ads["final_usd_cents"] = np.where(last, truth.to_cents(ads["spend_minor"].astype(object) * ads_rate.astype(object), np.full(ads_rate.size, 10**6, dtype=object)), 0)
+    ads_rate = np.array(
+        [
+            fx[marketing.PLATFORM_CURRENCY[p]][d]
+            for p, d in zip(campaigns.platform[ads["campaign"]], ads["day"], strict=True)
+        ],
+        dtype=np.int64,
+    )
+    ads["final_usd_cents"] = np.where(
+        last,
+        truth.to_cents(
+            ads["spend_minor"].astype(object) * ads_rate.astype(object),
+            np.full(ads_rate.size, 10**6, dtype=object),
+        ),
+        0,
+    )
 
     out = Path(config.out)
     _prepare(out)
@@ -136,9 +170,22 @@ def generate(config: GeneratorConfig, on_step: Callable[[str, float], None] | No
 
     try:
         write_all(
-            writer, start_ts=start_ts, end_ts=end_ts, users=users, leads=leads, deals=deals,
-            opps=opps, campaigns=campaigns, ads=ads, touches=tch, billing=billing, settled=settled,
-            fx=fx, quotas=quotas, expenses=expenses, progress=step,
+            writer,
+            start_ts=start_ts,
+            end_ts=end_ts,
+            users=users,
+            leads=leads,
+            deals=deals,
+            opps=opps,
+            campaigns=campaigns,
+            ads=ads,
+            touches=tch,
+            billing=billing,
+            settled=settled,
+            fx=fx,
+            quotas=quotas,
+            expenses=expenses,
+            progress=step,
         )
     finally:
         writer.close()
@@ -150,7 +197,11 @@ def generate(config: GeneratorConfig, on_step: Callable[[str, float], None] | No
     (out / TRUTH_FILE).write_text(json.dumps(result_truth, indent=1, sort_keys=False) + "\n")
     report("done", 1.0)
     return GenerationResult(
-        out=out, seconds=time.perf_counter() - t0, rows=dict(writer.rows), files=len(files), truth=result_truth
+        out=out,
+        seconds=time.perf_counter() - t0,
+        rows=dict(writer.rows),
+        files=len(files),
+        truth=result_truth,
     )
 
 
@@ -173,7 +224,9 @@ def _latest_delivery(ads: dict[str, np.ndarray]) -> np.ndarray:
     return last
 
 
-def _delivery_summary(out: Path, files: list[Path], objects: list[str]) -> dict[str, dict[str, int]]:
+def _delivery_summary(
+    out: Path, files: list[Path], objects: list[str]
+) -> dict[str, dict[str, int]]:
     summary: dict[str, dict[str, int]] = {o: {"files": 0, "data_rows": 0} for o in objects}
     for f in files:
         rel = f.relative_to(out)
@@ -186,7 +239,7 @@ def _delivery_summary(out: Path, files: list[Path], objects: list[str]) -> dict[
     return summary
 
 
-def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults) -> dict:  # noqa: ANN001
+def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults) -> dict:
     start_ts, end_ts = config.start_ts, config.end_ts
     m0 = int(month_index(np.array([start_ts]))[0])
     m1 = int(month_index(np.array([end_ts - 1]))[0])
@@ -207,7 +260,6 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
     count(np.where(live, leads.sql_at, NAT), lead_seg, "sqls")
     # opportunities: first event = creation; the closing event gives won / lost
     acc_seg = np.array(crm.SEGMENTS)[deals.segment]
-    n_opp = opps.account.size
     seg_o = acc_seg[opps.account]
     alive = opps.deleted_at == NAT
     count(np.where(alive, opps.created, NAT), seg_o, "opportunities_created")
@@ -217,8 +269,12 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
     c_won = opps.ev_stage[closing] == "Closed Won"
     c_close_day = (c_t - start_ts) // DAY
     usd = truth.amount_to_usd_cents(
-        opps.ev_amount[closing], opps.currency[c_opp],
-        np.array([fx[c][d] for c, d in zip(opps.currency[c_opp], c_close_day, strict=True)], dtype=np.int64),
+        opps.ev_amount[closing],
+        opps.currency[c_opp],
+        np.array(
+            [fx[c][d] for c, d in zip(opps.currency[c_opp], c_close_day, strict=True)],
+            dtype=np.int64,
+        ),
     )
     keep = alive[c_opp]
     for label, mask in (("won", c_won), ("lost", ~c_won)):
@@ -238,7 +294,14 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
         for s in segments_all:
             r = rows.get((m, s), {})
             rec = {"month": m, "segment": s}
-            for name in ("leads", "mqls", "sqls", "opportunities_created", "opportunities_won", "opportunities_lost"):
+            for name in (
+                "leads",
+                "mqls",
+                "sqls",
+                "opportunities_created",
+                "opportunities_won",
+                "opportunities_lost",
+            ):
                 rec[name] = int(r.get(name, 0))
             rec["won_amount"] = truth.cents_str(r.get("won_amount_cents", 0))
             for typ in ("new_business", "expansion", "renewal"):
@@ -267,7 +330,9 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
         grids[name] = grid
     for mi_, m in enumerate(months):
         for si_, s in enumerate(segments_all):
-            cohorts.append({"cohort_month": m, "segment": s, **{k: int(g[mi_, si_]) for k, g in grids.items()}})
+            cohorts.append(
+                {"cohort_month": m, "segment": s, **{k: int(g[mi_, si_]) for k, g in grids.items()}}
+            )
     # MRR
     cents, constant, _ = truth.customer_mrr(billing, fx, start_ts, end_ts)
     mv = truth.movements(cents)
@@ -294,13 +359,26 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
     last = _latest_delivery(ads)
     plat = campaigns.platform[ads["campaign"]][last]
     mi = month_index(start_ts + ads["day"][last] * DAY) - m0
-    for p, m, c, i, k in zip(plat.tolist(), mi.tolist(), ads["final_usd_cents"][last].tolist(), ads["impressions"][last].tolist(), ads["clicks"][last].tolist(), strict=True):
+    for p, m, c, i, k in zip(
+        plat.tolist(),
+        mi.tolist(),
+        ads["final_usd_cents"][last].tolist(),
+        ads["impressions"][last].tolist(),
+        ads["clicks"][last].tolist(),
+        strict=True,
+    ):
         r = spend_rows[(months[m], p)]
         r["spend_cents"] += c
         r["impressions"] += i
         r["clicks"] += k
     spend = [
-        {"month": m, "platform": p, "spend": truth.cents_str(r["spend_cents"]), "impressions": r["impressions"], "clicks": r["clicks"]}
+        {
+            "month": m,
+            "platform": p,
+            "spend": truth.cents_str(r["spend_cents"]),
+            "impressions": r["impressions"],
+            "clicks": r["clicks"],
+        }
         for (m, p), r in sorted(spend_rows.items())
     ]
     return {
@@ -316,9 +394,20 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
         },
         "definitions": {
             "funnel": "see docs/EXPORTS.md#ground-truth",
-            "segments": {"SMB": "1-199 employees", "Mid-Market": "200-999", "Enterprise": "1000+", "Unknown": "no head count (leads only)"},
-            "fx_rule": "amounts convert at the rate of the day they close; MRR at the rate of the month's last day",
-            "mrr_rounding": "per customer and month, in the customer's currency exactly, then converted and rounded half up to the cent",
+            "segments": {
+                "SMB": "1-199 employees",
+                "Mid-Market": "200-999",
+                "Enterprise": "1000+",
+                "Unknown": "no head count (leads only)",
+            },
+            "fx_rule": (
+                "amounts convert at the rate of the day they close; "
+                "MRR at the rate of the month's last day"
+            ),
+            "mrr_rounding": (
+                "per customer and month, exact in the customer's currency, then converted "
+                "and rounded half up to the cent"
+            ),
         },
         "totals": {
             "leads": int(live.sum()),

@@ -35,7 +35,9 @@ def to_cents(numer: np.ndarray, denom_factor: np.ndarray) -> np.ndarray:
     return (sign * ((abs(numer) * 2 + denom) // (denom * 2))).astype(np.int64)
 
 
-def amount_to_usd_cents(minor: np.ndarray, currency: np.ndarray, rate_micro: np.ndarray) -> np.ndarray:
+def amount_to_usd_cents(
+    minor: np.ndarray, currency: np.ndarray, rate_micro: np.ndarray
+) -> np.ndarray:
     exp = np.array([CURRENCIES[c][1] for c in currency], dtype=object)
     numer = np.asarray(minor, dtype=object) * np.asarray(rate_micro, dtype=object) * 100
     return to_cents(numer, 10**6 * 10**exp)
@@ -75,13 +77,18 @@ def customer_mrr(billing: Billing, fx: dict[str, np.ndarray], start_ts: int, end
     value = np.where(
         seg["zero"][rep],
         0,
-        cat.price_unit[price] * seg["qty"][rep] * (100 - seg["pct"][rep]) * MRR_MULT[cat.price_kind[price]],
+        cat.price_unit[price]
+        * seg["qty"][rep]
+        * (100 - seg["pct"][rep])
+        * MRR_MULT[cat.price_kind[price]],
     ).astype(object)
     n_cust = billing.customers.deal.size
     numer = np.zeros((n_cust, n_months), dtype=object)
     np.add.at(numer, (customer[rep], month - m0), value)
     # convert at the rate of the month's last (simulated) day
-    days = (np.minimum(month_start_ts(np.arange(m0, m0 + n_months) + 1), end_ts) - DAY - start_ts) // DAY
+    days = (
+        np.minimum(month_start_ts(np.arange(m0, m0 + n_months) + 1), end_ts) - DAY - start_ts
+    ) // DAY
     cur = billing.customers.currency
     rates = np.stack([fx[c][days] for c in cur]).astype(object)
     fixed = np.array([fx[c][0] for c in cur], dtype=object)[:, None]
@@ -121,4 +128,4 @@ def group_sum(keys: list[tuple], values: dict[str, np.ndarray]) -> dict[tuple, d
     return out
 
 
-__all__ = ["NAT", "amount_to_usd_cents", "cents_str", "customer_mrr", "movements", "month_label"]
+__all__ = ["NAT", "amount_to_usd_cents", "cents_str", "customer_mrr", "month_label", "movements"]

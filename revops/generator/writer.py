@@ -2,7 +2,8 @@
 
 A table is a dict of typed columns plus the simulated day each row is delivered on. DuckDB
 formats the values as the vendors do (Salesforce ISO timestamps, Stripe Unix times, minor
-units) and writes one ordered file per object, which is then split into the contract's `<source>/<object>/<YYYY-MM-DD>/<Object>.<ext>` layout.
+units) and writes ordered files that are split into the contract's layout,
+`<source>/<object>/<YYYY-MM-DD>/<Object>.<ext>`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import numpy as np
 
 from revops.contract import ExportObject
 from revops.generator.common import NAT
-
 
 CHUNK_ROWS = 500_000  # rows per COPY: bounds memory at any scale
 
@@ -220,5 +220,5 @@ def _scannable(values: np.ndarray) -> np.ndarray:
 
 def _as_relation(con: duckdb.DuckDBPyConnection, data: dict[str, np.ndarray]):
     """A DuckDB relation over numpy columns (DuckDB scans a dict of arrays without pandas)."""
-    _columns = data  # noqa: F841 - found by DuckDB's replacement scan in the SQL below
+    _columns = data
     return con.sql("select * from _columns")
