@@ -33,7 +33,10 @@ class Col:
 
 def text(values: np.ndarray) -> Col:
     """Strings; the empty string is written as null."""
-    return Col("text", np.asarray(values, dtype=str))
+    values = np.asarray(values)
+    # object arrays of str stay as they are: converting them to fixed-width unicode would
+    # cost 4 bytes per character of the longest value, for every row
+    return Col("text", values if values.dtype.kind in "OU" else values.astype(str))
 
 
 def integer(values: np.ndarray, null: np.ndarray | None = None) -> Col:
