@@ -23,6 +23,8 @@ from revops.generator.config import (
 )
 
 DEFAULT_DATA = Path("data")
+LANDING_HELP = "landing folder (default $REVOPS_LANDING or data/landing)"
+WAREHOUSE_HELP = "warehouse DuckDB file (default $REVOPS_WAREHOUSE or data/warehouse.duckdb)"
 
 
 def _default_path(env: str, fallback: Path) -> Path:
@@ -87,9 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate the `s` company into the landing folder and summarise it.",
     )
     demo.add_argument("--scale", choices=list(SCALES), default="s")
-    demo.add_argument(
-        "--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)"
+    demo.add_argument("--out", type=Path, help=LANDING_HELP)
+    demo.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+
+    ing = sub.add_parser(
+        "ingest",
+        help="load new delivery files from the landing folder into the warehouse",
+        description="Load every delivery file not yet in the load ledger into "
+        "raw.<source>__<object> (docs/INGESTION.md). Exits 1 if any file failed; the other "
+        "files still load.",
     )
+    ing.add_argument("--landing", type=Path, help=LANDING_HELP)
+    ing.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     sub.add_parser("contract", help="print the export contract as Markdown (docs/EXPORTS.md)")
     return parser
@@ -145,10 +156,48 @@ def _summary(result, console: Console) -> None:
         console.print("Faults added (--dirty): " + ", ".join(f["fault"] for f in truth["dirty"]))
 
 
+INGEST_COLUMNS = (
+    "object",
+    "files_loaded",
+    "files_duplicate",
+    "files_failed",
+    "files_unchanged",
+    "rows_loaded",
+    "rows_rejected",
+)
+
+
+def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
+    from revops.ingest import ingest_landing
+
+    if not landing.is_dir():
+        raise ValueError(f"landing folder {landing} does not exist")
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with console.status(f"ingesting {landing} into {warehouse}", spinner="dots"):
+        summary = ingest_landing(landing, warehouse)
+    rows = summary.to_rows()
+    table = Table(title=f"Ingested {landing} into {warehouse} (load {summary.load_id})")
+    for key in INGEST_COLUMNS:
+        table.add_column(key.replace("_", " "), justify="left" if key == "object" else "right")
+    for row in [*rows, summary.totals()] if rows else []:
+        table.add_row(
+            *(f"{row[k]:,}" if isinstance(row[k], int) else str(row[k]) for k in INGEST_COLUMNS)
+        )
+    console.print(table)
+    for path in summary.unknown_paths:
+        console.print(f"[yellow]warning:[/] {path} is not an object of the export contract")
+    for error in summary.errors:
+        console.print(f"[red]error:[/] {error}")
+    return summary.ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
+    if not console.is_terminal:  # logs and pipes: wide enough that tables are not truncated
+        console = Console(width=160)
     landing_default = _default_path("REVOPS_LANDING", DEFAULT_DATA / "landing")
+    warehouse_default = _default_path("REVOPS_WAREHOUSE", DEFAULT_DATA / "warehouse.duckdb")
     try:
         if args.command == "contract":
             sys.stdout.write(contract.render_markdown() + "\n")
@@ -165,10 +214,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _summary(run_generate(config, console), console)
             return 0
+        if args.command == "ingest":
+            landing = args.landing or landing_default
+            ok = run_ingest(landing, args.warehouse or warehouse_default, console)
+            return 0 if ok else 1
         if args.command == "demo":
-            config = GeneratorConfig(out=args.out or landing_default, leads=SCALES[args.scale])
+            landing = args.out or landing_default
+            config = GeneratorConfig(out=landing, leads=SCALES[args.scale])
             _summary(run_generate(config, console), console)
-            return 0
+            warehouse = args.warehouse or warehouse_default
+            # the demo regenerates the company, so it starts from an empty warehouse too
+            for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            ok = run_ingest(landing, warehouse, console)
+            return 0 if ok else 1
     except (ValueError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
