@@ -1,0 +1,12 @@
+{#- Fails with one row per combination of `columns` that occurs more than once: a composite
+    primary key test (dbt-core has none without packages). -#}
+{% test unique_combination(model, columns) %}
+
+select
+    {{ columns | join(", ") }},
+    count(*) as occurrences
+from {{ model }}
+group by {{ columns | join(", ") }}
+having count(*) > 1
+
+{% endtest %}

@@ -1,0 +1,112 @@
+-- One row per lead (latest version): when it first reached each funnel stage, its segment and
+-- channel, and whether it is excluded (deleted, or a test / internal address).
+-- A lead that skips a stage reaches the skipped stages at the later time; a lead that falls
+-- back keeps the first time it reached a stage.
+with
+
+leads as (
+
+    select
+        lead_id,
+        owner_id,
+        converted_opportunity_id,
+        email,
+        email_domain,
+        company,
+        lead_source,
+        lead_status,
+        country,
+        number_of_employees,
+        is_deleted,
+        created_at
+    from {{ ref('stg_salesforce__leads') }}
+
+),
+
+status_changes as (
+
+    select
+        lead_id,
+        funnel_stage_rank,
+        entered_at
+    from {{ ref('int_lead_status_changes') }}
+
+),
+
+segment_bands as (
+
+    select
+        segment,
+        min_employees,
+        max_employees
+    from {{ ref('segment_bands') }}
+
+),
+
+channels as (
+
+    select
+        lead_source,
+        channel
+    from {{ ref('lead_source_channels') }}
+
+),
+
+excluded_domains as (
+
+    select email_domain from {{ ref('excluded_email_domains') }}
+
+),
+
+stage_times as (
+
+    select
+        lead_id,
+        min(case when funnel_stage_rank >= 1 then entered_at end) as mql_at,
+        min(case when funnel_stage_rank >= 2 then entered_at end) as sql_at,
+        min(case when funnel_stage_rank >= 3 then entered_at end) as converted_at
+    from status_changes
+    group by lead_id
+
+),
+
+final as (
+
+    select
+        leads.lead_id,
+        leads.owner_id,
+        leads.converted_opportunity_id,
+        leads.email,
+        leads.email_domain,
+        leads.company,
+        leads.lead_source,
+        coalesce(channels.channel, 'other') as channel,
+        coalesce(segment_bands.segment, 'Unknown') as segment,
+        leads.lead_status,
+        leads.country,
+        leads.number_of_employees,
+        leads.is_deleted,
+        excluded_domains.email_domain is not null as is_excluded_address,
+        not leads.is_deleted and excluded_domains.email_domain is null as is_reportable,
+        leads.created_at,
+        stage_times.mql_at,
+        stage_times.sql_at,
+        stage_times.converted_at
+    from leads
+    left join stage_times
+        on leads.lead_id = stage_times.lead_id
+    left join segment_bands
+        on
+            leads.number_of_employees >= segment_bands.min_employees
+            and (
+                leads.number_of_employees <= segment_bands.max_employees
+                or segment_bands.max_employees is null
+            )
+    left join channels
+        on leads.lead_source = channels.lead_source
+    left join excluded_domains
+        on leads.email_domain = excluded_domains.email_domain
+
+)
+
+select * from final

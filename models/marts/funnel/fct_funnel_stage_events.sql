@@ -1,0 +1,66 @@
+-- One row per lead per funnel stage it reached (lead, mql, sql, opportunity, won), with the
+-- time since the previous stage it reached. Same leads and stage times as fct_lead_funnel.
+with
+
+funnel as (
+
+    select
+        lead_id,
+        segment,
+        channel,
+        created_at,
+        mql_at,
+        sql_at,
+        opportunity_created_at,
+        closed_at,
+        is_won
+    from {{ ref('fct_lead_funnel') }}
+
+),
+
+stages as (
+
+    select lead_id, segment, channel, 'lead' as funnel_stage, 1 as stage_order, created_at as reached_at
+    from funnel
+    union all
+    select lead_id, segment, channel, 'mql', 2, mql_at
+    from funnel where mql_at is not null
+    union all
+    select lead_id, segment, channel, 'sql', 3, sql_at
+    from funnel where sql_at is not null
+    union all
+    select lead_id, segment, channel, 'opportunity', 4, opportunity_created_at
+    from funnel where opportunity_created_at is not null
+    union all
+    select lead_id, segment, channel, 'won', 5, closed_at
+    from funnel where is_won
+
+),
+
+sequenced as (
+
+    select
+        *,
+        lag(reached_at) over (partition by lead_id order by stage_order) as previous_stage_at
+    from stages
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(["lead_id", "funnel_stage"]) }} as stage_event_id,
+        lead_id,
+        funnel_stage,
+        segment,
+        channel,
+        stage_order,
+        {{ dbt.datediff("previous_stage_at", "reached_at", "second") }} / 86400.0
+            as days_since_previous_stage,
+        reached_at,
+        previous_stage_at
+    from sequenced
+
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- One row per lead (deleted, test and internal leads excluded): when it was created and first
+-- reached MQL and SQL, the opportunity it converted into, and how that opportunity closed.
+with
+
+leads as (
+
+    select * from {{ ref('int_leads_staged') }}
+    where is_reportable
+
+),
+
+opportunities as (
+
+    select
+        opportunity_id,
+        created_at,
+        close_date,
+        is_closed,
+        is_won,
+        amount_reporting
+    from {{ ref('int_opportunities_enriched') }}
+
+),
+
+final as (
+
+    select
+        leads.lead_id,
+        leads.owner_id,
+        opportunities.opportunity_id,
+        leads.lead_source,
+        leads.channel,
+        leads.segment,
+        leads.lead_status,
+        case when opportunities.is_won then opportunities.amount_reporting end as won_amount,
+        coalesce(opportunities.is_won, false) as is_won,
+        coalesce(opportunities.is_closed, false) as is_closed,
+        leads.created_at,
+        leads.mql_at,
+        leads.sql_at,
+        opportunities.created_at as opportunity_created_at,
+        case
+            when opportunities.is_closed then cast(opportunities.close_date as timestamp)
+        end as closed_at
+    from leads
+    left join opportunities
+        on leads.converted_opportunity_id = opportunities.opportunity_id
+
+)
+
+select * from final

@@ -1,0 +1,39 @@
+-- One row per opportunity (deleted ones excluded): type, stage, amounts in the original and
+-- the reporting currency, dates and the sales cycle.
+with
+
+opportunities as (
+
+    select * from {{ ref('int_opportunities_enriched') }}
+
+),
+
+final as (
+
+    select
+        opportunity_id,
+        account_id,
+        owner_id,
+        campaign_id,
+        opportunity_name,
+        opportunity_type,
+        stage_name,
+        forecast_category,
+        lead_source,
+        segment,
+        currency,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        amount,
+        amount_reporting,
+        probability,
+        sales_cycle_days,
+        is_closed,
+        is_won,
+        cast(created_at as date) as created_date,
+        close_date,
+        created_at
+    from opportunities
+
+)
+
+select * from final

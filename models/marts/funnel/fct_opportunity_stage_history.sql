@@ -1,0 +1,102 @@
+-- One row per stage an opportunity entered (consecutive history rows in the same stage are one
+-- stay): when it entered and left, time in stage, and whether the move was a regression to an
+-- earlier stage (seed opportunity_stages).
+with
+
+history as (
+
+    select
+        opportunity_history_id,
+        opportunity_id,
+        stage_name,
+        changed_at
+    from {{ ref('stg_salesforce__opportunity_history') }}
+
+),
+
+opportunities as (
+
+    select opportunity_id from {{ ref('fct_opportunities') }}
+
+),
+
+stages as (
+
+    select
+        stage_name,
+        stage_order,
+        is_closed
+    from {{ ref('opportunity_stages') }}
+
+),
+
+ordered as (
+
+    select
+        history.opportunity_id,
+        history.stage_name,
+        history.changed_at,
+        lag(history.stage_name) over (
+            partition by history.opportunity_id
+            order by history.changed_at, history.opportunity_history_id
+        ) as previous_stage_name,
+        row_number() over (
+            partition by history.opportunity_id
+            order by history.changed_at, history.opportunity_history_id
+        ) as row_in_history
+    from history
+    inner join opportunities
+        on history.opportunity_id = opportunities.opportunity_id
+
+),
+
+entries as (
+
+    select *
+    from ordered
+    where previous_stage_name is null or previous_stage_name <> stage_name
+
+),
+
+sequenced as (
+
+    select
+        entries.opportunity_id,
+        entries.stage_name,
+        entries.previous_stage_name,
+        entries.changed_at as entered_at,
+        lead(entries.changed_at) over (
+            partition by entries.opportunity_id order by entries.changed_at, entries.row_in_history
+        ) as exited_at,
+        row_number() over (
+            partition by entries.opportunity_id order by entries.changed_at, entries.row_in_history
+        ) as stage_sequence
+    from entries
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(["sequenced.opportunity_id", "sequenced.stage_sequence"]) }}
+            as stage_history_id,
+        sequenced.opportunity_id,
+        sequenced.stage_name,
+        sequenced.previous_stage_name,
+        sequenced.stage_sequence,
+        stages.stage_order,
+        {{ dbt.datediff("sequenced.entered_at", "sequenced.exited_at", "second") }} / 86400.0
+            as days_in_stage,
+        coalesce(stages.stage_order < previous_stages.stage_order, false) as is_regression,
+        coalesce(stages.is_closed, false) as is_closed_stage,
+        sequenced.entered_at,
+        sequenced.exited_at
+    from sequenced
+    left join stages
+        on sequenced.stage_name = stages.stage_name
+    left join stages as previous_stages
+        on sequenced.previous_stage_name = previous_stages.stage_name
+
+)
+
+select * from final

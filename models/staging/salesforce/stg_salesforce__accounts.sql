@@ -1,0 +1,106 @@
+-- One row per Salesforce account: the latest version of each delivered account, deletes
+-- flagged.
+with
+
+source as (
+
+    select
+        Id,
+        OwnerId,
+        Name,
+        Website,
+        Industry,
+        BillingCountry,
+        Type,
+        CurrencyIsoCode,
+        NumberOfEmployees,
+        AnnualRevenue,
+        IsDeleted,
+        CreatedDate,
+        LastModifiedDate,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('salesforce', 'account') }}
+
+),
+
+renamed as (
+
+    select
+        Id as account_id,
+        OwnerId as owner_id,
+        Name as account_name,
+        Website as website,
+        -- The bare domain (no scheme, `www.` or path), which billing customers' email
+        -- domains are matched to.
+        nullif(
+            regexp_replace(
+                regexp_replace(lower(trim(Website)), '^(https?://)?(www[.])?', ''),
+                '/.*$',
+                ''
+            ),
+            ''
+        ) as website_domain,
+        Industry as industry,
+        BillingCountry as billing_country,
+        Type as account_type,
+        upper(trim(CurrencyIsoCode)) as currency,
+        {{ try_cast('NumberOfEmployees', 'bigint') }} as number_of_employees,
+        {{ try_cast('AnnualRevenue', 'decimal(18, 2)') }} as annual_revenue,
+        {{ try_cast('lower(trim(IsDeleted))', 'boolean') }} as is_deleted,
+        {{ parse_utc_timestamp('CreatedDate') }} as created_at,
+        {{ parse_utc_timestamp('LastModifiedDate') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by account_id
+            order by
+                last_modified_at desc nulls last,
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+final as (
+
+    select
+        account_id,
+        owner_id,
+        account_name,
+        website,
+        website_domain,
+        industry,
+        billing_country,
+        account_type,
+        currency,
+        number_of_employees,
+        annual_revenue,
+        is_deleted,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

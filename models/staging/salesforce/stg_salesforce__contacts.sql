@@ -1,0 +1,91 @@
+-- One row per Salesforce contact: the latest version of each delivered contact, deletes
+-- flagged.
+with
+
+source as (
+
+    select
+        Id,
+        AccountId,
+        OwnerId,
+        FirstName,
+        LastName,
+        Email,
+        Title,
+        LeadSource,
+        IsDeleted,
+        CreatedDate,
+        LastModifiedDate,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('salesforce', 'contact') }}
+
+),
+
+renamed as (
+
+    select
+        Id as contact_id,
+        AccountId as account_id,
+        OwnerId as owner_id,
+        FirstName as first_name,
+        LastName as last_name,
+        {{ normalize_email('Email') }} as email,
+        {{ email_domain('Email') }} as email_domain,
+        Title as title,
+        LeadSource as lead_source,
+        {{ try_cast('lower(trim(IsDeleted))', 'boolean') }} as is_deleted,
+        {{ parse_utc_timestamp('CreatedDate') }} as created_at,
+        {{ parse_utc_timestamp('LastModifiedDate') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by contact_id
+            order by
+                last_modified_at desc nulls last,
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+final as (
+
+    select
+        contact_id,
+        account_id,
+        owner_id,
+        first_name,
+        last_name,
+        email,
+        email_domain,
+        title,
+        lead_source,
+        is_deleted,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

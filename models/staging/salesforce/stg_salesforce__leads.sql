@@ -1,0 +1,117 @@
+-- One row per Salesforce lead: the latest version of each delivered lead, deletes flagged.
+with
+
+source as (
+
+    select
+        Id,
+        OwnerId,
+        ConvertedAccountId,
+        ConvertedContactId,
+        ConvertedOpportunityId,
+        FirstName,
+        LastName,
+        Email,
+        Company,
+        Title,
+        LeadSource,
+        Status,
+        Country,
+        Industry,
+        NumberOfEmployees,
+        IsConverted,
+        IsDeleted,
+        ConvertedDate,
+        CreatedDate,
+        LastModifiedDate,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('salesforce', 'lead') }}
+
+),
+
+renamed as (
+
+    select
+        Id as lead_id,
+        OwnerId as owner_id,
+        ConvertedAccountId as converted_account_id,
+        ConvertedContactId as converted_contact_id,
+        ConvertedOpportunityId as converted_opportunity_id,
+        FirstName as first_name,
+        LastName as last_name,
+        {{ normalize_email('Email') }} as email,
+        {{ email_domain('Email') }} as email_domain,
+        Company as company,
+        Title as title,
+        LeadSource as lead_source,
+        Status as lead_status,
+        Country as country,
+        Industry as industry,
+        {{ try_cast('NumberOfEmployees', 'bigint') }} as number_of_employees,
+        {{ try_cast('lower(trim(IsConverted))', 'boolean') }} as is_converted,
+        {{ try_cast('lower(trim(IsDeleted))', 'boolean') }} as is_deleted,
+        {{ try_cast('ConvertedDate', 'date') }} as converted_date,
+        {{ parse_utc_timestamp('CreatedDate') }} as created_at,
+        {{ parse_utc_timestamp('LastModifiedDate') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by lead_id
+            order by
+                last_modified_at desc nulls last,
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+final as (
+
+    select
+        lead_id,
+        owner_id,
+        converted_account_id,
+        converted_contact_id,
+        converted_opportunity_id,
+        first_name,
+        last_name,
+        email,
+        email_domain,
+        company,
+        title,
+        lead_source,
+        lead_status,
+        country,
+        industry,
+        number_of_employees,
+        is_converted,
+        is_deleted,
+        converted_date,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+-- One row per Salesforce opportunity: the latest version of each delivered opportunity,
+-- deletes flagged.
+with
+
+source as (
+
+    select
+        Id,
+        AccountId,
+        OwnerId,
+        CampaignId,
+        Name,
+        Type,
+        StageName,
+        ForecastCategoryName,
+        LeadSource,
+        CurrencyIsoCode,
+        Amount,
+        Probability,
+        IsClosed,
+        IsWon,
+        IsDeleted,
+        CloseDate,
+        CreatedDate,
+        LastModifiedDate,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('salesforce', 'opportunity') }}
+
+),
+
+renamed as (
+
+    select
+        Id as opportunity_id,
+        AccountId as account_id,
+        OwnerId as owner_id,
+        CampaignId as campaign_id,
+        Name as opportunity_name,
+        Type as opportunity_type,
+        StageName as stage_name,
+        ForecastCategoryName as forecast_category,
+        LeadSource as lead_source,
+        -- Salesforce leaves the currency empty for the org's corporate currency; staging
+        -- keeps it null (downstream decides what the corporate currency is).
+        upper(trim(CurrencyIsoCode)) as currency,
+        {{ try_cast('Amount', 'decimal(18, 2)') }} as amount,
+        {{ try_cast('Probability', 'decimal(5, 2)') }} as probability,
+        {{ try_cast('lower(trim(IsClosed))', 'boolean') }} as is_closed,
+        {{ try_cast('lower(trim(IsWon))', 'boolean') }} as is_won,
+        {{ try_cast('lower(trim(IsDeleted))', 'boolean') }} as is_deleted,
+        {{ try_cast('CloseDate', 'date') }} as close_date,
+        {{ parse_utc_timestamp('CreatedDate') }} as created_at,
+        {{ parse_utc_timestamp('LastModifiedDate') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by opportunity_id
+            order by
+                last_modified_at desc nulls last,
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+final as (
+
+    select
+        opportunity_id,
+        account_id,
+        owner_id,
+        campaign_id,
+        opportunity_name,
+        opportunity_type,
+        stage_name,
+        forecast_category,
+        lead_source,
+        currency,
+        amount,
+        probability,
+        is_closed,
+        is_won,
+        is_deleted,
+        close_date,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,77 @@
+-- One row per change of stage, amount or close date on a Salesforce opportunity (append-only;
+-- re-sent rows removed).
+with
+
+source as (
+
+    select
+        Id,
+        OpportunityId,
+        StageName,
+        Amount,
+        Probability,
+        CloseDate,
+        CreatedDate,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('salesforce', 'opportunityhistory') }}
+
+),
+
+renamed as (
+
+    select
+        Id as opportunity_history_id,
+        OpportunityId as opportunity_id,
+        StageName as stage_name,
+        {{ try_cast('Amount', 'decimal(18, 2)') }} as amount,
+        {{ try_cast('Probability', 'decimal(5, 2)') }} as probability,
+        {{ try_cast('CloseDate', 'date') }} as close_date,
+        {{ parse_utc_timestamp('CreatedDate') }} as changed_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    -- Rows are never updated: a re-sent row is a duplicate, so the first delivered copy stays.
+    select
+        *,
+        row_number() over (
+            partition by opportunity_history_id
+            order by
+                _delivery_date asc,
+                _file_path asc,
+                _row_number asc,
+                _loaded_at asc
+        ) as copy_rank
+    from renamed
+
+),
+
+final as (
+
+    select
+        opportunity_history_id,
+        opportunity_id,
+        stage_name,
+        amount,
+        probability,
+        close_date,
+        changed_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where copy_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,117 @@
+-- One row per Stripe coupon: the latest delivered version, deletes flagged, fixed amounts in
+-- units.
+with
+
+source as (
+
+    select
+        id,
+        name,
+        duration,
+        currency,
+        percent_off,
+        amount_off,
+        duration_in_months,
+        valid,
+        deleted,
+        created,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('stripe', 'coupons') }}
+
+),
+
+currency_exponents as (
+
+    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
+    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
+    select
+        currency_code,
+        exponent
+    from {{ ref('currency_exponents') }}
+
+),
+
+renamed as (
+
+    select
+        id as coupon_id,
+        name as coupon_name,
+        duration as coupon_duration,
+        -- Only fixed-amount coupons have a currency.
+        upper(trim(currency)) as currency,
+        {{ try_cast('percent_off', 'decimal(5, 2)') }} as percent_off,
+        amount_off as amount_off_minor,
+        {{ try_cast('duration_in_months', 'bigint') }} as duration_in_months,
+        {{ try_cast('lower(trim(valid))', 'boolean') }} as is_valid,
+        case
+            when nullif(trim(deleted), '') is null then false
+            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
+        end as is_deleted,
+        {{ from_unix_seconds('created') }} as created_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by coupon_id
+            order by
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+latest as (
+
+    select * from ranked
+    where version_rank = 1
+
+),
+
+with_exponent as (
+
+    select
+        latest.*,
+        currency_exponents.exponent as currency_exponent
+    from latest
+    left join currency_exponents
+        on latest.currency = currency_exponents.currency_code
+
+),
+
+final as (
+
+    select
+        coupon_id,
+        coupon_name,
+        coupon_duration,
+        currency,
+        percent_off,
+        {{ minor_units_to_decimal('amount_off_minor', 'currency_exponent') }} as amount_off,
+        duration_in_months,
+        is_valid,
+        is_deleted,
+        created_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from with_exponent
+
+)
+
+select * from final

@@ -1,0 +1,146 @@
+-- One row per Stripe invoice: the latest delivered version, amounts in units. Invoices are
+-- voided (`invoice_status` = `void`), never deleted.
+with
+
+source as (
+
+    select
+        id,
+        customer,
+        subscription,
+        {{ adapter.quote('number') }} as invoice_number,
+        status,
+        billing_reason,
+        currency,
+        subtotal,
+        total_discount_amounts,
+        tax,
+        total,
+        amount_due,
+        amount_paid,
+        amount_remaining,
+        created,
+        period_start,
+        period_end,
+        status_transitions,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('stripe', 'invoices') }}
+
+),
+
+currency_exponents as (
+
+    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
+    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
+    select
+        currency_code,
+        exponent
+    from {{ ref('currency_exponents') }}
+
+),
+
+renamed as (
+
+    select
+        id as invoice_id,
+        customer as customer_id,
+        subscription as subscription_id,
+        invoice_number,
+        status as invoice_status,
+        billing_reason,
+        upper(trim(currency)) as currency,
+        subtotal as subtotal_minor,
+        {{ json_array_sum('total_discount_amounts', 'amount') }} as discount_amount_minor,
+        tax as tax_minor,
+        total as total_minor,
+        amount_due as amount_due_minor,
+        amount_paid as amount_paid_minor,
+        amount_remaining as amount_remaining_minor,
+        {{ from_unix_seconds('created') }} as created_at,
+        {{ from_unix_seconds('period_start') }} as period_start_at,
+        {{ from_unix_seconds('period_end') }} as period_end_at,
+        {{ from_unix_seconds(json_extract_text('status_transitions', '$.finalized_at')) }}
+            as finalized_at,
+        {{ from_unix_seconds(json_extract_text('status_transitions', '$.paid_at')) }}
+            as paid_at,
+        {{ from_unix_seconds(json_extract_text('status_transitions', '$.voided_at')) }}
+            as voided_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_id
+            order by
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+latest as (
+
+    select * from ranked
+    where version_rank = 1
+
+),
+
+with_exponent as (
+
+    select
+        latest.*,
+        currency_exponents.exponent as currency_exponent
+    from latest
+    left join currency_exponents
+        on latest.currency = currency_exponents.currency_code
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        customer_id,
+        subscription_id,
+        invoice_number,
+        invoice_status,
+        billing_reason,
+        currency,
+        {{ minor_units_to_decimal('subtotal_minor', 'currency_exponent') }} as subtotal_amount,
+        {{ minor_units_to_decimal('discount_amount_minor', 'currency_exponent') }}
+            as discount_amount,
+        {{ minor_units_to_decimal('tax_minor', 'currency_exponent') }} as tax_amount,
+        {{ minor_units_to_decimal('total_minor', 'currency_exponent') }} as total_amount,
+        {{ minor_units_to_decimal('amount_due_minor', 'currency_exponent') }} as amount_due,
+        {{ minor_units_to_decimal('amount_paid_minor', 'currency_exponent') }} as amount_paid,
+        {{ minor_units_to_decimal('amount_remaining_minor', 'currency_exponent') }}
+            as amount_remaining,
+        created_at,
+        period_start_at,
+        period_end_at,
+        finalized_at,
+        paid_at,
+        voided_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from with_exponent
+
+)
+
+select * from final

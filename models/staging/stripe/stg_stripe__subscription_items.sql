@@ -1,0 +1,117 @@
+-- One row per Stripe subscription item: the latest delivered version, deletes flagged, the
+-- price flattened with its amount in units.
+with
+
+source as (
+
+    select
+        id,
+        subscription,
+        price,
+        quantity,
+        deleted,
+        created,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('stripe', 'subscription_items') }}
+
+),
+
+currency_exponents as (
+
+    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
+    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
+    select
+        currency_code,
+        exponent
+    from {{ ref('currency_exponents') }}
+
+),
+
+renamed as (
+
+    select
+        id as subscription_item_id,
+        subscription as subscription_id,
+        {{ json_extract_text('price', '$.id') }} as price_id,
+        {{ json_extract_text('price', '$.product') }} as product_id,
+        {{ json_extract_text('price', '$.type') }} as price_type,
+        {{ json_extract_text('price', '$.recurring.interval') }} as recurring_interval,
+        upper(trim({{ json_extract_text('price', '$.currency') }})) as currency,
+        {{ json_extract_text('price', '$.unit_amount') }} as unit_amount_minor,
+        {{ try_cast(json_extract_text('price', '$.recurring.interval_count'), 'bigint') }}
+            as recurring_interval_count,
+        {{ try_cast('quantity', 'bigint') }} as quantity,
+        case
+            when nullif(trim(deleted), '') is null then false
+            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
+        end as is_deleted,
+        {{ from_unix_seconds('created') }} as created_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by subscription_item_id
+            order by
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from renamed
+
+),
+
+latest as (
+
+    select * from ranked
+    where version_rank = 1
+
+),
+
+with_exponent as (
+
+    select
+        latest.*,
+        currency_exponents.exponent as currency_exponent
+    from latest
+    left join currency_exponents
+        on latest.currency = currency_exponents.currency_code
+
+),
+
+final as (
+
+    select
+        subscription_item_id,
+        subscription_id,
+        price_id,
+        product_id,
+        price_type,
+        recurring_interval,
+        currency,
+        {{ minor_units_to_decimal('unit_amount_minor', 'currency_exponent') }} as unit_amount,
+        recurring_interval_count,
+        quantity,
+        is_deleted,
+        created_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from with_exponent
+
+)
+
+select * from final
