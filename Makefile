@@ -14,6 +14,7 @@ test:
 
 lint:
 	$(BOOTSTRAP) && $(UV) run --locked ruff check . && $(UV) run --locked ruff format --check .
+	REVOPS_WAREHOUSE=$${REVOPS_WAREHOUSE:-/tmp/revops-lint.duckdb} $(UV) run --locked sqlfluff lint models
 
 format:
 	$(UV) run --locked ruff format . && $(UV) run --locked ruff check --fix .

@@ -50,21 +50,23 @@ final as (
 
     select
         customers.customer_id,
+        customers.email_domain,
+        customers.currency,
+        customers.is_deleted,
         coalesce(by_id.account_id, domain_accounts.account_id) as account_id,
         case
             when by_id.account_id is not null then 'crm_account_id'
             when domain_accounts.account_id is not null then 'email_domain'
             else 'unlinked'
         end as link_method,
-        customers.email_domain,
-        customers.currency,
-        excluded_domains.email_domain is not null as is_excluded,
-        customers.is_deleted
+        excluded_domains.email_domain is not null as is_excluded
     from customers
     left join accounts as by_id
         on customers.crm_account_id = by_id.account_id
     left join domain_accounts
-        on customers.crm_account_id is null and customers.email_domain = domain_accounts.website_domain
+        on
+            customers.crm_account_id is null
+            and customers.email_domain = domain_accounts.website_domain
     left join excluded_domains
         on customers.email_domain = excluded_domains.email_domain
 

@@ -80,18 +80,18 @@ final as (
         leads.email_domain,
         leads.company,
         leads.lead_source,
-        coalesce(channels.channel, 'other') as channel,
-        coalesce(segment_bands.segment, 'Unknown') as segment,
         leads.lead_status,
         leads.country,
         leads.number_of_employees,
         leads.is_deleted,
-        excluded_domains.email_domain is not null as is_excluded_address,
-        not leads.is_deleted and excluded_domains.email_domain is null as is_reportable,
         leads.created_at,
         stage_times.mql_at,
         stage_times.sql_at,
-        stage_times.converted_at
+        stage_times.converted_at,
+        coalesce(channels.channel, 'other') as channel,
+        coalesce(segment_bands.segment, 'Unknown') as segment,
+        excluded_domains.email_domain is not null as is_excluded_address,
+        not leads.is_deleted and excluded_domains.email_domain is null as is_reportable
     from leads
     left join stage_times
         on leads.lead_id = stage_times.lead_id

@@ -20,6 +20,7 @@ opportunities as (
         is_closed,
         is_won,
         close_date,
+        cast(created_at as date) as created_date,
         created_at
     from {{ ref('stg_salesforce__opportunities') }}
     where not is_deleted
@@ -85,7 +86,7 @@ final as (
         opportunities.created_at,
         case
             when opportunities.is_closed
-                then {{ dbt.datediff("cast(opportunities.created_at as date)", "opportunities.close_date", "day") }}
+                then {{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }}  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
     left join accounts

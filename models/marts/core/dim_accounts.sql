@@ -63,11 +63,11 @@ final as (
         accounts.industry,
         accounts.billing_country,
         accounts.account_type,
-        coalesce(segment_bands.segment, 'Unknown') as segment,
         accounts.currency,
         accounts.number_of_employees,
-        coalesce(first_customer.billing_customers, 0) as billing_customers,
-        accounts.created_at
+        accounts.created_at,
+        coalesce(segment_bands.segment, 'Unknown') as segment,
+        coalesce(first_customer.billing_customers, 0) as billing_customers
     from accounts
     left join segment_bands
         on

@@ -20,20 +20,54 @@ funnel as (
 
 stages as (
 
-    select lead_id, segment, channel, 'lead' as funnel_stage, 1 as stage_order, created_at as reached_at
+    select
+        lead_id,
+        segment,
+        channel,
+        'lead' as funnel_stage,
+        1 as stage_order,
+        created_at as reached_at
     from funnel
     union all
-    select lead_id, segment, channel, 'mql', 2, mql_at
-    from funnel where mql_at is not null
+    select
+        lead_id,
+        segment,
+        channel,
+        'mql' as funnel_stage,
+        2 as stage_order,
+        mql_at as reached_at
+    from funnel
+    where mql_at is not null
     union all
-    select lead_id, segment, channel, 'sql', 3, sql_at
-    from funnel where sql_at is not null
+    select
+        lead_id,
+        segment,
+        channel,
+        'sql' as funnel_stage,
+        3 as stage_order,
+        sql_at as reached_at
+    from funnel
+    where sql_at is not null
     union all
-    select lead_id, segment, channel, 'opportunity', 4, opportunity_created_at
-    from funnel where opportunity_created_at is not null
+    select
+        lead_id,
+        segment,
+        channel,
+        'opportunity' as funnel_stage,
+        4 as stage_order,
+        opportunity_created_at as reached_at
+    from funnel
+    where opportunity_created_at is not null
     union all
-    select lead_id, segment, channel, 'won', 5, closed_at
-    from funnel where is_won
+    select
+        lead_id,
+        segment,
+        channel,
+        'won' as funnel_stage,
+        5 as stage_order,
+        closed_at as reached_at
+    from funnel
+    where is_won
 
 ),
 
@@ -55,7 +89,7 @@ final as (
         segment,
         channel,
         stage_order,
-        {{ dbt.datediff("previous_stage_at", "reached_at", "second") }} / 86400.0
+        {{ dbt.datediff("previous_stage_at", "reached_at", "second") }} / 86400.0  -- noqa: LT05
             as days_since_previous_stage,
         reached_at,
         previous_stage_at

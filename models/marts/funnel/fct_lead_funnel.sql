@@ -32,13 +32,13 @@ final as (
         leads.channel,
         leads.segment,
         leads.lead_status,
-        case when opportunities.is_won then opportunities.amount_reporting end as won_amount,
-        coalesce(opportunities.is_won, false) as is_won,
-        coalesce(opportunities.is_closed, false) as is_closed,
         leads.created_at,
         leads.mql_at,
         leads.sql_at,
         opportunities.created_at as opportunity_created_at,
+        case when opportunities.is_won then opportunities.amount_reporting end as won_amount,
+        coalesce(opportunities.is_won, false) as is_won,
+        coalesce(opportunities.is_closed, false) as is_closed,
         case
             when opportunities.is_closed then cast(opportunities.close_date as timestamp)
         end as closed_at

@@ -54,9 +54,18 @@ cohorts as (
         count(mql_at) as reached_mql,
         count(sql_at) as reached_sql,
         count(opportunity_created_at) as reached_opportunity,
-        sum(case when is_won then 1 else 0 end) as reached_won
+        count(case when is_won then 1 end) as reached_won
     from funnel
-    group by 1, 2, 3
+    group by
+        cast(cohort_month as date),
+        channel,
+        segment
+
+),
+
+last_cohort as (
+
+    select max(cohort_month) as cohort_month from cohorts
 
 ),
 
@@ -81,12 +90,13 @@ final as (
         coalesce(cohorts.reached_won, 0) / nullif(coalesce(cohorts.reached_opportunity, 0), 0)
             as opportunity_to_won_rate
     from spine
+    inner join last_cohort
+        on spine.cohort_month <= last_cohort.cohort_month
     left join cohorts
         on
             spine.cohort_month = cohorts.cohort_month
             and spine.channel = cohorts.channel
             and spine.segment = cohorts.segment
-    where spine.cohort_month <= (select max(cohort_month) from cohorts)
 
 )
 

@@ -1,0 +1,214 @@
+-- One row per opportunity x attribution model x credited touch: the share of the opportunity's
+-- pipeline (and won) amount each touch earns under first-touch, last-touch, linear and
+-- W-shaped attribution. Touches count when they fall in the lookback window before the
+-- opportunity was created (var attribution_lookback_days). An opportunity with no such touch
+-- gets one `unattributed` row per model, so credited amounts always add up to the pipeline.
+with
+
+opportunities as (
+
+    select
+        funnel.opportunity_id,
+        funnel.lead_id,
+        funnel.created_at as lead_created_at,
+        funnel.opportunity_created_at,
+        funnel.is_won,
+        opportunities.amount_reporting
+    from {{ ref('fct_lead_funnel') }} as funnel
+    inner join {{ ref('fct_opportunities') }} as opportunities
+        on funnel.opportunity_id = opportunities.opportunity_id
+
+),
+
+touches as (
+
+    select * from {{ ref('int_touches_resolved') }}
+
+),
+
+eligible as (
+
+    select
+        opportunities.opportunity_id,
+        touches.touch_id,
+        touches.campaign_id,
+        touches.channel,
+        touches.touched_at,
+        row_number() over (
+            partition by opportunities.opportunity_id
+            order by touches.touched_at asc, touches.touch_id asc
+        ) as touch_number,
+        count(*) over (partition by opportunities.opportunity_id) as touch_count,
+        -- the touch that created the lead: the last one at or before the lead's creation
+        max(
+            case
+                when touches.touched_at <= opportunities.lead_created_at then touches.touched_at
+            end
+        )
+            over (partition by opportunities.opportunity_id) as lead_touch_at
+    from opportunities
+    inner join touches
+        on
+            opportunities.lead_id = touches.lead_id
+            and opportunities.opportunity_created_at >= touches.touched_at
+            and touches.touched_at >= {{ dbt.dateadd(
+                "day", "-" ~ var("attribution_lookback_days"), "opportunities.opportunity_created_at"
+            ) }}
+
+),
+
+roles as (
+
+    select
+        *,
+        touch_number = 1 as is_first_touch,
+        touch_number = touch_count as is_last_touch,
+        -- the lead-creation touch is the latest touch at or before the lead was created (the
+        -- first touch when all of them came later)
+        touch_number = min(case when touched_at = lead_touch_at then touch_number end)
+            over (partition by opportunity_id)
+        or (lead_touch_at is null and touch_number = 1) as is_lead_touch
+    from eligible
+
+),
+
+w_shaped as (
+
+    select
+        *,
+        (case when is_first_touch then 1 else 0 end)
+        + (case when is_lead_touch then 1 else 0 end)
+        + (case when is_last_touch then 1 else 0 end) as key_roles,
+        sum(case when is_first_touch or is_lead_touch or is_last_touch then 0 else 1 end)
+            over (partition by opportunity_id) as middle_touches
+    from roles
+
+),
+
+credits as (
+
+    select
+        opportunity_id,
+        touch_id,
+        campaign_id,
+        channel,
+        touched_at,
+        'first_touch' as attribution_model,
+        case when is_first_touch then 1.0 else 0.0 end as credit
+    from w_shaped
+    union all
+    select
+        opportunity_id,
+        touch_id,
+        campaign_id,
+        channel,
+        touched_at,
+        'last_touch' as attribution_model,
+        case when is_last_touch then 1.0 else 0.0 end as credit
+    from w_shaped
+    union all
+    select
+        opportunity_id,
+        touch_id,
+        campaign_id,
+        channel,
+        touched_at,
+        'linear' as attribution_model,
+        1.0 / touch_count as credit
+    from w_shaped
+    union all
+    -- W-shaped: 30% each to the first, lead-creation and opportunity-creation (last) touches,
+    -- 10% shared by the touches in between; with none in between, the three key touches share
+    -- that 10% too (a touch holding several roles earns each role's share).
+    select
+        opportunity_id,
+        touch_id,
+        campaign_id,
+        channel,
+        touched_at,
+        'w_shaped' as attribution_model,
+        case
+            when middle_touches = 0 then key_roles / 3.0
+            when key_roles > 0 then key_roles * 0.3
+            else 0.1 / middle_touches
+        end as credit
+    from w_shaped
+
+),
+
+models as (
+
+    select 'first_touch' as attribution_model
+    union all
+    select 'last_touch' as attribution_model
+    union all
+    select 'linear' as attribution_model
+    union all
+    select 'w_shaped' as attribution_model
+
+),
+
+attributed as (
+
+    select distinct opportunity_id from eligible
+
+),
+
+unattributed as (
+
+    select
+        opportunities.opportunity_id,
+        cast(null as {{ dbt.type_string() }}) as touch_id,
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        'unattributed' as channel,
+        cast(null as timestamp) as touched_at,
+        models.attribution_model,
+        1.0 as credit
+    from opportunities
+    cross join models
+    left join attributed
+        on opportunities.opportunity_id = attributed.opportunity_id
+    where attributed.opportunity_id is null
+
+),
+
+all_credits as (
+
+    select * from credits
+    where credit > 0
+    union all
+    select * from unattributed
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key([
+            "all_credits.opportunity_id", "all_credits.attribution_model", "all_credits.touch_id",
+        ]) }}
+            as attribution_id,
+        all_credits.opportunity_id,
+        all_credits.touch_id,
+        all_credits.campaign_id,
+        all_credits.attribution_model,
+        all_credits.channel,
+        cast(all_credits.credit as double) as credit,
+        cast(opportunities.amount_reporting * all_credits.credit as decimal(18, 6))
+            as pipeline_amount_credited,
+        cast(
+            case
+                when opportunities.is_won then opportunities.amount_reporting * all_credits.credit
+            end
+            as decimal(18, 6)
+        ) as won_amount_credited,
+        opportunities.is_won,
+        all_credits.touched_at,
+        opportunities.opportunity_created_at
+    from all_credits
+    inner join opportunities
+        on all_credits.opportunity_id = opportunities.opportunity_id
+
+)
+
+select * from final
