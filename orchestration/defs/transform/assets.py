@@ -23,6 +23,8 @@ class RevopsDbtTranslator(DagsterDbtTranslator):
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=RevopsDbtTranslator(),
     project=dbt_project,
+    # dbt writes the warehouse: it takes turns with the ingestion assets (one DuckDB writer).
+    pool="warehouse",
 )
 def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     yield from dbt.cli(["build"], context=context).stream()

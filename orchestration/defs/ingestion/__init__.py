@@ -1,0 +1,1 @@
+"""Ingestion of the landing folder: one asset per export object, a sensor and a daily schedule."""

@@ -1,0 +1,164 @@
+"""One asset per export object: its new delivery files loaded into `raw.<source>__<object>`.
+
+Asset keys are `[source, object lower]`, which is what dagster-dbt gives the dbt source
+`source('<source>', '<object lower>')`, so staging models hang off these assets in one graph.
+The work is `revops.ingest.ingest_object`; this module only says what each asset is.
+"""
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
+from revops import contract
+from revops.contract import ExportObject
+from revops.ingest import LINEAGE_COLUMNS, ObjectSummary, ingest_object, new_load_id
+
+GROUP = "ingestion"
+# Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
+# process per file. Give the pool a limit of 1 in the Dagster instance (docs/INGESTION.md).
+WAREHOUSE_POOL = "warehouse"
+UNRESOLVED_CHECK = "no_unresolved_failed_files"
+
+# Another process holding the warehouse (a dbt run, a notebook, the CLI) is the one transient
+# failure: wait for it, longer each time (5, 15, 35, 75, 155 s, +/- 5 s: about 5 minutes).
+LOCK_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=5, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+LOCK_ERROR = "Could not set lock on file"
+
+
+class IngestConfig(dg.Config):
+    """Run options of an ingestion asset (defaults: only new files, failed ones left alone)."""
+
+    retry_failed: bool = False  # attempt again files whose unchanged bytes failed before
+    rehash: bool = False  # hash every file, even those the ledger knows by path, size and mtime
+    min_age_seconds: float = 0.0  # leave files modified more recently for a later run
+
+
+def asset_key(obj: ExportObject) -> dg.AssetKey:
+    return dg.AssetKey([obj.source, obj.name.lower()])
+
+
+def _column_schema(obj: ExportObject) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(c.name, "VARCHAR", description=f"{c.type} as delivered. {c.description}")
+        for c in obj.columns
+    ]
+    columns += [dg.TableColumn(name, type_.upper()) for name, type_ in LINEAGE_COLUMNS]
+    return dg.TableSchema(columns=columns)
+
+
+def _metadata(summary: ObjectSummary) -> dict[str, object]:
+    return {
+        "files_new": len(summary.files),
+        "files_loaded": summary.files_loaded,
+        "files_duplicate": summary.files_duplicate,
+        "files_failed": summary.files_failed,
+        "files_unchanged": summary.files_unchanged,
+        "files_settling": summary.files_settling,
+        "new_versions": summary.new_versions,
+        "rows_loaded": summary.rows_loaded,
+        "rows_rejected": summary.rows_rejected,
+        "extra_columns": ", ".join(summary.extra_columns) or "none",
+        "load_seconds": round(summary.seconds, 2),
+        "dagster/row_count": summary.raw_rows or 0,
+    }
+
+
+def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
+    """The asset that ingests `obj`'s new delivery files."""
+    key = asset_key(obj)
+
+    @dg.asset(
+        key=key,
+        group_name=GROUP,
+        pool=WAREHOUSE_POOL,
+        retry_policy=LOCK_RETRY_POLICY,
+        kinds={"duckdb"},
+        description=(
+            f"Delivery files of `{obj.folder}` ({obj.format}), loaded as delivered text into "
+            f"`raw.{obj.raw_table}` with lineage columns. {obj.grain}"
+        ),
+        metadata={
+            "landing_folder": obj.folder,
+            "format": obj.format,
+            "key": ", ".join(obj.key),
+            "dagster/table_name": f"raw.{obj.raw_table}",
+            "dagster/column_schema": _column_schema(obj),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                UNRESOLVED_CHECK,
+                asset=key,
+                description=(
+                    "No file in the landing folder whose latest load attempt failed: such a "
+                    "file is not retried until its bytes change (raw._load_ledger)."
+                ),
+            )
+        ],
+        op_tags={"revops/object": obj.folder},
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        landing: LandingFolder,
+        warehouse: Warehouse,
+    ) -> dg.MaterializeResult:
+        try:
+            summary = ingest_object(
+                landing.resolve(),
+                warehouse.resolve(),
+                obj,
+                load_id=new_load_id(suffix=context.run.run_id[:8]),
+                rehash=config.rehash,
+                retry_failed=config.retry_failed,
+                min_age_seconds=config.min_age_seconds,
+            )
+        except duckdb.Error as exc:
+            if LOCK_ERROR in str(exc):
+                raise  # transient: the retry policy waits for the other writer
+            raise dg.Failure(f"{obj.folder}: {exc}", allow_retries=False) from exc
+        except FileNotFoundError as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+        metadata = _metadata(summary)
+        failed_now = [f.message for f in summary.files if f.status == "failed"]
+        if summary.errors or failed_now:
+            # The files that loaded are committed; the failure reports the ones that did not.
+            raise dg.Failure(
+                description="\n".join(summary.errors + failed_now),
+                metadata=metadata,
+                allow_retries=False,
+            )
+        context.log.info(
+            f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
+            f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
+            f"{summary.rows_rejected} rejected"
+        )
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=UNRESOLVED_CHECK,
+                    passed=not summary.unresolved,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "unresolved_files": len(summary.unresolved),
+                        "errors": "\n".join(summary.unresolved) or "none",
+                    },
+                )
+            ],
+        )
+
+    return _ingest
+
+
+ingestion_assets: list[dg.AssetsDefinition] = [build_ingestion_asset(o) for o in contract.OBJECTS]
+
+ingestion_job = dg.define_asset_job(
+    "ingest_landing",
+    selection=dg.AssetSelection.groups(GROUP),
+    # Steps share one process: a fresh process per step costs ~5 s here, and the steps take
+    # turns on the warehouse anyway.
+    executor_def=dg.in_process_executor,
+    description="Load new delivery files of the landing folder into the warehouse's raw schema.",
+)

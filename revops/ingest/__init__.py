@@ -1,0 +1,65 @@
+"""Lossless, idempotent ingestion of the landing folder into the warehouse's `raw` schema.
+
+    from revops.ingest import ingest_landing
+    summary = ingest_landing(Path("data/landing"), Path("data/warehouse.duckdb"))
+    print(summary.format_table())
+
+Each contract object's delivery files land in `raw.<source>__<object lower>` as text, with
+lineage columns; `raw._load_ledger` records every file attempt and `raw._rejects` every row
+that could not load. docs/INGESTION.md describes the rules.
+"""
+
+from revops.ingest.landing import DeliveryFile, fingerprint, scan_object, unknown_entries
+from revops.ingest.loader import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_FILES,
+    forget_file,
+    ingest_landing,
+    ingest_object,
+    load_object,
+    new_load_id,
+    resolve_objects,
+)
+from revops.ingest.summary import (
+    DUPLICATE,
+    FAILED,
+    LOADED,
+    FileResult,
+    IngestSummary,
+    ObjectSummary,
+)
+from revops.ingest.warehouse import (
+    LEDGER_TABLE,
+    LINEAGE_COLUMNS,
+    RAW_SCHEMA,
+    REJECTS_TABLE,
+    connect,
+    ensure_warehouse,
+)
+
+__all__ = [
+    "DUPLICATE",
+    "FAILED",
+    "LEDGER_TABLE",
+    "LINEAGE_COLUMNS",
+    "LOADED",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_FILES",
+    "RAW_SCHEMA",
+    "REJECTS_TABLE",
+    "DeliveryFile",
+    "FileResult",
+    "IngestSummary",
+    "ObjectSummary",
+    "connect",
+    "ensure_warehouse",
+    "fingerprint",
+    "forget_file",
+    "ingest_landing",
+    "ingest_object",
+    "load_object",
+    "new_load_id",
+    "resolve_objects",
+    "scan_object",
+    "unknown_entries",
+]

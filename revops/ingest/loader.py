@@ -1,0 +1,1108 @@
+"""Loads new delivery files into `raw.<source>__<object>` with DuckDB's own readers.
+
+How one object is loaded (docs/INGESTION.md has the full story):
+
+1. List the object's files; skip those the ledger already handled (same path, size, mtime).
+2. Probe each new file in Python: sha256, binary/encoding problems, the CSV header. Files whose
+   bytes were already loaded become `duplicate`; files that cannot be read become `failed`.
+3. Load the rest in batches: one DuckDB read of many files (`read_csv([...])` or
+   `read_json_objects([...])`, with `file_index`) into a temp table whose row order numbers each
+   file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it,
+   and one transaction appends the kept files' rows, their rejects and every file's ledger row.
+   A batch that DuckDB cannot read as a whole is retried one file at a time, so a bad file
+   fails alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from revops import contract
+from revops.contract import ExportObject
+from revops.ingest.landing import DeliveryFile, scan_object, unknown_entries
+from revops.ingest.probe import Probe, has_mixed_newlines, probe_file
+from revops.ingest.summary import (
+    DUPLICATE,
+    FAILED,
+    LOADED,
+    FileResult,
+    IngestSummary,
+    ObjectSummary,
+)
+from revops.ingest.warehouse import (
+    LEDGER_TABLE,
+    LINEAGE_NAMES,
+    REJECTS_TABLE,
+    add_columns,
+    connect,
+    ensure_raw_table,
+    ensure_warehouse,
+    ident,
+    ledger_state,
+    literal,
+    raw_table,
+    table_columns,
+)
+
+# A batch is read by one DuckDB call and committed in one transaction. The caps bound the temp
+# table's memory and the work a failing batch redoes file by file.
+MAX_BATCH_FILES = 2_000
+MAX_BATCH_BYTES = 512 * 1024 * 1024
+
+# Every name the loader uses inside its temp tables starts with this prefix, which delivered
+# columns may therefore not use (nor the lineage column names).
+_P = "_revops_"
+_FIDX = f"{_P}fidx"  # the file's position in the batch (DuckDB's `file_index`)
+
+# JSON Lines that need line-by-line treatment are read by DuckDB's CSV reader as one column:
+# \x01 cannot occur in valid JSON, so it never splits a line; blank lines come back as rows,
+# so row positions are exact physical line numbers.
+_LINE_READER = (
+    "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, delim = '\x01', "
+    "quote = '', escape = '', strict_mode = false, max_line_size = 16777216"
+)
+# The contract's CSV dialect, nothing sniffed: a file that differs fails instead of loading
+# with a guessed layout.
+_CSV_READER = (
+    "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    "strict_mode = true"
+)
+_STORE_REJECTS = (
+    f"store_rejects = true, rejects_table = '{_P}reader_errors', rejects_scan = '{_P}reader_scans'"
+)
+_LATIN1_HINT = (
+    "the contract requires UTF-8; re-export the file as UTF-8 (Latin-1 / Windows-1252 files "
+    "are refused rather than guessed)"
+)
+
+# Test hook: called inside each batch's transaction just before COMMIT (the crash test sets it
+# in a subprocess to kill the load mid-transaction). Production code never sets it.
+_before_commit: Callable[[str], None] | None = None
+
+
+class _SplitBatch(Exception):
+    """A batch-level problem that only loading file by file can pin on one file."""
+
+
+@dataclass
+class _Item:
+    """A new file that passed the probe and is queued for loading."""
+
+    file: DeliveryFile
+    probe: Probe
+    previous_sha: str | None
+    result: FileResult | None = None
+
+
+@dataclass
+class _Outcome:
+    keep: bool
+    rows_read: int | None = 0  # None: the file was not read
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+    first_rowid: int = 0
+    no_key: int = 0  # rows without a key value
+    not_json: int = 0  # lines that are not JSON objects
+
+
+def new_load_id(suffix: str | None = None) -> str:
+    """A sortable id for one ingestion run: UTC time to the microsecond, then `suffix` (a
+    Dagster run id, say) or a random one."""
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{suffix or secrets.token_hex(3)}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _duckdb_message(exc: BaseException) -> str:
+    """The first line of a DuckDB error, without its class prefix."""
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    for prefix in ("Invalid Input Error: ", "Conversion Error: ", "IO Error: ", "Binder Error: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Column checks
+
+
+def _reserved(name: str) -> bool:
+    # A column named `rowid` or `file_index` would shadow the DuckDB virtual columns that
+    # number a batch's rows and tell its files apart.
+    return (
+        name in LINEAGE_NAMES
+        or name.lower().startswith(_P)
+        or name.lower() in ("rowid", "file_index")
+    )
+
+
+def _case_twin(name: str, existing: Iterable[str]) -> str | None:
+    """An existing column equal to `name` but for case (DuckDB names are case-insensitive)."""
+    for other in existing:
+        if other != name and other.lower() == name.lower():
+            return other
+    return None
+
+
+def check_header(obj: ExportObject, names: Sequence[str], table_cols: Sequence[str]) -> str | None:
+    """Why a CSV file with this header cannot load into the object's raw table, or None."""
+    for i, name in enumerate(names, start=1):
+        if name.strip() == "":
+            return f"header column {i} has no name"
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.lower() in seen:
+            other = seen[name.lower()]
+            twice = "twice" if other == name else f"as {other!r} and {name!r}"
+            return f"column {name!r} appears {twice} in the header (names are case-insensitive)"
+        seen[name.lower()] = name
+    reserved = [n for n in names if _reserved(n)]
+    if reserved:
+        return f"column(s) {', '.join(reserved)} use a name reserved for the loader's columns"
+    missing = [c for c in obj.required_columns if c not in names]
+    if missing:
+        message = f"missing required column(s) {', '.join(missing)}"
+        loose = {n.strip().lower(): n for n in names}
+        near = [repr(loose[c.lower()]) for c in missing if c.lower() in loose]
+        if near:
+            message += (
+                f" (found {', '.join(near)}: column names must match exactly, "
+                "case and spaces included)"
+            )
+        elif len(names) == 1:
+            for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+                if sep in names[0]:
+                    message += f" (the header is {label}-delimited; the contract requires commas)"
+                    break
+            else:
+                if names[0].lstrip().startswith(("{", "[")):
+                    message += " (the file looks like JSON, not CSV)"
+        return message
+    for name in names:
+        twin = _case_twin(name, table_cols)
+        if twin is not None:
+            return f"column {name!r} differs from the raw column {twin!r} only by case"
+    return None
+
+
+def _check_new_keys(keys: Sequence[str], table_cols: Sequence[str]) -> str | None:
+    """Why new top-level JSON keys cannot become raw columns, or None."""
+    reserved = [k for k in keys if _reserved(k) or k.strip() == ""]
+    if reserved:
+        return f"key(s) {', '.join(map(repr, reserved))} cannot be raw column names"
+    for i, key in enumerate(keys):
+        twin = _case_twin(key, [*table_cols, *keys[:i]])
+        if twin is not None:
+            return f"key {key!r} differs from {twin!r} only by case"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch loading
+
+
+_GLOB_ESCAPES = {"[": "[[]", "*": "[*]", "?": "[?]"}
+
+
+def _reader_path(path: Path) -> str:
+    """`path` as a DuckDB reader argument: its glob characters escaped. Unescaped,
+    `Lead[1].csv` would read `Lead1.csv` and `b*.csv` every `b....csv` (checked on 2.0.1)."""
+    return "".join(_GLOB_ESCAPES.get(c, c) for c in str(path))
+
+
+def _create_files_table(con: duckdb.DuckDBPyConnection, items: Sequence[_Item]) -> None:
+    """The batch's files, `fidx` being the position DuckDB reports as `file_index`."""
+    con.execute(
+        f"create or replace temp table {_P}files as select "
+        "unnest(range(?)) as fidx, unnest(?::varchar[]) as filename, "
+        "unnest(?::varchar[]) as rel_path, unnest(?::varchar[]) as sha256, "
+        "unnest(?::date[]) as delivery_date, false as keep",
+        [
+            len(items),
+            [str(i.file.path) for i in items],
+            [i.file.rel_path for i in items],
+            [i.probe.sha256 for i in items],
+            [i.file.delivery_date for i in items],
+        ],
+    )
+
+
+def _empty_reader_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"drop table if exists temp.{_P}reader_errors")
+    con.execute(f"drop table if exists temp.{_P}reader_scans")
+    con.execute(
+        f"create or replace temp table {_P}bad (fidx bigint, line_number bigint, "
+        "ordinal bigint, column_name varchar, error_type varchar, error varchar, "
+        "raw_line varchar, bad_encoding boolean)"
+    )
+
+
+def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, header_lines: int) -> None:
+    """One row per record DuckDB's reader rejected (it reports one row per error)."""
+    con.execute(
+        f"""
+        insert into temp.{_P}bad
+        select
+            f.fidx,
+            e.line,
+            e.line - {header_lines},
+            arg_min(e.column_name, coalesce(e.column_idx, 0)),
+            string_agg(distinct e.error_type, ', '),
+            -- one message per record: a short row gets one error per missing column
+            arg_min(e.error_message, coalesce(e.column_idx, 0)),
+            any_value(e.csv_line),
+            bool_or(e.error_type = 'INVALID ENCODING')
+        from temp.{_P}reader_errors as e
+        join temp.{_P}reader_scans as s using (scan_id, file_id)
+        join temp.{_P}files as f on f.filename = s.file_path
+        group by f.fidx, e.line
+        """
+    )
+
+
+class _BatchLoader:
+    """Loads one batch of files of one object: read, decide per file, commit."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        obj: ExportObject,
+        items: Sequence[_Item],
+        load_id: str,
+    ) -> None:
+        self.con = con
+        self.obj = obj
+        self.items = list(items)
+        self.load_id = load_id
+        self.by_path = {str(i.file.path): i for i in self.items}
+        self.paths = list(self.by_path)  # position = fidx
+        self.started = _now()
+        # CSV rows are all of kind 'ok'; JSON Lines batches carry a kind per line.
+        self._kind_column = f", 'ok' as {_P}kind" if obj.format == "csv" else ""
+
+    # -- per-file decisions ---------------------------------------------------------------
+
+    def _stats(self, key_null: str) -> dict[int, tuple[int, ...]]:
+        """Per file: first rowid, rows read, ok rows, ok rows without a key, bad-JSON, blank."""
+        rows = self.con.execute(
+            f"""
+            select {_FIDX}, min(rowid), count(*),
+                count(*) filter (where {_P}kind = 'ok'),
+                count(*) filter (where {_P}kind = 'ok' and ({key_null})),
+                count(*) filter (where {_P}kind in ('invalid_json', 'not_object')),
+                count(*) filter (where {_P}kind = 'blank')
+            from (select *, rowid{self._kind_column} from temp.{_P}batch)
+            group by 1
+            """
+        ).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    def _bad(self) -> dict[int, tuple]:
+        """Per file: rejected records, first one (line, column, error), first bad UTF-8 line."""
+        rows = self.con.execute(
+            f"""
+            select fidx, count(*),
+                min(line_number), arg_min(column_name, line_number), arg_min(error, line_number),
+                min(line_number) filter (where bad_encoding),
+                arg_min(column_name, line_number) filter (where bad_encoding)
+            from temp.{_P}bad
+            group by 1
+            """
+        ).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    def _decide(self, key_null: str, jsonl: bool, fast: bool = False) -> dict[str, _Outcome]:
+        stats = self._stats(key_null)
+        bad = self._bad()
+        outcomes: dict[str, _Outcome] = {}
+        for fidx, (path, item) in enumerate(self.by_path.items()):
+            first, n_read, n_ok, n_nokey, n_notjson, n_blank = stats.get(fidx, (0,) * 6)
+            n_bad, line, column, error, enc_line, enc_col = bad.get(fidx, (0,) + (None,) * 5)
+            if fast and n_read != item.probe.lines:
+                # The JSON reader skipped blank lines: positions would not be line numbers.
+                raise _SplitBatch("blank lines")
+            rows_read = n_read - n_blank + n_bad
+            if enc_line is not None:
+                where = f"line {enc_line}" + (
+                    f", column {enc_col}" if enc_col and not jsonl else ""
+                )
+                error = f"not valid UTF-8 ({where}): {_LATIN1_HINT}"
+                outcomes[path] = _Outcome(False, rows_read, error=error)
+            elif rows_read > 0 and n_ok == 0:
+                outcomes[path] = _Outcome(
+                    False, rows_read, error=self._nothing_loadable(fidx, jsonl, line, column, error)
+                )
+            else:
+                outcomes[path] = _Outcome(
+                    True,
+                    rows_read,
+                    rows_loaded=n_ok - n_nokey,
+                    rows_rejected=n_nokey + n_notjson + n_bad,
+                    first_rowid=first,
+                    no_key=n_nokey,
+                    not_json=n_notjson,
+                )
+        return outcomes
+
+    def _nothing_loadable(
+        self, fidx: int, jsonl: bool, line: int | None, column: str | None, error: str | None
+    ) -> str:
+        if not jsonl or (line is not None and not self._has_json_rejects(fidx)):
+            where = f"line {line}" + (f", column {column}" if column else "")
+            return f"every data row is malformed (first at {where}: {error})"
+        first = self.con.execute(
+            f"select left({_P}raw, 60) from temp.{_P}batch "
+            f"where {_FIDX} = ? and {_P}kind <> 'blank' order by rowid limit 1",
+            [fidx],
+        ).fetchone()
+        start = f"; the first line starts {first[0]!r}" if first and first[0] else ""
+        return f"not JSON Lines: no line is a JSON object{start}"
+
+    def _has_json_rejects(self, fidx: int) -> bool:
+        row = self.con.execute(
+            f"select count(*) from temp.{_P}batch where {_FIDX} = ? "
+            f"and {_P}kind in ('invalid_json', 'not_object')",
+            [fidx],
+        ).fetchone()
+        return bool(row and row[0])
+
+    # -- commit ---------------------------------------------------------------------------
+
+    def _commit(
+        self,
+        outcomes: dict[str, _Outcome],
+        columns: Sequence[str],
+        value: Callable[[str], str],
+        header_lines: int,
+        raw_line_sql: str,
+        extras: Sequence[str],
+        delivered: dict[str, Sequence[str]],
+    ) -> list[FileResult]:
+        """Append the kept files' rows and rejects and every file's ledger row, atomically.
+
+        `value(column)` is the SQL of a data column over `temp._revops_batch`; `header_lines`
+        turns a row's position into its line number; `raw_line_sql` gives a row's text for a
+        key reject.
+        """
+        con, obj = self.con, self.obj
+        kept = [i for i, p in enumerate(self.paths) if outcomes[p].keep]
+        con.execute(
+            f"create or replace temp table {_P}keep as "
+            f"select unnest(?::bigint[]) as {_P}kfidx, unnest(?::bigint[]) as {_P}first",
+            [kept, [outcomes[self.paths[i]].first_rowid for i in kept]],
+        )
+        con.execute(
+            f"update temp.{_P}files set keep = fidx in (select unnest(?::bigint[]))", [kept]
+        )
+        # Reader-rejected records leave holes in the row positions: with rejects at ordinals
+        # r_1 < r_2 < ..., the k-th row read is record k + max{i : r_i - i < k}.
+        con.execute(
+            f"""
+            create or replace temp table {_P}gaps as
+            select fidx, gap, max(i) as skipped
+            from (
+                select b.fidx,
+                    b.ordinal - row_number() over w as gap,
+                    row_number() over w as i
+                from temp.{_P}bad as b
+                join temp.{_P}files as f using (fidx)
+                where f.keep
+                window w as (partition by b.fidx order by b.ordinal)
+            )
+            group by all
+            """
+        )
+        has_gaps = con.execute(f"select count(*) from temp.{_P}gaps").fetchone()[0] > 0
+        position = f"b.rowid - k.{_P}first + 1"
+        row = f"{position} + coalesce(g.skipped, 0)" if has_gaps else position
+        gaps = (
+            f"asof left join temp.{_P}gaps as g on b.{_FIDX} = g.fidx and {position} > g.gap"
+            if has_gaps
+            else ""
+        )
+        numbered = f"""
+            select b.*{self._kind_column}, {row} as {_P}row, {row} + {header_lines} as {_P}line,
+                f.rel_path as {_P}path, f.sha256 as {_P}sha, f.delivery_date as {_P}date
+            from temp.{_P}batch as b
+            join temp.{_P}keep as k on b.{_FIDX} = k.{_P}kfidx
+            {gaps}
+            join temp.{_P}files as f on b.{_FIDX} = f.fidx
+        """
+        key_null = " or ".join(f"nullif(trim({value(k)}), '') is null" for k in obj.key)
+        missing_key = (
+            "concat_ws(', ', "
+            + ", ".join(
+                f"case when nullif(trim({value(k)}), '') is null then {literal(k)} end"
+                for k in obj.key
+            )
+            + ")"
+        )
+        cols = ", ".join(ident(c) for c in columns)
+        values = ", ".join(f"{value(c)}" for c in columns)
+        loaded_at = _now()
+        meta = [self.load_id, obj.source, obj.name]
+        results = self._results(outcomes, delivered)
+        con.execute("begin transaction")
+        try:
+            if kept:
+                add_columns(con, obj, extras)
+                # Positions are fixed by now, so the append may write in any order (faster).
+                con.execute("set preserve_insertion_order = false")
+                con.execute(
+                    f"""
+                    insert into {raw_table(obj)} ({cols}, _file_path, _file_sha256,
+                        _row_number, _delivery_date, _load_id, _loaded_at)
+                    select {values}, {_P}path, {_P}sha, {_P}row, {_P}date, ?, ?
+                    from ({numbered})
+                    where {_P}kind = 'ok' and not ({key_null})
+                    """,
+                    [self.load_id, loaded_at],
+                )
+                con.execute("set preserve_insertion_order = true")
+                # Records DuckDB's reader refused (bad quoting, field count, line too long).
+                con.execute(
+                    f"""
+                    insert into {REJECTS_TABLE}
+                    select ?, ?, ?, f.rel_path, f.sha256, b.line_number, b.ordinal,
+                        b.column_name, b.error_type, b.error, b.raw_line, ?
+                    from temp.{_P}bad as b
+                    join temp.{_P}files as f using (fidx)
+                    where f.keep
+                    """,
+                    [*meta, loaded_at],
+                )
+                # Rows read fine but without a key: they cannot be told apart downstream.
+                if any(o.keep and o.no_key for o in outcomes.values()):
+                    con.execute(
+                        f"""
+                    insert into {REJECTS_TABLE}
+                    select ?, ?, ?, {_P}path, {_P}sha, {_P}line, {_P}row, {missing_key},
+                        'MISSING KEY', 'missing value in key column(s) ' || {missing_key},
+                        {raw_line_sql}, ?
+                    from ({numbered})
+                    where {_P}kind = 'ok' and ({key_null})
+                    """,
+                        [*meta, loaded_at],
+                    )
+                if any(o.keep and o.not_json for o in outcomes.values()):
+                    self._insert_json_rejects(numbered, meta, loaded_at)
+            _insert_ledger(con, obj, self.load_id, results)
+            if _before_commit is not None:
+                _before_commit(f"{obj.folder}: {len(self.items)} file(s)")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            con.execute("set preserve_insertion_order = true")
+            raise
+        return results
+
+    def _insert_json_rejects(self, numbered: str, meta: list[str], loaded_at: dt.datetime) -> None:
+        """Lines that are not JSON objects, with their text."""
+        self.con.execute(
+            f"""
+                    insert into {REJECTS_TABLE}
+                    select ?, ?, ?, {_P}path, {_P}sha, {_P}line, {_P}row, null,
+                        upper({_P}kind),
+                        case {_P}kind when 'invalid_json' then 'line is not valid JSON'
+                            else 'line is valid JSON but not an object' end,
+                        {_P}raw, ?
+                    from ({numbered})
+                    where {_P}kind in ('invalid_json', 'not_object')
+                    """,
+            [*meta, loaded_at],
+        )
+
+    def _results(
+        self, outcomes: dict[str, _Outcome], delivered: dict[str, Sequence[str]]
+    ) -> list[FileResult]:
+        """Ledger rows; `delivered` maps a file to the columns (CSV) or keys (JSON) it carries."""
+        finished = _now()
+        contract_cols = set(self.obj.column_names)
+        results = []
+        for path, item in self.by_path.items():
+            o = outcomes[path]
+            f = item.file
+            columns = delivered.get(path, ())
+            results.append(
+                FileResult(
+                    rel_path=f.rel_path,
+                    sha256=item.probe.sha256,
+                    size=item.probe.size,
+                    mtime_ns=f.mtime_ns,
+                    delivery_date=f.delivery_date,
+                    status=LOADED if o.keep else FAILED,
+                    started_at=self.started,
+                    finished_at=finished,
+                    rows_read=o.rows_read,
+                    rows_loaded=o.rows_loaded if o.keep else 0,
+                    rows_rejected=o.rows_rejected if o.keep else 0,
+                    error=o.error,
+                    is_new_version=o.keep and item.previous_sha is not None,
+                    previous_sha256=item.previous_sha,
+                    extra_columns=[c for c in columns if c not in contract_cols],
+                    missing_columns=[c for c in self.obj.column_names if c not in columns]
+                    if columns
+                    else [],
+                )
+            )
+        return results
+
+    def _fail_all(self, problem: str, delivered: dict[str, Sequence[str]]) -> list[FileResult]:
+        outcomes = {p: _Outcome(False, rows_read=None, error=problem) for p in self.by_path}
+        results = self._results(outcomes, delivered)
+        _record(self.con, self.obj, self.load_id, results)
+        return results
+
+    # -- CSV ------------------------------------------------------------------------------
+
+    def load_csv(self) -> list[FileResult]:
+        con, obj = self.con, self.obj
+        header = list(self.items[0].probe.header or ())
+        table_cols = table_columns(con, obj)
+        # Checked again here: an earlier batch of this run may have added a clashing column.
+        delivered: dict[str, Sequence[str]] = dict.fromkeys(self.by_path, header)
+        problem = check_header(obj, header, table_cols)
+        if problem:
+            return self._fail_all(problem, delivered)
+        extras = [c for c in header if c not in table_cols]
+        _create_files_table(con, self.items)
+        _empty_reader_rejects(con)
+        spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+        read = f"""
+            create or replace temp table {_P}batch as
+            select *, file_index as {_FIDX}
+            from read_csv(?, columns = {spec}, {_CSV_READER}@REJECTS@)
+        """
+        paths = [_reader_path(i.file.path) for i in self.items]
+        try:
+            # Well-formed files (the usual case) read faster without the rejects tables.
+            con.execute(read.replace("@REJECTS@", ""), [paths])
+        except duckdb.Error:
+            # Some record is malformed: read again, keeping DuckDB's rejects of every record.
+            rejects = f", {_STORE_REJECTS}"
+            con.execute(read.replace("@REJECTS@", rejects), [paths])
+            # DuckDB numbers CSV records from the header (line 1), blank lines included.
+            _collect_reader_rejects(con, header_lines=1)
+        key_null = " or ".join(f"nullif(trim({ident(k)}), '') is null" for k in obj.key)
+        outcomes = self._decide(key_null, jsonl=False)
+        # A key reject has no raw text left: re-create its CSV line from the values read.
+        raw_line = (
+            "concat_ws(',', "
+            + ", ".join(
+                f"coalesce('\"' || replace({ident(c)}, '\"', '\"\"') || '\"', '')" for c in header
+            )
+            + ")"
+        )
+        return self._commit(outcomes, header, ident, 1, raw_line, extras, delivered)
+
+    # -- JSON Lines -----------------------------------------------------------------------
+
+    def load_jsonl(self) -> list[FileResult]:
+        try:
+            return self._load_jsonl(fast=True)
+        except (duckdb.Error, _SplitBatch):
+            # A malformed or blank line, or invalid UTF-8, somewhere in the batch: read it
+            # again line by line, which pins every problem on its line.
+            return self._load_jsonl(fast=False)
+
+    def _load_jsonl(self, fast: bool) -> list[FileResult]:
+        con, obj = self.con, self.obj
+        table_cols = table_columns(con, obj)
+        _create_files_table(con, self.items)
+        _empty_reader_rejects(con)
+        paths = [_reader_path(i.file.path) for i in self.items]
+        if fast:
+            # Well-formed files (the usual case): DuckDB's JSON reader, which fails on the first
+            # bad line, parses each line once and skips blank lines.
+            con.execute(
+                f"""
+                create or replace temp table {_P}src as
+                select file_index as {_FIDX}, json as {_P}j, 'ok' as {_P}kind
+                from read_json_objects(?, format = 'newline_delimited')
+                """,
+                [paths],
+            )
+        else:
+            con.execute(
+                f"""
+                create or replace temp table {_P}src as
+                select file_index as {_FIDX}, line as {_P}j,
+                    case when line is null or trim(line, ' \t\r') = '' then 'blank'
+                        when not json_valid(line) then 'invalid_json'
+                        when json_type(line) <> 'OBJECT' then 'not_object'
+                        else 'ok' end as {_P}kind
+                from read_csv(?, {_LINE_READER}, {_STORE_REJECTS})
+                """,
+                [paths],
+            )
+            _collect_reader_rejects(con, header_lines=0)
+        # Every top-level key of every object, so that no delivered field is dropped (objects
+        # of one export share a few key lists, so the distinct lists are few).
+        key_lists = con.execute(
+            f"select {_FIDX}, list(distinct json_keys({_P}j)) from temp.{_P}src "
+            f"where {_P}kind = 'ok' group by 1"
+        ).fetchall()
+        delivered: dict[str, Sequence[str]] = {
+            self.paths[fidx]: list(dict.fromkeys(k for keys in lists for k in keys))
+            for fidx, lists in key_lists
+        }
+        seen = dict.fromkeys(k for keys in delivered.values() for k in keys)
+        extras = [k for k in seen if k not in table_cols]
+        problem = _check_new_keys(extras, table_cols)
+        if problem:
+            if len(self.items) > 1:
+                raise _SplitBatch(problem)
+            return self._fail_all(problem, delivered)
+        columns = [*table_cols, *extras]
+        spec = json.dumps(dict.fromkeys(columns, "VARCHAR"))
+
+        def value(c: str) -> str:
+            return f"struct_extract({_P}s, {literal(c)})"
+
+        key_null = " or ".join(f"nullif(trim({value(k)}), '') is null" for k in obj.key)
+        # Nested objects and arrays become their JSON text; the raw line is kept only where a
+        # reject needs it.
+        con.execute(
+            f"""
+            create or replace temp table {_P}batch as
+            select {_FIDX}, {_P}kind, {_P}s,
+                case when {_P}kind <> 'ok' or ({key_null}) then {_P}j end as {_P}raw
+            from (
+                select {_FIDX}, {_P}kind, {_P}j,
+                    case when {_P}kind = 'ok' then json_transform({_P}j, {literal(spec)}) end
+                        as {_P}s
+                from temp.{_P}src
+            )
+            """
+        )
+        con.execute(f"drop table temp.{_P}src")
+        outcomes = self._decide(key_null, jsonl=True, fast=fast)
+        self._check_required(outcomes, value)
+        return self._commit(outcomes, columns, value, 0, f"{_P}raw", extras, delivered)
+
+    def _check_required(self, outcomes: dict[str, _Outcome], value: Callable[[str], str]) -> None:
+        """Fail files in which no object carries a required key (deletion tombstones aside)."""
+        required = [c for c in self.obj.required_columns if c not in self.obj.key]
+        kept = [p for p, o in outcomes.items() if o.keep]
+        if not required or not kept:
+            return
+        live = "true"
+        if "deleted" in self.obj.column_names:
+            # Stripe re-sends a deleted object as {"id", "object", "deleted": true} only.
+            live = f"coalesce({value('deleted')}, 'false') <> 'true'"
+        counts = ", ".join(f"count({value(c)})" for c in required)
+        rows = self.con.execute(
+            f"select {_FIDX}, count(*), {counts} from temp.{_P}batch "
+            f"where {_P}kind = 'ok' and {live} group by 1"
+        ).fetchall()
+        for fidx, n, *present in rows:
+            path = self.paths[fidx]
+            missing = [c for c, k in zip(required, present, strict=True) if k == 0]
+            if n and missing and outcomes[path].keep:
+                outcomes[path] = _Outcome(
+                    False,
+                    outcomes[path].rows_read,
+                    error=(
+                        f"missing required column(s) {', '.join(missing)} "
+                        "(absent or null in every object of the file)"
+                    ),
+                )
+
+
+def _insert_ledger(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, load_id: str, results: Sequence[FileResult]
+) -> None:
+    if not results:
+        return
+    cols: dict[str, tuple[list, str]] = {
+        "file_path": ([r.rel_path for r in results], "varchar"),
+        "delivery_date": ([r.delivery_date for r in results], "date"),
+        "file_sha256": ([r.sha256 for r in results], "varchar"),
+        "file_bytes": ([r.size for r in results], "bigint"),
+        "file_mtime_ns": ([r.mtime_ns for r in results], "bigint"),
+        "status": ([r.status for r in results], "varchar"),
+        "is_new_version": ([r.is_new_version for r in results], "boolean"),
+        "previous_sha256": ([r.previous_sha256 for r in results], "varchar"),
+        "duplicate_of": ([r.duplicate_of for r in results], "varchar"),
+        "rows_read": ([r.rows_read for r in results], "bigint"),
+        "rows_loaded": ([r.rows_loaded for r in results], "bigint"),
+        "rows_rejected": ([r.rows_rejected for r in results], "bigint"),
+        "extra_columns": ([r.extra_columns for r in results], "varchar[]"),
+        "missing_columns": ([r.missing_columns for r in results], "varchar[]"),
+        "error": ([r.error for r in results], "varchar"),
+        "started_at": ([r.started_at for r in results], "timestamptz"),
+        "finished_at": ([r.finished_at for r in results], "timestamptz"),
+    }
+    selects = ", ".join(f"unnest(?::{t}[]) as {name}" for name, (_, t) in cols.items())
+    names = ", ".join(cols)
+    con.execute(
+        f"""
+        insert into {LEDGER_TABLE} (load_id, source, object, raw_table, {names})
+        select ?, ?, ?, ?, {names} from (select {selects})
+        """,
+        [load_id, obj.source, obj.name, obj.raw_table, *(v for v, _ in cols.values())],
+    )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, load_id: str, results: Sequence[FileResult]
+) -> None:
+    """Write ledger rows that carry no data (duplicates, failures) in their own transaction."""
+    if not results:
+        return
+    con.execute("begin transaction")
+    try:
+        _insert_ledger(con, obj, load_id, results)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _result(
+    f: DeliveryFile,
+    probe: Probe,
+    status: str,
+    started: dt.datetime,
+    *,
+    error: str | None = None,
+    duplicate_of: str | None = None,
+    rows_read: int | None = None,
+    previous_sha: str | None = None,
+) -> FileResult:
+    return FileResult(
+        rel_path=f.rel_path,
+        sha256=probe.sha256,
+        size=probe.size,
+        mtime_ns=f.mtime_ns,
+        delivery_date=f.delivery_date,
+        status=status,
+        started_at=started,
+        finished_at=_now(),
+        rows_read=rows_read,
+        error=error,
+        duplicate_of=duplicate_of,
+        is_new_version=status == LOADED and previous_sha is not None,
+        previous_sha256=previous_sha,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One object
+
+
+def _batches(items: Sequence[_Item], fmt: str) -> list[list[_Item]]:
+    """Group files that one DuckDB read can take (CSV: identical header), within the caps."""
+    groups: dict[tuple[str, ...], list[_Item]] = {}
+    for item in items:
+        key = (item.probe.header or ()) if fmt == "csv" else ()
+        groups.setdefault(key, []).append(item)
+    batches: list[list[_Item]] = []
+    for group in groups.values():
+        current: list[_Item] = []
+        size = 0
+        for item in group:
+            full = len(current) >= MAX_BATCH_FILES or size + item.probe.size > MAX_BATCH_BYTES
+            if current and full:
+                batches.append(current)
+                current, size = [], 0
+            current.append(item)
+            size += item.probe.size
+        if current:
+            batches.append(current)
+    return batches
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, batch: list[_Item], load_id: str
+) -> list[FileResult]:
+    """Load a batch; if DuckDB cannot take it whole, load its files one by one."""
+    started = _now()
+    try:
+        loader = _BatchLoader(con, obj, batch, load_id)
+        return loader.load_csv() if obj.format == "csv" else loader.load_jsonl()
+    except (duckdb.Error, _SplitBatch) as exc:
+        if len(batch) > 1:
+            return [r for item in batch for r in _load_batch(con, obj, [item], load_id)]
+        item = batch[0]
+        message = str(exc) if isinstance(exc, _SplitBatch) else _duckdb_message(exc)
+        if "state machine" in message and has_mixed_newlines(item.file.path):
+            message = (
+                "mixed line endings (some lines end in \\r\\n, others in \\n): DuckDB's CSV "
+                f"parser cannot split the rows ({message}); re-export with one line ending"
+            )
+        result = _result(item.file, item.probe, FAILED, started, error=message)
+        _record(con, obj, load_id, [result])
+        return [result]
+
+
+def load_object(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    obj: ExportObject,
+    load_id: str,
+    *,
+    rehash: bool = False,
+    retry_failed: bool = False,
+    min_age_seconds: float = 0.0,
+) -> ObjectSummary:
+    """Ingest the new files of one object over an open warehouse connection.
+
+    `rehash` reads and hashes every file even when the ledger holds its path, size and mtime;
+    `retry_failed` attempts again files whose unchanged bytes failed before; files modified
+    less than `min_age_seconds` ago are left for a later run (they may still be being written).
+    """
+    clock = time.perf_counter()
+    summary = ObjectSummary(obj.source, obj.name, obj.raw_table)
+    table_cols = ensure_raw_table(con, obj)
+    state = ledger_state(con, obj, retry_failed=retry_failed)
+    immediate: list[FileResult] = []
+    queued: list[_Item] = []
+    first_copy: dict[str, _Item] = {}
+    repeats: list[tuple[DeliveryFile, Probe, _Item]] = []
+    header_problems: dict[tuple[str, ...], str | None] = {}  # one check per distinct header
+    files = scan_object(landing, obj)
+    present = {f.rel_path for f in files}
+    young = time.time_ns() - int(min_age_seconds * 1e9)
+    for f in files:
+        if not rehash and (f.rel_path, f.size, f.mtime_ns) in state.fingerprints:
+            summary.files_unchanged += 1
+            continue
+        if min_age_seconds and f.mtime_ns > young:
+            summary.files_settling += 1
+            continue
+        started = _now()
+        try:
+            probe = probe_file(f.path, obj.format)
+        except OSError as exc:
+            # Unreadable (permissions, vanished mid-run): there is no sha to record it under, so
+            # it is reported without a ledger row and tried again by the next run.
+            summary.errors.append(f"{f.rel_path}: cannot read the file: {exc.strerror or exc}")
+            continue
+        if (f.rel_path, probe.sha256) in state.failed:
+            summary.files_unchanged += 1
+            continue
+        previous = state.current_sha.get(f.rel_path)
+        problem = f.problem
+        if problem is None and probe.sha256 in state.loaded_sha:
+            dup = state.loaded_sha[probe.sha256]
+            immediate.append(_result(f, probe, DUPLICATE, started, duplicate_of=dup))
+            continue
+        if problem is None and probe.sha256 in first_copy:
+            repeats.append((f, probe, first_copy[probe.sha256]))
+            continue
+        problem = problem or probe.problem
+        if problem is None and obj.format == "csv":
+            header = probe.header or ()
+            if header not in header_problems:
+                header_problems[header] = check_header(obj, header, table_cols)
+            problem = header_problems[header]
+        if problem:
+            immediate.append(_result(f, probe, FAILED, started, error=problem))
+        elif probe.size == 0:
+            # JSON Lines without a single line: a valid delivery of nothing.
+            immediate.append(_result(f, probe, LOADED, started, rows_read=0, previous_sha=previous))
+            state.loaded_sha[probe.sha256] = f.rel_path
+        else:
+            item = _Item(f, probe, previous)
+            queued.append(item)
+            first_copy[probe.sha256] = item
+    _record(con, obj, load_id, immediate)
+    summary.files.extend(immediate)
+    for batch in _batches(queued, obj.format):
+        results = _load_batch(con, obj, batch, load_id)
+        for item, result in zip(batch, results, strict=True):
+            item.result = result
+        summary.files.extend(results)
+    # The same bytes twice in one run: the later copy is a duplicate of the first if that one
+    # loaded, and fails with it otherwise.
+    late: list[FileResult] = []
+    for f, probe, original in repeats:
+        started = _now()
+        first = original.result
+        if first is not None and first.status == LOADED:
+            late.append(_result(f, probe, DUPLICATE, started, duplicate_of=first.rel_path))
+        else:
+            why = first.error if first is not None else "not loaded"
+            error = f"same bytes as {original.file.rel_path}, which failed: {why}"
+            late.append(_result(f, probe, FAILED, started, error=error))
+    _record(con, obj, load_id, late)
+    summary.files.extend(late)
+    con.execute(f"drop table if exists temp.{_P}batch")
+    summary.raw_rows = con.execute(f"select count(*) from {raw_table(obj)}").fetchone()[0]
+    summary.unresolved = _unresolved(con, obj, present)
+    summary.seconds = time.perf_counter() - clock
+    return summary
+
+
+def _unresolved(con: duckdb.DuckDBPyConnection, obj: ExportObject, present: set[str]) -> list[str]:
+    """`<file>: <error>` for each file still in the landing folder whose latest attempt failed."""
+    rows = con.execute(
+        f"""
+        select file_path, error
+        from {LEDGER_TABLE}
+        where source = ? and object = ?
+        qualify row_number() over (partition by file_path order by finished_at desc) = 1
+            and status = 'failed'
+        order by file_path
+        """,
+        [obj.source, obj.name],
+    ).fetchall()
+    return [f"{path}: {error}" for path, error in rows if path in present]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def resolve_objects(objects: Iterable[ExportObject | str] | None) -> list[ExportObject]:
+    """Contract objects from objects or folder names ("salesforce/Lead"); None means all."""
+    if objects is None:
+        return list(contract.OBJECTS)
+    out = []
+    for o in objects:
+        if isinstance(o, ExportObject):
+            out.append(o)
+        else:
+            source, _, name = o.partition("/")
+            out.append(contract.get(source, name))
+    return out
+
+
+def _check_landing(landing: Path) -> Path:
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing folder {landing} does not exist")
+    return landing
+
+
+def ingest_object(
+    landing: Path,
+    warehouse: Path,
+    obj: ExportObject | str,
+    *,
+    load_id: str | None = None,
+    rehash: bool = False,
+    retry_failed: bool = False,
+    min_age_seconds: float = 0.0,
+) -> ObjectSummary:
+    """Ingest one object's new delivery files (`obj` or its folder, e.g. "salesforce/Lead").
+
+    Opens and closes its own warehouse connection: this is what a Dagster asset calls. Failed
+    files are reported in the summary (`all_errors`), not raised; a DuckDB lock error
+    ("Could not set lock on file") is raised, to be retried.
+    """
+    (export,) = resolve_objects([obj])
+    landing = _check_landing(landing)
+    con = connect(Path(warehouse))
+    try:
+        ensure_warehouse(con)
+        return load_object(
+            con,
+            landing,
+            export,
+            load_id or new_load_id(),
+            rehash=rehash,
+            retry_failed=retry_failed,
+            min_age_seconds=min_age_seconds,
+        )
+    finally:
+        con.close()
+
+
+def ingest_landing(
+    landing: Path,
+    warehouse: Path,
+    objects: Iterable[ExportObject | str] | None = None,
+    *,
+    rehash: bool = False,
+    retry_failed: bool = False,
+    min_age_seconds: float = 0.0,
+) -> IngestSummary:
+    """Ingest every new delivery file of the landing folder (or of `objects`) into the warehouse.
+
+    Idempotent: files the ledger already holds are skipped, so a second run loads nothing. A
+    failed file or object does not stop the others; check `summary.ok` and `summary.errors`.
+    """
+    landing = _check_landing(landing)
+    selected = resolve_objects(objects)
+    load_id = new_load_id()
+    summary = IngestSummary(
+        load_id=load_id,
+        landing=str(landing),
+        warehouse=str(warehouse),
+        started_at=_now(),
+        unknown_paths=unknown_entries(landing) if objects is None else [],
+    )
+    con = connect(Path(warehouse))
+    try:
+        ensure_warehouse(con)
+        for obj in selected:
+            try:
+                summary.objects.append(
+                    load_object(
+                        con,
+                        landing,
+                        obj,
+                        load_id,
+                        rehash=rehash,
+                        retry_failed=retry_failed,
+                        min_age_seconds=min_age_seconds,
+                    )
+                )
+            except duckdb.Error as exc:
+                # Not a file's fault (disk full, a DuckDB bug): report it, go on with the rest.
+                failed = ObjectSummary(obj.source, obj.name, obj.raw_table)
+                failed.errors.append(f"{obj.folder}: {_duckdb_message(exc)}")
+                summary.objects.append(failed)
+    finally:
+        con.close()
+    summary.finished_at = _now()
+    return summary
+
+
+def forget_file(warehouse: Path, rel_path: str) -> dict[str, int]:
+    """Remove every trace of one landing file (all its versions) so that the next run loads it
+    again: its raw rows, its rejects and its ledger rows, in one transaction.
+
+    `rel_path` is the path relative to the landing folder, as in `raw._load_ledger.file_path`.
+    Returns the number of rows deleted per table. The landing file itself is not touched.
+    """
+    source, name, *_ = rel_path.split("/")
+    obj = contract.get(source, name)
+    con = connect(Path(warehouse))
+    try:
+        ensure_warehouse(con)
+        deleted: dict[str, int] = {}
+        con.execute("begin transaction")
+        try:
+            for table, column, extra in (
+                (raw_table(obj), "_file_path", ""),
+                (REJECTS_TABLE, "file_path", " and source = ? and object = ?"),
+                (LEDGER_TABLE, "file_path", " and source = ? and object = ?"),
+            ):
+                params = [rel_path, *([source, name] if extra else [])]
+                (count,) = con.execute(
+                    f"select count(*) from {table} where {column} = ?{extra}", params
+                ).fetchone()
+                con.execute(f"delete from {table} where {column} = ?{extra}", params)
+                deleted[table] = count
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        return deleted
+    finally:
+        con.close()

@@ -1,0 +1,181 @@
+"""The `raw` schema of the warehouse: raw tables, the load ledger, the rejects, and SQL helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from revops import contract
+from revops.contract import ExportObject
+from revops.ingest.summary import FAILED, LOADED
+
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
+REJECTS_TABLE = f"{RAW_SCHEMA}._rejects"
+
+# Appended to every raw table: where each row came from. Names start with `_` so that they
+# cannot clash with an export's columns (no contract column starts with one).
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_file_path", "VARCHAR"),
+    ("_file_sha256", "VARCHAR"),
+    ("_row_number", "BIGINT"),
+    ("_delivery_date", "DATE"),
+    ("_load_id", "VARCHAR"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+)
+LINEAGE_NAMES = frozenset(name for name, _ in LINEAGE_COLUMNS)
+
+LEDGER_DDL = f"""
+create table if not exists {LEDGER_TABLE} (
+    load_id varchar not null,
+    source varchar not null,
+    object varchar not null,
+    raw_table varchar not null,
+    file_path varchar not null,
+    delivery_date date,
+    file_sha256 varchar not null,
+    file_bytes bigint not null,
+    file_mtime_ns bigint,
+    status varchar not null check (status in ('loaded', 'duplicate', 'failed')),
+    is_new_version boolean not null,
+    previous_sha256 varchar,
+    duplicate_of varchar,
+    rows_read bigint,
+    rows_loaded bigint not null,
+    rows_rejected bigint not null,
+    extra_columns varchar[],
+    missing_columns varchar[],
+    error varchar,
+    started_at timestamptz not null,
+    finished_at timestamptz not null
+)
+"""
+
+REJECTS_DDL = f"""
+create table if not exists {REJECTS_TABLE} (
+    load_id varchar not null,
+    source varchar not null,
+    object varchar not null,
+    file_path varchar not null,
+    file_sha256 varchar not null,
+    line_number bigint,
+    row_number bigint,
+    column_name varchar,
+    error_type varchar not null,
+    error varchar not null,
+    raw_line varchar,
+    rejected_at timestamptz not null
+)
+"""
+
+
+def ident(name: str) -> str:
+    """A SQL identifier for any column name as delivered (dots, case, quotes included)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def raw_table(obj: ExportObject) -> str:
+    return f"{RAW_SCHEMA}.{ident(obj.raw_table)}"
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the warehouse file (created with its folder if missing).
+
+    DuckDB allows one writing process per file: while this connection is open, any other
+    process fails with "Could not set lock on file"; the Dagster assets retry on that error.
+    """
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    # The loader numbers rows by their position in a freshly read temp table, which needs the
+    # scan order kept (DuckDB's default; set here so that no configuration can turn it off).
+    con.execute("set preserve_insertion_order = true")
+    return con
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, the ledger, the rejects table and every object's raw table.
+
+    Every raw table exists from the first run on, delivered or not, so that the dbt sources
+    always resolve (an object without files is an empty table, not a missing one).
+    """
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(LEDGER_DDL)
+    con.execute(REJECTS_DDL)
+    for obj in contract.OBJECTS:
+        ensure_raw_table(con, obj)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
+    """The data columns of the object's raw table (contract and extra), lineage excluded."""
+    rows = con.execute(
+        "select column_name from duckdb_columns() "
+        "where schema_name = ? and table_name = ? order by column_index",
+        [RAW_SCHEMA, obj.raw_table],
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in LINEAGE_NAMES]
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
+    """Create the object's raw table (every contract column as VARCHAR, then lineage).
+
+    A contract column missing from an existing table (the contract grew) is added. Returns the
+    table's data columns.
+    """
+    columns = table_columns(con, obj)
+    if not columns:
+        cols = [f"{ident(c)} VARCHAR" for c in obj.column_names]
+        cols += [f"{ident(n)} {t}" for n, t in LINEAGE_COLUMNS]
+        con.execute(f"create table if not exists {raw_table(obj)} ({', '.join(cols)})")
+        return list(obj.column_names)
+    missing = [c for c in obj.column_names if c not in columns]
+    add_columns(con, obj, missing)
+    return columns + missing
+
+
+def add_columns(con: duckdb.DuckDBPyConnection, obj: ExportObject, names: Iterable[str]) -> None:
+    for name in names:
+        con.execute(f"alter table {raw_table(obj)} add column {ident(name)} VARCHAR")
+
+
+@dataclass
+class LedgerState:
+    """What the ledger already knows about one object's files."""
+
+    # (path, size, mtime_ns) of every handled file: such files are not even read again.
+    fingerprints: set[tuple[str, int, int]] = field(default_factory=set)
+    # sha256 -> path of the first file loaded with those bytes
+    loaded_sha: dict[str, str] = field(default_factory=dict)
+    # path -> sha256 of the latest version loaded from that path
+    current_sha: dict[str, str] = field(default_factory=dict)
+    # (path, sha256) of failed attempts: not retried unless asked to
+    failed: set[tuple[str, str]] = field(default_factory=set)
+
+
+def ledger_state(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, retry_failed: bool = False
+) -> LedgerState:
+    state = LedgerState()
+    rows = con.execute(
+        f"select file_path, file_sha256, file_bytes, file_mtime_ns, status from {LEDGER_TABLE} "
+        "where source = ? and object = ? order by finished_at, file_path",
+        [obj.source, obj.name],
+    ).fetchall()
+    for path, sha, size, mtime_ns, status in rows:
+        if status == FAILED:
+            if retry_failed:
+                continue
+            state.failed.add((path, sha))
+        if mtime_ns is not None:
+            state.fingerprints.add((path, size, mtime_ns))
+        if status == LOADED:
+            state.loaded_sha.setdefault(sha, path)
+            state.current_sha[path] = sha
+    return state

@@ -1,0 +1,799 @@
+"""Ingestion of hand-built landing folders: counts reconcile, reruns are no-ops, bad files fail
+alone with a clear message, schema drift is kept, and a killed load leaves nothing behind."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from revops import contract
+from revops.ingest import forget_file, ingest_landing, ingest_object, loader
+from tests.ingest_support import (
+    DAY,
+    DAY2,
+    csv_bytes,
+    csv_records,
+    deliver,
+    deliver_everything,
+    jsonl_bytes,
+    jsonl_records,
+    ledger,
+    obj,
+    query,
+    rows,
+    write,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LEAD = "salesforce/Lead"
+CUSTOMERS = "stripe/customers"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+def count(warehouse: Path, folder: str, where: str = "true") -> int:
+    return query(warehouse, f'select count(*) from raw."{obj(folder).raw_table}" where {where}')[0][
+        0
+    ]
+
+
+def records(path: Path) -> int:
+    return csv_records(path) if path.suffix == ".csv" else jsonl_records(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The happy path
+
+
+def test_every_object_loads_with_lineage_and_counts_reconcile(landing: Path, warehouse: Path):
+    deliver_everything(landing, n=3)
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok, summary.errors
+    assert summary.files_loaded == 2 * len(contract.OBJECTS)
+    assert summary.rows_loaded == 6 * len(contract.OBJECTS)
+    for row in ledger(warehouse):
+        assert row["status"] == "loaded"
+        data_rows = records(landing / row["file_path"])
+        assert row["rows_read"] == row["rows_loaded"] + row["rows_rejected"] == data_rows
+    for export in contract.OBJECTS:
+        lineage = query(
+            warehouse,
+            f"select _file_path, _delivery_date::varchar, _row_number, _file_sha256, _load_id "
+            f'from raw."{export.raw_table}" order by _file_path, _row_number',
+        )
+        assert [(r[0].split("/")[2], r[1], r[2]) for r in lineage] == [
+            (DAY, DAY, 1),
+            (DAY, DAY, 2),
+            (DAY, DAY, 3),
+            (DAY2, DAY2, 1),
+            (DAY2, DAY2, 2),
+            (DAY2, DAY2, 3),
+        ]
+        assert all(len(r[3]) == 64 and r[4] == summary.load_id for r in lineage)
+
+
+def test_raw_keeps_values_as_delivered_text(landing: Path, warehouse: Path):
+    deliver(landing, "google_ads/campaign_stats")
+    deliver(landing, "stripe/invoice_line_items")
+    assert ingest_landing(landing, warehouse).ok
+
+    cols = query(
+        warehouse,
+        "select column_name, data_type from duckdb_columns() "
+        "where table_name = 'google_ads__campaign_stats' and column_name[1] <> '_'",
+    )
+    assert cols[:2] == [("segments.date", "VARCHAR"), ("campaign.id", "VARCHAR")]
+    assert {t for _, t in cols} == {"VARCHAR"}
+    line = query(
+        warehouse,
+        'select "price", "period", "discount_amounts", "quantity", "proration" '
+        "from raw.stripe__invoice_line_items where _row_number = 2",
+    )[0]
+    assert line == (
+        '{"n":2,"nested":{"ok":true}}',
+        '{"n":2,"nested":{"ok":true}}',
+        '[{"amount":2,"discount":"di_1"}]',
+        "2",
+        "false",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency
+
+
+def test_second_run_reads_nothing_and_changes_nothing(landing: Path, warehouse: Path):
+    deliver_everything(landing, n=2)
+    ingest_landing(landing, warehouse)
+    before = ledger(warehouse)
+
+    again = ingest_landing(landing, warehouse)
+
+    assert again.ok
+    assert sum(len(o.files) for o in again.objects) == 0
+    assert sum(o.files_unchanged for o in again.objects) == 2 * len(contract.OBJECTS)
+    assert ledger(warehouse) == before
+    assert count(warehouse, LEAD) == 4
+
+
+def test_same_bytes_under_another_name_are_a_duplicate(landing: Path, warehouse: Path):
+    original = deliver(landing, LEAD, DAY, n=3)
+    copy_same_run = write(landing, LEAD, DAY, "Lead_resent.csv", original.read_bytes())
+    ingest_landing(landing, warehouse)
+    copy_later = write(landing, LEAD, DAY2, "resent.csv", original.read_bytes())
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok
+    assert count(warehouse, LEAD) == 3
+    for copy in (copy_same_run, copy_later):
+        (row,) = ledger(warehouse, copy.relative_to(landing).as_posix())
+        assert row["status"] == "duplicate"
+        assert row["duplicate_of"] == f"{LEAD}/{DAY}/Lead.csv"
+        assert row["rows_loaded"] == 0
+
+
+def test_same_file_delivered_again_is_a_duplicate(landing: Path, warehouse: Path):
+    path = deliver(landing, CUSTOMERS, n=3)
+    ingest_landing(landing, warehouse)
+    path.write_bytes(path.read_bytes())  # copied again: same bytes, new mtime
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+    ingest_landing(landing, warehouse)
+
+    first, second = ledger(warehouse, f"{CUSTOMERS}/{DAY}/customers.jsonl")
+    assert (first["status"], second["status"]) == ("loaded", "duplicate")
+    assert count(warehouse, CUSTOMERS) == 3
+
+
+def test_changed_file_with_a_known_name_loads_as_a_new_version(landing: Path, warehouse: Path):
+    path = deliver(landing, LEAD, n=2)
+    ingest_landing(landing, warehouse)
+    old_sha = ledger(warehouse)[0]["file_sha256"]
+    deliver(landing, LEAD, n=3)  # the exporter re-ran: same path, one row more
+
+    summary = ingest_landing(landing, warehouse)
+
+    (lead,) = [o for o in summary.objects if o.folder == LEAD]
+    assert (lead.files_loaded, lead.new_versions, lead.rows_loaded) == (1, 1, 3)
+    first, second = ledger(warehouse, path.relative_to(landing).as_posix())
+    assert (first["is_new_version"], second["is_new_version"]) == (False, True)
+    assert second["previous_sha256"] == old_sha != second["file_sha256"]
+    assert count(warehouse, LEAD) == 5
+    assert count(warehouse, LEAD, f"_file_sha256 = '{second['file_sha256']}'") == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad files: each case's documented outcome, with the rest of the landing folder loading
+
+LEAD_COLS = obj(LEAD).column_names
+GOOD_LEAD = csv_bytes(LEAD_COLS, rows(LEAD, 3))
+CUSTOMER_ROWS = rows(CUSTOMERS, 3)
+
+
+def _lead_with(extra_line: bytes) -> bytes:
+    return GOOD_LEAD + extra_line
+
+
+def _semicolons() -> bytes:
+    return GOOD_LEAD.replace(b",", b";")
+
+
+def _latin1() -> bytes:
+    data = rows(LEAD, 3)
+    data[1]["LastName"] = "M\u00fcller"
+    return csv_bytes(LEAD_COLS, data).decode().encode("latin-1")
+
+
+def _quoted_newline() -> bytes:
+    data = rows(LEAD, 3)
+    data[1]["Title"] = "Head of\nGrowth, EMEA"
+    return csv_bytes(LEAD_COLS, data)
+
+
+BAD_CSV = {
+    # case: (file bytes, status, rows_loaded, rows_rejected, error fragment)
+    "truncated_mid_row": (_lead_with(b"Id-9,Fir"), "loaded", 3, 1, None),
+    "truncated_in_quotes": (_lead_with(b'Id-9,"Fir'), "loaded", 3, 1, None),
+    "utf8_bom": (b"\xef\xbb\xbf" + GOOD_LEAD, "loaded", 3, 0, None),
+    "crlf_line_endings": (csv_bytes(LEAD_COLS, rows(LEAD, 3), "\r\n"), "loaded", 3, 0, None),
+    "quoted_newline": (_quoted_newline(), "loaded", 3, 0, None),
+    "header_only": (csv_bytes(LEAD_COLS, []), "loaded", 0, 0, None),
+    "latin1": (_latin1(), "failed", 0, 0, "not valid UTF-8 (line 3, column LastName)"),
+    "semicolons": (_semicolons(), "failed", 0, 0, "the header is semicolon-delimited"),
+    "empty": (b"", "failed", 0, 0, "empty file (0 bytes)"),
+    "binary": (bytes(range(256)) * 4, "failed", 0, 0, "binary content: NUL byte at offset 0"),
+    "gzip": (gzip.compress(GOOD_LEAD), "failed", 0, 0, "looks like a gzip archive"),
+    "utf16": (GOOD_LEAD.decode().encode("utf-16"), "failed", 0, 0, "encoded as UTF-16"),
+    "utf32": (GOOD_LEAD.decode().encode("utf-32"), "failed", 0, 0, "encoded as UTF-32"),
+    "duplicate_header_name": (
+        b"Id,LastName,Company,Status,OwnerId,CreatedDate,LastModifiedDate,IsConverted,"
+        b"IsDeleted,Title,title\n",
+        "failed",
+        0,
+        0,
+        "column 'title' appears as 'Title' and 'title' in the header",
+    ),
+    "empty_header_name": (
+        csv_bytes([*LEAD_COLS, ""], rows(LEAD, 1)),
+        "failed",
+        0,
+        0,
+        "header column 21 has no name",
+    ),
+    "reserved_header_name": (
+        csv_bytes([*LEAD_COLS, "_file_path"], rows(LEAD, 1)),
+        "failed",
+        0,
+        0,
+        "column(s) _file_path use a name reserved for the loader's columns",
+    ),
+    "mixed_line_endings": (
+        csv_bytes(LEAD_COLS, rows(LEAD, 2), "\r\n") + b"Id-9,a,b\n",
+        "failed",
+        0,
+        0,
+        "mixed line endings",
+    ),
+    "every_row_malformed": (
+        csv_bytes(LEAD_COLS, []) + b"a,b\nc,d\n",
+        "failed",
+        0,
+        0,
+        "every data row is malformed (first at line 2, column LastName",
+    ),
+    "jsonl_in_a_csv_folder": (
+        jsonl_bytes(CUSTOMER_ROWS),
+        "failed",
+        0,
+        0,
+        "the first line is JSON, not a CSV header",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSV))
+def test_bad_csv_file_gets_its_documented_outcome(case: str, landing: Path, warehouse: Path):
+    content, status, loaded, rejected, error = BAD_CSV[case]
+    bad = write(landing, LEAD, DAY, "Lead.csv", content)
+    good_same_object = deliver(landing, LEAD, DAY2, n=2, start=10)
+    deliver(landing, "salesforce/Account", n=2)
+    deliver(landing, CUSTOMERS, n=2)
+
+    summary = ingest_landing(landing, warehouse)
+
+    (row,) = ledger(warehouse, bad.relative_to(landing).as_posix())
+    assert (row["status"], row["rows_loaded"], row["rows_rejected"]) == (status, loaded, rejected)
+    if error:
+        assert error in row["error"]
+        assert f"{LEAD}/{DAY}/Lead.csv: {row['error']}" in summary.errors
+    else:
+        assert row["error"] is None
+        assert row["rows_read"] == csv_records(bad) == loaded + rejected
+    assert count(warehouse, LEAD, f"_file_path = '{LEAD}/{DAY}/Lead.csv'") == loaded
+    # Everything else still loads.
+    assert (
+        ledger(warehouse, good_same_object.relative_to(landing).as_posix())[0]["status"] == "loaded"
+    )
+    assert count(warehouse, "salesforce/Account") == 2
+    assert count(warehouse, CUSTOMERS) == 2
+
+
+def test_truncated_and_malformed_rows_are_rejected_with_their_line(landing: Path, warehouse: Path):
+    write(landing, LEAD, DAY, "Lead.csv", _lead_with(b'Id-9,"Fir'))
+    write(landing, LEAD, DAY2, "Lead.csv", GOOD_LEAD + b"Id-7,a,b,c\n")
+    ingest_landing(landing, warehouse)
+
+    rejects = query(
+        warehouse,
+        "select file_path, line_number, row_number, column_name, error_type, raw_line "
+        "from raw._rejects order by file_path",
+    )
+    assert rejects == [
+        (f"{LEAD}/{DAY}/Lead.csv", 5, 4, "FirstName", "UNQUOTED VALUE", 'Id-9,"Fir'),
+        (f"{LEAD}/{DAY2}/Lead.csv", 5, 4, "Company", "MISSING COLUMNS", "Id-7,a,b,c"),
+    ]
+
+
+def test_quoted_newline_stays_inside_one_value(landing: Path, warehouse: Path):
+    write(landing, LEAD, DAY, "Lead.csv", _quoted_newline())
+    ingest_landing(landing, warehouse)
+    assert query(warehouse, 'select "Title" from raw.salesforce__lead where _row_number = 2') == [
+        ("Head of\nGrowth, EMEA",)
+    ]
+
+
+def test_utf8_bom_does_not_leak_into_the_first_column(landing: Path, warehouse: Path):
+    write(landing, LEAD, DAY, "Lead.csv", b"\xef\xbb\xbf" + GOOD_LEAD)
+    write(landing, CUSTOMERS, DAY, "customers.jsonl", b"\xef\xbb\xbf" + jsonl_bytes(CUSTOMER_ROWS))
+    assert ingest_landing(landing, warehouse).ok
+    assert query(warehouse, 'select min("Id") from raw.salesforce__lead') == [("Id-1",)]
+    assert query(warehouse, "select min(id) from raw.stripe__customers") == [("id-1",)]
+
+
+def _customers_with(*lines: str) -> bytes:
+    return jsonl_bytes(CUSTOMER_ROWS) + "".join(line + "\n" for line in lines).encode()
+
+
+BAD_JSONL = {
+    "truncated_last_line": (
+        jsonl_bytes(CUSTOMER_ROWS) + b'{"id":"id-9","obj',
+        "loaded",
+        3,
+        1,
+        None,
+    ),
+    "line_not_an_object": (_customers_with("[1, 2]"), "loaded", 3, 1, None),
+    "blank_lines": (
+        b"\n" + jsonl_bytes(CUSTOMER_ROWS).replace(b"}\n", b"}\n  \n"),
+        "loaded",
+        3,
+        0,
+        None,
+    ),
+    "deleted_tombstone": (
+        _customers_with('{"id":"id-8","object":"customer","deleted":true}'),
+        "loaded",
+        4,
+        0,
+        None,
+    ),
+    "empty": (b"", "loaded", 0, 0, None),
+    "latin1": (
+        _customers_with('{"id":"id-9","object":"customer","created":1,"name":"M\u00fcller"}')
+        .decode()
+        .encode("latin-1"),
+        "failed",
+        0,
+        0,
+        "not valid UTF-8 (line 4)",
+    ),
+    "csv_in_a_jsonl_folder": (
+        GOOD_LEAD,
+        "failed",
+        0,
+        0,
+        "not JSON Lines: no line is a JSON object; the first line starts 'Id,FirstName",
+    ),
+    "required_key_missing_everywhere": (
+        jsonl_bytes([{k: v for k, v in r.items() if k != "created"} for r in CUSTOMER_ROWS]),
+        "failed",
+        0,
+        0,
+        "missing required column(s) created (absent or null in every object of the file)",
+    ),
+    "binary": (b"\x00\x01\x02" * 100, "failed", 0, 0, "binary content"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_JSONL))
+def test_bad_jsonl_file_gets_its_documented_outcome(case: str, landing: Path, warehouse: Path):
+    content, status, loaded, rejected, error = BAD_JSONL[case]
+    bad = write(landing, CUSTOMERS, DAY, "customers.jsonl", content)
+    deliver(landing, CUSTOMERS, DAY2, n=2, start=10)
+    deliver(landing, LEAD, n=2)
+
+    ingest_landing(landing, warehouse)
+
+    (row,) = ledger(warehouse, bad.relative_to(landing).as_posix())
+    assert (row["status"], row["rows_loaded"], row["rows_rejected"]) == (status, loaded, rejected)
+    if error:
+        assert error in row["error"]
+    else:
+        assert row["rows_read"] == jsonl_records(bad) == loaded + rejected
+    assert count(warehouse, CUSTOMERS, f"_file_path like '%/{DAY2}/%'") == 2
+    assert count(warehouse, LEAD) == 2
+
+
+def test_jsonl_row_numbers_are_line_numbers(landing: Path, warehouse: Path):
+    content = (
+        b"\n" + jsonl_bytes(CUSTOMER_ROWS[:2]) + b"not json\n\n" + jsonl_bytes(CUSTOMER_ROWS[2:])
+    )
+    write(landing, CUSTOMERS, DAY, "customers.jsonl", content)
+    ingest_landing(landing, warehouse)
+
+    assert query(warehouse, "select id, _row_number from raw.stripe__customers order by 2") == [
+        ("id-1", 2),
+        ("id-2", 3),
+        ("id-3", 6),
+    ]
+    assert query(warehouse, "select line_number, error_type, raw_line from raw._rejects") == [
+        (4, "INVALID_JSON", "not json")
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys and schema drift
+
+
+def test_rows_without_a_key_value_are_rejected(landing: Path, warehouse: Path):
+    data = rows(LEAD, 3)
+    data[1]["Id"] = ""
+    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(LEAD_COLS, data))
+    ads = rows("google_ads/campaign_stats", 2)
+    ads[0]["campaign.id"] = None
+    write(
+        landing,
+        "google_ads/campaign_stats",
+        DAY,
+        "stats.csv",
+        csv_bytes(obj("google_ads/campaign_stats").column_names, ads),
+    )
+    customers = [*CUSTOMER_ROWS, {"object": "customer", "created": 5}]
+    write(landing, CUSTOMERS, DAY, "customers.jsonl", jsonl_bytes(customers))
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok
+    assert count(warehouse, LEAD) == 2
+    rejects = query(
+        warehouse,
+        "select object, line_number, row_number, column_name, error, raw_line from raw._rejects "
+        "order by object",
+    )
+    assert rejects[0][:5] == (
+        "Lead",
+        3,
+        2,
+        "Id",
+        "missing value in key column(s) Id",
+    )
+    assert rejects[0][5].startswith(',"FirstName-2",')
+    assert rejects[1][:4] == ("campaign_stats", 2, 1, "campaign.id")
+    assert rejects[2] == (
+        "customers",
+        4,
+        4,
+        "id",
+        "missing value in key column(s) id",
+        '{"object":"customer","created":5}',
+    )
+    for row in ledger(warehouse):
+        assert row["rows_read"] == row["rows_loaded"] + row["rows_rejected"]
+
+
+def test_extra_columns_are_kept_and_missing_optional_ones_are_null(landing: Path, warehouse: Path):
+    deliver(landing, LEAD, DAY, n=2)
+    renamed = ["JobTitle" if c == "Title" else c for c in LEAD_COLS if c != "Country"]
+    data = [{**r, "JobTitle": f"title-{i}"} for i, r in enumerate(rows(LEAD, 2, start=5))]
+    write(landing, LEAD, DAY2, "Lead.csv", csv_bytes(renamed, data))
+    extra_customer = {**CUSTOMER_ROWS[0], "tax_ids": {"data": []}, "preferred_locales": ["de"]}
+    write(landing, CUSTOMERS, DAY, "customers.jsonl", jsonl_bytes([extra_customer]))
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok, summary.errors
+    assert query(
+        warehouse,
+        'select "Id", "Title", "JobTitle", "Country" from raw.salesforce__lead order by "Id"',
+    ) == [
+        ("Id-1", "Title-1", None, "Country-1"),
+        ("Id-2", "Title-2", None, "Country-2"),
+        ("Id-5", None, "title-0", None),
+        ("Id-6", None, "title-1", None),
+    ]
+    (row,) = ledger(warehouse, f"{LEAD}/{DAY2}/Lead.csv")
+    assert (row["extra_columns"], row["missing_columns"]) == (["JobTitle"], ["Title", "Country"])
+    assert query(warehouse, "select tax_ids, preferred_locales from raw.stripe__customers") == [
+        ('{"data":[]}', '["de"]')
+    ]
+    (row,) = ledger(warehouse, f"{CUSTOMERS}/{DAY}/customers.jsonl")
+    assert (row["extra_columns"], row["missing_columns"]) == (["tax_ids", "preferred_locales"], [])
+
+
+def test_missing_required_column_fails_with_a_clear_message(landing: Path, warehouse: Path):
+    columns = [c for c in LEAD_COLS if c != "Status"]
+    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(columns, rows(LEAD, 2)))
+    deliver(landing, "salesforce/Account")
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.errors == [f"{LEAD}/{DAY}/Lead.csv: missing required column(s) Status"]
+    assert count(warehouse, LEAD) == 0
+    assert count(warehouse, "salesforce/Account") == 3
+
+
+def test_a_near_miss_on_a_required_column_name_is_pointed_out(landing: Path, warehouse: Path):
+    columns = [" Status" if c == "Status" else c for c in LEAD_COLS]
+    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(columns, rows(LEAD, 2)))
+    summary = ingest_landing(landing, warehouse, objects=[LEAD])
+    assert summary.errors == [
+        f"{LEAD}/{DAY}/Lead.csv: missing required column(s) Status (found ' Status': column "
+        "names must match exactly, case and spaces included)"
+    ]
+
+
+def test_column_differing_only_by_case_fails(landing: Path, warehouse: Path):
+    columns = [c.lower() if c == "Title" else c for c in LEAD_COLS]
+    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(columns, rows(LEAD, 2)))
+    summary = ingest_landing(landing, warehouse, objects=[LEAD])
+    assert summary.errors == [
+        f"{LEAD}/{DAY}/Lead.csv: column 'title' differs from the raw column 'Title' only by case"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches: many files per DuckDB read, and one bad file cannot take good ones down
+
+
+def test_one_bad_file_in_a_batch_fails_alone(landing: Path, warehouse: Path):
+    for day in range(1, 7):
+        deliver(landing, LEAD, f"2025-03-0{day}", n=day, start=day * 100)
+    write(landing, LEAD, "2025-03-03", "Lead.csv", _latin1())  # rejected inside the batch read
+    mixed = csv_bytes(LEAD_COLS, rows(LEAD, 2), "\r\n") + b"x,y\n"
+    write(landing, LEAD, "2025-03-05", "Lead.csv", mixed)  # breaks the batch read itself
+
+    summary = ingest_landing(landing, warehouse)
+
+    statuses = {r["file_path"].split("/")[2]: r["status"] for r in ledger(warehouse)}
+    assert statuses == {
+        "2025-03-01": "loaded",
+        "2025-03-02": "loaded",
+        "2025-03-03": "failed",
+        "2025-03-04": "loaded",
+        "2025-03-05": "failed",
+        "2025-03-06": "loaded",
+    }
+    assert len(summary.errors) == 2
+    assert count(warehouse, LEAD) == 1 + 2 + 4 + 6
+
+
+def test_files_load_over_several_batches(landing: Path, warehouse: Path, monkeypatch):
+    monkeypatch.setattr(loader, "MAX_BATCH_FILES", 2)
+    for day in range(1, 6):
+        deliver(landing, LEAD, f"2025-03-0{day}", n=2, start=day * 10)
+        deliver(landing, CUSTOMERS, f"2025-03-0{day}", n=2, start=day * 10)
+    assert ingest_landing(landing, warehouse).ok
+    assert count(warehouse, LEAD) == count(warehouse, CUSTOMERS) == 10
+    assert query(warehouse, "select max(_row_number) from raw.salesforce__lead") == [(2,)]
+
+
+def test_row_numbers_follow_the_file_across_row_groups_and_rejects(landing: Path, warehouse: Path):
+    n = 150_000  # more than one DuckDB row group (122,880 rows)
+    header = (
+        b"Id,LastName,Company,Status,OwnerId,CreatedDate,LastModifiedDate,IsConverted,IsDeleted\n"
+    )
+    body = b"".join(
+        b"%d,a\n" % i if i in (7, 123_000) else b"%d,L,C,S,O,c,m,false,false\n" % i
+        for i in range(1, n + 1)
+    )
+    write(landing, LEAD, DAY, "Lead.csv", header + body)
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.rows_loaded == n - 2 and summary.rows_rejected == 2
+    assert query(
+        warehouse,
+        'select count(*) filter (where "Id"::bigint <> _row_number) from raw.salesforce__lead',
+    ) == [(0,)]
+    assert query(warehouse, "select row_number from raw._rejects order by 1") == [(7,), (123_000,)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The landing folder's layout
+
+
+def test_misplaced_hidden_and_unknown_files(landing: Path, warehouse: Path):
+    deliver(landing, LEAD)
+    write(landing, LEAD, "2025-3-1", "Lead.csv", GOOD_LEAD)  # not a delivery date
+    (landing / LEAD / "Lead.csv").write_bytes(GOOD_LEAD)  # no delivery folder at all
+    write(landing, LEAD, DAY, ".Lead.csv.part", b"Id,Na")  # an upload in progress
+    write(landing, "hubspot/contacts", DAY, "contacts.csv", b"id\n1\n")
+
+    summary = ingest_landing(landing, warehouse)
+
+    statuses = {r["file_path"]: (r["status"], r["error"]) for r in ledger(warehouse)}
+    assert statuses == {
+        f"{LEAD}/{DAY}/Lead.csv": ("loaded", None),
+        f"{LEAD}/2025-3-1/Lead.csv": (
+            "failed",
+            "folder '2025-3-1' is not a delivery date (YYYY-MM-DD)",
+        ),
+        f"{LEAD}/Lead.csv": (
+            "failed",
+            f"not in a delivery folder: expected {LEAD}/<YYYY-MM-DD>/",
+        ),
+    }
+    assert summary.unknown_paths == ["hubspot/"]
+    assert "warning: hubspot/ is not an object of the export contract" in summary.format_table()
+
+
+def test_file_names_with_glob_characters_load_their_own_rows(landing: Path, warehouse: Path):
+    deliver(landing, LEAD, DAY, n=1, start=1, name="Lead1.csv")
+    deliver(landing, LEAD, DAY, n=2, start=10, name="Lead*.csv")
+    deliver(landing, LEAD, DAY, n=3, start=20, name="Lead?.csv")
+    bracket = csv_bytes(LEAD_COLS, rows(LEAD, 4, start=30)) + b"Id-99,cut\n"
+    write(landing, LEAD, DAY, "Lead[1].csv", bracket)
+
+    assert ingest_landing(landing, warehouse).ok
+
+    loaded = {r["file_path"].split("/")[-1]: r["rows_loaded"] for r in ledger(warehouse)}
+    assert loaded == {"Lead1.csv": 1, "Lead*.csv": 2, "Lead?.csv": 3, "Lead[1].csv": 4}
+    by_file = query(
+        warehouse,
+        "select split_part(_file_path, '/', 4), count(*) from raw.salesforce__lead group by 1",
+    )
+    assert dict(by_file) == loaded
+    assert query(warehouse, "select file_path, line_number from raw._rejects") == [
+        (f"{LEAD}/{DAY}/Lead[1].csv", 6)
+    ]
+
+
+def test_files_still_being_written_wait_for_the_next_run(landing: Path, warehouse: Path):
+    deliver(landing, LEAD)
+    waiting = ingest_landing(landing, warehouse, min_age_seconds=3600)
+    assert waiting.files_loaded == 0 and ledger(warehouse) == []
+    assert "1 file(s) modified too recently" in waiting.format_table()
+    assert ingest_landing(landing, warehouse).files_loaded == 1
+
+
+def test_user_files_are_never_modified(landing: Path, warehouse: Path):
+    deliver_everything(landing, n=2)
+    write(landing, LEAD, "2025-03-03", "bad.csv", b"")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in landing.rglob("*") if p.is_file()}
+    ingest_landing(landing, warehouse)
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in landing.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_failed_file_is_not_retried_until_it_changes(landing: Path, warehouse: Path):
+    write(landing, LEAD, DAY, "Lead.csv", _latin1())
+    assert not ingest_landing(landing, warehouse).ok
+
+    again = ingest_landing(landing, warehouse)
+    assert again.ok and len(ledger(warehouse)) == 1  # unchanged bytes: not read again
+    (lead,) = [o for o in again.objects if o.folder == LEAD]
+    assert len(lead.unresolved) == 1 and "not valid UTF-8" in lead.unresolved[0]
+
+    retried = ingest_landing(landing, warehouse, retry_failed=True)
+    assert retried.files_failed == 1 and len(ledger(warehouse)) == 2
+
+    write(landing, LEAD, DAY, "Lead.csv", GOOD_LEAD)  # the fixed export
+    fixed = ingest_landing(landing, warehouse)
+    assert fixed.ok and fixed.files_loaded == 1
+    assert ledger(warehouse)[-1]["is_new_version"] is False  # no earlier version had loaded
+    assert count(warehouse, LEAD) == 3
+    assert next(o for o in fixed.objects if o.folder == LEAD).unresolved == []
+
+
+def test_forget_file_makes_the_next_run_load_it_again(landing: Path, warehouse: Path):
+    write(landing, LEAD, DAY, "Lead.csv", _lead_with(b"Id-9,Fir"))  # 3 rows and a reject
+    deliver(landing, LEAD, DAY2)
+    ingest_landing(landing, warehouse)
+
+    deleted = forget_file(warehouse, f"{LEAD}/{DAY}/Lead.csv")
+
+    assert deleted == {
+        'raw."salesforce__lead"': 3,
+        "raw._rejects": 1,
+        "raw._load_ledger": 1,
+    }
+    assert count(warehouse, LEAD) == 3
+    again = ingest_landing(landing, warehouse)
+    assert (again.files_loaded, again.rows_loaded, again.rows_rejected) == (1, 3, 1)
+    assert count(warehouse, LEAD) == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Crash safety: a load killed inside its transaction leaves no partial file behind
+
+_KILLED_LOAD = """
+import pathlib, sys, time
+from revops.ingest import ingest_landing, loader
+
+marker = pathlib.Path(sys.argv[3])
+
+def pause(batch):
+    marker.write_text(batch)
+    time.sleep(120)
+
+loader._before_commit = pause
+ingest_landing(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))
+"""
+
+
+def test_a_load_killed_mid_transaction_leaves_nothing_and_the_next_run_loads(
+    landing: Path, warehouse: Path, tmp_path: Path
+):
+    deliver(landing, LEAD, DAY, n=50)
+    deliver(landing, LEAD, DAY2, n=50, start=100)
+    marker = tmp_path / "in-transaction"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_LOAD, str(landing), str(warehouse), str(marker)], env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert proc.poll() is None, "the load exited before reaching its transaction"
+            assert time.monotonic() < deadline, "the load never reached its transaction"
+            time.sleep(0.05)
+        assert marker.read_text() == f"{LEAD}: 2 file(s)"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    assert count(warehouse, LEAD) == 0
+    assert ledger(warehouse) == []
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok and summary.files_loaded == 2
+    assert count(warehouse, LEAD) == 100
+    assert query(warehouse, "select count(distinct _file_path) from raw.salesforce__lead") == [(2,)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def test_ingest_object_and_the_summary_rows(landing: Path, warehouse: Path):
+    deliver(landing, LEAD, n=2)
+    deliver(landing, CUSTOMERS, n=2)
+
+    result = ingest_object(landing, warehouse, LEAD)
+
+    assert (result.folder, result.files_loaded, result.rows_loaded, result.ok) == (LEAD, 1, 2, True)
+    assert count(warehouse, CUSTOMERS) == 0
+    summary = ingest_landing(landing, warehouse, objects=[LEAD, CUSTOMERS])
+    assert summary.to_rows() == [
+        {
+            "object": LEAD,
+            "raw_table": "raw.salesforce__lead",
+            "files_new": 0,
+            "files_loaded": 0,
+            "files_duplicate": 0,
+            "files_failed": 0,
+            "new_versions": 0,
+            "files_unchanged": 1,
+            "rows_loaded": 0,
+            "rows_rejected": 0,
+            "seconds": summary.objects[0].to_row()["seconds"],
+        },
+        {**summary.objects[1].to_row(), "files_loaded": 1, "rows_loaded": 2},
+    ]
+    assert summary.totals()["files_loaded"] == 1
+    assert "stripe/customers" in summary.format_table()
+
+
+def test_missing_landing_folder_is_an_error(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match=r"landing folder .* does not exist"):
+        ingest_landing(tmp_path / "nope", tmp_path / "w.duckdb")
+
+
+def test_unknown_object_is_an_error(landing: Path, warehouse: Path):
+    with pytest.raises(KeyError, match="no export object salesforce/Leads"):
+        ingest_object(landing, warehouse, "salesforce/Leads")
+
+
+def test_copies_of_the_landing_folder_do_not_reload(landing: Path, warehouse: Path, tmp_path: Path):
+    """Restoring the landing folder from a copy changes every mtime but no byte."""
+    deliver_everything(landing, n=2)
+    ingest_landing(landing, warehouse)
+    restored = tmp_path / "restored"
+    shutil.copytree(landing, restored, copy_function=shutil.copy)  # new mtimes
+    shutil.rmtree(landing)
+    restored.rename(landing)
+    summary = ingest_landing(landing, warehouse)
+    assert summary.files_loaded == 0
+    assert summary.files_duplicate == 2 * len(contract.OBJECTS)
+    assert count(warehouse, LEAD) == 4

@@ -1,0 +1,257 @@
+"""The ingestion's Dagster wiring: assets materialize in-process, a failed file fails only its
+asset, the sensor and schedule request the right runs, and the code location loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.defs.ingestion import assets as ingestion
+from orchestration.defs.ingestion.assets import (
+    LOCK_ERROR,
+    UNRESOLVED_CHECK,
+    WAREHOUSE_POOL,
+    IngestConfig,
+    asset_key,
+    build_ingestion_asset,
+    ingestion_assets,
+)
+from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
+from orchestration.defs.ingestion.schedules import build_ingestion_schedule
+from orchestration.defs.ingestion.sensors import build_landing_sensor
+from orchestration.project import REPO_ROOT
+from revops import contract
+from revops.ingest import ingest_object
+from tests.ingest_support import DAY, DAY2, deliver, ledger, obj, query, write
+
+LEAD = "salesforce/Lead"
+CUSTOMERS = "stripe/customers"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def resources(landing: Path, tmp_path: Path) -> dict[str, object]:
+    return {
+        "landing": LandingFolder(path=str(landing)),
+        "warehouse": Warehouse(path=str(tmp_path / "warehouse.duckdb")),
+    }
+
+
+def _materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        out[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    return out
+
+
+def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict, tmp_path: Path):
+    deliver(landing, LEAD, n=3)
+    deliver(landing, CUSTOMERS, n=2)
+
+    result = dg.materialize(ingestion_assets, resources=resources)
+
+    assert result.success
+    mats = _materializations(result)
+    assert set(mats) == {asset_key(o).to_user_string() for o in contract.OBJECTS}
+    lead = mats["salesforce/lead"]
+    assert (lead["files_loaded"], lead["rows_loaded"], lead["dagster/row_count"]) == (1, 3, 3)
+    assert mats["stripe/customers"]["rows_loaded"] == 2
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {UNRESOLVED_CHECK: True}
+    assert query(tmp_path / "warehouse.duckdb", "select count(*) from raw.salesforce__lead") == [
+        (3,)
+    ]
+
+
+def test_a_failed_file_fails_its_asset_and_the_others_still_run(landing: Path, resources: dict):
+    columns = [c for c in obj(LEAD).column_names if c != "Status"]
+    write(landing, LEAD, DAY, "Lead.csv", ",".join(columns).encode() + b"\n")
+    deliver(landing, LEAD, DAY2, n=2)
+    deliver(landing, CUSTOMERS, n=2)
+    selected = [build_ingestion_asset(obj(LEAD)), build_ingestion_asset(obj(CUSTOMERS))]
+
+    result = dg.materialize(selected, resources=resources, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "salesforce__lead"
+    error = failure.event_specific_data.error.message
+    assert f"{LEAD}/{DAY}/Lead.csv: missing required column(s) Status" in error
+    assert set(_materializations(result)) == {"stripe/customers"}
+
+    # The good file of the failed asset loaded; the next run reports the bad one as a warning.
+    again = dg.materialize(selected, resources=resources)
+    assert again.success
+    mats = _materializations(again)
+    assert mats["salesforce/lead"]["dagster/row_count"] == 2
+    (check,) = [
+        e for e in again.get_asset_check_evaluations() if e.asset_key == asset_key(obj(LEAD))
+    ]
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "Lead.csv: missing required column(s) Status" in check.metadata["errors"].value
+
+    # Run config can ask for failed files to be attempted again.
+    retry = dg.materialize(
+        selected[:1],
+        resources=resources,
+        run_config=dg.RunConfig({"salesforce__lead": IngestConfig(retry_failed=True)}),
+        raise_on_error=False,
+    )
+    assert not retry.success
+    assert len(ledger(Path(resources["warehouse"].path), f"{LEAD}/{DAY}/Lead.csv")) == 2
+
+
+def test_every_object_has_an_asset_keyed_like_its_dbt_source():
+    by_key = {a.key: a for a in ingestion_assets}
+    assert set(by_key) == {dg.AssetKey([o.source, o.name.lower()]) for o in contract.OBJECTS}
+    for asset in ingestion_assets:
+        spec = next(iter(asset.specs))
+        assert spec.group_name == "ingestion"
+        assert asset.op.pool == WAREHOUSE_POOL
+        policy = asset.op.retry_policy
+        assert policy.max_retries >= 3 and policy.backoff == dg.Backoff.EXPONENTIAL
+
+
+def test_lock_errors_are_retried_and_file_errors_are_not(resources: dict, monkeypatch):
+    # The real policy waits 5 s and more between attempts; the behaviour is the same without.
+    monkeypatch.setattr(ingestion, "LOCK_RETRY_POLICY", dg.RetryPolicy(max_retries=2))
+    errors = iter(
+        [duckdb.IOException(f'IO Error: {LOCK_ERROR} "w.duckdb": Conflicting lock is held')]
+    )
+
+    def locked_once(*args, **kwargs):
+        raise next(errors, duckdb.InvalidInputException("not a lock problem"))
+
+    monkeypatch.setattr(ingestion, "ingest_object", locked_once)
+    result = dg.materialize(
+        [build_ingestion_asset(obj(LEAD))], resources=resources, raise_on_error=False
+    )
+
+    kinds = [e.event_type_value for e in result.all_events if e.step_key]
+    assert kinds.count("STEP_UP_FOR_RETRY") == 1  # the lock error, and only that one
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "not a lock problem" in failure.event_specific_data.error.message
+
+
+def test_a_warehouse_held_by_another_process_raises_the_lock_error(landing: Path, tmp_path: Path):
+    """The error text the retry policy keys on, as DuckDB 2.0.1 words it."""
+    warehouse = tmp_path / "held.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException, match=LOCK_ERROR):
+            ingest_object(landing, warehouse, LEAD)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_sensor_requests_runs_for_changed_object_folders(landing: Path):
+    sensor = build_landing_sensor(settle_seconds=0)
+    res = {"landing": LandingFolder(path=str(landing))}
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        return sensor(dg.build_sensor_context(cursor=cursor, resources=res))
+
+    empty = tick(None)
+    assert not empty.run_requests and "no new delivery files" in empty.skip_reason.skip_message
+
+    deliver(landing, LEAD)
+    deliver(landing, CUSTOMERS)
+    first = tick(empty.cursor)
+    (request,) = first.run_requests
+    assert set(request.asset_selection) == {asset_key(obj(LEAD)), asset_key(obj(CUSTOMERS))}
+    assert set(json.loads(first.cursor)) == {LEAD, CUSTOMERS}
+
+    assert not tick(first.cursor).run_requests  # nothing changed
+
+    deliver(landing, CUSTOMERS, DAY2)
+    second = tick(first.cursor)
+    (request,) = second.run_requests
+    assert request.asset_selection == [asset_key(obj(CUSTOMERS))]
+    assert request.run_key != first.run_requests[0].run_key
+
+
+def test_sensor_waits_for_files_to_settle(landing: Path):
+    sensor = build_landing_sensor(settle_seconds=3600)
+    res = {"landing": LandingFolder(path=str(landing))}
+    deliver(landing, LEAD)
+    result = sensor(dg.build_sensor_context(resources=res))
+    assert not result.run_requests
+    assert "1 file(s) still settling" in result.skip_reason.skip_message
+    old = time.time() - 7200
+    for path in landing.rglob("*.csv"):
+        os.utime(path, (old, old))
+    (request,) = sensor(dg.build_sensor_context(resources=res)).run_requests
+    # The run it asks for leaves still-settling files alone as well.
+    assert request.run_config["ops"]["salesforce__lead"]["config"]["min_age_seconds"] == 3600
+
+
+def test_sensor_skips_a_missing_landing_folder(tmp_path: Path):
+    sensor = build_landing_sensor()
+    res = {"landing": LandingFolder(path=str(tmp_path / "nope"))}
+    result = sensor(dg.build_sensor_context(resources=res))
+    assert "does not exist" in result.skip_reason.skip_message
+
+
+def test_daily_schedule_defaults_to_six_utc_and_takes_a_cron():
+    default = build_ingestion_schedule()
+    assert (default.cron_schedule, default.execution_timezone) == ("0 6 * * *", "UTC")
+    assert default.job_name == "ingest_landing"
+    assert build_ingestion_schedule("30 2 * * 1-5").cron_schedule == "30 2 * * 1-5"
+
+
+def test_resources_resolve_config_then_environment_then_default(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("REVOPS_LANDING", raising=False)
+    monkeypatch.delenv("REVOPS_WAREHOUSE", raising=False)
+    assert LandingFolder().resolve() == REPO_ROOT / "data" / "landing"
+    assert Warehouse().resolve() == REPO_ROOT / "data" / "warehouse.duckdb"
+    monkeypatch.setenv("REVOPS_LANDING", str(tmp_path / "in"))
+    monkeypatch.setenv("REVOPS_WAREHOUSE", "elsewhere/w.duckdb")
+    assert LandingFolder().resolve() == tmp_path / "in"
+    assert Warehouse().resolve() == REPO_ROOT / "elsewhere" / "w.duckdb"
+    assert LandingFolder(path="/data/x").resolve() == Path("/data/x")
+
+
+def test_code_location_loads_with_dbt_and_ingestion(monkeypatch, dbt_manifest: Path):
+    # Loading the definitions must not read the environment (nothing may depend on it here).
+    monkeypatch.delenv("REVOPS_LANDING", raising=False)
+    from orchestration.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = set(graph.get_all_asset_keys())
+    assert {asset_key(o) for o in contract.OBJECTS} <= keys
+    assert dg.AssetKey("util_months") in keys  # the dbt models are still there
+    assert defs.resolve_job_def("ingest_landing") is not None
+    assert defs.resolve_sensor_def("landing_folder_sensor") is not None
+    assert defs.resolve_schedule_def("ingest_landing_daily") is not None
+    dbt = next(a for a in defs.resolve_all_asset_specs() if a.key == dg.AssetKey("util_months"))
+    assert dbt.group_name != "ingestion"
