@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from revops.generator.config import SCALES, GeneratorConfig
 from revops.generator.run import GenerationResult, generate
+from revops.ingest import ingest_landing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +40,35 @@ def dbt_manifest() -> Path:
         cwd=ROOT,
     )
     return ROOT / "target" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def s_dirty_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """The `s` company with faults, ingested and built by dbt once for the session."""
+    base = tmp_path_factory.mktemp("s_dirty")
+    company = generate(GeneratorConfig(out=base / "landing", leads=SCALES["s"], dirty=True))
+    warehouse = base / "warehouse.duckdb"
+    summary = ingest_landing(company.out, warehouse)
+    assert summary.files_failed == 0, summary.errors
+    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse)}
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--profiles-dir",
+            str(ROOT),
+            "--project-dir",
+            str(ROOT),
+            "--target-path",
+            str(base / "target"),
+            "--log-path",
+            str(base / "logs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    return company, warehouse

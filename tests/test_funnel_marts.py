@@ -1,55 +1,13 @@
-"""End to end on the `s` company with every --dirty fault: generate, ingest, `dbt build`, then
-the funnel and marketing marts must equal truth.json exactly (counts) and to the cent (amounts)."""
+"""End to end on the `s` company with every --dirty fault (the `s_dirty_warehouse` session build:
+generate, ingest, `dbt build`): the funnel and marketing marts must equal truth.json exactly
+(counts) and to the cent (amounts)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
-import pytest
-
-from revops.generator.config import SCALES, GeneratorConfig
-from revops.generator.run import generate
-from revops.ingest import ingest_landing
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="session")
-def s_dirty_warehouse(tmp_path_factory: pytest.TempPathFactory):
-    """The `s` company with faults, ingested and built by dbt once for the session."""
-    base = tmp_path_factory.mktemp("s_dirty")
-    company = generate(GeneratorConfig(out=base / "landing", leads=SCALES["s"], dirty=True))
-    warehouse = base / "warehouse.duckdb"
-    summary = ingest_landing(company.out, warehouse)
-    assert summary.files_failed == 0, summary.errors
-    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(base / "target"),
-            "--log-path",
-            str(base / "logs"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-5000:]
-    return company, warehouse
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, sql: str) -> dict[tuple, tuple]:

@@ -22,8 +22,8 @@ def company(
     warehouse = tmp_path_factory.mktemp("generated") / "warehouse.duckdb"
     summary = ingest_landing(landing, warehouse)
     assert summary.ok, summary.errors
-    # The generator's own truth.json is reported, not loaded.
-    assert summary.unknown_paths == ["truth.json"]
+    # The generator's own truth.json sits beside the deliveries: neither loaded nor reported.
+    assert summary.unknown_paths == []
     return landing, warehouse, xs_dirty.truth
 
 

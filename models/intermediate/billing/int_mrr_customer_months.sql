@@ -1,0 +1,178 @@
+-- One row per billing customer x month of billing history, from the customer's first month with
+-- a subscription in service to the latest month of history (months without service have MRR 0).
+-- Test, internal and deleted customers are excluded. MRR sums the customer's item values in its
+-- currency exactly, then converts at the rate of the month's reference date (its last day, or
+-- the latest day of history) rounded half up to the cent; constant-currency MRR converts at the
+-- rate of the first day of history instead.
+with
+
+months as (
+
+    select
+        month_start_date,
+        reference_date
+    from {{ ref('int_billing_months') }}
+
+),
+
+item_months as (
+
+    select
+        customer_id,
+        subscription_id,
+        monthly_value_x1200,
+        month_start_date
+    from {{ ref('int_subscription_item_months') }}
+
+),
+
+customers as (
+
+    select
+        customer_id,
+        account_id,
+        currency
+    from {{ ref('int_customers_linked') }}
+    where
+        not is_excluded
+        and not coalesce(is_deleted, false)
+
+),
+
+accounts as (
+
+    select
+        account_id,
+        segment
+    from {{ ref('dim_accounts') }}
+
+),
+
+fx_rates as (
+
+    select
+        currency,
+        calendar_date,
+        rate_to_reporting
+    from {{ ref('int_fx_rates_daily') }}
+
+),
+
+history_start as (
+
+    select min(month_start_date) as history_start_date
+    from months
+
+),
+
+customer_values as (
+
+    select
+        customer_id,
+        month_start_date,
+        count(distinct subscription_id) as subscriptions_in_service,
+        sum(monthly_value_x1200) as monthly_value_x1200
+    from item_months
+    group by customer_id, month_start_date
+
+),
+
+first_months as (
+
+    select
+        customer_id,
+        min(month_start_date) as first_service_month_date
+    from customer_values
+    group by customer_id
+
+),
+
+customer_month_spine as (
+
+    select
+        customers.customer_id,
+        customers.account_id,
+        customers.currency,
+        months.month_start_date,
+        months.reference_date
+    from customers
+    inner join first_months
+        on customers.customer_id = first_months.customer_id
+    inner join months
+        on first_months.first_service_month_date <= months.month_start_date
+
+),
+
+valued as (
+
+    select
+        customer_month_spine.customer_id,
+        customer_month_spine.account_id,
+        coalesce(accounts.segment, 'Unknown') as segment,
+        customer_month_spine.currency,
+        coalesce(customer_values.subscriptions_in_service, 0) as subscriptions_in_service,
+        coalesce(customer_values.monthly_value_x1200, 0) as monthly_value_x1200,
+        month_rates.rate_to_reporting,
+        constant_rates.rate_to_reporting as constant_rate_to_reporting,
+        customer_month_spine.month_start_date,
+        customer_month_spine.reference_date
+    from customer_month_spine
+    cross join history_start
+    left join customer_values
+        on
+            customer_month_spine.customer_id = customer_values.customer_id
+            and customer_month_spine.month_start_date = customer_values.month_start_date
+    left join accounts
+        on customer_month_spine.account_id = accounts.account_id
+    left join fx_rates as month_rates
+        on
+            customer_month_spine.currency = month_rates.currency
+            and customer_month_spine.reference_date = month_rates.calendar_date
+    left join fx_rates as constant_rates
+        on
+            customer_month_spine.currency = constant_rates.currency
+            and history_start.history_start_date = constant_rates.calendar_date
+
+),
+
+converted as (
+
+    -- Cents = (1,200 x value) x 10^6 x (rate x 10^6) / (12 x 10^12), in integers: the item
+    -- values have at most 6 decimals (4 of the unit amount, 2 of the percent off) and the rates
+    -- 6, so the products are exact and only the final rounding (half up) loses anything.
+    select
+        *,
+        {{ divide_round_half_up(
+            ['monthly_value_x1200 * 1000000', 'rate_to_reporting * 1000000'],
+            '12000000000000',
+        ) }} as mrr_cents,
+        {{ divide_round_half_up(
+            ['monthly_value_x1200 * 1000000', 'constant_rate_to_reporting * 1000000'],
+            '12000000000000',
+        ) }} as mrr_constant_currency_cents
+    from valued
+
+),
+
+final as (
+
+    select
+        customer_id,
+        account_id,
+        segment,
+        currency,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        subscriptions_in_service,
+        monthly_value_x1200,
+        rate_to_reporting,
+        constant_rate_to_reporting,
+        cast(mrr_cents * 0.01 as decimal(18, 2)) as mrr,
+        cast(mrr_constant_currency_cents * 0.01 as decimal(18, 2)) as mrr_constant_currency,
+        subscriptions_in_service > 0 as is_in_service,
+        month_start_date,
+        reference_date
+    from converted
+
+)
+
+select * from final

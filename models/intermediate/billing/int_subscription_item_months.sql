@@ -1,0 +1,130 @@
+-- One row per subscription item x month of billing history in which its subscription is in
+-- service at the month's reference instant: the item's state then (the covering line with the
+-- latest period start) and its monthly value. The reference instant is the month's last second,
+-- or the subscription's last second of service when it ended during the month, so the month
+-- a subscription ends in is its first month without service unless it ended at the month's end.
+with
+
+months as (
+
+    select
+        month_start_date,
+        reference_date,
+        reference_at
+    from {{ ref('int_billing_months') }}
+
+),
+
+subscriptions as (
+
+    select
+        subscription_id,
+        customer_id,
+        started_at,
+        ended_at
+    from {{ ref('stg_stripe__subscriptions') }}
+
+),
+
+item_states as (
+
+    select
+        invoice_line_item_id,
+        subscription_id,
+        subscription_item_id,
+        currency,
+        monthly_value_x1200,
+        is_proration,
+        is_trial,
+        period_start_at,
+        period_end_at
+    from {{ ref('int_subscription_item_states') }}
+
+),
+
+referenced as (
+
+    select
+        subscriptions.subscription_id,
+        subscriptions.customer_id,
+        months.month_start_date,
+        months.reference_date,
+        subscriptions.started_at,
+        case
+            when
+                subscriptions.ended_at is not null
+                and {{ dbt.dateadd('second', -1, 'subscriptions.ended_at') }} < months.reference_at
+                then {{ dbt.dateadd('second', -1, 'subscriptions.ended_at') }}
+            else months.reference_at
+        end as reference_at
+    from subscriptions
+    cross join months
+
+),
+
+in_service as (
+
+    select
+        subscription_id,
+        customer_id,
+        month_start_date,
+        reference_date,
+        reference_at
+    from referenced
+    where
+        reference_at >= cast(month_start_date as timestamp)
+        and reference_at >= started_at
+
+),
+
+covering as (
+
+    select
+        in_service.subscription_id,
+        in_service.customer_id,
+        in_service.month_start_date,
+        in_service.reference_date,
+        in_service.reference_at,
+        item_states.subscription_item_id,
+        item_states.invoice_line_item_id,
+        item_states.currency,
+        item_states.monthly_value_x1200,
+        item_states.is_trial,
+        row_number() over (
+            partition by
+                in_service.subscription_id,
+                item_states.subscription_item_id,
+                in_service.month_start_date
+            order by
+                item_states.period_start_at desc,
+                item_states.is_proration desc,
+                item_states.invoice_line_item_id desc
+        ) as state_rank
+    from in_service
+    inner join item_states
+        on
+            in_service.subscription_id = item_states.subscription_id
+            and in_service.reference_at >= item_states.period_start_at
+            and in_service.reference_at < item_states.period_end_at
+
+),
+
+final as (
+
+    select
+        customer_id,
+        subscription_id,
+        subscription_item_id,
+        invoice_line_item_id,
+        currency,
+        monthly_value_x1200,
+        is_trial,
+        month_start_date,
+        reference_date,
+        reference_at
+    from covering
+    where state_rank = 1
+
+)
+
+select * from final
