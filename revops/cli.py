@@ -191,6 +191,74 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
     return summary.ok
 
 
+def run_build(warehouse: Path, console: Console) -> bool:
+    """Build the dbt project into the warehouse and print headline figures from the marts."""
+    import duckdb
+
+    from revops.transform import dbt_build
+
+    with console.status("building the dbt models and running their tests", spinner="dots"):
+        result = dbt_build(warehouse)
+    if not result.ok:
+        console.print(result.output[-4000:])
+        console.print(f"[red]error:[/] dbt build failed: {result.summary}")
+        return False
+    console.print(f"dbt build: {result.summary}")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(HEADLINE_SQL).fetchall()
+    finally:
+        con.close()
+    table = Table(title="Headline metrics (all segments, last six months of history)")
+    for name in ("month", "MRR", "ARR", "customers", "leads", "MQLs", "SQLs", "won", "close rate"):
+        table.add_column(name, justify="left" if name == "month" else "right")
+    for month, mrr, arr, customers, leads, mqls, sqls, won, lost in rows:
+        rate = f"{won / (won + lost):.0%}" if won + lost else "-"
+        table.add_row(
+            str(month)[:7], f"{mrr:,.0f}", f"{arr:,.0f}", f"{customers:,}", f"{leads:,}",
+            f"{mqls:,}", f"{sqls:,}", f"{won:,}", rate,
+        )  # fmt: skip
+    console.print(table)
+    return True
+
+
+# MRR from mrr_by_month; funnel counts by the month of each event (docs/METRICS.md).
+HEADLINE_SQL = """
+with
+mrr as (
+    select month, mrr, arr, customers from mrr_by_month where segment = 'All'
+),
+funnel as (
+    select date_trunc('month', created_at) as month, count(*) as leads from fct_lead_funnel
+    group by 1
+),
+mqls as (
+    select date_trunc('month', mql_at) as month, count(*) as mqls from fct_lead_funnel
+    where mql_at is not null group by 1
+),
+sqls as (
+    select date_trunc('month', sql_at) as month, count(*) as sqls from fct_lead_funnel
+    where sql_at is not null group by 1
+),
+closed as (
+    select date_trunc('month', close_date) as month,
+        count(*) filter (where is_won) as won,
+        count(*) filter (where not is_won) as lost
+    from fct_opportunities where is_closed group by 1
+)
+select mrr.month, mrr.mrr, mrr.arr, mrr.customers, coalesce(funnel.leads, 0),
+    coalesce(mqls.mqls, 0), coalesce(sqls.sqls, 0), coalesce(closed.won, 0),
+    coalesce(closed.lost, 0)
+from mrr
+left join funnel on funnel.month = mrr.month
+left join mqls on mqls.month = mrr.month
+left join sqls on sqls.month = mrr.month
+left join closed on closed.month = mrr.month
+order by mrr.month desc
+limit 6
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
@@ -226,8 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # the demo regenerates the company, so it starts from an empty warehouse too
             for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
                 stale.unlink(missing_ok=True)
-            ok = run_ingest(landing, warehouse, console)
-            return 0 if ok else 1
+            if not run_ingest(landing, warehouse, console):
+                return 1
+            return 0 if run_build(warehouse, console) else 1
     except (ValueError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
