@@ -1,6 +1,7 @@
 -- One row per month of billing history x segment, plus an `All` row per month: MRR, ARR,
 -- paying customers, the MRR bridge (new, reactivation, expansion, contraction, churn) with the
--- customers behind each movement, and the logo and gross revenue churn rates. Every month is
+-- customers behind each movement, the logo and gross revenue churn rates, net and gross revenue
+-- retention (monthly and trailing 12 months), annual renewals and upsell. Every month is
 -- present, with zeros when a segment has no customers.
 with
 
@@ -33,6 +34,88 @@ customer_months as (
         churn_mrr,
         month
     from {{ ref('fct_mrr') }}
+
+),
+
+retention_customer_months as (
+
+    select
+        segment,
+        monthly_retention_base_mrr,
+        monthly_net_retained_mrr,
+        monthly_gross_retained_mrr,
+        trailing_12m_retention_base_mrr,
+        trailing_12m_net_retained_mrr,
+        trailing_12m_gross_retained_mrr,
+        month
+    from {{ ref('int_mrr_retention_customer_months') }}
+
+),
+
+renewals as (
+
+    select
+        segment,
+        is_renewed,
+        month
+    from {{ ref('int_subscription_renewals_evaluated') }}
+
+),
+
+retention_segmented as (
+
+    select * from retention_customer_months
+    union all
+    select
+        'All' as segment,
+        monthly_retention_base_mrr,
+        monthly_net_retained_mrr,
+        monthly_gross_retained_mrr,
+        trailing_12m_retention_base_mrr,
+        trailing_12m_net_retained_mrr,
+        trailing_12m_gross_retained_mrr,
+        month
+    from retention_customer_months
+
+),
+
+retention_aggregated as (
+
+    select
+        month,
+        segment,
+        sum(monthly_retention_base_mrr) as monthly_retention_base_mrr,
+        sum(monthly_net_retained_mrr) as monthly_net_retained_mrr,
+        sum(monthly_gross_retained_mrr) as monthly_gross_retained_mrr,
+        sum(trailing_12m_retention_base_mrr) as trailing_12m_retention_base_mrr,
+        sum(trailing_12m_net_retained_mrr) as trailing_12m_net_retained_mrr,
+        sum(trailing_12m_gross_retained_mrr) as trailing_12m_gross_retained_mrr
+    from retention_segmented
+    group by month, segment
+
+),
+
+renewals_segmented as (
+
+    select * from renewals
+    union all
+    select
+        'All' as segment,
+        is_renewed,
+        month
+    from renewals
+
+),
+
+renewals_aggregated as (
+
+    select
+        month,
+        segment,
+        count(*) as renewals_due,
+        sum(case when is_renewed then 1 else 0 end) as renewals_renewed
+    from renewals_segmented
+    group by month, segment
 
 ),
 
@@ -103,12 +186,39 @@ filled as (
         cast(coalesce(aggregated.expansion_customers, 0) as bigint) as expansion_customers,
         cast(coalesce(aggregated.contraction_customers, 0) as bigint) as contraction_customers,
         cast(coalesce(aggregated.churn_customers, 0) as bigint) as churn_customers,
+        cast(coalesce(retention_aggregated.monthly_retention_base_mrr, 0) as decimal(18, 2))
+            as monthly_retention_base_mrr,
+        cast(coalesce(retention_aggregated.monthly_net_retained_mrr, 0) as decimal(18, 2))
+            as monthly_net_retained_mrr,
+        cast(coalesce(retention_aggregated.monthly_gross_retained_mrr, 0) as decimal(18, 2))
+            as monthly_gross_retained_mrr,
+        cast(
+            coalesce(retention_aggregated.trailing_12m_retention_base_mrr, 0)
+            as decimal(18, 2)
+        ) as trailing_12m_retention_base_mrr,
+        cast(
+            coalesce(retention_aggregated.trailing_12m_net_retained_mrr, 0) as decimal(18, 2)
+        ) as trailing_12m_net_retained_mrr,
+        cast(
+            coalesce(retention_aggregated.trailing_12m_gross_retained_mrr, 0)
+            as decimal(18, 2)
+        ) as trailing_12m_gross_retained_mrr,
+        cast(coalesce(renewals_aggregated.renewals_due, 0) as bigint) as renewals_due,
+        cast(coalesce(renewals_aggregated.renewals_renewed, 0) as bigint) as renewals_renewed,
         spine.month
     from spine
     left join aggregated
         on
             spine.month = aggregated.month
             and spine.segment = aggregated.segment
+    left join retention_aggregated
+        on
+            spine.month = retention_aggregated.month
+            and spine.segment = retention_aggregated.segment
+    left join renewals_aggregated
+        on
+            spine.month = renewals_aggregated.month
+            and spine.segment = renewals_aggregated.segment
 
 ),
 
@@ -167,6 +277,104 @@ final as (
                     then cast(contraction_mrr + churn_mrr as double) / starting_mrr
             end as double
         ) as gross_revenue_churn_rate,
+        cast(
+            monthly_net_retained_mrr as decimal(18, 2)
+        ) as monthly_net_revenue_retention_numerator,
+        cast(
+            monthly_retention_base_mrr as decimal(18, 2)
+        ) as monthly_net_revenue_retention_denominator,
+        cast(
+            case
+                when monthly_retention_base_mrr > 0
+                    then
+                        cast(monthly_net_retained_mrr as double)
+                        / monthly_retention_base_mrr
+            end as double
+        ) as monthly_net_revenue_retention_rate,
+        cast(
+            monthly_gross_retained_mrr as decimal(18, 2)
+        ) as monthly_gross_revenue_retention_numerator,
+        cast(
+            monthly_retention_base_mrr as decimal(18, 2)
+        ) as monthly_gross_revenue_retention_denominator,
+        cast(
+            case
+                when monthly_retention_base_mrr > 0
+                    then
+                        cast(monthly_gross_retained_mrr as double)
+                        / monthly_retention_base_mrr
+            end as double
+        ) as monthly_gross_revenue_retention_rate,
+        cast(
+            trailing_12m_net_retained_mrr as decimal(18, 2)
+        ) as trailing_12m_net_revenue_retention_numerator,
+        cast(
+            trailing_12m_retention_base_mrr as decimal(18, 2)
+        ) as trailing_12m_net_revenue_retention_denominator,
+        cast(
+            case
+                when trailing_12m_retention_base_mrr > 0
+                    then
+                        cast(trailing_12m_net_retained_mrr as double)
+                        / trailing_12m_retention_base_mrr
+            end as double
+        ) as trailing_12m_net_revenue_retention_rate,
+        cast(
+            trailing_12m_gross_retained_mrr as decimal(18, 2)
+        ) as trailing_12m_gross_revenue_retention_numerator,
+        cast(
+            trailing_12m_retention_base_mrr as decimal(18, 2)
+        ) as trailing_12m_gross_revenue_retention_denominator,
+        cast(
+            case
+                when trailing_12m_retention_base_mrr > 0
+                    then
+                        cast(trailing_12m_gross_retained_mrr as double)
+                        / trailing_12m_retention_base_mrr
+            end as double
+        ) as trailing_12m_gross_revenue_retention_rate,
+        cast(
+            renewals_renewed as bigint
+        ) as renewal_numerator,
+        cast(
+            renewals_due as bigint
+        ) as renewal_denominator,
+        cast(
+            case
+                when renewals_due > 0
+                    then
+                        cast(renewals_renewed as double)
+                        / renewals_due
+            end as double
+        ) as renewal_rate,
+        cast(
+            expansion_customers as bigint
+        ) as upsell_customer_numerator,
+        cast(
+            starting_customers as bigint
+        ) as upsell_customer_denominator,
+        cast(
+            case
+                when starting_customers > 0
+                    then
+                        cast(expansion_customers as double)
+                        / starting_customers
+            end as double
+        ) as upsell_customer_rate,
+        cast(
+            expansion_mrr as decimal(18, 2)
+        ) as upsell_mrr_numerator,
+        cast(
+            starting_mrr as decimal(18, 2)
+        ) as upsell_mrr_denominator,
+        cast(
+            case
+                when starting_mrr > 0
+                    then
+                        cast(expansion_mrr as double)
+                        / starting_mrr
+            end as double
+        ) as upsell_mrr_rate,
         month
     from with_start
 

@@ -1,0 +1,88 @@
+-- One row per billing customer x month (from fct_mrr): the customer's part of the monthly and
+-- trailing-12-month net and gross revenue retention of its segment. A customer is in the
+-- monthly cohort when it had MRR the month before, in the trailing-12 cohort when it had MRR
+-- twelve months before; GRR caps its current MRR at the cohort MRR (no expansion).
+with
+
+customer_months as (
+
+    select
+        customer_id,
+        segment,
+        mrr,
+        previous_mrr,
+        month
+    from {{ ref('fct_mrr') }}
+
+),
+
+year_ago as (
+
+    select
+        customer_id,
+        mrr as mrr_12_months_ago,
+        {{ dbt.dateadd('month', 12, 'month') }} as retained_month
+    from customer_months
+
+),
+
+joined as (
+
+    select
+        customer_months.customer_id,
+        customer_months.segment,
+        customer_months.mrr,
+        customer_months.previous_mrr,
+        coalesce(year_ago.mrr_12_months_ago, 0) as mrr_12_months_ago,
+        customer_months.month
+    from customer_months
+    left join year_ago
+        on
+            customer_months.customer_id = year_ago.customer_id
+            and customer_months.month = cast(year_ago.retained_month as date)
+
+),
+
+final as (
+
+    select
+        customer_id,
+        segment,
+        mrr,
+        previous_mrr,
+        mrr_12_months_ago,
+        cast(
+            case when previous_mrr > 0 then previous_mrr else 0 end as decimal(18, 2)
+        ) as monthly_retention_base_mrr,
+        cast(
+            case when previous_mrr > 0 then mrr else 0 end as decimal(18, 2)
+        ) as monthly_net_retained_mrr,
+        cast(
+            case
+                when previous_mrr > 0 and mrr > previous_mrr then previous_mrr
+                when previous_mrr > 0 then mrr
+                else 0
+            end as decimal(18, 2)
+        ) as monthly_gross_retained_mrr,
+        cast(
+            case when mrr_12_months_ago > 0 then mrr_12_months_ago else 0 end
+            as decimal(18, 2)
+        ) as trailing_12m_retention_base_mrr,
+        cast(
+            case when mrr_12_months_ago > 0 then mrr else 0 end as decimal(18, 2)
+        ) as trailing_12m_net_retained_mrr,
+        cast(
+            case
+                when mrr_12_months_ago > 0 and mrr > mrr_12_months_ago then mrr_12_months_ago
+                when mrr_12_months_ago > 0 then mrr
+                else 0
+            end as decimal(18, 2)
+        ) as trailing_12m_gross_retained_mrr,
+        previous_mrr > 0 as is_in_monthly_cohort,
+        mrr_12_months_ago > 0 as is_in_trailing_12m_cohort,
+        month
+    from joined
+
+)
+
+select * from final
