@@ -1,0 +1,326 @@
+-- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLV, renewal, upsell,
+-- retention, churn, growth, pipeline velocity, ROI), each ratio with numerator and denominator.
+with
+
+sales_ops as (
+
+    select
+        month,
+        segment,
+        mqls,
+        opportunities_won,
+        opportunities_lost,
+        won_amount,
+        sales_cycle_days,
+        ad_spend,
+        cltv
+    from {{ ref('sales_ops_metrics') }}
+
+),
+
+mrr_months as (
+
+    select
+        month,
+        segment,
+        mrr,
+        arr,
+        renewal_numerator,
+        renewal_denominator,
+        renewal_rate,
+        upsell_customer_numerator,
+        upsell_customer_denominator,
+        upsell_customer_rate,
+        upsell_mrr_numerator,
+        upsell_mrr_denominator,
+        upsell_mrr_rate,
+        monthly_net_revenue_retention_numerator,
+        monthly_net_revenue_retention_denominator,
+        monthly_net_revenue_retention_rate,
+        monthly_gross_revenue_retention_numerator,
+        monthly_gross_revenue_retention_denominator,
+        monthly_gross_revenue_retention_rate,
+        trailing_12m_net_revenue_retention_numerator,
+        trailing_12m_net_revenue_retention_denominator,
+        trailing_12m_net_revenue_retention_rate,
+        trailing_12m_gross_revenue_retention_numerator,
+        trailing_12m_gross_revenue_retention_denominator,
+        trailing_12m_gross_revenue_retention_rate,
+        logo_churn_numerator,
+        logo_churn_denominator,
+        logo_churn_rate,
+        gross_revenue_churn_numerator,
+        gross_revenue_churn_denominator,
+        gross_revenue_churn_rate
+    from {{ ref('mrr_by_month') }}
+
+),
+
+revenue_months as (
+
+    select
+        month,
+        segment,
+        previous_month_mrr,
+        previous_year_mrr,
+        mrr_growth_mom,
+        mrr_growth_yoy,
+        recognised_revenue,
+        previous_month_recognised_revenue,
+        previous_year_recognised_revenue,
+        recognised_revenue_growth_mom,
+        recognised_revenue_growth_yoy
+    from {{ ref('revenue_by_month') }}
+
+),
+
+stage_history as (
+
+    select
+        opportunity_id,
+        stage_order,
+        is_closed_stage,
+        entered_at,
+        exited_at
+    from {{ ref('fct_opportunity_stage_history') }}
+
+),
+
+opportunities as (
+
+    select
+        opportunity_id,
+        segment,
+        close_date
+    from {{ ref('fct_opportunities') }}
+
+),
+
+attribution as (
+
+    select
+        opportunity_id,
+        touch_id,
+        attribution_model,
+        won_amount_credited
+    from {{ ref('fct_attribution') }}
+
+),
+
+spine as (
+
+    select
+        month,
+        segment
+    from sales_ops
+    union
+    select
+        month,
+        segment
+    from mrr_months
+
+),
+
+month_ends as (
+
+    select distinct
+        month,
+        cast({{ dbt.dateadd('month', 1, 'month') }} as timestamp) as next_month_at
+    from spine
+
+),
+
+open_qualified as (
+
+    select
+        month_ends.month,
+        opportunities.segment,
+        count(distinct stage_history.opportunity_id) as open_qualified_opportunities
+    from month_ends
+    inner join stage_history
+        on
+            month_ends.next_month_at > stage_history.entered_at
+            and (
+                stage_history.exited_at is null
+                or month_ends.next_month_at <= stage_history.exited_at
+            )
+    inner join opportunities
+        on stage_history.opportunity_id = opportunities.opportunity_id
+    -- Beyond Qualification (stage_order 1 in the seed opportunity_stages) and still open.
+    where stage_history.stage_order > 1 and not stage_history.is_closed_stage
+    group by month_ends.month, opportunities.segment
+
+),
+
+open_qualified_with_all as (
+
+    select * from open_qualified
+    union all
+    select
+        month,
+        'All' as segment,
+        sum(open_qualified_opportunities) as open_qualified_opportunities
+    from open_qualified
+    group by month
+
+),
+
+attributed_won as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date) as month,  -- noqa: RF04, LT05
+        sum(attribution.won_amount_credited) as attributed_won_revenue
+    from attribution
+    inner join opportunities
+        on attribution.opportunity_id = opportunities.opportunity_id
+    where
+        attribution.attribution_model = '{{ var("roi_attribution_model") }}'
+        and attribution.won_amount_credited is not null
+        -- The `unattributed` row (no touch) is revenue marketing did not touch.
+        and attribution.touch_id is not null
+    group by cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date)
+
+),
+
+trailing_sums as (
+
+    select
+        spine.month,
+        spine.segment,
+        coalesce(sales_ops.mqls, 0) as mqls,
+        sales_ops.cltv,
+        sales_ops.ad_spend,
+        coalesce(open_qualified_with_all.open_qualified_opportunities, 0)
+            as open_qualified_opportunities,
+        sum(coalesce(sales_ops.opportunities_won, 0)) over (
+            partition by spine.segment order by spine.month
+            rows between 2 preceding and current row
+        ) as trailing_3m_won,
+        sum(coalesce(sales_ops.opportunities_lost, 0)) over (
+            partition by spine.segment order by spine.month
+            rows between 2 preceding and current row
+        ) as trailing_3m_lost,
+        sum(coalesce(sales_ops.won_amount, 0)) over (
+            partition by spine.segment order by spine.month
+            rows between 2 preceding and current row
+        ) as trailing_3m_won_amount,
+        sum(coalesce(sales_ops.sales_cycle_days, 0)) over (
+            partition by spine.segment order by spine.month
+            rows between 2 preceding and current row
+        ) as trailing_3m_sales_cycle_days
+    from spine
+    left join sales_ops
+        on spine.month = sales_ops.month and spine.segment = sales_ops.segment
+    left join open_qualified_with_all
+        on
+            spine.month = open_qualified_with_all.month
+            and spine.segment = open_qualified_with_all.segment
+
+),
+
+velocity as (
+
+    select
+        *,
+        -- open x (won / (won + lost)) x (amount / won) / (cycle days / won), as one fraction.
+        cast(open_qualified_opportunities as double)
+        * cast(trailing_3m_won_amount as double)
+        * trailing_3m_won as pipeline_velocity_numerator,
+        cast(trailing_3m_won + trailing_3m_lost as double)
+        * trailing_3m_sales_cycle_days as pipeline_velocity_denominator
+    from trailing_sums
+
+),
+
+final as (
+
+    select
+        velocity.segment,
+        cast(coalesce(mrr_months.mrr, 0) as decimal(18, 2)) as mrr,
+        cast(coalesce(mrr_months.arr, 0) as decimal(18, 2)) as arr,
+        velocity.cltv as clv,
+        mrr_months.renewal_numerator,
+        mrr_months.renewal_denominator,
+        mrr_months.renewal_rate,
+        mrr_months.upsell_customer_numerator,
+        mrr_months.upsell_customer_denominator,
+        mrr_months.upsell_customer_rate,
+        mrr_months.upsell_mrr_numerator,
+        mrr_months.upsell_mrr_denominator,
+        mrr_months.upsell_mrr_rate,
+        velocity.mqls,
+        mrr_months.monthly_net_revenue_retention_numerator,
+        mrr_months.monthly_net_revenue_retention_denominator,
+        mrr_months.monthly_net_revenue_retention_rate,
+        mrr_months.monthly_gross_revenue_retention_numerator,
+        mrr_months.monthly_gross_revenue_retention_denominator,
+        mrr_months.monthly_gross_revenue_retention_rate,
+        mrr_months.trailing_12m_net_revenue_retention_numerator,
+        mrr_months.trailing_12m_net_revenue_retention_denominator,
+        mrr_months.trailing_12m_net_revenue_retention_rate,
+        mrr_months.trailing_12m_gross_revenue_retention_numerator,
+        mrr_months.trailing_12m_gross_revenue_retention_denominator,
+        mrr_months.trailing_12m_gross_revenue_retention_rate,
+        mrr_months.logo_churn_numerator,
+        mrr_months.logo_churn_denominator,
+        mrr_months.logo_churn_rate,
+        mrr_months.gross_revenue_churn_numerator,
+        mrr_months.gross_revenue_churn_denominator,
+        mrr_months.gross_revenue_churn_rate,
+        revenue_months.previous_month_mrr,
+        revenue_months.previous_year_mrr,
+        revenue_months.mrr_growth_mom,
+        revenue_months.mrr_growth_yoy,
+        revenue_months.recognised_revenue,
+        revenue_months.previous_month_recognised_revenue,
+        revenue_months.previous_year_recognised_revenue,
+        revenue_months.recognised_revenue_growth_mom,
+        revenue_months.recognised_revenue_growth_yoy,
+        cast(velocity.open_qualified_opportunities as bigint) as open_qualified_opportunities,
+        cast(velocity.trailing_3m_won as bigint) as trailing_3m_won,
+        cast(velocity.trailing_3m_lost as bigint) as trailing_3m_lost,
+        cast(velocity.trailing_3m_won_amount as decimal(18, 2)) as trailing_3m_won_amount,
+        cast(velocity.trailing_3m_sales_cycle_days as bigint) as trailing_3m_sales_cycle_days,
+        velocity.pipeline_velocity_numerator,
+        velocity.pipeline_velocity_denominator,
+        case
+            when velocity.pipeline_velocity_denominator > 0
+                then velocity.pipeline_velocity_numerator / velocity.pipeline_velocity_denominator
+        end as pipeline_velocity_per_day,
+        case
+            when velocity.pipeline_velocity_denominator > 0
+                then
+                    velocity.pipeline_velocity_numerator / velocity.pipeline_velocity_denominator
+                    * 30.4375
+        end as pipeline_velocity_per_month,
+        case
+            when velocity.segment = 'All'
+                then cast(coalesce(attributed_won.attributed_won_revenue, 0) as decimal(18, 2))
+        end as attributed_won_revenue,
+        velocity.ad_spend as marketing_spend,
+        case
+            when velocity.segment = 'All'
+                then cast(
+                    coalesce(attributed_won.attributed_won_revenue, 0) - velocity.ad_spend
+                    as decimal(18, 2)
+                )
+        end as roi_numerator,
+        case
+            when velocity.segment = 'All' and velocity.ad_spend > 0
+                then cast(
+                    coalesce(attributed_won.attributed_won_revenue, 0) - velocity.ad_spend
+                    as double
+                ) / cast(velocity.ad_spend as double)
+        end as roi,
+        velocity.month
+    from velocity
+    left join mrr_months
+        on velocity.month = mrr_months.month and velocity.segment = mrr_months.segment
+    left join revenue_months
+        on velocity.month = revenue_months.month and velocity.segment = revenue_months.segment
+    left join attributed_won
+        on velocity.month = attributed_won.month
+
+)
+
+select * from final

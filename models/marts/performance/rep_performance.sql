@@ -1,0 +1,281 @@
+-- One row per month x rep (Account Executives and Sales Development Reps, every month of the
+-- spine up to the last month with lead or opportunity activity): leads, SQLs, opportunities
+-- created, won and lost, won amount, sales cycle, open and weighted pipeline at month end and
+-- the month's share of the quarterly quota. Every ratio ships with its numerator and denominator.
+with
+
+reps as (
+
+    select rep_id
+    from {{ ref('dim_reps') }}
+    where title in ('Account Executive', 'Sales Development Rep')
+
+),
+
+months as (
+
+    select
+        month_start_date,
+        month_end_date
+    from {{ ref('util_months') }}
+
+),
+
+leads as (
+
+    select
+        owner_id,
+        created_at,
+        sql_at
+    from {{ ref('fct_lead_funnel') }}
+
+),
+
+opportunities as (
+
+    select
+        owner_id,
+        amount_reporting,
+        probability,
+        sales_cycle_days,
+        is_closed,
+        is_won,
+        created_date,
+        close_date
+    from {{ ref('fct_opportunities') }}
+
+),
+
+quotas as (
+
+    select
+        owner_id,
+        currency,
+        quota_amount,
+        period_start_date,
+        period_end_date
+    from {{ ref('stg_reference__quotas') }}
+
+),
+
+lead_events as (
+
+    select
+        owner_id,
+        cast({{ dbt.date_trunc("month", "created_at") }} as date) as month_start_date,
+        1 as is_lead,
+        0 as is_sql
+    from leads
+    union all
+    select
+        owner_id,
+        cast({{ dbt.date_trunc("month", "sql_at") }} as date) as month_start_date,
+        0 as is_lead,
+        1 as is_sql
+    from leads
+    where sql_at is not null
+
+),
+
+lead_counts as (
+
+    select
+        owner_id,
+        month_start_date,
+        sum(is_lead) as leads,
+        sum(is_sql) as sqls
+    from lead_events
+    group by
+        owner_id,
+        month_start_date
+
+),
+
+created_counts as (
+
+    select
+        owner_id,
+        cast({{ dbt.date_trunc("month", "created_date") }} as date) as month_start_date,
+        count(*) as opportunities_created
+    from opportunities
+    group by
+        owner_id,
+        cast({{ dbt.date_trunc("month", "created_date") }} as date)
+
+),
+
+closed_counts as (
+
+    select
+        owner_id,
+        cast({{ dbt.date_trunc("month", "close_date") }} as date) as month_start_date,
+        sum(case when is_won then 1 else 0 end) as opportunities_won,
+        sum(case when is_won then 0 else 1 end) as opportunities_lost,
+        sum(case when is_won then amount_reporting else 0 end) as won_amount_reporting,
+        sum(case when is_won then sales_cycle_days else 0 end) as won_sales_cycle_days
+    from opportunities
+    where is_closed
+    group by
+        owner_id,
+        cast({{ dbt.date_trunc("month", "close_date") }} as date)
+
+),
+
+activity_months as (
+
+    select month_start_date from lead_counts
+    union all
+    select month_start_date from created_counts
+    union all
+    select month_start_date from closed_counts
+
+),
+
+last_month as (
+
+    select max(month_start_date) as month_start_date from activity_months
+
+),
+
+spine as (
+
+    select
+        months.month_start_date,
+        months.month_end_date,
+        reps.rep_id
+    from months
+    inner join last_month
+        on months.month_start_date <= last_month.month_start_date
+    cross join reps
+
+),
+
+-- open at month end: created on or before it and not closed on or before it (current amount
+-- and probability: the CRM keeps no history of either)
+open_pipeline as (
+
+    select
+        spine.month_start_date,
+        spine.rep_id,
+        sum(opportunities.amount_reporting) as open_pipeline_reporting,
+        sum(opportunities.amount_reporting * opportunities.probability / 100)
+            as weighted_pipeline_reporting
+    from spine
+    inner join opportunities
+        on
+            spine.rep_id = opportunities.owner_id
+            and spine.month_end_date >= opportunities.created_date
+            and not (
+                opportunities.is_closed
+                and spine.month_end_date >= opportunities.close_date
+            )
+    group by
+        spine.month_start_date,
+        spine.rep_id
+
+),
+
+-- a quota period's amount is spread evenly over the calendar months it covers
+quota_months as (
+
+    select
+        quotas.owner_id,
+        quotas.currency,
+        quotas.quota_amount,
+        months.month_start_date,
+        (extract(year from quotas.period_end_date) - extract(year from quotas.period_start_date))
+        * 12
+        + extract(month from quotas.period_end_date)
+        - extract(month from quotas.period_start_date)
+        + 1 as period_months
+    from quotas
+    inner join months
+        on
+            quotas.period_start_date <= months.month_start_date
+            and quotas.period_end_date >= months.month_start_date
+
+),
+
+monthly_quotas as (
+
+    select
+        owner_id,
+        month_start_date,
+        min(currency) as quota_currency,
+        sum(round(quota_amount / period_months, 2)) as quota_amount
+    from quota_months
+    group by
+        owner_id,
+        month_start_date
+
+),
+
+final as (
+
+    select
+        spine.rep_id,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        monthly_quotas.quota_currency,
+        cast(coalesce(lead_counts.leads, 0) as bigint) as leads,
+        cast(coalesce(lead_counts.sqls, 0) as bigint) as sqls,
+        cast(coalesce(created_counts.opportunities_created, 0) as bigint)
+            as opportunities_created,
+        cast(coalesce(closed_counts.opportunities_won, 0) as bigint) as opportunities_won,
+        cast(coalesce(closed_counts.opportunities_lost, 0) as bigint) as opportunities_lost,
+        cast(
+            coalesce(closed_counts.opportunities_won, 0)
+            + coalesce(closed_counts.opportunities_lost, 0) as bigint
+        ) as opportunities_closed,
+        cast(coalesce(closed_counts.opportunities_won, 0) as double)
+        / nullif(
+            coalesce(closed_counts.opportunities_won, 0)
+            + coalesce(closed_counts.opportunities_lost, 0),
+            0
+        ) as close_rate,
+        cast(coalesce(closed_counts.won_amount_reporting, 0) as decimal(18, 2))
+            as won_amount_reporting,
+        cast(coalesce(closed_counts.won_sales_cycle_days, 0) as bigint)
+            as won_sales_cycle_days,
+        cast(coalesce(closed_counts.won_sales_cycle_days, 0) as double)
+        / nullif(coalesce(closed_counts.opportunities_won, 0), 0) as avg_sales_cycle_days,
+        cast(coalesce(open_pipeline.open_pipeline_reporting, 0) as decimal(18, 2))
+            as open_pipeline_reporting,
+        cast(
+            round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2) as decimal(18, 2)
+        ) as weighted_pipeline_reporting,
+        cast(monthly_quotas.quota_amount as decimal(18, 2)) as quota_amount,
+        -- attainment only when the quota is in the reporting currency (no FX on targets)
+        cast(coalesce(closed_counts.won_amount_reporting, 0) as double)
+        / nullif(
+            case
+                when monthly_quotas.quota_currency = '{{ var("reporting_currency") }}'
+                    then monthly_quotas.quota_amount
+            end,
+            0
+        ) as quota_attainment,
+        spine.month_start_date
+    from spine
+    left join lead_counts
+        on
+            spine.rep_id = lead_counts.owner_id
+            and spine.month_start_date = lead_counts.month_start_date
+    left join created_counts
+        on
+            spine.rep_id = created_counts.owner_id
+            and spine.month_start_date = created_counts.month_start_date
+    left join closed_counts
+        on
+            spine.rep_id = closed_counts.owner_id
+            and spine.month_start_date = closed_counts.month_start_date
+    left join open_pipeline
+        on
+            spine.rep_id = open_pipeline.rep_id
+            and spine.month_start_date = open_pipeline.month_start_date
+    left join monthly_quotas
+        on
+            spine.rep_id = monthly_quotas.owner_id
+            and spine.month_start_date = monthly_quotas.month_start_date
+
+)
+
+select * from final
