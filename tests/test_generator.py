@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
@@ -37,7 +38,9 @@ def test_files_match_the_contract(xs_company, obj):
     files = _files(root, obj)
     assert files, f"no deliveries for {obj.folder}"
     for f in files:
-        assert f.parent.name == f.parent.name[:10] and len(f.parent.name) == 10, f
+        # <source>/<object>/<YYYY-MM-DD>/<file>: the delivery folder is a real date
+        dt.date.fromisoformat(f.parent.name)
+        assert f.parent.parent.name == obj.name and f.parent.parent.parent.name == obj.source, f
     con = duckdb.connect()
     paths = [str(f) for f in files]
     if obj.format == "csv":

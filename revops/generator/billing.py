@@ -533,7 +533,6 @@ def _run(
                     np.floor(seats[rows] * rng.uniform(0.6, 0.9, rows.size)),
                 ).astype(np.int64)
                 new = np.maximum(1, np.where(new == seats[rows], new + np.where(up, 1, -1), new))
-                new = np.maximum(new, 1)
                 changed = new != seats[rows]
                 rows, at, new = rows[changed], at[changed], new[changed]
                 old_mrr = old_mrr[changed]
