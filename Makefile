@@ -10,7 +10,7 @@ demo:
 	$(BOOTSTRAP) && $(UV) run --locked revops demo
 
 test:
-	$(BOOTSTRAP) && $(UV) run --locked pytest
+	$(BOOTSTRAP) && $(UV) sync --locked --group spark && $(UV) run --locked pytest
 
 lint:
 	$(BOOTSTRAP) && $(UV) run --locked ruff check . && $(UV) run --locked ruff format --check .
