@@ -1,4 +1,13 @@
-"""The revops Dagster code location: `dagster dev -m orchestration.definitions`."""
+"""The revops Dagster code location: `dagster dev -m orchestration.definitions`.
+
+One graph from landing files to the served snapshot:
+
+    ingestion assets (one per export object)  ->  dbt models and tests (grouped by folder)
+        ->  serving_snapshot (publish)  ->  serving_report
+
+The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
+landing-folder sensor and the 06:00 UTC schedule start it. `ingest_landing` only loads files.
+"""
 
 import sys
 from pathlib import Path
@@ -6,20 +15,50 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.ingestion.definitions import ingestion_definitions
+from orchestration.defs.ingestion.assets import GROUP as INGESTION_GROUP
+from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_job
+from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
+from orchestration.defs.ingestion.schedules import build_ingestion_schedule
+from orchestration.defs.ingestion.sensors import build_landing_sensor
+from orchestration.defs.publish.assets import publish_assets
+from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import revops_dbt_models
 from orchestration.project import dbt_project
 
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        assets=[revops_dbt_models],
-        resources={
-            "dbt": DbtCliResource(
-                project_dir=dbt_project,
-                # The dbt beside this interpreter, so that a venv need not be activated.
-                dbt_executable=str(Path(sys.executable).parent / "dbt"),
-            )
-        },
+REFRESH_JOB = "refresh"
+
+refresh_job = dg.define_asset_job(
+    REFRESH_JOB,
+    selection=dg.AssetSelection.all(),
+    # One process for every step: a fresh process per step costs ~5 s here, and the steps
+    # take turns on the warehouse anyway.
+    executor_def=dg.in_process_executor,
+    description=(
+        "Load new delivery files, build and test every dbt model, and publish the marts as a "
+        "new snapshot with its report, only if every blocking check passed."
     ),
-    ingestion_definitions(),
 )
+
+_downstream_of_ingestion = [
+    *revops_dbt_models.keys,
+    *(key for assets in publish_assets for key in assets.keys),
+]
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets, revops_dbt_models, *publish_assets],
+    jobs=[refresh_job, ingestion_job],
+    sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
+    schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
+    resources={
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            # The dbt beside this interpreter, so that a venv need not be activated.
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        ),
+        "landing": LandingFolder(),
+        "warehouse": Warehouse(),
+        "serving": ServingFolder(),
+    },
+)
+
+__all__ = ["INGESTION_GROUP", "REFRESH_JOB", "defs", "refresh_job"]

@@ -21,10 +21,12 @@ from revops.generator.config import (
     SCALES,
     GeneratorConfig,
 )
+from revops.publish import PublishError
 
 DEFAULT_DATA = Path("data")
 LANDING_HELP = "landing folder (default $REVOPS_LANDING or data/landing)"
 WAREHOUSE_HELP = "warehouse DuckDB file (default $REVOPS_WAREHOUSE or data/warehouse.duckdb)"
+SERVING_HELP = "serving folder BI tools read (default $REVOPS_SERVING or data/serving)"
 
 
 def _default_path(env: str, fallback: Path) -> Path:
@@ -85,12 +87,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="generate the demo company and show what was generated",
-        description="Generate the `s` company into the landing folder and summarise it.",
+        help="generate the demo company, refresh it, and print its headline metrics",
+        description="Generate the `s` company over its whole history into the landing folder, "
+        "run the refresh on a new warehouse (ingest, dbt build and tests, publish), and print "
+        "the headline metrics from the published snapshot.",
     )
     demo.add_argument("--scale", choices=list(SCALES), default="s")
     demo.add_argument("--out", type=Path, help=LANDING_HELP)
     demo.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    demo.add_argument("--serving", type=Path, help=SERVING_HELP)
+
+    refresh = sub.add_parser(
+        "refresh",
+        help="ingest new files, build and test the models, publish a snapshot",
+        description="Run the Dagster `refresh` job headless: load new delivery files, dbt build "
+        "(models and tests), and, only if every blocking check passed, publish the marts as a "
+        "new read-only snapshot <serving>/revops.duckdb (docs/SERVING.md). Exits 1 when "
+        "nothing was published; the previous snapshot stays served.",
+    )
+    refresh.add_argument("--landing", type=Path, help=LANDING_HELP)
+    refresh.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    refresh.add_argument("--serving", type=Path, help=SERVING_HELP)
+    refresh.add_argument(
+        "--keep",
+        type=int,
+        default=None,
+        help="snapshots kept for rollback (default 7)",
+    )
+    refresh.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild incremental models from scratch",
+    )
+
+    rollback = sub.add_parser(
+        "rollback",
+        help="serve an earlier snapshot again",
+        description="Swap an earlier kept snapshot back in as <serving>/revops.duckdb "
+        "(default: the one published before the served one). --list shows the kept snapshots.",
+    )
+    rollback.add_argument("--serving", type=Path, help=SERVING_HELP)
+    rollback.add_argument("--to", metavar="SNAPSHOT_ID", help="the snapshot to serve")
+    rollback.add_argument("--list", action="store_true", help="list kept snapshots and exit")
 
     ing = sub.add_parser(
         "ingest",
@@ -191,72 +229,130 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
     return summary.ok
 
 
-def run_build(warehouse: Path, console: Console) -> bool:
-    """Build the dbt project into the warehouse and print headline figures from the marts."""
-    import duckdb
+def run_refresh(
+    landing: Path,
+    warehouse: Path,
+    serving: Path,
+    console: Console,
+    keep: int | None = None,
+    full_refresh: bool = False,
+):
+    """Run the refresh job and print what it did; returns its RefreshResult."""
+    from revops.refresh import run_refresh as refresh
 
-    from revops.transform import dbt_build
+    with console.status("refreshing: ingest, dbt build and tests, publish", spinner="dots"):
+        result = refresh(landing, warehouse, serving, keep=keep, full_refresh=full_refresh)
+    table = Table(title=f"Refresh {result.run_id[:8]} in {result.seconds:.0f} s")
+    table.add_column("step")
+    table.add_column("result")
+    table.add_row(
+        "ingest",
+        f"{result.files_loaded:,} files loaded, {result.files_duplicate:,} duplicate, "
+        f"{result.files_failed:,} failed; {result.rows_loaded:,} rows, "
+        f"{result.rows_rejected:,} rejected",
+    )
+    table.add_row("models", f"{result.models:,} materialized")
+    table.add_row(
+        "checks",
+        f"{result.checks_passed:,} passed, {len(result.checks_failed)} failed, "
+        f"{len(result.checks_warned)} warned",
+    )
+    if result.published:
+        meta = result.published
+        table.add_row(
+            "publish",
+            f"snapshot {meta['snapshot_id']}: {meta['tables']} tables, {meta['rows']:,} rows "
+            f"-> {meta['path']}",
+        )
+    else:
+        table.add_row("publish", "[red]not published[/]: the previous snapshot stays served")
+    if result.report:
+        table.add_row("report", result.report)
+    console.print(table)
+    for name in result.checks_failed:
+        console.print(f"[red]failed check:[/] {name}")
+    stale = [n for n in result.checks_warned if n.endswith("latest_delivery_is_recent")]
+    others = [n for n in result.checks_warned if n not in stale]
+    if stale:
+        console.print(
+            f"[yellow]warning:[/] {len(stale)} source(s) have no delivery in the last 2 days"
+        )
+    for name in others:
+        console.print(f"[yellow]warning:[/] check {name} warned")
+    for error in result.errors:
+        console.print(f"[red]error:[/] {error}")
+    console.print(f"dbt output: {result.log_file}")
+    return result
 
-    with console.status("building the dbt models and running their tests", spinner="dots"):
-        result = dbt_build(warehouse)
-    if not result.ok:
-        console.print(result.output[-4000:])
-        console.print(f"[red]error:[/] dbt build failed: {result.summary}")
-        return False
-    console.print(f"dbt build: {result.summary}")
-    con = duckdb.connect(str(warehouse), read_only=True)
+
+def print_headline(serving: Path, console: Console) -> None:
+    """Headline metrics of the last six months of the served snapshot (all segments)."""
+    from revops.publish import SERVING_FILE, connect_read_only
+
+    con = connect_read_only(serving / SERVING_FILE)
     try:
         rows = con.execute(HEADLINE_SQL).fetchall()
     finally:
         con.close()
-    table = Table(title="Headline metrics (all segments, last six months of history)")
-    for name in ("month", "MRR", "ARR", "customers", "leads", "MQLs", "SQLs", "won", "close rate"):
+    table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
+    names = ("month", "MRR", "ARR", "NRR", "GRR", "close rate", "sales cycle", "CAC", "MQLs")
+    for name in names:
         table.add_column(name, justify="left" if name == "month" else "right")
-    for month, mrr, arr, customers, leads, mqls, sqls, won, lost in rows:
-        rate = f"{won / (won + lost):.0%}" if won + lost else "-"
+
+    def pct(value) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    def money(value) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    for month, mrr, arr, nrr, grr, close, cycle, cac, mqls in rows:
+        cycle_text = "-" if cycle is None else f"{cycle:.0f} d"
         table.add_row(
-            str(month)[:7], f"{mrr:,.0f}", f"{arr:,.0f}", f"{customers:,}", f"{leads:,}",
-            f"{mqls:,}", f"{sqls:,}", f"{won:,}", rate,
+            str(month)[:7], money(mrr), money(arr), pct(nrr), pct(grr), pct(close), cycle_text,
+            money(cac), f"{mqls:,}",
         )  # fmt: skip
     console.print(table)
-    return True
 
 
-# MRR from mrr_by_month; funnel counts by the month of each event (docs/METRICS.md).
+# The last six months up to the newest delivery, from the published metric marts.
 HEADLINE_SQL = """
-with
-mrr as (
-    select month, mrr, arr, customers from mrr_by_month where segment = 'All'
-),
-funnel as (
-    select date_trunc('month', created_at) as month, count(*) as leads from fct_lead_funnel
-    group by 1
-),
-mqls as (
-    select date_trunc('month', mql_at) as month, count(*) as mqls from fct_lead_funnel
-    where mql_at is not null group by 1
-),
-sqls as (
-    select date_trunc('month', sql_at) as month, count(*) as sqls from fct_lead_funnel
-    where sql_at is not null group by 1
-),
-closed as (
-    select date_trunc('month', close_date) as month,
-        count(*) filter (where is_won) as won,
-        count(*) filter (where not is_won) as lost
-    from fct_opportunities where is_closed group by 1
-)
-select mrr.month, mrr.mrr, mrr.arr, mrr.customers, coalesce(funnel.leads, 0),
-    coalesce(mqls.mqls, 0), coalesce(sqls.sqls, 0), coalesce(closed.won, 0),
-    coalesce(closed.lost, 0)
-from mrr
-left join funnel on funnel.month = mrr.month
-left join mqls on mqls.month = mrr.month
-left join sqls on sqls.month = mrr.month
-left join closed on closed.month = mrr.month
-order by mrr.month desc
+select
+    r.month,
+    r.mrr,
+    r.arr,
+    r.monthly_net_revenue_retention_rate,
+    r.monthly_gross_revenue_retention_rate,
+    s.close_rate,
+    s.avg_sales_cycle_days,
+    coalesce(s.cac_fully_loaded, s.cac_paid),
+    r.mqls
+from revops_metrics as r
+inner join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
+where
+    r.segment = 'All'
+    and r.month <= (select date_trunc('month', latest_delivery_date) from revops_snapshot)
+order by r.month desc
 limit 6
 """
+
+
+def run_rollback(serving: Path, to: str | None, listing: bool, console: Console) -> None:
+    from revops.publish import list_snapshots, rollback, served_snapshot_id
+
+    if listing:
+        served = served_snapshot_id(serving)
+        table = Table(title=f"Snapshots kept in {serving}")
+        for name in ("snapshot", "published at", "tables", "rows", "served"):
+            table.add_column(name)
+        for snap in list_snapshots(serving):
+            table.add_row(
+                snap.snapshot_id, snap.published_at, str(len(snap.tables)), f"{snap.rows:,}",
+                "*" if snap.snapshot_id == served else "",
+            )  # fmt: skip
+        console.print(table)
+        return
+    snap = rollback(serving, to)
+    console.print(f"serving snapshot {snap.snapshot_id} (published {snap.published_at})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(width=160)
     landing_default = _default_path("REVOPS_LANDING", DEFAULT_DATA / "landing")
     warehouse_default = _default_path("REVOPS_WAREHOUSE", DEFAULT_DATA / "warehouse.duckdb")
+    serving_default = _default_path("REVOPS_SERVING", DEFAULT_DATA / "serving")
     try:
         if args.command == "contract":
             sys.stdout.write(contract.render_markdown() + "\n")
@@ -291,13 +388,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = GeneratorConfig(out=landing, leads=SCALES[args.scale])
             _summary(run_generate(config, console), console)
             warehouse = args.warehouse or warehouse_default
+            serving = args.serving or serving_default
             # the demo regenerates the company, so it starts from an empty warehouse too
             for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
                 stale.unlink(missing_ok=True)
-            if not run_ingest(landing, warehouse, console):
+            result = run_refresh(landing, warehouse, serving, console)
+            if not result.ok:
                 return 1
-            return 0 if run_build(warehouse, console) else 1
-    except (ValueError, OSError) as exc:
+            print_headline(serving.resolve(), console)
+            if result.report:
+                console.print(f"Report: [bold]{result.report}[/]")
+            return 0
+        if args.command == "refresh":
+            result = run_refresh(
+                args.landing or landing_default,
+                args.warehouse or warehouse_default,
+                args.serving or serving_default,
+                console,
+                keep=args.keep,
+                full_refresh=args.full_refresh,
+            )
+            return 0 if result.ok else 1
+        if args.command == "rollback":
+            run_rollback(args.serving or serving_default, args.to, args.list, console)
+            return 0
+    except (ValueError, OSError, PublishError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
     return 1

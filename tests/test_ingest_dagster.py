@@ -16,7 +16,9 @@ import pytest
 
 from orchestration.defs.ingestion import assets as ingestion
 from orchestration.defs.ingestion.assets import (
+    FRESHNESS_CHECK,
     LOCK_ERROR,
+    RECONCILED_CHECK,
     UNRESOLVED_CHECK,
     WAREHOUSE_POOL,
     IngestConfig,
@@ -72,7 +74,8 @@ def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict,
     assert (lead["files_loaded"], lead["rows_loaded"], lead["dagster/row_count"]) == (1, 3, 3)
     assert mats["stripe/customers"]["rows_loaded"] == 2
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {UNRESOLVED_CHECK: True}
+    assert checks[UNRESOLVED_CHECK] and checks[RECONCILED_CHECK]
+    assert set(checks) == {UNRESOLVED_CHECK, RECONCILED_CHECK, FRESHNESS_CHECK}
     assert query(tmp_path / "warehouse.duckdb", "select count(*) from raw.salesforce__lead") == [
         (3,)
     ]
@@ -100,7 +103,9 @@ def test_a_failed_file_fails_its_asset_and_the_others_still_run(landing: Path, r
     mats = _materializations(again)
     assert mats["salesforce/lead"]["dagster/row_count"] == 2
     (check,) = [
-        e for e in again.get_asset_check_evaluations() if e.asset_key == asset_key(obj(LEAD))
+        e
+        for e in again.get_asset_check_evaluations()
+        if e.asset_key == asset_key(obj(LEAD)) and e.check_name == UNRESOLVED_CHECK
     ]
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
@@ -252,6 +257,7 @@ def test_code_location_loads_with_dbt_and_ingestion(monkeypatch, dbt_manifest: P
     assert dg.AssetKey("util_months") in keys  # the dbt models are still there
     assert defs.resolve_job_def("ingest_landing") is not None
     assert defs.resolve_sensor_def("landing_folder_sensor") is not None
-    assert defs.resolve_schedule_def("ingest_landing_daily") is not None
+    assert defs.resolve_schedule_def("refresh_daily").job_name == "refresh"
+    assert defs.resolve_job_def("refresh") is not None
     dbt = next(a for a in defs.resolve_all_asset_specs() if a.key == dg.AssetKey("util_months"))
     assert dbt.group_name != "ingestion"

@@ -18,3 +18,8 @@
     {#- make_timestamp(microseconds) is a naive TIMESTAMP: no session time zone involved. -#}
     make_timestamp(try_cast({{ expression }} as bigint) * 1000000)
 {%- endmacro %}
+
+{% macro spark__from_unix_seconds(expression) -%}
+    {#- An instant, shown in the session time zone: the Spark target runs in UTC. -#}
+    timestamp_seconds({{ revops.try_cast(expression, 'bigint') }})
+{%- endmacro %}

@@ -56,12 +56,12 @@ carried_forward as (
     select
         currency,
         calendar_date,
-        last_value(rate ignore nulls) over (
+        {{ last_value_ignore_nulls("rate") }} over (
             partition by currency
             order by calendar_date
             rows between unbounded preceding and current row
         ) as rate,
-        last_value(rate_date ignore nulls) over (
+        {{ last_value_ignore_nulls("rate_date") }} over (
             partition by currency
             order by calendar_date
             rows between unbounded preceding and current row

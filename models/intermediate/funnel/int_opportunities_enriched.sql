@@ -86,7 +86,7 @@ final as (
         opportunities.created_at,
         case
             when opportunities.is_closed
-                then {{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }}  -- noqa: LT05
+                then cast({{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }} as bigint)  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
     left join accounts

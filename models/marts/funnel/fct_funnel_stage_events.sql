@@ -89,7 +89,7 @@ final as (
         segment,
         channel,
         stage_order,
-        {{ dbt.datediff("previous_stage_at", "reached_at", "second") }} / 86400.0  -- noqa: LT05
+        cast({{ dbt.datediff("previous_stage_at", "reached_at", "second") }} as double) / 86400  -- noqa: LT05
             as days_since_previous_stage,
         reached_at,
         previous_stage_at

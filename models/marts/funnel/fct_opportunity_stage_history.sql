@@ -85,8 +85,8 @@ final as (
         sequenced.previous_stage_name,
         sequenced.stage_sequence,
         stages.stage_order,
-        {{ dbt.datediff("sequenced.entered_at", "sequenced.exited_at", "second") }}
-        / 86400.0
+        cast({{ dbt.datediff("sequenced.entered_at", "sequenced.exited_at", "second") }} as double)
+        / 86400
             as days_in_stage,
         coalesce(stages.stage_order < previous_stages.stage_order, false) as is_regression,
         coalesce(stages.is_closed, false) as is_closed_stage,

@@ -5,6 +5,8 @@ Asset keys are `[source, object lower]`, which is what dagster-dbt gives the dbt
 The work is `revops.ingest.ingest_object`; this module only says what each asset is.
 """
 
+import datetime as dt
+
 import dagster as dg
 import duckdb
 
@@ -12,12 +14,17 @@ from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest import LINEAGE_COLUMNS, ObjectSummary, ingest_object, new_load_id
+from revops.ingest.reconcile import reconcile_warehouse
 
 GROUP = "ingestion"
 # Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
 # process per file. Give the pool a limit of 1 in the Dagster instance (docs/INGESTION.md).
 WAREHOUSE_POOL = "warehouse"
 UNRESOLVED_CHECK = "no_unresolved_failed_files"
+RECONCILED_CHECK = "loaded_plus_rejected_equals_file_rows"
+FRESHNESS_CHECK = "latest_delivery_is_recent"
+# A source whose newest loaded delivery is older than this many days warns (exports are daily).
+DEFAULT_MAX_DELIVERY_AGE_DAYS = 2
 
 # Another process holding the warehouse (a dbt run, a notebook, the CLI) is the one transient
 # failure: wait for it, longer each time (5, 15, 35, 75, 155 s, +/- 5 s: about 5 minutes).
@@ -33,6 +40,8 @@ class IngestConfig(dg.Config):
     retry_failed: bool = False  # attempt again files whose unchanged bytes failed before
     rehash: bool = False  # hash every file, even those the ledger knows by path, size and mtime
     min_age_seconds: float = 0.0  # leave files modified more recently for a later run
+    # the freshness check warns when the newest loaded delivery is older than this
+    max_delivery_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS
 
 
 def asset_key(obj: ExportObject) -> dg.AssetKey:
@@ -94,7 +103,25 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                     "No file in the landing folder whose latest load attempt failed: such a "
                     "file is not retried until its bytes change (raw._load_ledger)."
                 ),
-            )
+            ),
+            dg.AssetCheckSpec(
+                RECONCILED_CHECK,
+                asset=key,
+                blocking=True,
+                description=(
+                    "Blocking: for every loaded file, rows read = rows loaded + rows rejected, "
+                    "and the raw table holds exactly the rows the ledger says were loaded. "
+                    "Nothing downstream is built or published when it fails."
+                ),
+            ),
+            dg.AssetCheckSpec(
+                FRESHNESS_CHECK,
+                asset=key,
+                description=(
+                    "Warns when the newest loaded delivery of this object is older than "
+                    f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days."
+                ),
+            ),
         ],
         op_tags={"revops/object": obj.folder},
     )
@@ -121,6 +148,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         except FileNotFoundError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         metadata = _metadata(summary)
+        (reconciled,) = reconcile_warehouse(warehouse.resolve(), [obj])
         failed_now = [f.message for f in summary.files if f.status == "failed"]
         if summary.errors or failed_now:
             # The files that loaded are committed; the failure reports the ones that did not.
@@ -134,9 +162,36 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
             f"{summary.rows_rejected} rejected"
         )
+        latest = reconciled.latest_delivery_date
+        age = (dt.datetime.now(dt.UTC).date() - latest).days if latest else None
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[
+                dg.AssetCheckResult(
+                    check_name=RECONCILED_CHECK,
+                    passed=reconciled.ok,
+                    metadata={
+                        "files": reconciled.files,
+                        "rows_read": reconciled.rows_read,
+                        "rows_loaded": reconciled.rows_loaded,
+                        "rows_rejected": reconciled.rows_rejected,
+                        "raw_rows": reconciled.raw_rows,
+                        "problems": "\n".join(reconciled.problems) or "none",
+                    },
+                    description=(
+                        None if reconciled.ok else f"{obj.folder}: {reconciled.problems[0]}"
+                    ),
+                ),
+                dg.AssetCheckResult(
+                    check_name=FRESHNESS_CHECK,
+                    passed=age is not None and age <= config.max_delivery_age_days,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "latest_delivery_date": str(latest) if latest else "none",
+                        "age_days": age if age is not None else -1,
+                        "max_delivery_age_days": config.max_delivery_age_days,
+                    },
+                ),
                 dg.AssetCheckResult(
                     check_name=UNRESOLVED_CHECK,
                     passed=not summary.unresolved,
@@ -145,7 +200,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "unresolved_files": len(summary.unresolved),
                         "errors": "\n".join(summary.unresolved) or "none",
                     },
-                )
+                ),
             ],
         )
 

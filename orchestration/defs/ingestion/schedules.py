@@ -1,6 +1,13 @@
 """The daily ingestion run: a safety net beside the sensor (late files, a stopped sensor)."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
+
+if TYPE_CHECKING:  # the type of a job made by define_asset_job (not exported)
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 from orchestration.defs.ingestion.assets import ingestion_job
 
@@ -12,13 +19,15 @@ def build_ingestion_schedule(
     timezone: str = "UTC",
     name: str = "ingest_landing_daily",
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
+    job: "UnresolvedAssetJobDefinition" = ingestion_job,
 ) -> dg.ScheduleDefinition:
-    """Ingest every object's new files on `cron_schedule` (in `timezone`)."""
+    """Run `job` (by default: ingest every object's new files) on `cron_schedule` (in
+    `timezone`)."""
     return dg.ScheduleDefinition(
         name=name,
-        job=ingestion_job,
+        job=job,
         cron_schedule=cron_schedule,
         execution_timezone=timezone,
         default_status=default_status,
-        description=f"Ingest new delivery files on `{cron_schedule}` ({timezone}).",
+        description=f"Run `{job.name}` on `{cron_schedule}` ({timezone}).",
     )

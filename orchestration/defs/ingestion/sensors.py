@@ -7,8 +7,15 @@ assets whose folders changed. The ledger still decides what is new, so a spuriou
 
 import hashlib
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:  # the type of a job made by define_asset_job (not exported)
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 from orchestration.defs.ingestion.assets import IngestConfig, asset_key, ingestion_job
 from orchestration.defs.ingestion.resources import LandingFolder
@@ -21,13 +28,17 @@ def build_landing_sensor(
     minimum_interval_seconds: int = 60,
     settle_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    job: "UnresolvedAssetJobDefinition" = ingestion_job,
+    downstream: Sequence[dg.AssetKey] = (),
 ) -> dg.SensorDefinition:
     """A sensor on the landing folder; files younger than `settle_seconds` wait for a later
-    tick, so that a file still being copied is not loaded half-written."""
+    tick, so that a file still being copied is not loaded half-written. Each run it requests
+    loads the changed objects and materializes `downstream` too (e.g. the dbt models and the
+    publish step of the `refresh` job)."""
 
     @dg.sensor(
         name=name,
-        job=ingestion_job,
+        job=job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
         description=(
@@ -57,7 +68,7 @@ def build_landing_sensor(
             run_requests=[
                 dg.RunRequest(
                     run_key=hashlib.sha256(state.encode()).hexdigest()[:16],
-                    asset_selection=[asset_key(o) for o in changed],
+                    asset_selection=[asset_key(o) for o in changed] + list(downstream),
                     # The run, too, leaves alone files that are still settling.
                     run_config=dg.RunConfig(
                         {

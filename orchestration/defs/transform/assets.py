@@ -1,12 +1,24 @@
-"""dbt models and tests as software-defined assets and asset checks, grouped by model folder."""
+"""dbt models and tests as software-defined assets and asset checks, grouped by model folder.
 
+dbt tests become asset checks; those with severity `error` (the default, and every
+reconciliation test in data-tests/) are blocking: when one fails, dbt stops the models
+downstream and Dagster does not run the publish step, so the last good snapshot stays served.
+"""
+
+import contextlib
+import os
+import shutil
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.project import dbt_project
+
+WAREHOUSE_POOL = "warehouse"
 
 
 class RevopsDbtTranslator(DagsterDbtTranslator):
@@ -19,12 +31,45 @@ class RevopsDbtTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+class DbtBuildConfig(dg.Config):
+    """Run options of the dbt build."""
+
+    full_refresh: bool = False  # rebuild incremental models from scratch
+
+
+@contextlib.contextmanager
+def warehouse_env(path: Path) -> Iterator[None]:
+    """profiles.yml reads the warehouse path from $REVOPS_WAREHOUSE: point it at the resolved
+    resource for the duration of one dbt invocation."""
+    previous = os.environ.get("REVOPS_WAREHOUSE")
+    os.environ["REVOPS_WAREHOUSE"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("REVOPS_WAREHOUSE", None)
+        else:
+            os.environ["REVOPS_WAREHOUSE"] = previous
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=RevopsDbtTranslator(),
     project=dbt_project,
     # dbt writes the warehouse: it takes turns with the ingestion assets (one DuckDB writer).
-    pool="warehouse",
+    pool=WAREHOUSE_POOL,
 )
-def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
+def revops_dbt_models(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+) -> Iterator[Any]:
+    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    target = dbt_project.project_dir / "target" / f"build-{context.run.run_id}"
+    try:
+        with warehouse_env(warehouse.resolve()):
+            yield from dbt.cli(args, context=context, target_path=target).stream()
+    finally:
+        # each invocation leaves its artifacts in its own folder; they are not reused
+        shutil.rmtree(target, ignore_errors=True)

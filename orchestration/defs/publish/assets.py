@@ -1,0 +1,96 @@
+"""The last steps of the refresh: publish the marts as a snapshot, then its HTML report.
+
+`serving_snapshot` runs only when every upstream asset materialized and no blocking check
+failed (the ingestion reconciliation, every dbt test of severity error): Dagster skips it
+otherwise, and the previous snapshot stays served.
+"""
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from orchestration.defs.ingestion.resources import Warehouse
+from orchestration.defs.publish.resources import ServingFolder
+from orchestration.defs.transform.assets import WAREHOUSE_POOL, revops_dbt_models
+from orchestration.project import dbt_project
+from revops import publish
+
+GROUP = "publish"
+SNAPSHOT_KEY = dg.AssetKey("serving_snapshot")
+REPORT_KEY = dg.AssetKey("serving_report")
+
+
+def mart_keys(dbt_assets: dg.AssetsDefinition = revops_dbt_models) -> Sequence[dg.AssetKey]:
+    """The dbt assets in the `marts` group: what the snapshot copies."""
+    return sorted(
+        (k for k in dbt_assets.keys if dbt_assets.group_names_by_key.get(k) == "marts"),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+class PublishConfig(dg.Config):
+    """Run options of the publish step."""
+
+    keep: int = publish.DEFAULT_KEEP  # snapshots kept for `revops rollback`
+
+
+def _checks_passed(context: dg.AssetExecutionContext) -> int:
+    """Asset checks of this run that passed (what the snapshot was gated on)."""
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    return sum(
+        1
+        for r in records
+        if r.event_log_entry.dagster_event
+        and r.event_log_entry.dagster_event.event_specific_data.passed
+    )
+
+
+@dg.asset(
+    key=SNAPSHOT_KEY,
+    group_name=GROUP,
+    deps=mart_keys(),
+    pool=WAREHOUSE_POOL,  # reads the warehouse: not while a load or a dbt build writes it
+    kinds={"duckdb"},
+    description=(
+        "The marts (no raw or staging data; personal data hashed or dropped) copied into a new "
+        "serving DuckDB file, verified, and swapped in as `<serving>/revops.duckdb`; older "
+        "snapshots are kept for `revops rollback` (docs/SERVING.md)."
+    ),
+)
+def serving_snapshot(
+    context: dg.AssetExecutionContext,
+    config: PublishConfig,
+    warehouse: Warehouse,
+    serving: ServingFolder,
+) -> dg.MaterializeResult:
+    tables = publish.mart_tables(dbt_project.manifest_path)
+    snapshot = publish.publish_snapshot(
+        warehouse.resolve(),
+        serving.resolve(),
+        tables,
+        run_id=context.run.run_id,
+        checks_passed=_checks_passed(context),
+        keep=config.keep,
+        on_step=context.log.debug,
+    )
+    context.log.info(
+        f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
+        f"{snapshot.rows:,} rows -> {serving.resolve() / publish.SERVING_FILE}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "snapshot_id": snapshot.snapshot_id,
+            "path": dg.MetadataValue.path(str(serving.resolve() / publish.SERVING_FILE)),
+            "tables": len(snapshot.tables),
+            "rows": snapshot.rows,
+            "checks_passed": snapshot.checks_passed,
+            "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
+            "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
+            "publish_seconds": snapshot.seconds,
+        }
+    )
+
+
+publish_assets: list[dg.AssetsDefinition] = [serving_snapshot]

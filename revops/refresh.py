@@ -1,0 +1,191 @@
+"""`revops refresh`: the Dagster `refresh` job, run headless in this process.
+
+The same job `dagster dev` shows and the schedule starts: ingestion assets -> dbt build (models
+and tests as asset checks) -> serving_snapshot -> serving_report. With $DAGSTER_HOME set, the
+run is recorded in that Dagster instance (and shows in the UI); otherwise an ephemeral one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revops.transform import PROJECT_DIR
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh did, from the run's event log."""
+
+    ok: bool
+    run_id: str
+    seconds: float
+    files_loaded: int = 0
+    files_duplicate: int = 0
+    files_failed: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    models: int = 0
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
+    checks_warned: list[str] = field(default_factory=list)  # non-blocking (WARN) checks
+    published: dict[str, object] | None = None  # the serving_snapshot metadata
+    report: str | None = None
+    failed_steps: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    log_file: str = ""  # dbt's output of the run
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def ensure_manifest() -> Path:
+    """dbt's manifest, which the Dagster definitions load: `dbt parse` (a partial parse when
+    nothing changed, a few seconds) into the project's target folder."""
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run(
+        [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
+         str(PROJECT_DIR), "--quiet"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return PROJECT_DIR / "target" / "manifest.json"
+
+
+def _instance():
+    import dagster as dg
+
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_refresh(
+    landing: Path,
+    warehouse: Path,
+    serving: Path,
+    *,
+    keep: int | None = None,
+    full_refresh: bool = False,
+    parse: bool = True,
+    log_level: str = "WARNING",
+    log_file: Path | None = None,
+) -> RefreshResult:
+    """Run the `refresh` job on these folders; never raises for a failed step (see `ok`).
+
+    dbt's own output (one line per node) goes to `log_file` (default: `refresh.log` beside the
+    warehouse); Dagster's log lines at `log_level` and above go to stderr.
+    """
+    landing, warehouse, serving = (Path(p).resolve() for p in (landing, warehouse, serving))
+    if not landing.is_dir():
+        raise ValueError(f"landing folder {landing} does not exist")
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    serving.mkdir(parents=True, exist_ok=True)
+    if parse:
+        ensure_manifest()
+    env = {
+        "REVOPS_LANDING": str(landing),
+        "REVOPS_WAREHOUSE": str(warehouse),
+        "REVOPS_SERVING": str(serving),
+    }
+    started = time.monotonic()
+    with _environment(env):
+        import dagster as dg
+
+        from orchestration.definitions import REFRESH_JOB, defs
+
+        job = defs.resolve_job_def(REFRESH_JOB)
+        run_config: dict[str, object] = {
+            "ops": {},
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        }
+        if full_refresh:
+            run_config["ops"]["revops_dbt_models"] = {"config": {"full_refresh": True}}
+        if keep is not None:
+            run_config["ops"]["serving_snapshot"] = {"config": {"keep": keep}}
+        log_file = Path(log_file) if log_file else warehouse.with_name("refresh.log")
+        with (
+            _instance() as instance,
+            open(log_file, "w") as log,
+            contextlib.redirect_stdout(log),
+        ):
+            result = job.execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
+            summary = _summarise(result, instance, dg)
+    summary.log_file = str(log_file)
+    summary.seconds = round(time.monotonic() - started, 2)
+    return summary
+
+
+def _summarise(result, instance, dg) -> RefreshResult:
+    out = RefreshResult(ok=result.success, run_id=result.run_id, seconds=0.0)
+    step_start: dict[str, float] = {}
+    for record in instance.all_logs(result.run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            step_start[event.step_key] = record.timestamp
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            if event.step_key in step_start:
+                seconds = record.timestamp - step_start[event.step_key]
+                out.step_seconds[event.step_key] = round(seconds, 2)
+            if kind == dg.DagsterEventType.STEP_FAILURE:
+                out.failed_steps.append(event.step_key)
+                error = event.step_failure_data.error
+                if error is not None:
+                    out.errors.append(f"{event.step_key}: {error.message.strip()[:2000]}")
+                user = event.step_failure_data.user_failure_data
+                if user is not None and user.description:
+                    out.errors.append(f"{event.step_key}: {user.description.strip()[:2000]}")
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            key = mat.asset_key
+            meta = {k: v.value for k, v in mat.metadata.items()}
+            if key.path[0] == "serving_snapshot":
+                out.published = meta
+            elif key.path[0] == "serving_report":
+                out.report = str(meta.get("path")) if meta.get("path") else None
+            elif "files_loaded" in meta:
+                out.files_loaded += int(meta["files_loaded"])
+                out.files_duplicate += int(meta.get("files_duplicate", 0))
+                out.files_failed += int(meta.get("files_failed", 0))
+                out.rows_loaded += int(meta.get("rows_loaded", 0))
+                out.rows_rejected += int(meta.get("rows_rejected", 0))
+            else:
+                out.models += 1
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.passed:
+                out.checks_passed += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                out.checks_warned.append(name)
+            else:
+                out.checks_failed.append(name)
+    # a failed ingestion asset has no materialization: count its files from the failure too
+    out.ok = result.success and not out.checks_failed and out.published is not None
+    return out

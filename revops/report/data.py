@@ -1,0 +1,143 @@
+"""Read what the report shows from a serving DuckDB file: marts and snapshot metadata only.
+
+Every query selects mart rows and columns as published. The one exception is the channel
+section: `channel_performance` has no channel-level rows, so `channel_rollup` sums a channel's
+campaign rows and divides, the roll-up docs/METRICS.md prescribes for BI tools.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+Row = dict[str, Any]
+
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
+# The dbt var `roi_attribution_model` defaults to this; revops_metrics.roi uses it too.
+DEFAULT_ATTRIBUTION_MODEL = "w_shaped"
+
+SEGMENTS = ("SMB", "Mid-Market", "Enterprise", "Unknown")
+ALL = "All"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report draws, read once from the serving file."""
+
+    snapshot: Row
+    sources: list[Row]
+    reporting_currency: str
+    report_month: dt.date
+    previous_month: dt.date | None
+    revops_metrics: list[Row]  # segment All, by month
+    sales_ops_metrics: list[Row]  # every segment and All, by month
+    mrr_by_month: list[Row]  # every segment and All, by month
+    rep_performance: list[Row]  # by month and rep, with the rep's name and title
+    channels: list[Row]  # by month and channel (campaign rows summed)
+    attribution_model: str
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+    """Rows of a query as dicts keyed by column name."""
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready scalar: decimals as floats, dates and times as ISO strings."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def channel_rollup(con: duckdb.DuckDBPyConnection, model: str) -> list[Row]:
+    """Spend, leads, attributed won, cost per lead and ROI per month x channel.
+
+    A channel's leads sit on its no-campaign row and its spend mostly on campaign rows, so a
+    single row's ratios mean little: docs/METRICS.md says to sum the channel's rows and then
+    divide. The ratios use the mart's own formulas (null when the denominator is 0).
+    """
+    if model not in ATTRIBUTION_MODELS:
+        raise ValueError(f"unknown attribution model {model!r}; one of {ATTRIBUTION_MODELS}")
+    return query(
+        con,
+        f"""
+        with summed as (
+            select
+                month_start_date as month,
+                channel,
+                sum(spend_reporting) as spend_reporting,
+                sum(leads) as leads,
+                sum(attributed_won_{model}) as attributed_won,
+            from channel_performance
+            group by month_start_date, channel
+        )
+        select
+            *,
+            spend_reporting / nullif(leads, 0) as cost_per_lead,
+            (attributed_won - spend_reporting) / nullif(spend_reporting, 0) as roi,
+        from summed
+        order by month, channel
+        """,
+    )
+
+
+def read_report_data(
+    serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
+) -> ReportData:
+    """Open the serving file read-only and read the marts and metadata the report needs."""
+    if not serving_db.is_file():
+        raise FileNotFoundError(f"no serving database at {serving_db}")
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        snapshot_rows = query(con, "select * from revops_snapshot")
+        if len(snapshot_rows) != 1:
+            raise ValueError(
+                f"{serving_db}: revops_snapshot has {len(snapshot_rows)} rows, expected 1"
+            )
+        sources = query(con, "select * from revops_sources order by source, object")
+        revops = query(con, "select * from revops_metrics where segment = ? order by month", [ALL])
+        if not revops:
+            raise ValueError(f"{serving_db}: revops_metrics has no `All` rows")
+        months = [r["month"] for r in revops]
+        report_month = months[-1]
+        previous_month = months[-2] if len(months) > 1 else None
+        currency_row = con.execute(
+            "select any_value(reporting_currency) from mrr_by_month"
+        ).fetchone()
+        return ReportData(
+            snapshot=snapshot_rows[0],
+            sources=sources,
+            reporting_currency=(currency_row[0] if currency_row else None) or "USD",
+            report_month=report_month,
+            previous_month=previous_month,
+            revops_metrics=revops,
+            sales_ops_metrics=query(con, "select * from sales_ops_metrics order by month, segment"),
+            mrr_by_month=query(con, "select * from mrr_by_month order by month, segment"),
+            rep_performance=query(
+                con,
+                """
+                select
+                    performance.*,
+                    reps.rep_name,
+                    reps.title,
+                from rep_performance as performance
+                left join dim_reps as reps
+                    on performance.rep_id = reps.rep_id
+                order by reps.title, reps.rep_name, performance.rep_id,
+                    performance.month_start_date
+                """,
+            ),
+            channels=channel_rollup(con, attribution_model),
+            attribution_model=attribution_model,
+        )
+    finally:
+        con.close()

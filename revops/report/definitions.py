@@ -1,0 +1,207 @@
+"""The metric definitions the report prints beside each tile and chart.
+
+Each one is a one-line summary of a definition that lives in docs/METRICS.md (`section` names
+the heading) and in the marts' YAML (`columns` names the mart columns it reads). The tests check
+that every section heading and every column still exists, so a rename there breaks the build
+here instead of leaving a stale label in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+METRICS_DOC = "docs/METRICS.md"
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """A metric as the report labels it: name, one-line definition and where it comes from."""
+
+    name: str
+    definition: str
+    columns: tuple[str, ...]  # "<mart>.<column>" read by the report
+    section: str  # a heading of docs/METRICS.md
+
+    @property
+    def source(self) -> str:
+        """The mart columns and the METRICS.md section, for a figure's caption."""
+        return f"{', '.join(self.columns)} - {METRICS_DOC} \u00a7 {self.section}"
+
+
+_BILLING = "Billing: MRR and movements"
+_RETENTION = "Billing: retention, renewals and revenue"
+_METRIC_TABLES = "Sales Ops and RevOps metric tables"
+_COHORT = "Cohort conversion (grain: lead-created month x channel x segment)"
+_REPS = "`rep_performance` (grain: month x rep)"
+_CHANNELS = "`channel_performance` (grain: month x channel x CRM campaign)"
+
+# Headline tiles, in the order the report shows them.
+MRR = MetricDefinition(
+    "MRR",
+    "Sum of customers' monthly recurring revenue at the month's reference instant "
+    "(month end, or the latest day of history), in the reporting currency.",
+    ("revops_metrics.mrr", "revops_metrics.mrr_growth_mom"),
+    _BILLING,
+)
+ARR = MetricDefinition("ARR", "12 x MRR.", ("revops_metrics.arr",), _BILLING)
+NRR = MetricDefinition(
+    "NRR (trailing 12 months)",
+    "MRR now of the customers who paid 12 months ago / their MRR then (expansion included).",
+    ("revops_metrics.trailing_12m_net_revenue_retention_rate",),
+    _RETENTION,
+)
+GRR = MetricDefinition(
+    "GRR (trailing 12 months)",
+    "As NRR, each customer capped at its MRR 12 months ago (no expansion).",
+    ("revops_metrics.trailing_12m_gross_revenue_retention_rate",),
+    _RETENTION,
+)
+LOGO_CHURN = MetricDefinition(
+    "Logo churn",
+    "Customers churned in the month / customers at the start of the month.",
+    ("revops_metrics.logo_churn_rate",),
+    _BILLING,
+)
+CLOSE_RATE = MetricDefinition(
+    "Close rate",
+    "Opportunities won / (won + lost), by close month.",
+    ("sales_ops_metrics.close_rate",),
+    _METRIC_TABLES,
+)
+SALES_CYCLE = MetricDefinition(
+    "Sales cycle",
+    "Average days from created to close date of the month's won opportunities.",
+    ("sales_ops_metrics.avg_sales_cycle_days",),
+    _METRIC_TABLES,
+)
+CAC = MetricDefinition(
+    "CAC",
+    "Fully loaded: (ad spend + sales and marketing expenses) / new customers; paid-only "
+    "(ad spend / new customers) when the month's expenses are not delivered.",
+    ("sales_ops_metrics.cac_fully_loaded", "sales_ops_metrics.cac_paid"),
+    _METRIC_TABLES,
+)
+LTV_TO_CAC = MetricDefinition(
+    "LTV:CAC",
+    "CLTV (ARPA x gross margin x capped customer lifetime) / CAC (fully loaded, else paid).",
+    ("sales_ops_metrics.ltv_to_cac",),
+    _METRIC_TABLES,
+)
+MQLS = MetricDefinition(
+    "MQLs",
+    "Leads whose first time at MQL (or a later stage) falls in the month.",
+    ("sales_ops_metrics.mqls",),
+    _METRIC_TABLES,
+)
+
+# Charts.
+MRR_BY_SEGMENT = MetricDefinition(
+    "MRR by segment",
+    "MRR per customer segment (the linked account's head-count band; Unknown when unlinked) "
+    "and for all customers.",
+    ("mrr_by_month.mrr", "mrr_by_month.segment"),
+    _BILLING,
+)
+MRR_MOVEMENTS = MetricDefinition(
+    "MRR movements",
+    "Starting MRR + new + reactivation + expansion - contraction - churn = MRR (the bridge "
+    "holds for every month; a dbt test checks it).",
+    (
+        "mrr_by_month.starting_mrr",
+        "mrr_by_month.new_mrr",
+        "mrr_by_month.reactivation_mrr",
+        "mrr_by_month.expansion_mrr",
+        "mrr_by_month.contraction_mrr",
+        "mrr_by_month.churn_mrr",
+        "mrr_by_month.net_new_mrr",
+        "mrr_by_month.mrr",
+    ),
+    _BILLING,
+)
+FUNNEL = MetricDefinition(
+    "Lead funnel by cohort",
+    "Of the leads created in the cohort month, how many reached MQL, SQL, opportunity and won "
+    "by the refresh; each stage as a share of the cohort's leads.",
+    (
+        "sales_ops_metrics.cohort_leads",
+        "sales_ops_metrics.cohort_reached_mql",
+        "sales_ops_metrics.cohort_reached_sql",
+        "sales_ops_metrics.cohort_reached_opportunity",
+        "sales_ops_metrics.cohort_reached_won",
+        "sales_ops_metrics.pct_leads_to_mql",
+        "sales_ops_metrics.pct_leads_to_sql",
+        "sales_ops_metrics.pct_leads_to_opportunity",
+        "sales_ops_metrics.pct_leads_to_won",
+    ),
+    _COHORT,
+)
+SEGMENT_WIN_RATE = MetricDefinition(
+    "Close rate and sales cycle by segment",
+    "Close rate = won / (won + lost) and average sales cycle of won deals, by close month and "
+    "opportunity (account) segment.",
+    (
+        "sales_ops_metrics.close_rate",
+        "sales_ops_metrics.close_rate_denominator",
+        "sales_ops_metrics.avg_sales_cycle_days",
+    ),
+    _METRIC_TABLES,
+)
+REP_WIN_RATE = MetricDefinition(
+    "Close rate and sales cycle by rep",
+    "Per Account Executive / SDR and close month: won / (won + lost) and average sales cycle "
+    "days of won deals; blank when the rep closed nothing that month.",
+    (
+        "rep_performance.close_rate",
+        "rep_performance.opportunities_closed",
+        "rep_performance.avg_sales_cycle_days",
+        "dim_reps.rep_name",
+        "dim_reps.title",
+    ),
+    _REPS,
+)
+CHANNELS = MetricDefinition(
+    "Spend, cost per lead and ROI by channel",
+    "Ad spend by report month; cost per lead = spend / leads created; ROI = (attributed won "
+    "- spend) / spend, won credited by the attribution model to the month the opportunity "
+    "was created. A channel's figure sums its campaign rows, then divides.",
+    (
+        "channel_performance.spend_reporting",
+        "channel_performance.leads",
+        "channel_performance.attributed_won_<model>",
+    ),
+    _CHANNELS,
+)
+NRR_HEATMAP = MetricDefinition(
+    "Net revenue retention by segment",
+    "Trailing 12 months: MRR now of the customers who paid 12 months earlier / their MRR "
+    "then. Monthly: the same over one month. Cohort = the customers paying at the start.",
+    (
+        "mrr_by_month.trailing_12m_net_revenue_retention_rate",
+        "mrr_by_month.monthly_net_revenue_retention_rate",
+    ),
+    _RETENTION,
+)
+
+TILES: tuple[tuple[str, MetricDefinition], ...] = (
+    ("mrr", MRR),
+    ("arr", ARR),
+    ("nrr", NRR),
+    ("grr", GRR),
+    ("logo_churn", LOGO_CHURN),
+    ("close_rate", CLOSE_RATE),
+    ("sales_cycle", SALES_CYCLE),
+    ("cac", CAC),
+    ("ltv_to_cac", LTV_TO_CAC),
+    ("mqls", MQLS),
+)
+
+ALL_DEFINITIONS: tuple[MetricDefinition, ...] = (
+    *(d for _, d in TILES),
+    MRR_BY_SEGMENT,
+    MRR_MOVEMENTS,
+    FUNNEL,
+    SEGMENT_WIN_RATE,
+    REP_WIN_RATE,
+    CHANNELS,
+    NRR_HEATMAP,
+)

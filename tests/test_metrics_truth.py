@@ -1,0 +1,280 @@
+"""End to end on the `s` company with every --dirty fault (the `s_dirty_warehouse` session
+build): sales_ops_metrics and revops_metrics must equal the generator's truth.json per month and
+segment (funnel, MRR and its movements, ad spend), their `All` rows must be the sum of their
+segment rows, and their parts must reconcile per segment with the marts they come from (the
+singular tests in data-tests/ check the `All` rows and MRR; these go per segment)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+METRIC_TABLES = ("sales_ops_metrics", "revops_metrics")
+# Columns filled on `All` rows only (spend and expenses have no segment).
+ALL_ONLY = {
+    "sales_ops_metrics": {"ad_spend", "sales_marketing_expenses", "cac_fully_loaded_numerator"},
+    "revops_metrics": {"attributed_won_revenue", "marketing_spend", "roi_numerator"},
+}
+FUNNEL = (
+    "leads",
+    "mqls",
+    "sqls",
+    "opportunities_created",
+    "opportunities_won",
+    "opportunities_lost",
+    "won_amount",
+)
+
+
+def contract_columns(table: str) -> dict[str, str]:
+    """column -> data_type from the table's contract in models/marts/metrics."""
+    spec = yaml.safe_load((ROOT / "models/marts/metrics/_metrics__models.yml").read_text())
+    model = next(m for m in spec["models"] if m["name"] == table)
+    return {c["name"]: c["data_type"].replace(" ", "") for c in model["columns"]}
+
+
+def additive_columns(table: str) -> list[str]:
+    """Counts and amounts (bigint, decimal): everything but ratios (double), keys and dates."""
+    return [
+        name
+        for name, data_type in contract_columns(table).items()
+        if data_type.startswith(("bigint", "decimal")) and name not in ALL_ONLY[table]
+    ]
+
+
+def by_month_and_segment(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
+) -> dict[tuple[str, str], dict]:
+    rows = con.execute(
+        f"select strftime(month, '%Y-%m'), segment, {', '.join(columns)} from {table}"
+    ).fetchall()
+    return {(row[0], row[1]): dict(zip(columns, row[2:], strict=True)) for row in rows}
+
+
+@pytest.fixture(scope="module")
+def con(s_dirty_warehouse):
+    _, warehouse = s_dirty_warehouse
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        yield connection
+
+
+def test_funnel_counts_and_won_amount_equal_the_truth(s_dirty_warehouse, con):
+    company, _ = s_dirty_warehouse
+    got = by_month_and_segment(con, "sales_ops_metrics", list(FUNNEL))
+    checked = 0
+    for row in company.truth["funnel"]:
+        key = (row["month"], row["segment"])
+        for name in FUNNEL:
+            # A segment without any activity has no row: it must be all zeros in the truth.
+            value = got[key][name] if key in got else 0
+            assert Decimal(value) == Decimal(str(row[name])), (key, name, value, row[name])
+            checked += Decimal(str(row[name])) != 0
+    assert checked > 800
+    assert {m for m, _ in got} == {row["month"] for row in company.truth["funnel"]}
+
+
+def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
+    company, _ = s_dirty_warehouse
+    revops = by_month_and_segment(
+        con,
+        "revops_metrics",
+        [
+            "mrr",
+            "arr",
+            "previous_month_mrr",
+            "logo_churn_numerator",
+            "logo_churn_denominator",
+            "gross_revenue_churn_numerator",
+            "gross_revenue_churn_denominator",
+            "upsell_mrr_numerator",
+            "upsell_customer_numerator",
+            "monthly_net_revenue_retention_numerator",
+            "monthly_net_revenue_retention_denominator",
+            "monthly_gross_revenue_retention_numerator",
+            "monthly_gross_revenue_retention_denominator",
+        ],
+    )
+    sales_ops = by_month_and_segment(
+        con,
+        "sales_ops_metrics",
+        [
+            "arpa_numerator",
+            "arpa_denominator",
+            "new_customers",
+            "revenue_churn_numerator",
+            "revenue_churn_denominator",
+        ],
+    )
+    truth = {(row["month"], row["segment"]): row for row in company.truth["mrr"]}
+    customers_before: dict[str, int] = defaultdict(int)
+    checked = 0
+    for (month, segment), row in sorted(truth.items()):
+        t = {k: Decimal(str(v)) for k, v in row.items() if k not in ("month", "segment")}
+        expected_revops = {
+            "mrr": t["mrr"],
+            "arr": 12 * t["mrr"],
+            "previous_month_mrr": t["previous_mrr"],
+            "logo_churn_numerator": t["churn_customers"],
+            "logo_churn_denominator": customers_before[segment],
+            "gross_revenue_churn_numerator": t["contraction"] + t["churn"],
+            "gross_revenue_churn_denominator": t["previous_mrr"],
+            "upsell_mrr_numerator": t["expansion"],
+            "upsell_customer_numerator": t["expansion_customers"],
+            # The cohort with MRR last month keeps last month's MRR, plus expansion, minus
+            # contraction and churn (new and reactivated customers are not in it).
+            "monthly_net_revenue_retention_numerator": t["previous_mrr"]
+            + t["expansion"]
+            - t["contraction"]
+            - t["churn"],
+            "monthly_net_revenue_retention_denominator": t["previous_mrr"],
+            "monthly_gross_revenue_retention_numerator": t["previous_mrr"]
+            - t["contraction"]
+            - t["churn"],
+            "monthly_gross_revenue_retention_denominator": t["previous_mrr"],
+        }
+        expected_sales_ops = {
+            "arpa_numerator": t["mrr"],
+            "arpa_denominator": t["customers"],
+            "new_customers": t["new_customers"],
+            "revenue_churn_numerator": t["churn"],
+            "revenue_churn_denominator": t["previous_mrr"],
+        }
+        for table, got, expected in (
+            ("revops_metrics", revops, expected_revops),
+            ("sales_ops_metrics", sales_ops, expected_sales_ops),
+        ):
+            for name, value in expected.items():
+                assert Decimal(got[(month, segment)][name]) == value, (table, month, segment, name)
+                checked += value != 0
+        customers_before[segment] = int(t["customers"])
+    assert checked > 1000
+    # Billing customers always have an account segment: nothing is `Unknown`.
+    for (month, segment), values in revops.items():
+        if segment == "Unknown":
+            assert values["mrr"] in (0, None) and not values["logo_churn_denominator"], month
+
+
+def test_ad_spend_equals_the_truth(s_dirty_warehouse, con):
+    company, _ = s_dirty_warehouse
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for row in company.truth["ad_spend"]:
+        expected[row["month"]] += Decimal(row["spend"])
+    got = {
+        month: (ad_spend, marketing_spend)
+        for month, ad_spend, marketing_spend in con.execute(
+            "select strftime(s.month, '%Y-%m'), s.ad_spend, r.marketing_spend "
+            "from sales_ops_metrics as s inner join revops_metrics as r "
+            "on s.month = r.month and s.segment = r.segment where s.segment = 'All'"
+        ).fetchall()
+    }
+    for month, spend in got.items():
+        assert spend == (expected.get(month, Decimal(0)),) * 2, month
+    assert set(expected) <= set(got)
+    assert sum(spend for spend, _ in got.values()) == sum(expected.values())
+
+
+@pytest.mark.parametrize("table", METRIC_TABLES)
+def test_all_rows_are_the_sum_of_the_segments(con, table):
+    columns = additive_columns(table)
+    assert len(columns) >= 20
+    sums = ", ".join(f"sum({c}) filter (where segment <> 'All')" for c in columns)
+    alls = ", ".join(f"max({c}) filter (where segment = 'All')" for c in columns)
+    rows = con.execute(
+        f"select strftime(month, '%Y-%m'), {sums}, {alls} from {table} group by month"
+    ).fetchall()
+    for month, *values in rows:
+        segments, all_row = values[: len(columns)], values[len(columns) :]
+        for column, total, value in zip(columns, segments, all_row, strict=True):
+            assert (total or 0) == (value or 0), (table, month, column, total, value)
+    # The columns without a segment are null on segment rows.
+    only = ", ".join(f"count({c})" for c in sorted(ALL_ONLY[table]))
+    counts = con.execute(f"select {only} from {table} where segment <> 'All'").fetchone()
+    assert set(counts) == {0}, counts
+
+
+def test_sales_ops_metrics_reconcile_per_segment_with_the_facts(con):
+    """data-tests/assert_sales_ops_metrics_reconcile_with_funnel checks the `All` rows for
+    leads, MQLs, SQLs and won amount; this checks every segment and the other parts."""
+    got = by_month_and_segment(
+        con,
+        "sales_ops_metrics",
+        [
+            "leads",
+            "mqls",
+            "sqls",
+            "opportunities_created",
+            "opportunities_won",
+            "opportunities_lost",
+            "won_amount",
+            "sales_cycle_days",
+            "new_customers",
+        ],
+    )
+    month = "strftime({}, '%Y-%m'), segment"
+    queries = {
+        "leads": f"select {month.format('created_at')}, count(*) from fct_lead_funnel",
+        "mqls": f"select {month.format('mql_at')}, count(mql_at) from fct_lead_funnel",
+        "sqls": f"select {month.format('sql_at')}, count(sql_at) from fct_lead_funnel",
+        "opportunities_created": f"select {month.format('created_date')}, count(*) "
+        "from fct_opportunities",
+        "opportunities_won": f"select {month.format('close_date')}, count(*) "
+        "from fct_opportunities where is_won",
+        "opportunities_lost": f"select {month.format('close_date')}, count(*) "
+        "from fct_opportunities where is_closed and not is_won",
+        "won_amount": f"select {month.format('close_date')}, sum(amount_reporting) "
+        "from fct_opportunities where is_won",
+        "sales_cycle_days": f"select {month.format('close_date')}, sum(sales_cycle_days) "
+        "from fct_opportunities where is_won",
+        "new_customers": f"select {month.format('month')}, count(*) "
+        "from fct_mrr where movement = 'new'",
+    }
+    checked = 0
+    for name, sql in queries.items():
+        expected = {
+            (m, segment): value
+            for m, segment, value in con.execute(f"{sql} group by all").fetchall()
+            if m is not None
+        }
+        for key, values in got.items():
+            if key[1] == "All":
+                continue
+            assert values[name] == expected.get(key, 0), (name, key, values[name])
+            checked += values[name] != 0
+        # No month x segment of the facts is missing from the table.
+        assert set(expected) <= set(got), (name, set(expected) - set(got))
+    assert checked > 1000
+
+
+def test_revops_metrics_agree_with_sales_ops_metrics_and_the_marts(con):
+    """The columns revops_metrics takes from sales_ops_metrics and mrr_by_month."""
+    mismatches = con.execute(
+        """
+        select r.month, r.segment
+        from revops_metrics as r
+        left join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
+        left join mrr_by_month as m on r.month = m.month and r.segment = m.segment
+        where r.mqls is distinct from coalesce(s.mqls, 0)
+            or r.clv is distinct from s.cltv
+            or r.marketing_spend is distinct from s.ad_spend
+            or r.arr is distinct from coalesce(m.arr, 0)
+            or r.monthly_net_revenue_retention_numerator
+                is distinct from m.monthly_net_revenue_retention_numerator
+            or r.monthly_gross_revenue_retention_numerator
+                is distinct from m.monthly_gross_revenue_retention_numerator
+            or r.logo_churn_numerator is distinct from m.logo_churn_numerator
+            or r.renewal_numerator is distinct from m.renewal_numerator
+        """
+    ).fetchall()
+    assert mismatches == []
+    # Every month x segment of sales_ops_metrics is in revops_metrics.
+    missing = con.execute(
+        "select month, segment from sales_ops_metrics "
+        "except select month, segment from revops_metrics"
+    ).fetchall()
+    assert missing == []

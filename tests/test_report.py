@@ -1,0 +1,808 @@
+"""The HTML report (revops.report) on the `xs` company: its numbers equal the marts, it makes no
+network reference, and headless Chromium renders every chart without a console error.
+
+The serving file is built here by `make_serving_db` (mart tables copied from the warehouse,
+metadata from the load ledger); the publish step of issue 7 will replace it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import json
+import os
+import queue
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from revops.contract import OBJECTS
+from revops.ingest import ingest_landing
+from revops.report import ReportResult, build_report
+from revops.report import definitions as d
+from revops.report.data import DEFAULT_ATTRIBUTION_MODEL
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+MART_MODELS = sorted(p.stem for p in (ROOT / "models" / "marts").rglob("*.sql"))
+
+
+# --- the serving file -----------------------------------------------------------------------
+
+
+def make_serving_db(warehouse: Path, serving_db: Path, snapshot_id: str = "test") -> None:
+    """A serving file as the publish step writes it: the marts plus two metadata tables."""
+    serving_db.unlink(missing_ok=True)
+    con = duckdb.connect(str(serving_db))
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        for model in MART_MODELS:
+            con.execute(f"create table main.{model} as select * from wh.main.{model}")
+        contract = ", ".join(f"('{o.source}', '{o.name}')" for o in OBJECTS)
+        con.execute(
+            f"""
+            create table main.revops_sources as
+            with contract (source, object) as (values {contract}),
+            ledger as (
+                select
+                    source,
+                    object,
+                    max(delivery_date) filter (where status = 'loaded') as latest_delivery_date,
+                    count(*) filter (where status = 'loaded') as files_loaded,
+                    count(*) filter (where status = 'failed') as files_failed,
+                    coalesce(sum(rows_loaded), 0) as rows_loaded,
+                from wh.raw._load_ledger
+                group by source, object
+            ),
+            rejects as (
+                select source, object, count(*) as rows_rejected
+                from wh.raw._rejects
+                group by source, object
+            )
+            select
+                contract.source::varchar as source,
+                contract.object::varchar as object,
+                ledger.latest_delivery_date,
+                coalesce(ledger.files_loaded, 0)::bigint as files_loaded,
+                coalesce(ledger.files_failed, 0)::bigint as files_failed,
+                coalesce(ledger.rows_loaded, 0)::bigint as rows_loaded,
+                coalesce(rejects.rows_rejected, 0)::bigint as rows_rejected,
+                case
+                    when coalesce(ledger.files_failed, 0) > 0 then 'failed'
+                    when coalesce(ledger.files_loaded, 0) = 0 then 'missing'
+                    else 'ok'
+                end as status,
+            from contract
+            left join ledger using (source, object)
+            left join rejects using (source, object)
+            """
+        )
+        con.execute(
+            """
+            create table main.revops_snapshot as
+            select
+                ?::varchar as snapshot_id,
+                ?::timestamp as published_at,
+                'pytest'::varchar as run_id,
+                ?::bigint as models,
+                0::bigint as checks_passed,
+                (select max(latest_delivery_date) from main.revops_sources)
+                    as latest_delivery_date
+            """,
+            [snapshot_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), len(MART_MODELS)],
+        )
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def xs_serving(xs_company, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The xs company ingested, built by dbt and published to a serving file."""
+    base = tmp_path_factory.mktemp("report")
+    warehouse = base / "warehouse.duckdb"
+    summary = ingest_landing(xs_company.out, warehouse)
+    assert summary.files_failed == 0, summary.errors
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--profiles-dir",
+            str(ROOT),
+            "--project-dir",
+            str(ROOT),
+            "--target-path",
+            str(base / "target"),
+            "--log-path",
+            str(base / "logs"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "REVOPS_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    serving = base / "serving" / "revops.duckdb"
+    serving.parent.mkdir()
+    make_serving_db(warehouse, serving, snapshot_id="xs-test")
+    return serving
+
+
+@pytest.fixture(scope="module")
+def report(xs_serving: Path) -> ReportResult:
+    return build_report(xs_serving, xs_serving.with_name("report.html"))
+
+
+@pytest.fixture(scope="module")
+def page(report: ReportResult) -> str:
+    return report.path.read_text(encoding="utf-8")
+
+
+# --- reading the page back ------------------------------------------------------------------
+
+
+class _Scripts(HTMLParser):
+    """JSON script blocks by id / data-target, and every src/href attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: dict[str, str] = {}
+        self.links: list[tuple[str, str, str]] = []
+        self._current: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for name in ("src", "href", "data", "action", "srcset", "poster"):
+            if attributes.get(name):
+                self.links.append((tag, name, attributes[name] or ""))
+        if tag == "script" and attributes.get("type") == "application/json":
+            self._current = attributes.get("id") or attributes.get("data-target")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._current is not None:
+            self.blocks[self._current] = "".join(self._text)
+            self._current = None
+
+
+@pytest.fixture(scope="module")
+def parsed(page: str) -> _Scripts:
+    parser = _Scripts()
+    parser.feed(page)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def report_data(parsed: _Scripts) -> dict[str, Any]:
+    return json.loads(parsed.blocks["report-data"])
+
+
+def _figure(parsed: _Scripts, figure_id: str) -> dict[str, Any]:
+    return json.loads(parsed.blocks[figure_id])
+
+
+def _sql(serving: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+
+
+# --- structure and numbers ------------------------------------------------------------------
+
+
+def test_report_result_and_sections(report: ReportResult, page: str, report_data):
+    assert report.path.name == "report.html" and report.bytes == report.path.stat().st_size
+    assert report.sections == (
+        "freshness",
+        "headline",
+        "revenue",
+        "funnel",
+        "sales",
+        "marketing",
+        "retention",
+        "notes",
+    )
+    assert report.tiles == tuple(key for key, _ in d.TILES)
+    assert report_data["figures"] == list(report.figures) and len(report.figures) == 9
+    # The freshness panel comes first on the page, then the tiles.
+    assert page.index('id="freshness"') < page.index('id="headline"') < page.index('id="revenue"')
+    # plotly.js is inlined exactly once, and every figure has a div and a spec.
+    assert page.count("plotly.js v") == 1
+    for figure_id in report.figures:
+        assert page.count(f'id="{figure_id}"') == 1
+        assert f'data-target="{figure_id}"' in page
+
+
+def test_no_external_references(parsed: _Scripts, page: str):
+    external = [link for link in parsed.links if re.match(r"\s*(https?:)?//", link[2])]
+    assert not external
+    assert all(value.startswith("#") for _, _, value in parsed.links), parsed.links
+    # No fonts or style sheets fetched by CSS either.
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", page)
+
+
+def test_freshness_equals_the_metadata(xs_serving: Path, report_data, page: str):
+    snapshot = _sql(
+        xs_serving, "select snapshot_id, published_at, latest_delivery_date from revops_snapshot"
+    )
+    assert report_data["snapshot"]["snapshot_id"] == snapshot[0][0] == "xs-test"
+    assert report_data["snapshot"]["published_at"] == snapshot[0][1].isoformat()
+    assert report_data["snapshot"]["latest_delivery_date"] == snapshot[0][2].isoformat()
+    assert snapshot[0][1].strftime("%Y-%m-%d %H:%M:%S") in page
+    rows = _sql(
+        xs_serving,
+        "select source, object, latest_delivery_date, files_loaded, files_failed, rows_loaded, "
+        "rows_rejected, status from revops_sources order by source, object",
+    )
+    got = [
+        (
+            s["source"],
+            s["object"],
+            s["latest_delivery_date"],
+            s["files_loaded"],
+            s["files_failed"],
+            s["rows_loaded"],
+            s["rows_rejected"],
+            s["status"],
+        )
+        for s in report_data["sources"]
+    ]
+    assert got == [(*r[:2], _iso(r[2]) if r[2] else None, *r[3:]) for r in rows]
+    assert report_data["rows_rejected"] == sum(r[6] for r in rows)
+    assert 'id="freshness-status">All ' in page  # the clean xs company: every object ok
+
+
+def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
+    month = _sql(xs_serving, "select max(month) from revops_metrics where segment = 'All'")[0][0]
+    assert report_data["report_month"] == month.isoformat()
+    revops = "trailing_12m_net_revenue_retention_rate, trailing_12m_gross_revenue_retention_rate"
+    sales = "close_rate, avg_sales_cycle_days, cac_fully_loaded, cac_paid, ltv_to_cac, mqls"
+    # CAC compares like with like: fully loaded only when both months have it.
+    cac_fully_loaded_both = _sql(
+        xs_serving,
+        "select count(cac_fully_loaded) = 2 from sales_ops_metrics "
+        "where segment = 'All' and month in (?, ? - interval 1 month)",
+        [month, month],
+    )[0][0]
+    checked = 0
+    for offset, field in ((0, "value"), (1, "previous")):
+        r = _sql(
+            xs_serving,
+            f"select mrr, arr, {revops}, logo_churn_rate, mrr_growth_mom from revops_metrics "
+            "where segment = 'All' and month = ? - to_months(?)",
+            [month, offset],
+        )[0]
+        s = _sql(
+            xs_serving,
+            f"select {sales} from sales_ops_metrics "
+            "where segment = 'All' and month = ? - to_months(?)",
+            [month, offset],
+        )[0]
+        expected = {
+            "mrr": r[0],
+            "arr": r[1],
+            "nrr": r[2],
+            "grr": r[3],
+            "logo_churn": r[4],
+            "close_rate": s[0],
+            "sales_cycle": s[1],
+            "cac": s[2] if cac_fully_loaded_both else s[3],
+            "ltv_to_cac": s[4],
+            "mqls": s[5],
+        }
+        for key, value in expected.items():
+            tile = report_data["tiles"][key]
+            assert _close(tile[field], _num(value)), (key, field, tile[field], value)
+            checked += value is not None
+        if offset == 0:
+            assert _close(report_data["tiles"]["mrr"]["growth"], r[5])
+    assert checked >= 18
+    # The page shows the MRR tile as a whole number of dollars.
+    mrr = report_data["tiles"]["mrr"]["value"]
+    assert re.search(rf'id="tile-mrr".*?\${mrr:,.0f}<', page, re.S)
+
+
+def test_mrr_figures_equal_mrr_by_month(xs_serving: Path, parsed: _Scripts):
+    rows = _sql(xs_serving, "select month, segment, mrr from mrr_by_month")
+    mart = {(m.isoformat(), s): float(v) for m, s, v in rows}
+    figure = _figure(parsed, "fig-mrr-by-segment")
+    names = {"All customers": "All"}
+    seen = 0
+    for trace in figure["data"]:
+        segment = names.get(trace["name"], trace["name"])
+        for x, y in zip(trace["x"], trace["y"], strict=True):
+            assert mart[(x, segment)] == y, (x, segment)
+            seen += 1
+    assert seen == len(mart)
+
+    bridge = _sql(
+        xs_serving,
+        "select month, starting_mrr, new_mrr, reactivation_mrr, expansion_mrr, "
+        "contraction_mrr, churn_mrr, mrr from mrr_by_month where segment = 'All' order by month",
+    )
+    waterfall = _figure(parsed, "fig-mrr-waterfall")["data"]
+    assert len(waterfall) == len(bridge)
+    for trace, row in zip(waterfall, bridge, strict=True):
+        assert trace["y"] == [
+            float(v) * sign for v, sign in zip(row[1:], (1, 1, 1, 1, -1, -1, 1), strict=True)
+        ]
+        assert trace["measure"][0] == trace["measure"][-1] == "absolute"
+    assert sum(bool(t["visible"]) for t in waterfall) == 1
+    assert waterfall[-1]["visible"] is True  # the report month is shown first
+
+    movements = {t["name"]: t for t in _figure(parsed, "fig-mrr-movements")["data"]}
+    assert movements["Churn"]["y"] == [-float(r[6]) for r in bridge]
+    net = _sql(
+        xs_serving, "select net_new_mrr from mrr_by_month where segment = 'All' order by month"
+    )
+    assert movements["Net new MRR"]["y"] == [float(r[0]) for r in net]
+
+
+def test_funnel_figures_equal_sales_ops_metrics(xs_serving: Path, parsed: _Scripts):
+    rows = _sql(
+        xs_serving,
+        "select month, cohort_leads, cohort_reached_mql, cohort_reached_sql, "
+        "cohort_reached_opportunity, cohort_reached_won, pct_leads_to_mql, pct_leads_to_sql, "
+        "pct_leads_to_opportunity, pct_leads_to_won from sales_ops_metrics "
+        "where segment = 'All' order by month",
+    )
+    funnels = _figure(parsed, "fig-funnel-cohort")["data"]
+    assert len(funnels) == len(rows)
+    for trace, row in zip(funnels, rows, strict=True):
+        assert trace["x"] == list(row[1:6])
+        assert trace["y"] == ["Leads", "MQL", "SQL", "Opportunity", "Won"]
+    rates = _figure(parsed, "fig-funnel-rates")["data"]
+    for i, trace in enumerate(rates):
+        assert trace["x"] == [r[0].isoformat() for r in rows]
+        assert all(_close(a, b) for a, b in zip(trace["y"], (r[6 + i] for r in rows), strict=True))
+
+
+def test_sales_figures_equal_the_marts(xs_serving: Path, parsed: _Scripts):
+    segments = _figure(parsed, "fig-win-rate-segment")["data"]
+    mart = {
+        (m.isoformat(), s): (c, a)
+        for m, s, c, a in _sql(
+            xs_serving,
+            "select month, segment, close_rate, avg_sales_cycle_days from sales_ops_metrics",
+        )
+    }
+    checked = 0
+    for trace in segments:
+        column = 0 if trace.get("yaxis", "y") == "y" else 1
+        for x, y in zip(trace["x"], trace["y"], strict=True):
+            assert _close(y, mart[(x, trace["name"])][column]), (trace["name"], x)
+            checked += y is not None
+    assert checked > 20
+
+    reps = _figure(parsed, "fig-win-rate-rep")["data"]
+    titles = "case title when 'Account Executive' then 'AE' else 'SDR' end"
+    names = dict(
+        _sql(xs_serving, f"select rep_name || ' (' || {titles} || ')', rep_id from dim_reps")
+    )
+    cells = {
+        (rep, m.isoformat()): (c, a)
+        for rep, m, c, a in _sql(
+            xs_serving,
+            "select rep_id, month_start_date, close_rate, avg_sales_cycle_days "
+            "from rep_performance",
+        )
+    }
+    closers = _sql(
+        xs_serving,
+        "select count(distinct rep_id) from rep_performance where opportunities_closed > 0",
+    )[0][0]
+    assert len(reps[0]["y"]) == closers > 0
+    for column, trace in enumerate(reps):
+        for label, z_row in zip(trace["y"], trace["z"], strict=True):
+            for x, z in zip(trace["x"], z_row, strict=True):
+                assert _close(z, cells[(names[label], x)][column]), (label, x)
+
+
+def test_channel_figure_is_the_documented_rollup(xs_serving: Path, parsed: _Scripts, report_data):
+    model = DEFAULT_ATTRIBUTION_MODEL
+    assert report_data["attribution_model"] == model
+    rows = _sql(
+        xs_serving,
+        f"select month_start_date, channel, sum(spend_reporting), sum(leads), "
+        f"sum(attributed_won_{model}) from channel_performance group by all",
+    )
+    mart = {(m.isoformat(), c): (s, n, w) for m, c, s, n, w in rows}
+    traces = _figure(parsed, "fig-channels")["data"]
+    paid = {c for (_, c), (s, _, _) in mart.items() if s > 0}
+    assert {t["name"] for t in traces} == paid
+    for trace in traces:
+        axis = trace.get("yaxis", "y")
+        for x, y in zip(trace["x"], trace["y"], strict=True):
+            spend, leads, won = mart[(x, trace["name"])]
+            if axis == "y":
+                assert y == float(spend)
+            elif axis == "y2":
+                assert _close(y, spend / leads if leads else None)
+            else:
+                assert _close(y, (won - spend) / spend if spend else None)
+    # The total spend equals the company's spend in sales_ops_metrics (All rows).
+    total = sum(y for t in traces if t.get("yaxis", "y") == "y" for y in t["y"])
+    ad_spend = _sql(xs_serving, "select sum(ad_spend) from sales_ops_metrics where segment = 'All'")
+    assert abs(total - float(ad_spend[0][0])) < 0.01
+
+
+def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):
+    mart = {
+        (m.isoformat(), s): (t, n)
+        for m, s, t, n in _sql(
+            xs_serving,
+            "select month, segment, trailing_12m_net_revenue_retention_rate, "
+            "monthly_net_revenue_retention_rate from mrr_by_month",
+        )
+    }
+    trailing, monthly = _figure(parsed, "fig-nrr-heatmap")["data"]
+    assert trailing["y"] == ["All", "SMB", "Mid-Market", "Enterprise", "Unknown"]
+    for column, trace in enumerate((trailing, monthly)):
+        for segment, z_row in zip(trace["y"], trace["z"], strict=True):
+            for x, z in zip(trace["x"], z_row, strict=True):
+                assert _close(z, mart[(x, segment)][column]), (segment, x)
+    assert any(z is not None for z in trailing["z"][0])
+
+
+def test_every_figure_names_its_metric_definition(report: ReportResult, page: str):
+    for figure_id in report.figures:
+        card = page[page.index(f'id="{figure_id}-card"') :]
+        card = card[: card.index("</div>\n") if "</div>\n" in card else len(card)]
+        assert 'class="definition"' in card and "docs/METRICS.md" in card, figure_id
+
+
+def test_definitions_point_at_real_sections_and_columns():
+    headings = {
+        line.lstrip("#").strip()
+        for line in (ROOT / "docs" / "METRICS.md").read_text().splitlines()
+        if line.startswith("#")
+    }
+    columns: set[str] = set()
+    for path in (ROOT / "models" / "marts").rglob("_*__models.yml"):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            columns |= {f"{model['name']}.{c['name']}" for c in model.get("columns", [])}
+    for definition in d.ALL_DEFINITIONS:
+        assert definition.section in headings, definition.name
+        for column in definition.columns:
+            if "<model>" in column:
+                column = column.replace("<model>", DEFAULT_ATTRIBUTION_MODEL)
+            assert column in columns, (definition.name, column)
+
+
+def test_failed_and_missing_sources_are_flagged(xs_serving: Path, tmp_path: Path):
+    serving = tmp_path / "revops.duckdb"
+    shutil.copy(xs_serving, serving)
+    con = duckdb.connect(str(serving))
+    con.execute(
+        "update revops_sources set status = 'failed', files_failed = 2, rows_rejected = 7 "
+        "where source = 'stripe' and object = 'invoices'"
+    )
+    con.execute("update revops_sources set status = 'missing' where object = 'quotas'")
+    con.close()
+    result = build_report(serving, tmp_path / "report.html")
+    page = result.path.read_text()
+    banner = re.search(r'id="freshness-status">(.*?)</div>', page).group(1)
+    assert "2 of " in banner and "stripe/invoices (failed)" in banner
+    assert "reference/quotas (missing)" in banner
+    assert "<details open>" in page
+
+
+# --- headless Chromium ----------------------------------------------------------------------
+
+
+def _high_fd(fd: int) -> int:
+    """The same pipe end on a descriptor number of 10 or more (the original is closed)."""
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
+class _Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4), stdlib only."""
+
+    def __init__(self, profile: Path) -> None:
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+        # The child's ends move above fd 9 (close-on-exec) so that putting them on 3 and 4
+        # cannot clobber one with the other; everything else Python opens is not inherited.
+        child_in, child_out = _high_fd(to_chrome_r), _high_fd(from_chrome_w)
+
+        def on_fds_3_and_4() -> None:
+            os.dup2(child_in, 3)
+            os.dup2(child_out, 4)
+
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-default-apps",
+            # Any host name fails to resolve, so a stray request could not reach anything.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+        ]
+        self.proc = subprocess.Popen(
+            [str(CHROMIUM), *flags],
+            close_fds=False,
+            preexec_fn=on_fds_3_and_4,  # noqa: PLW1509 - no other thread runs yet
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(child_in)
+        os.close(child_out)
+        self._next_id = 0
+        self._replies: dict[int, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        with os.fdopen(self._from_chrome, "rb", buffering=0) as stream:
+            while chunk := stream.read(65536):
+                buffer += chunk
+                *messages, buffer = buffer.split(b"\0")
+                for message in messages:
+                    self._inbox.put(json.loads(message))
+        self._inbox.put(None)
+
+    def _pump(self, timeout: float) -> None:
+        message = self._inbox.get(timeout=timeout)
+        if message is None:
+            raise RuntimeError("chromium closed the DevTools pipe")
+        if "id" in message:
+            self._replies[message["id"]] = message
+        else:
+            self.events.append(message)
+
+    def send(self, method: str, session: str | None = None, timeout: float = 60, **params):
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while self._next_id not in self._replies:
+            self._pump(max(0.01, deadline - time.monotonic()))
+        reply = self._replies.pop(self._next_id)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def wait_for(self, predicate, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("chromium did not get there in time")
+            try:
+                self._pump(min(remaining, 0.5))
+            except queue.Empty:
+                pass
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=10)
+        except Exception:  # noqa: BLE001 - closing is best effort; kill below
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._to_chrome)
+
+
+def _png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and pixel rows (RGB or RGBA bytes) of an 8-bit PNG; zlib + struct only."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, idat = 8, b""
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind = png[position + 4 : position + 8]
+        body = png[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (2, 6), (depth, colour)
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        position += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows: list[bytes] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + predictor) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, height, rows
+
+
+def _colours(png: bytes) -> tuple[int, float]:
+    """Distinct colours and the share of pixels that are not the most common colour."""
+    width, height, rows = _png_pixels(png)
+    channels = len(rows[0]) // width
+    counts: dict[bytes, int] = {}
+    for row in rows:
+        for x in range(0, len(row), channels):
+            pixel = row[x : x + 3]
+            counts[pixel] = counts.get(pixel, 0) + 1
+    return len(counts), 1 - max(counts.values()) / (width * height)
+
+
+_PROBE = """
+(() => {
+  const charts = Array.from(document.querySelectorAll('.chart')).map(div => {
+    const box = div.getBoundingClientRect();
+    return {
+      id: div.id,
+      plotly: div.classList.contains('js-plotly-plot'),
+      svgs: div.querySelectorAll('.main-svg').length,
+      traces: div.querySelectorAll('.trace, .hm, g.heatmaplayer image').length,
+      x: box.left + window.scrollX, y: box.top + window.scrollY,
+      width: box.width, height: box.height,
+    };
+  });
+  const links = Array.from(document.querySelectorAll('[src], [href]'))
+    .map(el => el.getAttribute('src') || el.getAttribute('href'))
+    .filter(v => /^\\s*(https?:)?\\/\\//i.test(v));
+  const resources = performance.getEntriesByType('resource').map(e => e.name);
+  return JSON.stringify({charts, links, resources});
+})()
+"""
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs /usr/bin/chromium (Debian's chromium package; .ci/run installs it)",
+)
+def test_chromium_renders_every_chart_offline(report: ReportResult, tmp_path: Path):
+    browser = _Browser(tmp_path / "profile")
+    try:
+        target = browser.send("Target.createTarget", url="about:blank")["targetId"]
+        session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            browser.send(f"{domain}.enable", session)
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=1280,
+            height=1000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        url = report.path.resolve().as_uri()
+        browser.send("Page.navigate", session, url=url)
+        browser.wait_for(lambda: any(e["method"] == "Page.loadEventFired" for e in browser.events))
+
+        def rendered() -> bool:
+            result = browser.send(
+                "Runtime.evaluate",
+                session,
+                expression="document.documentElement.getAttribute('data-charts-rendered')",
+                returnByValue=True,
+            )["result"]
+            return result.get("value") is not None
+
+        deadline = time.monotonic() + 60
+        while not rendered():
+            assert time.monotonic() < deadline, "charts did not finish rendering"
+            time.sleep(0.25)
+        probe = json.loads(
+            browser.send("Runtime.evaluate", session, expression=_PROBE, returnByValue=True)[
+                "result"
+            ]["value"]
+        )
+        screenshot = base64.b64decode(
+            browser.send("Page.captureScreenshot", session, format="png")["data"]
+        )
+        chart_shots = {
+            chart["id"]: base64.b64decode(
+                browser.send(
+                    "Page.captureScreenshot",
+                    session,
+                    format="png",
+                    captureBeyondViewport=True,
+                    clip={
+                        "x": chart["x"],
+                        "y": chart["y"],
+                        "width": chart["width"],
+                        "height": chart["height"],
+                        "scale": 0.25,
+                    },
+                )["data"]
+            )
+            for chart in probe["charts"]
+        }
+        # Drain what arrived while probing, so late console errors are seen too.
+        try:
+            browser.wait_for(lambda: False, timeout=0.5)
+        except TimeoutError:
+            pass
+    finally:
+        browser.close()
+    (report.path.parent / "report.png").write_bytes(screenshot)
+
+    errors = [
+        e["params"]
+        for e in browser.events
+        if e["method"] == "Runtime.exceptionThrown"
+        or (
+            e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert")
+        )
+        or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+    ]
+    assert not errors, errors[:3]
+    requests = [
+        e["params"]["request"]["url"]
+        for e in browser.events
+        if e["method"] == "Network.requestWillBeSent"
+    ]
+    assert requests and all(r == url or r.startswith("data:") for r in requests), requests
+    assert not probe["resources"] and not probe["links"], probe
+
+    assert [c["id"] for c in probe["charts"]] == list(report.figures)
+    for chart in probe["charts"]:
+        assert chart["plotly"] and chart["svgs"] >= 1 and chart["traces"] >= 1, chart
+        assert chart["width"] > 300 and chart["height"] > 200, chart
+        colours, ink = _colours(chart_shots[chart["id"]])
+        assert colours > 20 and ink > 0.02, (chart["id"], colours, ink)
+    colours, ink = _colours(screenshot)
+    assert colours > 50 and ink > 0.1, (colours, ink)

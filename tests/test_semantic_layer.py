@@ -1,0 +1,228 @@
+"""The semantic layer (models/semantic) end to end on the `s` company (the `s_dirty_warehouse`
+session build): `mf query` must give exactly the numbers of sales_ops_metrics and
+revops_metrics, by month x segment, in total over segments (the `All` rows) and at quarter
+grain (flows summed, stocks taken at the quarter's last month, ratios from summed parts)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# metric -> (table, column) that holds the same number.
+SEGMENT_METRICS = {
+    "leads": ("sales_ops_metrics", "leads"),
+    "mqls": ("sales_ops_metrics", "mqls"),
+    "sqls": ("sales_ops_metrics", "sqls"),
+    "opportunities_created": ("sales_ops_metrics", "opportunities_created"),
+    "opportunities_won": ("sales_ops_metrics", "opportunities_won"),
+    "opportunities_closed": ("sales_ops_metrics", "close_rate_denominator"),
+    "won_amount": ("sales_ops_metrics", "won_amount"),
+    "close_rate": ("sales_ops_metrics", "close_rate"),
+    "avg_sales_cycle_days": ("sales_ops_metrics", "avg_sales_cycle_days"),
+    "new_customers": ("sales_ops_metrics", "new_customers"),
+    "customers": ("sales_ops_metrics", "arpa_denominator"),
+    "mrr": ("revops_metrics", "mrr"),
+    "arr": ("revops_metrics", "arr"),
+    "nrr": ("revops_metrics", "monthly_net_revenue_retention_rate"),
+    "grr": ("revops_metrics", "monthly_gross_revenue_retention_rate"),
+    "logo_churn_rate": ("revops_metrics", "logo_churn_rate"),
+}
+# Spend has no segment: these are compared on the `All` rows only.
+TOTAL_ONLY_METRICS = {
+    "marketing_spend": ("sales_ops_metrics", "ad_spend"),
+    "cac": ("sales_ops_metrics", "cac_paid"),
+}
+
+
+@dataclass(frozen=True)
+class MfProject:
+    """A directory `mf` runs in, and the environment it runs with."""
+
+    path: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def mf_project(s_dirty_warehouse, tmp_path_factory: pytest.TempPathFactory) -> MfProject:
+    """`mf` reads `<project dir>/target/semantic_manifest.json` (a fixed path in
+    dbt-metricflow 0.15.0, whatever the project's target-path) and needs the project's
+    dbt_project.yml there. So a temporary directory holds a link to dbt_project.yml and the
+    semantic manifest of a `dbt parse` into it: ./target, which other tests parse into, is
+    never read or written."""
+    _, warehouse = s_dirty_warehouse
+    path = tmp_path_factory.mktemp("mf_project")
+    (path / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
+    env = {
+        **os.environ,
+        # The semantic manifest names relations by database, which dbt-duckdb takes from the
+        # file name: parse and query with the same warehouse path.
+        "REVOPS_WAREHOUSE": str(warehouse),
+        "DBT_PROFILES_DIR": str(ROOT),
+        "DBT_PROJECT_DIR": str(path),
+        "DBT_LOG_PATH": str(path / "logs"),
+    }
+    subprocess.run(
+        [
+            str(BIN / "dbt"),
+            "parse",
+            "--quiet",
+            "--profiles-dir",
+            str(ROOT),
+            "--project-dir",
+            str(ROOT),
+            "--target-path",
+            str(path / "target"),
+            "--log-path",
+            str(path / "logs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    assert (path / "target" / "semantic_manifest.json").exists()
+    return MfProject(path=path, env=env)
+
+
+def mf_query(project: MfProject, metrics: list[str], group_by: list[str]) -> list[dict]:
+    """Runs `mf query ... --csv` and returns its rows ("" for null)."""
+    out = project.path / f"query_{len(list(project.path.glob('query_*.csv')))}.csv"
+    result = subprocess.run(
+        [
+            str(BIN / "mf"),
+            "query",
+            "--metrics",
+            ",".join(metrics),
+            "--group-by",
+            ",".join(group_by),
+            "--csv",
+            str(out),
+            "--quiet",
+        ],
+        cwd=project.path,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with out.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def table_values(warehouse: Path, metrics: dict[str, tuple[str, str]]) -> dict[tuple, dict]:
+    """(month, segment) -> {metric: the table's value} over both tables (closed right after:
+    `mf` opens the warehouse in another process)."""
+    got: dict[tuple, dict] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in {table for table, _ in metrics.values()}:
+            names = [name for name, (t, _) in metrics.items() if t == table]
+            columns = ", ".join(metrics[name][1] for name in names)
+            for month, segment, *values in con.execute(
+                f"select month, segment, {columns} from {table}"
+            ).fetchall():
+                got.setdefault((month, segment), {}).update(zip(names, values, strict=True))
+    return got
+
+
+def same(mf_value: str, table_value) -> bool:
+    """Exact equality of an `mf` CSV cell and a table value. `mf` hands numbers over as
+    floats, whose shortest repr gives back any decimal of up to 15 significant digits (our
+    amounts have at most 12), so cents compare exactly; doubles compare bit for bit."""
+    if table_value is None:
+        return mf_value == ""
+    if mf_value == "":
+        return False
+    if isinstance(table_value, float):
+        return float(mf_value) == table_value
+    return Decimal(mf_value) == Decimal(table_value)
+
+
+def month_of(cell: str) -> date:
+    return date.fromisoformat(cell[:10])
+
+
+def test_mf_query_by_month_and_segment_equals_the_metric_tables(s_dirty_warehouse, mf_project):
+    _, warehouse = s_dirty_warehouse
+    rows = mf_query(mf_project, list(SEGMENT_METRICS), ["metric_time__month", "segment"])
+    expected = table_values(warehouse, SEGMENT_METRICS)
+    got = {(month_of(row["metric_time__month"]), row["segment"]): row for row in rows}
+    assert "All" not in {segment for _, segment in got}
+    checked = 0
+    for key, values in expected.items():
+        if key[1] == "All":
+            continue
+        for metric, value in values.items():
+            # revops_metrics rows may lack a sales_ops_metrics month and the other way round;
+            # a metric is compared wherever its own table has the row.
+            assert key in got, key
+            assert same(got[key][metric], value), (key, metric, got[key][metric], value)
+            checked += value not in (None, 0)
+    assert checked > 1500
+    assert {segment for _, segment in got} == {"SMB", "Mid-Market", "Enterprise", "Unknown"}
+
+
+def test_mf_query_totals_equal_the_all_rows(s_dirty_warehouse, mf_project):
+    _, warehouse = s_dirty_warehouse
+    metrics = {**SEGMENT_METRICS, **TOTAL_ONLY_METRICS}
+    rows = mf_query(mf_project, list(metrics), ["metric_time__month"])
+    expected = {
+        month: values
+        for (month, segment), values in table_values(warehouse, metrics).items()
+        if segment == "All"
+    }
+    got = {month_of(row["metric_time__month"]): row for row in rows}
+    assert set(got) == set(expected)
+    for month, values in expected.items():
+        for metric, value in values.items():
+            assert same(got[month][metric], value), (month, metric, got[month][metric], value)
+    assert sum(1 for values in expected.values() if values["cac"] is not None) > 20
+
+
+def test_mf_query_by_quarter_sums_flows_and_takes_stocks_at_the_quarter_end(
+    s_dirty_warehouse, mf_project
+):
+    _, warehouse = s_dirty_warehouse
+    rows = mf_query(
+        mf_project,
+        ["leads", "won_amount", "close_rate", "mrr", "customers"],
+        ["metric_time__quarter", "segment"],
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        expected = {
+            (quarter, segment): (leads, won_amount, won, closed)
+            for quarter, segment, leads, won_amount, won, closed in con.execute(
+                "select cast(date_trunc('quarter', month) as date), segment, sum(leads), sum(won_amount), "
+                "sum(opportunities_won), sum(close_rate_denominator) from sales_ops_metrics "
+                "where segment <> 'All' group by all"
+            ).fetchall()
+        }
+        stocks = {
+            (quarter, segment): (mrr, customers)
+            for quarter, segment, mrr, customers in con.execute(
+                "select cast(date_trunc('quarter', r.month) as date), r.segment, "
+                "arg_max(r.mrr, r.month), arg_max(s.arpa_denominator, r.month) "
+                "from revops_metrics as r inner join sales_ops_metrics as s "
+                "on r.month = s.month and r.segment = s.segment "
+                "where r.segment <> 'All' group by all"
+            ).fetchall()
+        }
+    got = {(month_of(row["metric_time__quarter"]), row["segment"]): row for row in rows}
+    for key, (leads, won_amount, won, closed) in expected.items():
+        row = got[key]
+        assert same(row["leads"], leads), key
+        assert same(row["won_amount"], won_amount), key
+        assert same(row["close_rate"], won / closed if closed else None), key
+        assert same(row["mrr"], stocks[key][0]), key
+        assert same(row["customers"], stocks[key][1]), key
