@@ -571,3 +571,23 @@ def table_checksums(path: Path, tables: Sequence[str] | None = None) -> dict[str
         return out
     finally:
         con.close()
+
+
+def publish_report(serving: Path, build: Callable[[Path, Path], Any]) -> Path:
+    """Build the served snapshot's HTML report as `snapshots/<id>.html` and swap it in as
+    `<serving>/report.html`. `build(snapshot_db, out_html)` writes the file."""
+    serving = Path(serving).resolve()
+    with _publish_lock(serving):
+        sid = _served_stem(serving)
+        if sid is None:
+            raise PublishError(f"{serving}: no served snapshot to report on")
+        snapshot = serving / SNAPSHOT_DIR / f"{sid}.duckdb"
+        html = snapshot.with_suffix(".html")
+        build(snapshot, html)
+        _swap_in(html, serving / REPORT_FILE)
+        sidecar = snapshot.with_suffix(".json")
+        if sidecar.exists():
+            meta = json.loads(sidecar.read_text())
+            meta["report"] = str(html)
+            _write_atomic(sidecar, json.dumps(meta, indent=2) + "\n")
+        return serving / REPORT_FILE

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
@@ -72,3 +75,27 @@ def s_dirty_warehouse(tmp_path_factory: pytest.TempPathFactory):
     )
     assert result.returncode == 0, result.stdout[-5000:]
     return company, warehouse
+
+
+@pytest.fixture(scope="session")
+def xs_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`revops demo --scale xs` once per session: the xs company generated, refreshed through
+    the Dagster job, published to a serving folder with its report; and what it printed."""
+    from revops.cli import main
+
+    base = tmp_path_factory.mktemp("xs_published")
+    paths = {
+        "landing": base / "landing",
+        "warehouse": base / "warehouse.duckdb",
+        "serving": base / "serving",
+    }
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            ["demo", "--scale", "xs", "--out", str(paths["landing"]), "--warehouse",
+             str(paths["warehouse"]), "--serving", str(paths["serving"])]
+        )  # fmt: skip
+    text = out.getvalue()
+    assert code == 0, text[-5000:]
+    truth = json.loads((paths["landing"] / "truth.json").read_text())
+    return {**paths, "output": text, "truth": truth, "base": base}

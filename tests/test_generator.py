@@ -221,14 +221,3 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "--leads must be at least 50" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["generate", "--start-date", "2024-13-01"])
-
-
-def test_cli_demo_generates_ingests_builds_and_prints_headlines(tmp_path, capsys):
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
-    code = main(["demo", "--scale", "xs", "--out", str(landing), "--warehouse", str(warehouse)])
-    out = capsys.readouterr().out
-    assert code == 0, out[-3000:]
-    assert "ERROR=0" in out and "Headline metrics" in out
-    truth = json.loads((landing / "truth.json").read_text())
-    last_mrr = f"{Decimal(truth['totals']['mrr_last_month']):,.0f}"
-    assert last_mrr in out  # the newest month's MRR, as the marts compute it

@@ -1,14 +1,13 @@
 """The HTML report (revops.report) on the `xs` company: its numbers equal the marts, it makes no
 network reference, and headless Chromium renders every chart without a console error.
 
-The serving file is built here by `make_serving_db` (mart tables copied from the warehouse,
-metadata from the load ledger); the publish step of issue 7 will replace it.
+The serving file is the one `revops demo` publishes (the `xs_published` fixture).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
+import contextlib
 import fcntl
 import json
 import os
@@ -17,7 +16,6 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -29,8 +27,7 @@ import duckdb
 import pytest
 import yaml
 
-from revops.contract import OBJECTS
-from revops.ingest import ingest_landing
+from revops import publish
 from revops.report import ReportResult, build_report
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL
@@ -43,102 +40,10 @@ MART_MODELS = sorted(p.stem for p in (ROOT / "models" / "marts").rglob("*.sql"))
 # --- the serving file -----------------------------------------------------------------------
 
 
-def make_serving_db(warehouse: Path, serving_db: Path, snapshot_id: str = "test") -> None:
-    """A serving file as the publish step writes it: the marts plus two metadata tables."""
-    serving_db.unlink(missing_ok=True)
-    con = duckdb.connect(str(serving_db))
-    try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
-        for model in MART_MODELS:
-            con.execute(f"create table main.{model} as select * from wh.main.{model}")
-        contract = ", ".join(f"('{o.source}', '{o.name}')" for o in OBJECTS)
-        con.execute(
-            f"""
-            create table main.revops_sources as
-            with contract (source, object) as (values {contract}),
-            ledger as (
-                select
-                    source,
-                    object,
-                    max(delivery_date) filter (where status = 'loaded') as latest_delivery_date,
-                    count(*) filter (where status = 'loaded') as files_loaded,
-                    count(*) filter (where status = 'failed') as files_failed,
-                    coalesce(sum(rows_loaded), 0) as rows_loaded,
-                from wh.raw._load_ledger
-                group by source, object
-            ),
-            rejects as (
-                select source, object, count(*) as rows_rejected
-                from wh.raw._rejects
-                group by source, object
-            )
-            select
-                contract.source::varchar as source,
-                contract.object::varchar as object,
-                ledger.latest_delivery_date,
-                coalesce(ledger.files_loaded, 0)::bigint as files_loaded,
-                coalesce(ledger.files_failed, 0)::bigint as files_failed,
-                coalesce(ledger.rows_loaded, 0)::bigint as rows_loaded,
-                coalesce(rejects.rows_rejected, 0)::bigint as rows_rejected,
-                case
-                    when coalesce(ledger.files_failed, 0) > 0 then 'failed'
-                    when coalesce(ledger.files_loaded, 0) = 0 then 'missing'
-                    else 'ok'
-                end as status,
-            from contract
-            left join ledger using (source, object)
-            left join rejects using (source, object)
-            """
-        )
-        con.execute(
-            """
-            create table main.revops_snapshot as
-            select
-                ?::varchar as snapshot_id,
-                ?::timestamp as published_at,
-                'pytest'::varchar as run_id,
-                ?::bigint as models,
-                0::bigint as checks_passed,
-                (select max(latest_delivery_date) from main.revops_sources)
-                    as latest_delivery_date
-            """,
-            [snapshot_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), len(MART_MODELS)],
-        )
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
-def xs_serving(xs_company, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The xs company ingested, built by dbt and published to a serving file."""
-    base = tmp_path_factory.mktemp("report")
-    warehouse = base / "warehouse.duckdb"
-    summary = ingest_landing(xs_company.out, warehouse)
-    assert summary.files_failed == 0, summary.errors
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(base / "target"),
-            "--log-path",
-            str(base / "logs"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "REVOPS_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-5000:]
-    serving = base / "serving" / "revops.duckdb"
-    serving.parent.mkdir()
-    make_serving_db(warehouse, serving, snapshot_id="xs-test")
-    return serving
+def xs_serving(xs_published) -> Path:
+    """The xs company refreshed and published by `revops demo` (tests/conftest.py)."""
+    return xs_published["serving"] / "revops.duckdb"
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +164,8 @@ def test_freshness_equals_the_metadata(xs_serving: Path, report_data, page: str)
     snapshot = _sql(
         xs_serving, "select snapshot_id, published_at, latest_delivery_date from revops_snapshot"
     )
-    assert report_data["snapshot"]["snapshot_id"] == snapshot[0][0] == "xs-test"
+    assert report_data["snapshot"]["snapshot_id"] == snapshot[0][0]
+    assert snapshot[0][0] == publish.served_snapshot_id(xs_serving.parent)
     assert report_data["snapshot"]["published_at"] == snapshot[0][1].isoformat()
     assert report_data["snapshot"]["latest_delivery_date"] == snapshot[0][2].isoformat()
     assert snapshot[0][1].strftime("%Y-%m-%d %H:%M:%S") in page
@@ -480,9 +386,11 @@ def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):
 
 def test_every_figure_names_its_metric_definition(report: ReportResult, page: str):
     for figure_id in report.figures:
-        card = page[page.index(f'id="{figure_id}-card"') :]
-        card = card[: card.index("</div>\n") if "</div>\n" in card else len(card)]
-        assert 'class="definition"' in card and "docs/METRICS.md" in card, figure_id
+        heading = page[page.index(f'id="{figure_id}-card"') : page.index(f'id="{figure_id}"')]
+        definition = re.search(r'class="definition"><strong>(.+?):</strong>', heading)
+        assert definition, figure_id
+        assert definition.group(1) in {m.name for m in d.ALL_DEFINITIONS}, figure_id
+        assert "docs/METRICS.md \u00a7" in heading, figure_id
 
 
 def test_definitions_point_at_real_sections_and_columns():
@@ -563,7 +471,7 @@ class _Browser:
         self.proc = subprocess.Popen(
             [str(CHROMIUM), *flags],
             close_fds=False,
-            preexec_fn=on_fds_3_and_4,  # noqa: PLW1509 - no other thread runs yet
+            preexec_fn=on_fds_3_and_4,  # before the reader thread starts
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -615,16 +523,12 @@ class _Browser:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("chromium did not get there in time")
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._pump(min(remaining, 0.5))
-            except queue.Empty:
-                pass
 
     def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=10)
-        except Exception:  # noqa: BLE001 - closing is best effort; kill below
-            pass
+        with contextlib.suppress(RuntimeError, OSError, queue.Empty):
+            self.send("Browser.close", timeout=10)  # best effort: killed below if it hangs
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -772,10 +676,8 @@ def test_chromium_renders_every_chart_offline(report: ReportResult, tmp_path: Pa
             for chart in probe["charts"]
         }
         # Drain what arrived while probing, so late console errors are seen too.
-        try:
+        with contextlib.suppress(TimeoutError):
             browser.wait_for(lambda: False, timeout=0.5)
-        except TimeoutError:
-            pass
     finally:
         browser.close()
     (report.path.parent / "report.png").write_bytes(screenshot)

@@ -69,6 +69,7 @@ def mf_project(s_dirty_warehouse, tmp_path_factory: pytest.TempPathFactory) -> M
         # The semantic manifest names relations by database, which dbt-duckdb takes from the
         # file name: parse and query with the same warehouse path.
         "REVOPS_WAREHOUSE": str(warehouse),
+        "REVOPS_DBT_TARGET": "duckdb",
         "DBT_PROFILES_DIR": str(ROOT),
         "DBT_PROJECT_DIR": str(path),
         "DBT_LOG_PATH": str(path / "logs"),
@@ -203,8 +204,9 @@ def test_mf_query_by_quarter_sums_flows_and_takes_stocks_at_the_quarter_end(
         expected = {
             (quarter, segment): (leads, won_amount, won, closed)
             for quarter, segment, leads, won_amount, won, closed in con.execute(
-                "select cast(date_trunc('quarter', month) as date), segment, sum(leads), sum(won_amount), "
-                "sum(opportunities_won), sum(close_rate_denominator) from sales_ops_metrics "
+                "select cast(date_trunc('quarter', month) as date), segment, sum(leads), "
+                "sum(won_amount), sum(opportunities_won), sum(close_rate_denominator) "
+                "from sales_ops_metrics "
                 "where segment <> 'All' group by all"
             ).fetchall()
         }

@@ -250,7 +250,8 @@ def _figure_html(spec: FigureSpec) -> str:
 {escape(spec.definition.definition)}</p>
 <div class="source">Source: {escape(spec.source)}</div>{note}
 <div class="chart" id="{spec.figure_id}"></div>
-<script type="application/json" class="figure-spec" data-target="{spec.figure_id}">{_figure_json(spec)}</script>
+<script type="application/json" class="figure-spec"
+ data-target="{spec.figure_id}">{_figure_json(spec)}</script>
 </div>"""
 
 

@@ -94,6 +94,21 @@ def _style(fig: go.Figure, height: int = 420) -> go.Figure:
     return fig
 
 
+def _no_rows(fig: go.Figure, mart: str) -> go.Figure:
+    """An empty figure that says which mart had no rows (instead of failing the report)."""
+    fig.add_annotation(
+        text=f"No rows in {mart} for this chart.",
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
 def mrr_by_segment(data: ReportData) -> FigureSpec:
     """Stacked MRR per segment with the company total as a line (mrr_by_month)."""
     money = _money_format(data.reporting_currency)
@@ -163,7 +178,6 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
                 measure=[measure for _, _, measure, _ in _BRIDGE],
                 text=[f"{abs(v):,.0f}" for v in values],
                 textposition="outside",
-                visible=row["month"] == data.report_month,
                 increasing={"marker": {"color": POSITIVE}},
                 decreasing={"marker": {"color": NEGATIVE}},
                 totals={"marker": {"color": TOTAL}},
@@ -179,7 +193,13 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
         }
         for i, row in enumerate(rows)
     ]
-    active = next(i for i, r in enumerate(rows) if r["month"] == data.report_month)
+    if not rows:
+        _no_rows(fig, "mrr_by_month")
+    # The report month, or the latest billing month before it (billing can lag the CRM).
+    shown = max((r["month"] for r in rows if r["month"] <= data.report_month), default=None)
+    active = next((i for i, r in enumerate(rows) if r["month"] == shown), len(rows) - 1)
+    for i, trace in enumerate(fig.data):
+        trace.visible = i == active
     fig.update_layout(
         showlegend=False,
         margin={"t": 50},
@@ -265,7 +285,7 @@ def funnel_by_cohort(data: ReportData) -> FigureSpec:
     rows = [r for r in data.sales_ops_metrics if r["segment"] == ALL]
     # Open on the latest cohort with a won deal: the newest ones have not had time to close.
     won = [r["month"] for r in rows if r["cohort_reached_won"]]
-    shown = won[-1] if won else rows[-1]["month"]
+    shown = won[-1] if won else (rows[-1]["month"] if rows else None)
     fig = go.Figure()
     for row in rows:
         counts = [plain(row[count]) for _, count, _ in _FUNNEL_STAGES]
@@ -282,11 +302,12 @@ def funnel_by_cohort(data: ReportData) -> FigureSpec:
                 textinfo="text",
                 visible=row["month"] == shown,
                 marker={"color": ["#4c78a8", "#5f8fbf", "#72a6d6", "#54a24b", "#2e8b57"]},
-                textposition="inside",
-                insidetextanchor="middle",
+                textposition="auto",
                 hovertemplate="%{text}<extra></extra>",
             )
         )
+    if not rows:
+        _no_rows(fig, "sales_ops_metrics")
     buttons = [
         {
             "label": f"Cohort {_month_label(row['month'])}",
@@ -301,7 +322,7 @@ def funnel_by_cohort(data: ReportData) -> FigureSpec:
         updatemenus=[
             {
                 "buttons": buttons,
-                "active": next(i for i, r in enumerate(rows) if r["month"] == shown),
+                "active": next((i for i, r in enumerate(rows) if r["month"] == shown), 0),
                 "x": 0.0,
                 "xanchor": "left",
                 "y": 1.02,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from revops.report import definitions as d
 from revops.report.data import ALL, ReportData, Row, plain
@@ -62,7 +63,7 @@ _SOURCES: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
 }
 
 
-def _pick(row: Row | None, mart: str, columns: tuple[str, ...]) -> tuple[str | None, object]:
+def _pick(row: Row | None, mart: str, columns: tuple[str, ...]) -> tuple[str | None, Any]:
     """The first non-null column of a row, with its "<mart>.<column>" name."""
     if row is None:
         return None, None
@@ -105,9 +106,9 @@ def build_tiles(data: ReportData) -> list[Tile]:
                 unit=unit,
                 higher_is_better=higher_is_better,
                 column=column,
-                value=value,  # type: ignore[arg-type]
+                value=value,
                 previous_column=previous_column,
-                previous=previous_value,  # type: ignore[arg-type]
+                previous=previous_value,
                 growth=growth,
                 note=note,
             )

@@ -93,4 +93,38 @@ def serving_snapshot(
     )
 
 
-publish_assets: list[dg.AssetsDefinition] = [serving_snapshot]
+@dg.asset(
+    key=REPORT_KEY,
+    group_name=GROUP,
+    deps=[SNAPSHOT_KEY],
+    kinds={"html"},
+    description=(
+        "`<serving>/report.html`: one self-contained HTML page (plotly inlined, no network) "
+        "with the headline metrics, MRR, funnel, win rates, channels and retention of the "
+        "served snapshot, and its data freshness first (docs/REPORT.md)."
+    ),
+)
+def serving_report(
+    context: dg.AssetExecutionContext, serving: ServingFolder
+) -> dg.MaterializeResult:
+    from revops.report import build_report
+
+    built: dict[str, object] = {}
+
+    def build(snapshot_db, out):
+        built["result"] = build_report(snapshot_db, out)
+
+    path = publish.publish_report(serving.resolve(), build)
+    result = built["result"]
+    context.log.info(f"report of snapshot {result.snapshot_id}: {path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "snapshot_id": result.snapshot_id,
+            "bytes": result.bytes,
+            "figures": len(result.figures),
+        }
+    )
+
+
+publish_assets: list[dg.AssetsDefinition] = [serving_snapshot, serving_report]

@@ -1,0 +1,330 @@
+"""The daily refresh end to end: `revops demo` / `revops refresh` on the `xs` company, the
+published snapshot, its readers, a failing blocking check, a killed refresh, and day-by-day
+increments against one refresh over all days."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from revops import publish
+from revops.cli import main
+from revops.refresh import run_refresh
+
+ROOT = Path(__file__).resolve().parent.parent
+MART_CHECK_TABLES = ("mrr_by_month", "sales_ops_metrics", "revops_metrics", "fct_opportunities")
+
+
+def _served(serving: Path) -> Path:
+    return serving / publish.SERVING_FILE
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    con = publish.connect_read_only(path)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_demo_prints_the_refresh_and_headline_metrics(xs_published):
+    text = xs_published["output"]
+    assert "Refresh" in text and "Headline metrics" in text
+    assert "not published" not in text
+    report = xs_published["serving"] / publish.REPORT_FILE
+    assert f"Report: {report.resolve()}" in text.replace("\n", "")
+    sid = publish.served_snapshot_id(xs_published["serving"])
+    assert sid in report.read_text(encoding="utf-8")
+    last_mrr = f"{Decimal(xs_published['truth']['totals']['mrr_last_month']):,.0f}"
+    assert last_mrr in text  # the newest month's MRR, as the published marts hold it
+
+
+def test_published_snapshot_holds_only_the_marts(xs_published, dbt_manifest):
+    served = _served(xs_published["serving"])
+    tables = {
+        (schema, name)
+        for schema, name in _query(
+            served, "select table_schema, table_name from information_schema.tables"
+        )
+    }
+    marts = {t.name for t in publish.mart_tables(dbt_manifest)}
+    assert {name for _, name in tables} == marts | {
+        publish.SNAPSHOT_TABLE,
+        publish.SOURCES_TABLE,
+    }
+    assert {schema for schema, _ in tables} == {"main"}
+    assert not any(name.startswith(("stg_", "int_", "raw", "util_")) for _, name in tables)
+    # no personal data: no email-like value in any text column of any table
+    for name in marts:
+        columns = _query(
+            served,
+            "select column_name from information_schema.columns "
+            f"where table_name = '{name}' and data_type = 'VARCHAR'",
+        )
+        for (column,) in columns:
+            hits = _query(served, f'select count(*) from "{name}" where "{column}" like \'%@%.%\'')
+            assert hits == [(0,)], f"{name}.{column} holds email addresses"
+    # the same contents as the warehouse marts
+    con = duckdb.connect(str(xs_published["warehouse"]), read_only=True)
+    try:
+        for name in MART_CHECK_TABLES:
+            wh = con.execute(f"select count(*), sum(hash(t)) from main.{name} as t").fetchone()
+            pub = _query(served, f"select count(*), sum(hash(t)) from {name} as t")[0]
+            assert wh == pub, name
+    finally:
+        con.close()
+
+
+def test_published_values_match_the_generator_truth(xs_published):
+    served = _served(xs_published["serving"])
+    truth = xs_published["truth"]
+    mrr = {
+        (month.strftime("%Y-%m"), segment): (value, customers)
+        for month, segment, value, customers in _query(
+            served, "select month, segment, mrr, customers from mrr_by_month"
+        )
+    }
+    for row in truth["mrr"]:
+        key = (row["month"], row["segment"])
+        assert mrr[key] == (Decimal(row["mrr"]), row["customers"]), key
+    funnel = {
+        (month.strftime("%Y-%m"), segment): counts
+        for month, segment, *counts in _query(
+            served,
+            "select month, segment, leads, mqls, sqls, opportunities_won, won_amount "
+            "from sales_ops_metrics where segment <> 'All'",
+        )
+    }
+    for row in truth["funnel"]:
+        key = (row["month"], row["segment"])
+        expected = [row["leads"], row["mqls"], row["sqls"], row["opportunities_won"],
+                    Decimal(row["won_amount"])]  # fmt: skip
+        assert funnel[key] == expected, key
+    (sources,) = _query(
+        served,
+        f"select count(*), count(*) filter (where status = 'ok') from {publish.SOURCES_TABLE}",
+    )
+    assert sources[0] == sources[1] == 26
+
+
+def test_duckdb_engine_reads_the_snapshot_as_superset_does(xs_published):
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    engine = sqlalchemy.create_engine(
+        f"duckdb:///{_served(xs_published['serving'])}",
+        connect_args={
+            "read_only": True,
+            "config": {"enable_external_access": False, "lock_configuration": True},
+        },
+    )
+    try:
+        with engine.connect() as conn:
+            names = set(sqlalchemy.inspect(conn).get_table_names())
+            assert {"mrr_by_month", "revops_metrics", publish.SNAPSHOT_TABLE} <= names
+            value = conn.execute(
+                sqlalchemy.text(
+                    "select mrr from mrr_by_month where segment = 'All' order by month desc limit 1"
+                )
+            ).scalar_one()
+            assert value is not None
+            with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only"):
+                conn.execute(sqlalchemy.text("create table x as select 1"))
+    finally:
+        engine.dispose()
+
+
+def test_rollback_serves_the_previous_snapshot_and_keeps_n(xs_published, dbt_manifest, tmp_path):
+    serving = tmp_path / "serving"
+    tables = [t for t in publish.mart_tables(dbt_manifest) if t.name in MART_CHECK_TABLES]
+    ids = [
+        publish.publish_snapshot(xs_published["warehouse"], serving, tables, run_id=f"r{i}", keep=3)
+        for i in range(4)
+    ]
+    kept = [s.snapshot_id for s in publish.list_snapshots(serving)]
+    assert kept == [s.snapshot_id for s in ids[1:]]  # the oldest was pruned
+    assert publish.served_snapshot_id(serving) == ids[3].snapshot_id
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["rollback", "--serving", str(serving)]) == 0
+    assert publish.served_snapshot_id(serving) == ids[2].snapshot_id
+    (sid,) = _query(_served(serving), f"select snapshot_id from {publish.SNAPSHOT_TABLE}")[0]
+    assert sid == ids[2].snapshot_id
+    with contextlib.redirect_stdout(out):
+        assert main(["rollback", "--serving", str(serving), "--to", ids[1].snapshot_id]) == 0
+        assert main(["rollback", "--serving", str(serving)]) == 2  # nothing older is kept
+        assert main(["rollback", "--serving", str(serving), "--to", "nope"]) == 2
+    assert publish.served_snapshot_id(serving) == ids[1].snapshot_id
+
+
+def test_a_failing_blocking_check_publishes_nothing(xs_published, tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    shutil.copytree(xs_published["serving"], serving)
+    before = publish.served_snapshot_id(serving)
+    con = duckdb.connect(str(warehouse))
+    try:  # a raw row lost behind the ledger's back
+        con.execute(
+            "delete from raw.salesforce__lead where rowid = (select min(rowid) from "
+            "raw.salesforce__lead)"
+        )
+    finally:
+        con.close()
+
+    result = run_refresh(xs_published["landing"], warehouse, serving, parse=False)
+
+    assert not result.ok
+    assert result.checks_failed == ["salesforce/lead:loaded_plus_rejected_equals_file_rows"]
+    assert result.published is None and result.models == 0  # dbt and publish did not run
+    assert publish.served_snapshot_id(serving) == before
+    assert len(publish.list_snapshots(serving)) == len(
+        publish.list_snapshots(xs_published["serving"])
+    )
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from revops.publish import connect_read_only, SNAPSHOT_TABLE
+    served, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    def ask(con):
+        sid = con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]
+        con.execute("select sum(mrr), count(*) from mrr_by_month").fetchone()
+        return sid
+    held = connect_read_only(served)  # held open through the whole refresh
+    first = ask(held)
+    queries, errors = 0, []
+    while not stop.exists():
+        try:
+            assert ask(held) == first, "a held connection changed snapshot"
+            queries += 1
+        except Exception as exc:
+            errors.append(repr(exc))
+        time.sleep(0.02)
+    # DuckDB shares one database instance among a process's connections to a path: the
+    # process sees the new snapshot once it has closed them all and connects again.
+    held.close()
+    again = connect_read_only(served)
+    out.write_text(json.dumps(
+        {"queries": queries, "errors": errors, "first": first, "reconnected": ask(again)}
+    ))
+    """
+)
+
+
+def _deliveries_until(source: Path, target: Path, last_day: str) -> int:
+    """Hard-link into `target` every delivery file of `source` up to `last_day` (inclusive):
+    the landing folder as it looked that evening. Returns the number of files linked."""
+    linked = 0
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if path.is_dir() or rel.name == "truth.json" or len(rel.parts) < 4:
+            continue
+        if rel.parts[2] > last_day:
+            continue
+        dest = target / rel
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, dest)
+        linked += 1
+    return linked
+
+
+def _snapshot_consistent(serving: Path) -> str:
+    """The served file is one complete snapshot: its tables hold what its sidecar recorded."""
+    sid = publish.served_snapshot_id(serving)
+    sidecar = json.loads((serving / publish.SNAPSHOT_DIR / f"{sid}.json").read_text())
+    con = publish.connect_read_only(_served(serving))
+    try:
+        (inside,) = con.execute(f"select snapshot_id from {publish.SNAPSHOT_TABLE}").fetchone()
+        assert inside == sid
+        for name, rows in sidecar["tables"].items():
+            assert con.execute(f'select count(*) from "{name}"').fetchone()[0] == rows, name
+    finally:
+        con.close()
+    return sid
+
+
+def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_published, tmp_path):
+    """Deliveries arrive day by day. Day N-2: a first refresh. Day N-1: a refresh killed at a
+    random point, then one that completes while a reader holds the served file open. Day N: the
+    published marts equal those of the demo's single refresh over all days."""
+    truth = xs_published["truth"]
+    last = truth["generator"]["end_date"]
+    days = sorted({p.name for p in (xs_published["landing"] / "salesforce" / "Lead").iterdir()})
+    day_n1, day_n2 = days[-2], days[-3]
+    assert days[-1] <= last
+    landing, warehouse, serving = tmp_path / "landing", tmp_path / "wh.duckdb", tmp_path / "srv"
+
+    _deliveries_until(xs_published["landing"], landing, day_n2)
+    first = run_refresh(landing, warehouse, serving, parse=False)
+    assert first.ok, first.errors
+    sid_first = _snapshot_consistent(serving)
+
+    # Day N-1, first attempt: killed at a random point of the refresh.
+    assert _deliveries_until(xs_published["landing"], landing, day_n1) > 0
+    delay = random.Random(20261128).uniform(2.0, 0.9 * first.seconds)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "revops.cli", "refresh", "--landing", str(landing),
+         "--warehouse", str(warehouse), "--serving", str(serving)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)  # the refresh and its dbt child
+    proc.wait()
+    assert _snapshot_consistent(serving) in {sid_first} | {
+        s.snapshot_id for s in publish.list_snapshots(serving)
+    }
+
+    # Day N-1 again, with a reader holding the served file open throughout.
+    stop, report = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(_served(serving)), str(stop), str(report)], cwd=ROOT
+    )
+    try:
+        time.sleep(1.0)
+        second = run_refresh(landing, warehouse, serving, parse=False)
+        assert second.ok, second.errors
+        sid_second = _snapshot_consistent(serving)
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    seen = json.loads(report.read_text())
+    assert seen["errors"] == [] and seen["queries"] > 10
+    assert seen["first"] != sid_second  # the reader held the previous snapshot throughout
+    assert seen["reconnected"] == sid_second  # and a new connection sees the new one
+    assert _query(_served(serving), f"select snapshot_id from {publish.SNAPSHOT_TABLE}") == [
+        (sid_second,)
+    ]
+
+    # Day N: the same marts as one refresh over every day.
+    _deliveries_until(xs_published["landing"], landing, last)
+    third = run_refresh(landing, warehouse, serving, parse=False)
+    assert third.ok, third.errors
+    marts = [
+        name
+        for (name,) in _query(
+            _served(serving),
+            "select table_name from information_schema.tables where table_name not like "
+            "'revops\\_%' escape '\\'",
+        )
+    ]
+    assert len(marts) >= 15
+    daily = publish.table_checksums(_served(serving), marts)
+    at_once = publish.table_checksums(_served(xs_published["serving"]), marts)
+    assert daily == at_once
