@@ -1,4 +1,17 @@
 -- One row per marketing touch (append-only; re-sent rows removed).
+--
+-- Incremental (the largest event table): a run reads only raw rows loaded after the newest
+-- `_loaded_at` already here and appends the touches not yet here. Touches are never updated
+-- and the first loaded copy is kept, so this equals a full rebuild (`--full-refresh` does one;
+-- needed after rows were removed from the raw table, e.g. with `forget_file`).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -18,6 +31,9 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('marketing_automation', 'activities') }}
+    {% if is_incremental() %}
+        where _loaded_at > (select max(_loaded_at) from {{ this }})
+    {% endif %}
 
 ),
 
@@ -44,16 +60,17 @@ renamed as (
 
 ranked as (
 
-    -- Rows are never updated: a re-sent row is a duplicate, so the first delivered copy stays.
+    -- Rows are never updated: a re-sent row is a duplicate, so the first loaded copy stays
+    -- (the earliest delivery among copies loaded together).
     select
         *,
         row_number() over (
             partition by activity_id
             order by
+                _loaded_at asc,
                 _delivery_date asc,
                 _file_path asc,
-                _row_number asc,
-                _loaded_at asc
+                _row_number asc
         ) as copy_rank
     from renamed
 
@@ -77,7 +94,14 @@ final as (
         _row_number,
         _loaded_at
     from ranked
-    where copy_rank = 1
+    where
+        copy_rank = 1
+    {% if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as existing
+            where existing.activity_id = ranked.activity_id
+        )
+    {% endif %}
 
 )
 

@@ -1,4 +1,17 @@
 -- One row per tracked field change on a Salesforce lead (append-only; re-sent rows removed).
+--
+-- Incremental (the funnel's stage events come from here): a run reads only raw rows loaded
+-- after the newest `_loaded_at` already here and appends the changes not yet here. History rows
+-- are never updated and the first loaded copy is kept, so this equals a full rebuild
+-- (`--full-refresh` does one; needed after rows were removed from the raw table).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -15,6 +28,9 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'leadhistory') }}
+    {% if is_incremental() %}
+        where _loaded_at > (select max(_loaded_at) from {{ this }})
+    {% endif %}
 
 ),
 
@@ -37,16 +53,17 @@ renamed as (
 
 ranked as (
 
-    -- Rows are never updated: a re-sent row is a duplicate, so the first delivered copy stays.
+    -- Rows are never updated: a re-sent row is a duplicate, so the first loaded copy stays
+    -- (the earliest delivery among copies loaded together).
     select
         *,
         row_number() over (
             partition by lead_history_id
             order by
+                _loaded_at asc,
                 _delivery_date asc,
                 _file_path asc,
-                _row_number asc,
-                _loaded_at asc
+                _row_number asc
         ) as copy_rank
     from renamed
 
@@ -66,7 +83,14 @@ final as (
         _row_number,
         _loaded_at
     from ranked
-    where copy_rank = 1
+    where
+        copy_rank = 1
+    {% if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as existing
+            where existing.lead_history_id = ranked.lead_history_id
+        )
+    {% endif %}
 
 )
 

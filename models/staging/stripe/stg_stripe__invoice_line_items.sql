@@ -1,6 +1,22 @@
 -- One row per Stripe invoice line item: the latest delivered version, the price, period and
 -- first discount flattened, amounts in units. Subscription lines' service periods are the MRR
 -- history (docs/EXPORTS.md).
+--
+-- Incremental on DuckDB: a run reads only raw rows loaded after the newest `_loaded_at`
+-- already here, and re-ranks each of their line items among its new versions and the version
+-- already here; the winner replaces that item's row (delete+insert). The latest version by
+-- delivery wins either way, so this equals a full rebuild (`--full-refresh` does one; needed
+-- after rows were removed from the raw table). Other adapters rebuild it as a table: without
+-- Delta, Spark has no delete+insert.
+{{
+    config(
+        materialized=('incremental' if target.type == 'duckdb' else 'table'),
+        incremental_strategy='delete+insert',
+        unique_key='invoice_line_item_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -25,6 +41,9 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('stripe', 'invoice_line_items') }}
+    {% if is_incremental() %}
+        where _loaded_at > (select max(_loaded_at) from {{ this }})
+    {% endif %}
 
 ),
 
@@ -76,41 +95,18 @@ renamed as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by invoice_line_item_id
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
-    from renamed
-
-),
-
-latest as (
-
-    select * from ranked
-    where version_rank = 1
-
-),
-
 with_exponent as (
 
     select
-        latest.*,
+        renamed.*,
         currency_exponents.exponent as currency_exponent
-    from latest
+    from renamed
     left join currency_exponents
-        on latest.currency = currency_exponents.currency_code
+        on renamed.currency = currency_exponents.currency_code
 
 ),
 
-final as (
+converted as (
 
     select
         invoice_line_item_id,
@@ -142,6 +138,69 @@ final as (
         _row_number,
         _loaded_at
     from with_exponent
+
+),
+
+candidates as (
+
+    select * from converted
+    {% if is_incremental() %}
+        -- the version already here competes with the new ones
+        union all
+        select * from {{ this }} as existing
+        where existing.invoice_line_item_id in (select invoice_line_item_id from converted)
+    {% endif %}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_line_item_id
+            order by
+                _delivery_date desc,
+                _file_path desc,
+                _row_number desc,
+                _loaded_at desc
+        ) as version_rank
+    from candidates
+
+),
+
+final as (
+
+    select
+        invoice_line_item_id,
+        invoice_id,
+        subscription_id,
+        subscription_item_id,
+        price_id,
+        product_id,
+        discount_id,
+        coupon_id,
+        line_item_type,
+        description,
+        price_type,
+        recurring_interval,
+        coupon_duration,
+        currency,
+        amount,
+        unit_amount,
+        discount_amount,
+        recurring_interval_count,
+        quantity,
+        percent_off,
+        is_proration,
+        period_start_at,
+        period_end_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
 
 )
 
