@@ -142,7 +142,7 @@ def test_report_result_and_sections(report: ReportResult, page: str, report_data
         "notes",
     )
     assert report.tiles == tuple(key for key, _ in d.TILES)
-    assert report_data["figures"] == list(report.figures) and len(report.figures) == 9
+    assert report_data["figures"] == list(report.figures) and len(report.figures) == 10
     # The freshness panel comes first on the page, then the tiles.
     assert page.index('id="freshness"') < page.index('id="headline"') < page.index('id="revenue"')
     # plotly.js is inlined exactly once, and every figure has a div and a spec.
@@ -382,6 +382,26 @@ def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):
             for x, z in zip(trace["x"], z_row, strict=True):
                 assert _close(z, mart[(x, segment)][column]), (segment, x)
     assert any(z is not None for z in trailing["z"][0])
+
+
+def test_cohort_heatmap_equals_mrr_cohort_retention(xs_serving: Path, parsed: _Scripts):
+    mart = {
+        (c.isoformat(), age): rate
+        for c, age, rate in _sql(
+            xs_serving,
+            "select cohort_month, months_since_cohort, net_revenue_retention_rate "
+            "from mrr_cohort_retention where segment = 'All'",
+        )
+    }
+    (trace,) = _figure(parsed, "fig-cohort-nrr")["data"]
+    cells = 0
+    for cohort, z_row in zip(trace["y"], trace["z"], strict=True):
+        for age, z in zip(trace["x"], z_row, strict=True):
+            assert _close(z, mart.get((cohort, age))), (cohort, age)
+            cells += z is not None
+    assert cells == len(mart) > 0
+    # the cohort month itself is 100% by definition
+    assert all(_close(row[0], 1.0) for row in trace["z"])
 
 
 def test_every_figure_names_its_metric_definition(report: ReportResult, page: str):

@@ -74,24 +74,29 @@ def mf_project(s_dirty_warehouse, tmp_path_factory: pytest.TempPathFactory) -> M
         "DBT_PROJECT_DIR": str(path),
         "DBT_LOG_PATH": str(path / "logs"),
     }
-    subprocess.run(
-        [
-            str(BIN / "dbt"),
-            "parse",
-            "--quiet",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(path / "target"),
-            "--log-path",
-            str(path / "logs"),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    built = warehouse.parent / "target"  # the session build's artifacts (tests/conftest.py)
+    if (built / "semantic_manifest.json").exists():
+        # that build parsed the project with this same warehouse path: reuse its manifest
+        (path / "target").symlink_to(built, target_is_directory=True)
+    else:
+        subprocess.run(
+            [
+                str(BIN / "dbt"),
+                "parse",
+                "--quiet",
+                "--profiles-dir",
+                str(ROOT),
+                "--project-dir",
+                str(ROOT),
+                "--target-path",
+                str(path / "target"),
+                "--log-path",
+                str(path / "logs"),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
     assert (path / "target" / "semantic_manifest.json").exists()
     return MfProject(path=path, env=env)
 

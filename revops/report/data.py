@@ -37,6 +37,7 @@ class ReportData:
     revops_metrics: list[Row]  # segment All, by month
     sales_ops_metrics: list[Row]  # every segment and All, by month
     mrr_by_month: list[Row]  # every segment and All, by month
+    cohorts: list[Row]  # mrr_cohort_retention, All rows: cohort month x month
     rep_performance: list[Row]  # by month and rep, with the rep's name and title
     channels: list[Row]  # by month and channel (campaign rows summed)
     attribution_model: str
@@ -122,6 +123,11 @@ def read_report_data(
             revops_metrics=revops,
             sales_ops_metrics=query(con, "select * from sales_ops_metrics order by month, segment"),
             mrr_by_month=query(con, "select * from mrr_by_month order by month, segment"),
+            cohorts=query(
+                con,
+                "select * from mrr_cohort_retention where segment = ? order by cohort_month, month",
+                [ALL],
+            ),
             rep_performance=query(
                 con,
                 """

@@ -171,6 +171,18 @@ CHANNELS = MetricDefinition(
     ),
     _CHANNELS,
 )
+COHORT_NRR = MetricDefinition(
+    "Cohort net revenue retention",
+    "A cohort is the customers whose first MRR fell in that month. Cell = the cohort's MRR "
+    "n months later / its MRR in its first month (expansion and reactivation included).",
+    (
+        "mrr_cohort_retention.net_revenue_retention_rate",
+        "mrr_cohort_retention.mrr",
+        "mrr_cohort_retention.cohort_starting_mrr",
+        "mrr_cohort_retention.months_since_cohort",
+    ),
+    "Cohort revenue retention",
+)
 NRR_HEATMAP = MetricDefinition(
     "Net revenue retention by segment",
     "Trailing 12 months: MRR now of the customers who paid 12 months earlier / their MRR "
@@ -203,5 +215,6 @@ ALL_DEFINITIONS: tuple[MetricDefinition, ...] = (
     SEGMENT_WIN_RATE,
     REP_WIN_RATE,
     CHANNELS,
+    COHORT_NRR,
     NRR_HEATMAP,
 )

@@ -581,6 +581,51 @@ def channel_performance(data: ReportData) -> FigureSpec:
     )
 
 
+def cohort_nrr_heatmap(data: ReportData) -> FigureSpec:
+    """The acquisition-cohort triangle: cohort month x months since, NRR in each cell."""
+    rows = data.cohorts
+    if not rows:
+        return FigureSpec(
+            "fig-cohort-nrr",
+            "Net revenue retention by acquisition cohort",
+            d.COHORT_NRR,
+            _no_rows(go.Figure(), "mrr_cohort_retention"),
+            d.COHORT_NRR.source,
+        )
+    cohorts = _months(rows, "cohort_month")
+    ages = sorted({r["months_since_cohort"] for r in rows})
+    cells = {(plain(r["cohort_month"]), r["months_since_cohort"]): r for r in rows}
+
+    def value(cohort: str, age: int, column: str) -> object:
+        row = cells.get((cohort, age))
+        return plain(row[column]) if row else None
+
+    fig = go.Figure(
+        go.Heatmap(
+            x=ages,
+            y=cohorts,
+            z=[[value(c, a, "net_revenue_retention_rate") for a in ages] for c in cohorts],
+            customdata=[[value(c, a, "cohort_customers") for a in ages] for c in cohorts],
+            colorscale="RdYlGn",
+            zmid=1.0,
+            colorbar={"title": {"text": "NRR"}, "tickformat": ".0%"},
+            hovertemplate="cohort %{y|%b %Y}, month %{x}: %{z:.1%}"
+            " (%{customdata} customers)<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="months since the cohort's first MRR")
+    fig.update_yaxes(title_text="cohort (month of first MRR)", autorange="reversed")
+    return FigureSpec(
+        "fig-cohort-nrr",
+        "Net revenue retention by acquisition cohort",
+        d.COHORT_NRR,
+        _style(fig, height=max(420, 14 * len(cohorts) + 160)),
+        d.COHORT_NRR.source,
+        note="Each row is a cohort of customers; reading right, its MRR against where it "
+        "started. The newest cohorts have the fewest months.",
+    )
+
+
 def nrr_heatmap(data: ReportData) -> FigureSpec:
     """Trailing-12-month and monthly NRR as segment x month heat maps (mrr_by_month)."""
     order = (ALL, *SEGMENTS)
@@ -635,8 +680,8 @@ def nrr_heatmap(data: ReportData) -> FigureSpec:
         d.NRR_HEATMAP,
         _style(fig, height=560),
         d.NRR_HEATMAP.source,
-        note="The marts publish NRR per segment and month (cohort = customers paying a month or "
-        "a year before); an acquisition-cohort triangle is not published, so it is not drawn.",
+        note="Here the cohort is every customer paying a month (or a year) before, per segment; "
+        "the triangle above follows acquisition cohorts.",
     )
 
 
@@ -648,5 +693,5 @@ CHART_SECTIONS: tuple[Section, ...] = (
     ("funnel", "Lead funnel", (funnel_by_cohort, funnel_rates)),
     ("sales", "Win rate and sales cycle", (win_rate_by_segment, win_rate_by_rep)),
     ("marketing", "Marketing channels", (channel_performance,)),
-    ("retention", "Retention", (nrr_heatmap,)),
+    ("retention", "Retention", (cohort_nrr_heatmap, nrr_heatmap)),
 )

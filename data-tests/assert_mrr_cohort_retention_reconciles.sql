@@ -1,0 +1,40 @@
+-- Every customer with MRR belongs to exactly one cohort, so the cohorts' MRR and active
+-- customers in a month add up to that month's MRR and customers in mrr_by_month (all
+-- segments; per segment they differ by design, a cohort keeps its starting segment).
+with
+
+cohorts as (
+
+    select
+        month,
+        sum(mrr) as mrr,
+        sum(active_customers) as customers
+    from {{ ref('mrr_cohort_retention') }}
+    where segment = 'All'
+    group by month
+
+),
+
+months as (
+
+    select
+        month,
+        mrr,
+        customers
+    from {{ ref('mrr_by_month') }}
+    where segment = 'All'
+
+)
+
+select
+    months.month,
+    months.mrr,
+    cohorts.mrr as cohort_mrr,
+    months.customers,
+    cohorts.customers as cohort_customers
+from months
+left join cohorts
+    on months.month = cohorts.month
+where
+    coalesce(cohorts.mrr, 0) != months.mrr
+    or coalesce(cohorts.customers, 0) != months.customers
