@@ -61,7 +61,7 @@ h3 { font-size: 15px; margin: 0 0 2px; }
   gap: 6px 18px; margin: 0 0 10px; }
 .facts div { font-size: 13px; }
 .facts dt { color: var(--muted); font-size: 12px; }
-.facts dd { margin: 0; font-weight: 600; }
+.facts dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); }
 th { color: var(--muted); font-weight: 500; }
