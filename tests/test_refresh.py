@@ -326,3 +326,23 @@ def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_publ
     daily = publish.table_checksums(_served(serving), marts)
     at_once = publish.table_checksums(_served(xs_published["serving"]), marts)
     assert daily == at_once
+
+
+def test_nothing_is_published_when_dbt_builds_into_spark(monkeypatch, tmp_path, dbt_manifest):
+    import dagster as dg
+
+    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.publish.assets import serving_snapshot
+    from orchestration.defs.publish.resources import ServingFolder
+
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "spark")
+    result = dg.materialize(
+        [serving_snapshot],
+        resources={
+            "warehouse": Warehouse(path=str(tmp_path / "warehouse.duckdb")),
+            "serving": ServingFolder(path=str(tmp_path / "serving")),
+        },
+    )
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    assert not (tmp_path / "serving" / publish.SERVING_FILE).exists()

@@ -168,7 +168,9 @@ cumulated as (
             order by month_start_date
             rows between unbounded preceding and current row
         ) as days_through_month,
-        case when period_days <= 0 then 1 else period_days end as spread_days
+        case when period_days <= 0 then 1 else period_days end as spread_days,
+        cast(amount_reporting * 100 as bigint) as amount_cents,
+        case when amount_reporting < 0 then -1 else 1 end as amount_sign
     from with_month_days
 
 ),
@@ -182,9 +184,16 @@ final as (
         amount_reporting,
         days_in_month,
         spread_days as period_days,
+        -- Exact on every engine: cents recognised through this month minus through the last,
+        -- each rounded half away from zero in integer arithmetic (a decimal division is a
+        -- DOUBLE on DuckDB and a rounded decimal on Spark, which differ by a cent at halves).
         cast(
-            round(amount_reporting * days_through_month / spread_days, 2)
-            - round(amount_reporting * (days_through_month - days_in_month) / spread_days, 2)
+            (
+                {{ divide_round_half_up(["abs(amount_cents)", "days_through_month"], "spread_days") }}  -- noqa: LT05
+                - {{ divide_round_half_up(
+                    ["abs(amount_cents)", "days_through_month - days_in_month"], "spread_days"
+                ) }}
+            ) * amount_sign * 0.01
             as decimal(18, 2)
         ) as recognised_revenue,
         month_start_date as month  -- noqa: RF04

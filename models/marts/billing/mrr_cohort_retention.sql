@@ -43,7 +43,7 @@ cohort_customer_months as (
     inner join customer_months
         on
             cohorts.customer_id = customer_months.customer_id
-            and customer_months.month >= cohorts.cohort_month
+            and cohorts.cohort_month <= customer_months.month
 
 ),
 
@@ -99,7 +99,7 @@ final as (
         aggregated.segment,
         aggregated.month,
         cast(
-            {{ dbt.datediff('aggregated.cohort_month', 'aggregated.month', 'month') }} as integer
+            {{ dbt.datediff('aggregated.cohort_month', 'aggregated.month', 'month') }} as integer  -- noqa: LT05
         ) as months_since_cohort,
         cast(aggregated.cohort_customers as bigint) as cohort_customers,
         cast(aggregated.active_customers as bigint) as active_customers,

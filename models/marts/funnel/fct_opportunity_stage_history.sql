@@ -68,9 +68,10 @@ sequenced as (
         lead(entries.changed_at) over (
             partition by entries.opportunity_id order by entries.changed_at, entries.row_in_history
         ) as exited_at,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by entries.opportunity_id order by entries.changed_at, entries.row_in_history
-        ) as stage_sequence
+        ) as bigint) as stage_sequence
     from entries
 
 ),
@@ -85,7 +86,7 @@ final as (
         sequenced.previous_stage_name,
         sequenced.stage_sequence,
         stages.stage_order,
-        cast({{ dbt.datediff("sequenced.entered_at", "sequenced.exited_at", "second") }} as double)
+        cast({{ dbt.datediff("sequenced.entered_at", "sequenced.exited_at", "second") }} as double)  -- noqa: LT05
         / 86400
             as days_in_stage,
         coalesce(stages.stage_order < previous_stages.stage_order, false) as is_regression,

@@ -94,7 +94,7 @@ credits as (
         channel,
         touched_at,
         'first_touch' as attribution_model,
-        case when is_first_touch then 1.0 else 0.0 end as credit
+        cast(case when is_first_touch then 1 else 0 end as double) as credit
     from w_shaped
     union all
     select
@@ -104,7 +104,7 @@ credits as (
         channel,
         touched_at,
         'last_touch' as attribution_model,
-        case when is_last_touch then 1.0 else 0.0 end as credit
+        cast(case when is_last_touch then 1 else 0 end as double) as credit
     from w_shaped
     union all
     select
@@ -114,7 +114,7 @@ credits as (
         channel,
         touched_at,
         'linear' as attribution_model,
-        1.0 / touch_count as credit
+        cast(1 as double) / touch_count as credit
     from w_shaped
     union all
     -- W-shaped: 30% each to the first, lead-creation and opportunity-creation (last) touches,
@@ -128,9 +128,10 @@ credits as (
         touched_at,
         'w_shaped' as attribution_model,
         case
-            when middle_touches = 0 then key_roles / 3.0
-            when key_roles > 0 then key_roles * 0.3
-            else 0.1 / middle_touches
+            -- double on every engine (Spark would keep decimal arithmetic and round it)
+            when middle_touches = 0 then cast(key_roles as double) / 3
+            when key_roles > 0 then cast(key_roles * 0.3 as double)
+            else cast(0.1 as double) / middle_touches
         end as credit
     from w_shaped
 
@@ -163,7 +164,7 @@ unattributed as (
         'unattributed' as channel,
         cast(null as timestamp) as touched_at,
         models.attribution_model,
-        1.0 as credit
+        cast(1 as double) as credit
     from opportunities
     cross join models
     left join attributed

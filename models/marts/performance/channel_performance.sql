@@ -95,7 +95,7 @@ leads_by_month as (
 
     select
         channel,
-        cast(null as varchar) as campaign_id,
+        cast(null as string) as campaign_id,
         month_start_date,
         sum(is_lead) as leads,
         sum(is_mql) as mqls,

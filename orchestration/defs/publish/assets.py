@@ -5,13 +5,13 @@ failed (the ingestion reconciliation, every dbt test of severity error): Dagster
 otherwise, and the previous snapshot stays served.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
 from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
-from orchestration.defs.transform.assets import WAREHOUSE_POOL, revops_dbt_models
+from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
 from orchestration.project import dbt_project
 from revops import publish
 
@@ -58,13 +58,25 @@ def _checks_passed(context: dg.AssetExecutionContext) -> int:
         "serving DuckDB file, verified, and swapped in as `<serving>/revops.duckdb`; older "
         "snapshots are kept for `revops rollback` (docs/SERVING.md)."
     ),
+    # not materialized when dbt builds into Spark (the marts are not in the warehouse then)
+    output_required=False,
 )
 def serving_snapshot(
     context: dg.AssetExecutionContext,
     config: PublishConfig,
     warehouse: Warehouse,
     serving: ServingFolder,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
+    if dbt_target() != "duckdb":
+        # The snapshot copies marts out of the DuckDB warehouse. On Spark the marts live in the
+        # cluster's metastore and BI tools read them there (docs/SPARK.md); publishing the
+        # warehouse's stale marts instead would serve old numbers.
+        # Nothing is yielded: the asset is not materialized and the report is skipped.
+        context.log.warning(
+            f"not published: dbt built into target {dbt_target()!r}, and the snapshot copies "
+            "marts from the DuckDB warehouse; BI tools read that target (docs/SPARK.md)"
+        )
+        return
     tables = publish.mart_tables(dbt_project.manifest_path)
     snapshot = publish.publish_snapshot(
         warehouse.resolve(),
@@ -79,7 +91,7 @@ def serving_snapshot(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
         f"{snapshot.rows:,} rows -> {serving.resolve() / publish.SERVING_FILE}"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "snapshot_id": snapshot.snapshot_id,
             "path": dg.MetadataValue.path(str(serving.resolve() / publish.SERVING_FILE)),

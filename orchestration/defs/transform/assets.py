@@ -32,6 +32,17 @@ class RevopsDbtTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+def dbt_target() -> str:
+    """The profiles.yml output dbt builds into ($REVOPS_DBT_TARGET, default duckdb)."""
+    return os.environ.get("REVOPS_DBT_TARGET", "duckdb")
+
+
+def raw_parquet_root() -> Path:
+    """Where the raw layer is exported for Spark ($REVOPS_RAW_PARQUET, as in the dbt hook)."""
+    path = Path(os.environ.get("REVOPS_RAW_PARQUET", "data/raw_parquet")).expanduser()
+    return path if path.is_absolute() else dbt_project.project_dir / path
+
+
 class DbtBuildConfig(dg.Config):
     """Run options of the dbt build."""
 
@@ -73,6 +84,13 @@ def revops_dbt_models(
         args.append("--full-refresh")
     target = dbt_project.project_dir / "target" / f"build-{context.run.run_id}"
     path = warehouse.resolve()
+    if dbt_target() != "duckdb":
+        # Spark reads the raw layer as Parquet (docs/SPARK.md): export what was just ingested.
+        from revops.ingest.parquet import export_raw_parquet
+
+        out = raw_parquet_root()
+        exported = export_raw_parquet(path, out)
+        context.log.info(f"raw layer exported for Spark: {len(exported)} tables -> {out}")
     try:
         with warehouse_env(path):
             yield from dbt.cli(args, context=context, target_path=target).stream()
