@@ -23,6 +23,7 @@ import pytest
 
 from revops import publish
 from revops.cli import main
+from revops.ingest.landing import link_deliveries_until
 from revops.refresh import run_refresh
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,25 +226,6 @@ READER = textwrap.dedent(
 )
 
 
-def _deliveries_until(source: Path, target: Path, last_day: str) -> int:
-    """Hard-link into `target` every delivery file of `source` up to `last_day` (inclusive):
-    the landing folder as it looked that evening. Returns the number of files linked."""
-    linked = 0
-    for path in sorted(source.rglob("*")):
-        rel = path.relative_to(source)
-        if path.is_dir() or rel.name == "truth.json" or len(rel.parts) < 4:
-            continue
-        if rel.parts[2] > last_day:
-            continue
-        dest = target / rel
-        if dest.exists():
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.link(path, dest)
-        linked += 1
-    return linked
-
-
 def _snapshot_consistent(serving: Path) -> str:
     """The served file is one complete snapshot: its tables hold what its sidecar recorded."""
     sid = publish.served_snapshot_id(serving)
@@ -271,13 +253,13 @@ def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_publ
     assert days[-1] <= last
     landing, warehouse, serving = tmp_path / "landing", tmp_path / "wh.duckdb", tmp_path / "srv"
 
-    _deliveries_until(xs_published["landing"], landing, day_n1)
+    link_deliveries_until(xs_published["landing"], landing, day_n1)
     first = run_refresh(landing, warehouse, serving, parse=False)
     assert first.ok, first.errors
     sid_first = _snapshot_consistent(serving)
 
     # Day N, first attempt: killed at a random point of the refresh.
-    assert _deliveries_until(xs_published["landing"], landing, last) > 0
+    assert link_deliveries_until(xs_published["landing"], landing, last) > 0
     delay = random.Random(20261128).uniform(2.0, 0.9 * first.seconds)
     proc = subprocess.Popen(
         [sys.executable, "-m", "revops.cli", "refresh", "--landing", str(landing),

@@ -168,3 +168,23 @@ def fingerprint(
         if count:
             out[obj.folder] = digest.hexdigest()[:16]
     return out, unsettled
+
+
+def link_deliveries_until(source: Path, target: Path, last_day: str) -> int:
+    """Hard-link into `target` every delivery file of `source` up to `last_day` (YYYY-MM-DD,
+    inclusive): the landing folder as it looked that evening, for replaying a history day by
+    day (tests, benchmarks). Files already in `target` are left alone; returns how many were
+    linked."""
+    linked = 0
+    for path in sorted(Path(source).rglob("*")):
+        rel = path.relative_to(source)
+        # <source>/<Object>/<YYYY-MM-DD>/<file>: anything else (truth.json) is not a delivery
+        if path.is_dir() or len(rel.parts) < 4 or rel.parts[2] > last_day:
+            continue
+        dest = Path(target) / rel
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, dest)
+        linked += 1
+    return linked
