@@ -22,5 +22,9 @@ format:
 generate:
 	$(BOOTSTRAP) && $(UV) run --locked revops generate --scale $(SCALE) --out data/landing
 
+# Times the refresh against its floor; SCALE may list several scales ("xs s m l").
+bench:
+	$(BOOTSTRAP) && $(UV) run --locked python -m bench.refresh_bench --scale $(SCALE) --update-docs
+
 clean:
 	rm -rf target logs data .pytest_cache

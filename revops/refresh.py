@@ -44,7 +44,8 @@ class RefreshResult:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a `with` block, then restore them."""
     previous = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -108,7 +109,7 @@ def run_refresh(
         "REVOPS_SERVING": str(serving),
     }
     started = time.monotonic()
-    with _environment(env):
+    with environment(env):
         if parse:
             # with the build's warehouse path set: the profile is then the same for this parse
             # and the build, and the build's parse is a partial one (~5 s saved)
