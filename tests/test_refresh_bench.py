@@ -29,7 +29,8 @@ def test_memory_of_the_whole_process_tree_is_sampled(tmp_path: Path):
     assert measured.samples >= 5
     # the grandchild's 80 MB count in the tree's peak, beside its parent's interpreter
     assert measured.peak_tree_gb >= 0.08
-    assert measured.peak_tree_gb > measured.max_rss_gb - 0.01
+    # (max_rss_gb is getrusage's largest child ever of this process: not comparable in a suite)
+    assert measured.peak_tree_gb < 1.0
     assert 1.4 < measured.seconds < 15
 
 
