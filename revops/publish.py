@@ -150,11 +150,9 @@ def served_snapshot_id(serving: Path) -> str | None:
     served = Path(serving) / SERVING_FILE
     if not served.exists():
         return None
-    snapshots = Path(serving) / SNAPSHOT_DIR
-    ino = served.stat().st_ino
-    for candidate in snapshots.glob("*.duckdb"):  # the served file is a hard link to one
-        if candidate.stat().st_ino == ino:
-            return candidate.stem
+    stem = _served_stem(Path(serving))  # the served file is a hard link to one snapshot
+    if stem is not None:
+        return stem
     con = connect_read_only(served)  # a copy (file systems without hard links)
     try:
         return con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]

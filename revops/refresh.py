@@ -189,6 +189,5 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.checks_warned.append(name)
             else:
                 out.checks_failed.append(name)
-    # a failed ingestion asset has no materialization: count its files from the failure too
     out.ok = result.success and not out.checks_failed and out.published is not None
     return out

@@ -30,8 +30,9 @@ def test_asset_graph_matches_the_reviewed_snapshot(dbt_manifest: Path):
     from orchestration.definitions import defs
 
     rendered = _render(defs)
-    if os.environ.get("REVOPS_UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+    if os.environ.get("REVOPS_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(rendered)
+    assert SNAPSHOT.exists(), "no reviewed snapshot: write it with REVOPS_UPDATE_SNAPSHOTS=1"
     assert rendered == SNAPSHOT.read_text(), (
         "the asset graph changed: review the diff, then rewrite the snapshot "
         "(REVOPS_UPDATE_SNAPSHOTS=1)"
