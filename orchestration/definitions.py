@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingestion.assets import GROUP as INGESTION_GROUP
 from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_job
@@ -23,6 +22,7 @@ from orchestration.defs.ingestion.sensors import build_landing_sensor
 from orchestration.defs.publish.assets import publish_assets
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import revops_dbt_models
+from orchestration.defs.transform.resources import RevopsDbtCliResource
 from orchestration.project import dbt_project
 
 REFRESH_JOB = "refresh"
@@ -50,7 +50,7 @@ defs = dg.Definitions(
     sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
     resources={
-        "dbt": DbtCliResource(
+        "dbt": RevopsDbtCliResource(
             project_dir=dbt_project,
             # The dbt beside this interpreter, so that a venv need not be activated.
             dbt_executable=str(Path(sys.executable).parent / "dbt"),

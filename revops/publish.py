@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from revops import contract
+from revops.settings import duckdb_config
 
 SERVING_FILE = "revops.duckdb"
 REPORT_FILE = "report.html"
@@ -450,7 +451,7 @@ def publish_snapshot(
         )
         final = folder / f"{snapshot.snapshot_id}.duckdb"
         staged = folder / f"{snapshot.snapshot_id}.duckdb.tmp"
-        con = duckdb.connect(str(staged))
+        con = duckdb.connect(str(staged), config=duckdb_config())
         try:
             con.execute(f"attach {_sql_str(str(Path(warehouse).resolve()))} as wh (read_only)")
             has_ledger = bool(

@@ -8,6 +8,8 @@ run is recorded in that Dagster instance (and shows in the UI); otherwise an eph
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -58,9 +60,51 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def ensure_manifest() -> Path:
-    """dbt's manifest, which the Dagster definitions load: `dbt parse` (a partial parse when
-    nothing changed, a few seconds) into the project's target folder."""
+# What `dbt parse` reads: the project's files and the environment its Jinja can see.
+PARSE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml")
+PARSE_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses", "snapshots")
+PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches for
+
+
+def parse_fingerprint() -> str:
+    """A hash of everything a parse depends on: dbt's version, every REVOPS_* and DBT_*
+    environment variable, and the content of every project file dbt reads."""
+    digest = hashlib.sha256(f"dbt-core {importlib.metadata.version('dbt-core')}\n".encode())
+    for key in sorted(k for k in os.environ if k.startswith(("REVOPS_", "DBT_"))):
+        digest.update(f"env {key}={os.environ[key]}\n".encode())
+    files = [PROJECT_DIR / name for name in PARSE_FILES]
+    for folder in PARSE_FOLDERS:
+        files.extend(sorted((PROJECT_DIR / folder).rglob("*")))
+    for path in files:
+        if path.is_file():
+            digest.update(f"file {path.relative_to(PROJECT_DIR)}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _artifacts_state(target: Path) -> str:
+    """Size and modification time of the parse's artifacts: another dbt command run by hand
+    (another target, other variables) rewrites them, and then the stamp no longer holds."""
+    parts = []
+    for name in ("manifest.json", "partial_parse.msgpack"):
+        stat = (target / name).stat()
+        parts.append(f"{name} {stat.st_size} {stat.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def ensure_manifest(*, force: bool = False) -> Path:
+    """dbt's manifest, which the Dagster definitions load, current for this project and
+    environment: `dbt parse` into the project's target folder, unless the manifest there
+    was written by the last such parse and nothing it depends on has changed since (a parse
+    costs ~5 s even when it is a partial one; the check, a few milliseconds)."""
+    target = PROJECT_DIR / "target"
+    manifest, stamp = target / "manifest.json", target / PARSE_STAMP
+    fingerprint = parse_fingerprint()
+    if not force and stamp.exists():
+        with contextlib.suppress(OSError):
+            if stamp.read_text() == f"{fingerprint}\n{_artifacts_state(target)}":
+                return manifest
+    stamp.unlink(missing_ok=True)
     dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
@@ -71,7 +115,8 @@ def ensure_manifest() -> Path:
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
-    return PROJECT_DIR / "target" / "manifest.json"
+    stamp.write_text(f"{fingerprint}\n{_artifacts_state(target)}")
+    return manifest
 
 
 def _instance():

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from revops.ingest.warehouse import RAW_SCHEMA, ident, literal
+from revops.settings import duckdb_config
 
 # Each table's folder holds one file under this name; Spark reads the folder.
 PARQUET_FILE = "part-0.parquet"
@@ -41,7 +42,7 @@ def export_raw_parquet(warehouse: Path, out_dir: Path) -> list[ExportedTable]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     exported: list[ExportedTable] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
         tables = [
             name
             for (name,) in con.execute(

@@ -15,6 +15,7 @@ import duckdb
 
 from revops.contract import ExportObject
 from revops.ingest.warehouse import LEDGER_TABLE, RAW_SCHEMA, literal, raw_table
+from revops.settings import duckdb_config
 
 MAX_PROBLEMS = 20
 
@@ -100,7 +101,7 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
 
 def reconcile_warehouse(warehouse: Path, objects: list[ExportObject]) -> list[Reconciliation]:
     """`reconcile_object` for each of `objects`, on one read-only connection."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True, config=duckdb_config())
     try:
         return [reconcile_object(con, obj) for obj in objects]
     finally:

@@ -11,6 +11,7 @@ import duckdb
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest.summary import FAILED, LOADED
+from revops.settings import duckdb_config
 
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
@@ -93,7 +94,7 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     process fails with "Could not set lock on file"; the Dagster assets retry on that error.
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
+    con = duckdb.connect(str(warehouse), config=duckdb_config())
     # The loader numbers rows by their position in a freshly read temp table, which needs the
     # scan order kept (DuckDB's default; set here so that no configuration can turn it off).
     con.execute("set preserve_insertion_order = true")

@@ -47,6 +47,21 @@ excluded_domains as (
 
 ),
 
+touch_summary as (
+
+    -- One pass over the touches (the largest input) gives both the emails they add and
+    -- their counts: the domain is a function of the email, so grouping by both is by email.
+    select
+        email,
+        email_domain,
+        count(*) as touch_count,
+        min(activity_at) as first_touched_at,
+        max(activity_at) as last_touched_at
+    from touches
+    group by email, email_domain
+
+),
+
 emails as (
 
     select
@@ -62,7 +77,7 @@ emails as (
     select
         email,
         email_domain
-    from touches
+    from touch_summary
 
 ),
 
@@ -88,18 +103,6 @@ ranked_contacts as (
             partition by email order by created_at asc, contact_id asc
         ) as contact_rank
     from contacts
-
-),
-
-touch_summary as (
-
-    select
-        email,
-        count(*) as touch_count,
-        min(activity_at) as first_touched_at,
-        max(activity_at) as last_touched_at
-    from touches
-    group by email
 
 ),
 

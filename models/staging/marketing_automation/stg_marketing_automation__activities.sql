@@ -4,13 +4,7 @@
 -- `_loaded_at` already here and appends the touches not yet here. Touches are never updated
 -- and the first loaded copy is kept, so this equals a full rebuild (`--full-refresh` does one;
 -- needed after rows were removed from the raw table, e.g. with `forget_file`).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**append_only_config()) }}
 
 with
 
@@ -31,9 +25,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('marketing_automation', 'activities') }}
-    {% if is_incremental() %}
-        where _loaded_at > (select max(_loaded_at) from {{ this }})
-    {% endif %}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -96,12 +88,7 @@ final as (
     from ranked
     where
         copy_rank = 1
-    {% if is_incremental() %}
-        and not exists (
-            select 1 from {{ this }} as existing
-            where existing.activity_id = ranked.activity_id
-        )
-    {% endif %}
+        {{- not_already_loaded('ranked', 'activity_id') }}
 
 )
 

@@ -1,5 +1,10 @@
 -- One row per Salesforce account: the latest version of each delivered account, deletes
 -- flagged.
+--
+-- Incremental on DuckDB: the latest version of each key is merged in from the rows loaded
+-- since the last run (macros/staging/incremental_staging.sql).
+{{ config(**latest_version_config('account_id')) }}
+
 with
 
 source as (
@@ -23,6 +28,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'account') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -60,6 +66,12 @@ renamed as (
 
 ),
 
+candidates as (
+
+    {{ with_current_versions('renamed', 'account_id') }}
+
+),
+
 ranked as (
 
     select
@@ -73,7 +85,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as version_rank
-    from renamed
+    from candidates
 
 ),
 

@@ -1,5 +1,10 @@
 -- One row per Salesforce campaign member: the latest version of each delivered member,
 -- deletes flagged.
+--
+-- Incremental on DuckDB: the latest version of each key is merged in from the rows loaded
+-- since the last run (macros/staging/incremental_staging.sql).
+{{ config(**latest_version_config('campaign_member_id')) }}
+
 with
 
 source as (
@@ -20,6 +25,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'campaignmember') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -44,6 +50,12 @@ renamed as (
 
 ),
 
+candidates as (
+
+    {{ with_current_versions('renamed', 'campaign_member_id') }}
+
+),
+
 ranked as (
 
     select
@@ -57,7 +69,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as version_rank
-    from renamed
+    from candidates
 
 ),
 

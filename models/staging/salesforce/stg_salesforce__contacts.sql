@@ -1,5 +1,10 @@
 -- One row per Salesforce contact: the latest version of each delivered contact, deletes
 -- flagged.
+--
+-- Incremental on DuckDB: the latest version of each key is merged in from the rows loaded
+-- since the last run (macros/staging/incremental_staging.sql).
+{{ config(**latest_version_config('contact_id')) }}
+
 with
 
 source as (
@@ -21,6 +26,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'contact') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -47,6 +53,12 @@ renamed as (
 
 ),
 
+candidates as (
+
+    {{ with_current_versions('renamed', 'contact_id') }}
+
+),
+
 ranked as (
 
     select
@@ -60,7 +72,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as version_rank
-    from renamed
+    from candidates
 
 ),
 

@@ -4,13 +4,7 @@
 -- after the newest `_loaded_at` already here and appends the changes not yet here. History rows
 -- are never updated and the first loaded copy is kept, so this equals a full rebuild
 -- (`--full-refresh` does one; needed after rows were removed from the raw table).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**append_only_config()) }}
 
 with
 
@@ -28,9 +22,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'leadhistory') }}
-    {% if is_incremental() %}
-        where _loaded_at > (select max(_loaded_at) from {{ this }})
-    {% endif %}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -85,12 +77,7 @@ final as (
     from ranked
     where
         copy_rank = 1
-    {% if is_incremental() %}
-        and not exists (
-            select 1 from {{ this }} as existing
-            where existing.lead_history_id = ranked.lead_history_id
-        )
-    {% endif %}
+        {{- not_already_loaded('ranked', 'lead_history_id') }}
 
 )
 

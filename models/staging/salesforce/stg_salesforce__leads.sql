@@ -1,4 +1,9 @@
 -- One row per Salesforce lead: the latest version of each delivered lead, deletes flagged.
+--
+-- Incremental on DuckDB: the latest version of each key is merged in from the rows loaded
+-- since the last run (macros/staging/incremental_staging.sql).
+{{ config(**latest_version_config('lead_id')) }}
+
 with
 
 source as (
@@ -29,6 +34,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'lead') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -64,6 +70,12 @@ renamed as (
 
 ),
 
+candidates as (
+
+    {{ with_current_versions('renamed', 'lead_id') }}
+
+),
+
 ranked as (
 
     select
@@ -77,7 +89,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as version_rank
-    from renamed
+    from candidates
 
 ),
 

@@ -1,5 +1,10 @@
 -- One row per Salesforce opportunity: the latest version of each delivered opportunity,
 -- deletes flagged.
+--
+-- Incremental on DuckDB: the latest version of each key is merged in from the rows loaded
+-- since the last run (macros/staging/incremental_staging.sql).
+{{ config(**latest_version_config('opportunity_id')) }}
+
 with
 
 source as (
@@ -28,6 +33,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'opportunity') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -62,6 +68,12 @@ renamed as (
 
 ),
 
+candidates as (
+
+    {{ with_current_versions('renamed', 'opportunity_id') }}
+
+),
+
 ranked as (
 
     select
@@ -75,7 +87,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as version_rank
-    from renamed
+    from candidates
 
 ),
 

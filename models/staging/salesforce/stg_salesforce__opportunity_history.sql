@@ -1,5 +1,11 @@
 -- One row per change of stage, amount or close date on a Salesforce opportunity (append-only;
 -- re-sent rows removed).
+--
+-- Incremental: a run appends the changes loaded since the last run that are not already here
+-- (macros/staging/incremental_staging.sql); the first loaded copy of a row is kept, as in a
+-- rebuild.
+{{ config(**append_only_config()) }}
+
 with
 
 source as (
@@ -17,6 +23,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('salesforce', 'opportunityhistory') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -40,16 +47,17 @@ renamed as (
 
 ranked as (
 
-    -- Rows are never updated: a re-sent row is a duplicate, so the first delivered copy stays.
+    -- Rows are never updated: a re-sent row is a duplicate, so the first loaded copy stays
+    -- (the earliest delivery among copies loaded together).
     select
         *,
         row_number() over (
             partition by opportunity_history_id
             order by
+                _loaded_at asc,
                 _delivery_date asc,
                 _file_path asc,
-                _row_number asc,
-                _loaded_at asc
+                _row_number asc
         ) as copy_rank
     from renamed
 
@@ -70,7 +78,9 @@ final as (
         _row_number,
         _loaded_at
     from ranked
-    where copy_rank = 1
+    where
+        copy_rank = 1
+        {{- not_already_loaded('ranked', 'opportunity_history_id') }}
 
 )
 

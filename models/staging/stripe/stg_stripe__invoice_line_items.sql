@@ -8,14 +8,7 @@
 -- delivery wins either way, so this equals a full rebuild (`--full-refresh` does one; needed
 -- after rows were removed from the raw table). Other adapters rebuild it as a table: without
 -- Delta, Spark has no delete+insert.
-{{
-    config(
-        materialized=('incremental' if target.type == 'duckdb' else 'table'),
-        incremental_strategy='delete+insert',
-        unique_key='invoice_line_item_id',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**latest_version_config('invoice_line_item_id')) }}
 
 with
 
@@ -41,9 +34,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('stripe', 'invoice_line_items') }}
-    {% if is_incremental() %}
-        where _loaded_at > (select max(_loaded_at) from {{ this }})
-    {% endif %}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -143,13 +134,7 @@ converted as (
 
 candidates as (
 
-    select * from converted
-    {% if is_incremental() %}
-        -- the version already here competes with the new ones
-        union all
-        select * from {{ this }} as existing
-        where existing.invoice_line_item_id in (select invoice_line_item_id from converted)
-    {% endif %}
+    {{ with_current_versions('converted', 'invoice_line_item_id') }}
 
 ),
 

@@ -1,0 +1,83 @@
+{#-
+    Incremental staging: a run reads only the raw rows loaded since the last run and merges
+    them into the table, with the same result as a rebuild (docs/BENCHMARKS.md, "Daily
+    increment"). Two kinds of staging model use them:
+
+    * latest version per key (leads, opportunities, invoices, ...): the new versions of a key
+      and the version already in the table are ranked together; the winner replaces the
+      key's row (`delete+insert` on `unique_key`). The version already there beat every
+      older version, so the winner is the one a rebuild over all rows would pick.
+    * append-only rows (field histories, activities): a row is never updated, the first
+      loaded copy of an id stays, and copies already in the table are skipped (`append`).
+
+    The watermark is `_loaded_at`, the load time the ingestion stamps on every raw row: rows
+    from later loads always carry later times. A rebuild (`dbt build --full-refresh`, or
+    `revops refresh --full-refresh`) is needed only after raw rows were removed by hand.
+-#}
+
+{#- The materialization of a latest-version staging model: incremental where the adapter
+    has delete+insert (DuckDB); a table elsewhere (Spark without Delta has no delete). -#}
+{% macro latest_version_materialization() %}
+    {{ return('incremental' if target.type == 'duckdb' else 'table') }}
+{% endmacro %}
+
+
+{#- `where` clause of a model's source CTE: on an incremental run, only the rows loaded after
+    the newest already in the table (every row when the table is still empty). -#}
+{% macro loaded_since_last_run() %}
+    {%- if is_incremental() -%}
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+    )
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- A latest-version model's candidates: the versions in `relation` (a CTE with the model's
+    final columns, in their order) and, on an incremental run, the row already in the table
+    for each key among them. -#}
+{% macro with_current_versions(relation, key) %}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    union all
+    select * from {{ this }} as current_versions
+    where current_versions.{{ key }} in (select {{ key }} from {{ relation }})
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- Condition, after a `where`, of an append-only model's final CTE: on an incremental run,
+    the ids not already in the table (a re-sent row loaded again later is skipped). Call it
+    as `{{- not_already_loaded(...) }}` on the line after the last condition: it renders
+    nothing on a full build, else a new line starting with `and`. -#}
+{% macro not_already_loaded(relation, key) %}
+    {%- if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as existing
+            where existing.{{ key }} = {{ relation }}.{{ key }}
+        )
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The config of a latest-version staging model keyed on `key`:
+    `{{ config(**latest_version_config('lead_id')) }}`. -#}
+{% macro latest_version_config(key) %}
+    {{ return({
+        'materialized': latest_version_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': key,
+        'on_schema_change': 'fail',
+    }) }}
+{% endmacro %}
+
+
+{#- The config of an append-only staging model: `{{ config(**append_only_config()) }}`.
+    Appending works on every adapter, Spark included. -#}
+{% macro append_only_config() %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+    }) }}
+{% endmacro %}
