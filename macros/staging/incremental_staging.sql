@@ -46,16 +46,17 @@
 {% endmacro %}
 
 
-{#- Condition, after a `where`, of an append-only model's final CTE: on an incremental run,
-    the ids not already in the table (a re-sent row loaded again later is skipped). Call it
-    as `{{- not_already_loaded(...) }}` on the line after the last condition: it renders
-    nothing on a full build, else a new line starting with `and`. -#}
+{#- Condition of an append-only model's final CTE, `and {{ not_already_loaded(...) }}`: on
+    an incremental run, the ids not already in the table (a re-sent row loaded again later is
+    skipped); on a full build, `true`. -#}
 {% macro not_already_loaded(relation, key) %}
-    {%- if is_incremental() %}
-        and not exists (
+    {%- if is_incremental() -%}
+        not exists (
             select 1 from {{ this }} as existing
             where existing.{{ key }} = {{ relation }}.{{ key }}
         )
+    {%- else -%}
+        true
     {%- endif -%}
 {% endmacro %}
 

@@ -88,7 +88,7 @@ final as (
     from ranked
     where
         copy_rank = 1
-        {{- not_already_loaded('ranked', 'activity_id') }}
+        and {{ not_already_loaded('ranked', 'activity_id') }}
 
 )
 

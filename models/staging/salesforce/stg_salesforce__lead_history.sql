@@ -77,7 +77,7 @@ final as (
     from ranked
     where
         copy_rank = 1
-        {{- not_already_loaded('ranked', 'lead_history_id') }}
+        and {{ not_already_loaded('ranked', 'lead_history_id') }}
 
 )
 

@@ -80,7 +80,7 @@ final as (
     from ranked
     where
         copy_rank = 1
-        {{- not_already_loaded('ranked', 'opportunity_history_id') }}
+        and {{ not_already_loaded('ranked', 'opportunity_history_id') }}
 
 )
 
