@@ -61,25 +61,46 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 
 # What `dbt parse` reads: the project's files and the environment its Jinja can see.
-PARSE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml")
+PARSE_FILES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "packages.yml",
+    "dependencies.yml",
+    "package-lock.yml",
+    "selectors.yml",
+    ".dbtignore",
+)
 PARSE_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses", "snapshots")
 PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches for
 
 
 def parse_fingerprint() -> str:
-    """A hash of everything a parse depends on: dbt's version, every REVOPS_* and DBT_*
-    environment variable, and the content of every project file dbt reads."""
-    digest = hashlib.sha256(f"dbt-core {importlib.metadata.version('dbt-core')}\n".encode())
+    """A hash of everything a parse depends on: the versions of dbt and its adapters (their
+    macros go into the manifest), every REVOPS_* and DBT_* environment variable, and the
+    content of every project file dbt reads."""
+    digest = hashlib.sha256()
+    for name, version in sorted(_dbt_distributions()):
+        digest.update(f"package {name}=={version}\n".encode())
     for key in sorted(k for k in os.environ if k.startswith(("REVOPS_", "DBT_"))):
         digest.update(f"env {key}={os.environ[key]}\n".encode())
     files = [PROJECT_DIR / name for name in PARSE_FILES]
-    for folder in PARSE_FOLDERS:
+    for folder in (*PARSE_FOLDERS, "dbt_packages"):
         files.extend(sorted((PROJECT_DIR / folder).rglob("*")))
     for path in files:
         if path.is_file():
             digest.update(f"file {path.relative_to(PROJECT_DIR)}\n".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _dbt_distributions() -> set[tuple[str, str]]:
+    """(name, version) of dbt-core and every installed dbt adapter or plugin."""
+    out = set()
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith("dbt-"):
+            out.add((name, dist.version))
+    return out
 
 
 def _artifacts_state(target: Path) -> str:
@@ -108,7 +129,7 @@ def ensure_manifest(*, force: bool = False) -> Path:
     dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
-         str(PROJECT_DIR), "--quiet"],
+         str(PROJECT_DIR), "--target-path", str(target), "--quiet"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 MEMORY_LIMIT_ENV = "REVOPS_DUCKDB_MEMORY_LIMIT"
-# The same default as profiles.yml (tests/test_settings.py holds them equal). DuckDB's own
+# The same default as profiles.yml (tests/test_refresh_startup.py holds them equal). DuckDB's own
 # default is 80% of the machine's memory; a fixed limit keeps a refresh's whole process tree
 # (the Dagster process, dbt's process and its DuckDB) under 4 GB at scale `l`, with DuckDB
 # spilling to disk beyond it (docs/BENCHMARKS.md).

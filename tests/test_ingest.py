@@ -135,6 +135,29 @@ def test_second_run_reads_nothing_and_changes_nothing(landing: Path, warehouse: 
     assert count(warehouse, LEAD) == 4
 
 
+def test_a_clock_stepped_back_still_stamps_new_rows_after_the_old(
+    landing: Path, warehouse: Path, monkeypatch
+):
+    """Incremental staging reads rows loaded after the newest it has seen: a later load must
+    carry a later `_loaded_at` even when the clock went back meanwhile."""
+    import datetime as dt
+
+    from revops.ingest import loader
+
+    deliver(landing, LEAD, DAY, n=2)
+    ingest_landing(landing, warehouse)
+    ((first,),) = query(warehouse, f'select max(_loaded_at) from raw."{obj(LEAD).raw_table}"')
+    monkeypatch.setattr(loader, "_now", lambda: first - dt.timedelta(hours=1))
+    deliver(landing, LEAD, DAY2, n=2, start=3)
+    ingest_landing(landing, warehouse)
+    later = query(
+        warehouse,
+        f"select _loaded_at from raw.\"{obj(LEAD).raw_table}\" where _delivery_date = '{DAY2}'",
+    )
+    assert len(later) == 2
+    assert all(loaded_at == first + dt.timedelta(microseconds=1) for (loaded_at,) in later)
+
+
 def test_same_bytes_under_another_name_are_a_duplicate(landing: Path, warehouse: Path):
     original = deliver(landing, LEAD, DAY, n=3)
     copy_same_run = write(landing, LEAD, DAY, "Lead_resent.csv", original.read_bytes())

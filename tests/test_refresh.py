@@ -282,6 +282,9 @@ def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_publ
         time.sleep(1.0)
         second = run_refresh(landing, warehouse, serving, parse=False)
         assert second.ok, second.errors
+        # the day's build was incremental: nothing made it rebuild from the raw tables
+        run_results = json.loads(warehouse.with_name("dbt_run_results.json").read_text())
+        assert not run_results["args"].get("full_refresh")
         sid_second = _snapshot_consistent(serving)
         time.sleep(0.5)
     finally:
@@ -308,6 +311,43 @@ def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_publ
     daily = publish.table_checksums(_served(serving), marts)
     at_once = publish.table_checksums(_served(xs_published["serving"]), marts)
     assert daily == at_once
+
+
+def test_an_incremental_model_whose_logic_changed_is_rebuilt_from_raw(xs_published, tmp_path):
+    """The demo's warehouse records the logic its incremental models were built with. Make
+    one record stale (as an edit of the model would): the next refresh, with no new files,
+    rebuilds from the raw tables, records the current logic, and publishes the same marts."""
+    from revops import incremental
+
+    warehouse, serving = tmp_path / "wh.duckdb", tmp_path / "srv"
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        recorded = dict(
+            con.execute(f"select model, fingerprint from {incremental.STATE_TABLE}").fetchall()
+        )
+        assert len(recorded) >= 9
+        con.execute(
+            f"update {incremental.STATE_TABLE} set fingerprint = 'stale' "
+            "where model = 'stg_salesforce__leads'"
+        )
+
+    result = run_refresh(xs_published["landing"], warehouse, serving, parse=False)
+    assert result.ok, result.errors
+    run_results = json.loads(warehouse.with_name("dbt_run_results.json").read_text())
+    assert run_results["args"].get("full_refresh") is True
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = dict(
+            con.execute(f"select model, fingerprint from {incremental.STATE_TABLE}").fetchall()
+        )
+    assert after == recorded
+    marts = [
+        n
+        for n in publish.table_checksums(_served(xs_published["serving"]))
+        if not n.startswith("revops_")
+    ]
+    assert publish.table_checksums(_served(serving), marts) == publish.table_checksums(
+        _served(xs_published["serving"]), marts
+    )
 
 
 def test_nothing_is_published_when_dbt_builds_into_spark(monkeypatch, tmp_path, dbt_manifest):

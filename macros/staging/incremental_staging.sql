@@ -34,12 +34,12 @@
 
 
 {#- A latest-version model's candidates: the versions in `relation` (a CTE with the model's
-    final columns, in their order) and, on an incremental run, the row already in the table
-    for each key among them. -#}
+    final columns) and, on an incremental run, the row already in the table for each key
+    among them (columns matched by name). -#}
 {% macro with_current_versions(relation, key) %}
     select * from {{ relation }}
     {%- if is_incremental() %}
-    union all
+    {{ revops.union_all_by_name() }}
     select * from {{ this }} as current_versions
     where current_versions.{{ key }} in (select {{ key }} from {{ relation }})
     {%- endif -%}

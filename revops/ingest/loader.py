@@ -41,6 +41,7 @@ from revops.ingest.warehouse import (
     LEDGER_TABLE,
     LINEAGE_NAMES,
     REJECTS_TABLE,
+    REMOVALS_TABLE,
     add_columns,
     connect,
     ensure_raw_table,
@@ -123,6 +124,18 @@ def new_load_id(suffix: str | None = None) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _next_load_time(con: duckdb.DuckDBPyConnection, table: str) -> dt.datetime:
+    """The `_loaded_at` of a new load into `table`: now, but always after every row already
+    there. Incremental dbt models read the rows loaded after the newest they have seen, so a
+    clock stepped back (an NTP correction, a load from another host) must not stamp new rows
+    at or below that watermark, where they would never be read."""
+    now = _now()
+    (latest,) = con.execute(f"select max(_loaded_at) from {table}").fetchone()
+    if latest is not None and latest >= now:
+        return latest + dt.timedelta(microseconds=1)
+    return now
 
 
 def _duckdb_message(exc: BaseException) -> str:
@@ -451,11 +464,11 @@ class _BatchLoader:
         )
         cols = ", ".join(ident(c) for c in columns)
         values = ", ".join(f"{value(c)}" for c in columns)
-        loaded_at = _now()
         meta = [self.load_id, obj.source, obj.name]
         results = self._results(outcomes, delivered)
         con.execute("begin transaction")
         try:
+            loaded_at = _next_load_time(con, raw_table(obj))
             if kept:
                 add_columns(con, obj, extras)
                 # Positions are fixed by now, so the append may write in any order (faster).
@@ -1099,6 +1112,11 @@ def forget_file(warehouse: Path, rel_path: str) -> dict[str, int]:
                 ).fetchone()
                 con.execute(f"delete from {table} where {column} = ?{extra}", params)
                 deleted[table] = count
+            if deleted[raw_table(obj)]:
+                con.execute(
+                    f"insert into {REMOVALS_TABLE} values (?, ?, ?, ?)",
+                    [obj.raw_table, rel_path, deleted[raw_table(obj)], _now()],
+                )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -16,6 +16,9 @@ from revops.settings import duckdb_config
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
 REJECTS_TABLE = f"{RAW_SCHEMA}._rejects"
+# Raw rows deleted after they were loaded (`forget_file`): incremental dbt models built before
+# such a removal may hold rows derived from them, so the next build rebuilds them.
+REMOVALS_TABLE = f"{RAW_SCHEMA}._raw_rows_removed"
 
 # Appended to every raw table: where each row came from. Names start with `_` so that they
 # cannot clash with an export's columns (no contract column starts with one).
@@ -73,6 +76,16 @@ create table if not exists {REJECTS_TABLE} (
 """
 
 
+REMOVALS_DDL = f"""
+create table if not exists {REMOVALS_TABLE} (
+    raw_table varchar not null,
+    file_path varchar not null,
+    rows_removed bigint not null,
+    removed_at timestamptz not null
+)
+"""
+
+
 def ident(name: str) -> str:
     """A SQL identifier for any column name as delivered (dots, case, quotes included)."""
     return '"' + name.replace('"', '""') + '"'
@@ -110,6 +123,7 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(LEDGER_DDL)
     con.execute(REJECTS_DDL)
+    con.execute(REMOVALS_DDL)
     for obj in contract.OBJECTS:
         ensure_raw_table(con, obj)
 

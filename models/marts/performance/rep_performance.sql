@@ -158,12 +158,10 @@ open_pipeline as (
         spine.month_start_date,
         spine.rep_id,
         sum(opportunities.amount_reporting) as open_pipeline_reporting,
-        -- exact: cents x hundredths of a percent summed as integers (amount x probability / 100
-        -- is a DOUBLE on DuckDB, whose sum varies in the last cent with the row order)
-        sum(
-            cast(round(opportunities.amount_reporting * 100) as bigint)
-            * cast(round(opportunities.probability * 100) as bigint)
-        ) as weighted_pipeline_cents_x10000
+        -- exact: decimal products summed, scaled by the decimal 0.01 (dividing by 100 gives a
+        -- DOUBLE on DuckDB, whose sum moved the last cent with the row order)
+        sum(opportunities.amount_reporting * opportunities.probability) * 0.01
+            as weighted_pipeline_reporting
     from spine
     inner join opportunities
         on
@@ -245,12 +243,7 @@ final as (
         cast(coalesce(open_pipeline.open_pipeline_reporting, 0) as decimal(18, 2))
             as open_pipeline_reporting,
         cast(
-            {{ minor_units_to_decimal(
-                divide_round_half_up(
-                    ["coalesce(open_pipeline.weighted_pipeline_cents_x10000, 0)"], 10000
-                ),
-                2
-            ) }} as decimal(18, 2)
+            round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2) as decimal(18, 2)
         ) as weighted_pipeline_reporting,
         cast(monthly_quotas.quota_amount as decimal(18, 2)) as quota_amount,
         -- attainment only when the quota is in the reporting currency (no FX on targets)

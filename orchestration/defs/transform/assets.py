@@ -6,6 +6,7 @@ downstream and Dagster does not run the publish step, so the last good snapshot 
 """
 
 import contextlib
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.project import dbt_project
+from revops import incremental
 
 WAREHOUSE_POOL = "warehouse"
 RUN_RESULTS_FILE = "dbt_run_results.json"  # written beside the warehouse by each build
@@ -80,10 +82,26 @@ def revops_dbt_models(
     # Unit tests check the models' logic on fixed inputs, not the data: they run in CI (the
     # test suite's dbt build), not in every refresh.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if config.full_refresh:
-        args.append("--full-refresh")
     target = dbt_project.project_dir / "target" / f"build-{context.run.run_id}"
     path = warehouse.resolve()
+    fingerprints: dict[str, str] = {}
+    full_refresh = config.full_refresh
+    if dbt_target() == "duckdb":
+        # Incremental models whose logic changed, or whose raw rows were removed, are rebuilt
+        # from the raw tables: otherwise the change would reach new rows only
+        # (revops/incremental.py).
+        fingerprints = incremental.model_fingerprints(
+            json.loads(Path(dbt_project.manifest_path).read_text())
+        )
+        reasons = incremental.rebuild_reasons(path, fingerprints)
+        if reasons and not full_refresh:
+            context.log.warning(
+                "rebuilding the incremental models from the raw tables (--full-refresh): "
+                + "; ".join(reasons)
+            )
+            full_refresh = True
+    if full_refresh:
+        args.append("--full-refresh")
     if dbt_target() != "duckdb":
         # Spark reads the raw layer as Parquet (docs/SPARK.md): export what was just ingested.
         from revops.ingest.parquet import export_raw_parquet
@@ -100,4 +118,7 @@ def revops_dbt_models(
         results = target / "run_results.json"
         if results.exists():
             shutil.copyfile(results, path.with_name(RUN_RESULTS_FILE))
+            if fingerprints:
+                built = incremental.built_models(json.loads(results.read_text()))
+                incremental.record_built(path, fingerprints, built)
         shutil.rmtree(target, ignore_errors=True)

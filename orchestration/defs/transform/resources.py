@@ -10,7 +10,7 @@
    refresh calls neither.
 
 Both are measured in docs/BENCHMARKS.md ("Fixed cost of every refresh"). The methods overridden
-here are private to dagster-dbt: tests/test_dbt_resource.py fails if they change shape in an
+here are private to dagster-dbt: tests/test_refresh_startup.py fails if they change shape in an
 upgrade, so that the saving is never lost silently.
 """
 
