@@ -404,7 +404,7 @@ def machine() -> dict[str, Any]:
 def git_state(root: Path) -> dict[str, Any]:
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout.rstrip()  # porcelain lines start with a space
 
     dirty = [line[3:] for line in git("status", "--porcelain").splitlines()]
     return {"commit": git("rev-parse", "HEAD"), "dirty": dirty}
