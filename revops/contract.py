@@ -53,6 +53,11 @@ class ExportObject:
     version_column: str | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Groups of columns of which a file must carry at least one (the same fact under the
+    # names of different API versions, e.g. Stripe's `price` before 2025-03-31, `pricing` after).
+    required_any: tuple[tuple[str, ...], ...] = ()
+    # An object an org may never deliver (metadata exports): no file is not a problem.
+    optional: bool = False
 
     @property
     def folder(self) -> str:
@@ -324,6 +329,70 @@ SALESFORCE = (
     ),
 )
 
+SALESFORCE_METADATA = (
+    ExportObject(
+        source="salesforce",
+        name="OpportunityStage",
+        format="csv",
+        grain="One row per opportunity stage (a value of the `StageName` picklist) version.",
+        key=("Id",),
+        updates=(
+            "Optional metadata export (`SELECT ... FROM OpportunityStage`): a delivery holds "
+            "the whole picklist or the stages changed that day. The row in the latest delivery "
+            "wins (then the later `LastModifiedDate`)."
+        ),
+        deletes="A retired stage stays with `IsActive` = `false`; rows are never deleted.",
+        optional=True,
+        description=(
+            "When delivered, it is the truth about stages: order (`SortOrder`), default "
+            "probability, closed and won flags and forecast category, ahead of the "
+            "`opportunity_stages` mapping seed. `Opportunity.StageName` holds the stage's "
+            "`ApiName` (equal to `MasterLabel` unless renamed)."
+        ),
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 01J)."),
+            _c("MasterLabel", STRING, True, "The stage's label."),
+            _c("ApiName", STRING, False, "The value stored in `Opportunity.StageName`."),
+            _c("IsActive", SF_BOOL),
+            _c("SortOrder", INTEGER, False, "Position in the sales process."),
+            _c("IsClosed", SF_BOOL, True),
+            _c("IsWon", SF_BOOL, True),
+            _c("DefaultProbability", DECIMAL, False, "Percent, 0-100."),
+            _c("ForecastCategoryName", STRING, False, "`Pipeline`, `Best Case`, `Commit`, ..."),
+            _c("CreatedDate", TIMESTAMP),
+            _c("LastModifiedDate", TIMESTAMP),
+        ),
+    ),
+    ExportObject(
+        source="salesforce",
+        name="LeadStatus",
+        format="csv",
+        grain="One row per lead status (a value of the `Lead.Status` picklist) version.",
+        key=("Id",),
+        updates=(
+            "Optional metadata export (`SELECT ... FROM LeadStatus`): a delivery holds the "
+            "whole picklist or the values changed that day. The row in the latest delivery wins "
+            "(then the later `LastModifiedDate`)."
+        ),
+        deletes="Never deleted.",
+        optional=True,
+        description=(
+            "When delivered, `IsConverted` marks the converted statuses and `SortOrder` their "
+            "order; which statuses are MQL or SQL comes from the `lead_status_stages` mapping."
+        ),
+        columns=(
+            _c("Id", STRING, True, "18-character Salesforce id (prefix 01J)."),
+            _c("MasterLabel", STRING, True, "The status's label."),
+            _c("ApiName", STRING, False, "The value stored in `Lead.Status`."),
+            _c("SortOrder", INTEGER),
+            _c("IsDefault", SF_BOOL, False, "The status a new lead gets."),
+            _c("IsConverted", SF_BOOL, True, "A status a lead is converted with."),
+            _c("CreatedDate", TIMESTAMP),
+            _c("LastModifiedDate", TIMESTAMP),
+        ),
+    ),
+)
+
 ADS_RESTATEMENT_DAYS = 2
 
 MARKETING = (
@@ -512,6 +581,12 @@ STRIPE = (
             _c("trial_start", UNIX_TIME),
             _c("trial_end", UNIX_TIME),
             _c("discount", OBJECT, False, "`{id, coupon, start, end}` while a coupon applies."),
+            _c(
+                "discounts",
+                ARRAY,
+                False,
+                "Discount ids or objects (API 2025-03-31 and later, in place of `discount`).",
+            ),
             _c("metadata", OBJECT),
             _c("deleted", BOOLEAN),
         ),
@@ -530,6 +605,13 @@ STRIPE = (
             _c("subscription", STRING, True),
             _c("price", OBJECT, True, "The full price object."),
             _c("quantity", INTEGER, True),
+            _c(
+                "current_period_start",
+                UNIX_TIME,
+                False,
+                "API 2025-03-31 and later (the subscription's before).",
+            ),
+            _c("current_period_end", UNIX_TIME),
             _c("created", UNIX_TIME, True),
             _c("deleted", BOOLEAN),
         ),
@@ -567,6 +649,19 @@ STRIPE = (
             _c("amount_paid", INTEGER, True),
             _c("amount_remaining", INTEGER, True),
             _c("status_transitions", OBJECT, False, "`{finalized_at, paid_at, voided_at}`."),
+            _c(
+                "parent",
+                OBJECT,
+                False,
+                "API 2025-03-31 and later: `{type, subscription_details: {subscription}}` in "
+                "place of the top-level `subscription`.",
+            ),
+            _c(
+                "total_taxes",
+                ARRAY,
+                False,
+                "API 2025-03-31 and later: `[{amount, ...}]` in place of `tax`.",
+            ),
         ),
     ),
     ExportObject(
@@ -581,16 +676,38 @@ STRIPE = (
             "The service periods of subscription lines are the MRR history: a line covers "
             "`[period.start, period.end)`; a proration line (`proration` = `true`) starts at the "
             "change and supersedes the regular line for the rest of that period. Lines with "
-            "`type` = `invoiceitem` are one-time charges."
+            "`type` = `invoiceitem` are one-time charges. From API version 2025-03-31 a line "
+            "carries `pricing` and `parent` in place of `price`, `type`, `proration`, "
+            "`subscription` and `subscription_item` (docs/EXPORTS.md, Stripe API versions)."
         ),
+        required_any=(("price", "pricing"),),
         columns=(
             _c("id", STRING, True, "`il_...`"),
             _c("object", STRING, True, "`line_item`"),
             _c("invoice", STRING, True),
             _c("subscription", STRING),
             _c("subscription_item", STRING),
-            _c("type", STRING, True, "`subscription` or `invoiceitem`."),
-            _c("price", OBJECT, True, "The full price object at the time of the line."),
+            _c("type", STRING, False, "`subscription` or `invoiceitem` (before 2025-03-31)."),
+            _c(
+                "price",
+                OBJECT,
+                False,
+                "The full price object at the time of the line (before 2025-03-31).",
+            ),
+            _c(
+                "pricing",
+                OBJECT,
+                False,
+                "API 2025-03-31 and later: `{type, price_details: {price, product}, "
+                "unit_amount_decimal}`; `price` is the price id.",
+            ),
+            _c(
+                "parent",
+                OBJECT,
+                False,
+                "API 2025-03-31 and later: `{type, subscription_item_details: {subscription, "
+                "subscription_item, proration}, invoice_item_details: {...}}`.",
+            ),
             _c("quantity", INTEGER, True),
             _c("amount", INTEGER, True, "Minor units, before discounts, excluding tax."),
             _c("currency", STRING, True),
@@ -602,7 +719,7 @@ STRIPE = (
                 "Expanded discount objects "
                 "`[{id, coupon: {id, percent_off, duration}, start, end}]`.",
             ),
-            _c("proration", BOOLEAN, True),
+            _c("proration", BOOLEAN, False, "Before 2025-03-31."),
             _c("period", OBJECT, True, "`{start, end}` as Unix times."),
             _c("description", STRING),
         ),
@@ -729,7 +846,9 @@ REFERENCE = (
     ),
 )
 
-OBJECTS: tuple[ExportObject, ...] = SALESFORCE + MARKETING + STRIPE + REFERENCE
+OBJECTS: tuple[ExportObject, ...] = (
+    SALESFORCE + SALESFORCE_METADATA + MARKETING + STRIPE + REFERENCE
+)
 BY_FOLDER: dict[str, ExportObject] = {o.folder: o for o in OBJECTS}
 
 
@@ -751,7 +870,13 @@ def render_markdown() -> str:
             out.append(f"{obj.grain} Key: {', '.join(f'`{k}`' for k in obj.key)}.")
             if obj.description:
                 out.append(obj.description)
-            out.append(f"\n- **Updates**: {obj.updates}\n- **Deletes**: {obj.deletes}\n")
+            out.append(f"\n- **Updates**: {obj.updates}\n- **Deletes**: {obj.deletes}")
+            if obj.optional:
+                out.append("- **Optional object**: an org that does not export it loses nothing.")
+            for group in obj.required_any:
+                names = " or ".join(f"`{c}`" for c in group)
+                out.append(f"- **Required**: at least one of {names} in every file.")
+            out.append("")
             out.append("| column | type | required | notes |\n|---|---|---|---|")
             for col in obj.columns:
                 req = "yes" if col.required else ""

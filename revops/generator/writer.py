@@ -142,10 +142,13 @@ class DeliveryWriter:
         helpers: dict[str, np.ndarray] | None = None,
     ) -> int:
         """Write one object's rows; `order` names columns that sort rows within a delivery."""
-        missing = set(obj.column_names) - set(columns)
+        # Optional columns may be left out (a file of an older API version, an org without
+        # the field); required ones and names outside the contract may not.
+        missing = {c for c in obj.required_columns if c not in columns}
         extra = set(columns) - set(obj.column_names)
         if missing or extra:
             raise ValueError(f"{obj.folder}: columns differ from the contract: {missing=} {extra=}")
+        names = [c for c in obj.column_names if c in columns]
         delivery_day = np.asarray(delivery_day, dtype=np.int64)
         n = delivery_day.size
         if n == 0:
@@ -161,7 +164,7 @@ class DeliveryWriter:
             arrays[name] = np.asarray(values)
         csv = obj.format == "csv"
         select = ",\n  ".join(
-            f'{_render(name, columns[name], csv)} as "{name}"' for name in obj.column_names
+            f'{_render(name, columns[name], csv)} as "{name}"' for name in names
         )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
         target = self.root / obj.source / obj.name
