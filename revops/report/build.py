@@ -68,9 +68,9 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line
 th { color: var(--muted); font-weight: 500; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11.5px; }
+.status.optional { background: #f1f3f4; color: #5f6368; }
 .status.ok { background: #e6f4ea; color: var(--good); }
 .status.failed, .status.missing { background: #fdecea; color: var(--bad); }
-.status.optional { background: #f1f3f4; color: #5f6368; }
 details summary { cursor: pointer; color: var(--muted); margin: 8px 0 4px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 10px; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
