@@ -616,7 +616,8 @@ class _BatchLoader:
         # Read under the canonical names (`ID` -> `Id`): the columns, the ledger's extra and
         # missing columns and the raw table all use the contract's spelling.
         header = canonical_header(obj, as_delivered, table_cols)
-        # Checked again here: an earlier batch of this run may have added a clashing column.
+        # Checked again against the raw table as it is now (an earlier batch of this run may
+        # have added columns).
         delivered: dict[str, Sequence[str]] = dict.fromkeys(self.by_path, header)
         problem = check_header(obj, as_delivered, table_cols)
         if problem:
