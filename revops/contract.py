@@ -118,7 +118,13 @@ SALESFORCE = (
             _c("Email", STRING, True, "Work email."),
             _c("ManagerId", STRING, False, "User id of the manager."),
             _c("Department", STRING, False, "Department, e.g. `Sales`, `Marketing`."),
-            _c("Title", STRING, False, "Job title, e.g. `Account Executive`, `SDR`."),
+            _c(
+                "Title",
+                STRING,
+                False,
+                "Job title, free text (e.g. `Account Executive`, `Enterprise AE`, `SDR`); the "
+                "`rep_roles` mapping reads it.",
+            ),
             _c("Segment__c", STRING, False, "Custom field: the segment the rep sells to."),
             _c("IsActive", SF_BOOL, True, "`true` while the user can log in."),
             _c("CreatedDate", TIMESTAMP, True),
@@ -144,7 +150,13 @@ SALESFORCE = (
             _c("BillingCountry", STRING, False, "ISO 3166 alpha-2 country code."),
             _c("OwnerId", STRING, True, "User id of the account owner."),
             _c("Type", STRING, False, "`Prospect`, `Customer` or `Former Customer`."),
-            _c("CurrencyIsoCode", STRING, False, "ISO 4217 currency of the account."),
+            _c(
+                "CurrencyIsoCode",
+                STRING,
+                False,
+                "ISO 4217 currency of the account; the corporate currency if empty or absent "
+                "(single-currency orgs have no such column).",
+            ),
             _c("CreatedDate", TIMESTAMP, True),
             _c("LastModifiedDate", TIMESTAMP, True),
             _c("IsDeleted", SF_BOOL, True),
@@ -190,8 +202,19 @@ SALESFORCE = (
             _c("Company", STRING, True),
             _c("Title", STRING),
             _c("LeadSource", STRING, False, "Picklist, e.g. `Google Ads`, `Webinar`, `Referral`."),
-            _c("Status", STRING, True, "Lead status picklist; the funnel stage map reads it."),
-            _c("OwnerId", STRING, True, "User (rep) who owns the lead."),
+            _c(
+                "Status",
+                STRING,
+                True,
+                "Lead status picklist (Salesforce's defaults or the org's own); the "
+                "`lead_status_stages` mapping reads it.",
+            ),
+            _c(
+                "OwnerId",
+                STRING,
+                True,
+                "User (prefix 005) or queue (prefix 00G, e.g. web-to-lead) that owns the lead.",
+            ),
             _c("Country", STRING, False, "ISO 3166 alpha-2 country code."),
             _c("NumberOfEmployees", INTEGER, False, "Head count; drives the segment band."),
             _c("Industry", STRING),
@@ -237,16 +260,38 @@ SALESFORCE = (
         version_column="LastModifiedDate",
         updates=_SF_UPDATES,
         deletes=_SF_DELETES,
+        description=(
+            "`IsClosed`, `IsWon`, `Probability` and `ForecastCategoryName` are used as delivered "
+            "(the org's own stage settings), ahead of the `opportunity_stages` mapping."
+        ),
         columns=(
             _c("Id", STRING, True, "18-character Salesforce id (prefix 006)."),
             _c("AccountId", STRING),
-            _c("OwnerId", STRING, True),
+            _c("OwnerId", STRING, True, "User who owns the opportunity (never a queue)."),
             _c("Name", STRING, True),
-            _c("Type", STRING, False, "`New Business`, `Expansion` or `Renewal`."),
-            _c("StageName", STRING, True),
-            _c("Amount", DECIMAL, False, "Annual contract value in `CurrencyIsoCode`."),
             _c(
-                "CurrencyIsoCode", STRING, False, "ISO 4217; the org's corporate currency if empty."
+                "Type",
+                STRING,
+                False,
+                "Picklist, e.g. `New Business`, `Expansion`, `Renewal`, or Salesforce's "
+                "defaults `New Customer`, `Existing Customer - Upgrade` (`- Replacement`, "
+                "`- Downgrade`); the `opportunity_types` mapping reads it.",
+            ),
+            _c(
+                "StageName", STRING, True, "Stage picklist value (an `OpportunityStage` `ApiName`)."
+            ),
+            _c(
+                "Amount",
+                DECIMAL,
+                False,
+                "Annual contract value in `CurrencyIsoCode`. May be empty: the deal still counts "
+                "in win rates and cycle times, not in amounts.",
+            ),
+            _c(
+                "CurrencyIsoCode",
+                STRING,
+                False,
+                "ISO 4217; the org's corporate currency if empty or absent.",
             ),
             _c("Probability", DECIMAL, False, "Percent, 0-100."),
             _c("ForecastCategoryName", STRING),
@@ -298,8 +343,8 @@ SALESFORCE = (
             _c("Status", STRING, False, "`Planned`, `In Progress`, `Completed`."),
             _c("StartDate", DATE),
             _c("EndDate", DATE),
-            _c("BudgetedCost", DECIMAL, False, "In the corporate currency (USD)."),
-            _c("ActualCost", DECIMAL, False, "In the corporate currency (USD)."),
+            _c("BudgetedCost", DECIMAL, False, "In the corporate currency (default USD)."),
+            _c("ActualCost", DECIMAL, False, "In the corporate currency (default USD)."),
             _c("CreatedDate", TIMESTAMP, True),
             _c("LastModifiedDate", TIMESTAMP, True),
             _c("IsDeleted", SF_BOOL, True),
@@ -802,7 +847,10 @@ REFERENCE = (
         updates="A re-sent (date, currency pair) supersedes the earlier one; latest delivery wins.",
         deletes=_NO_DELETES,
         description=(
-            "1 `base_currency` = `rate` `quote_currency`; the quote is the reporting currency."
+            "1 `base_currency` = `rate` `quote_currency`; the quote is the reporting currency. "
+            "A day without a rate (a weekend) uses the latest earlier rate for at most "
+            "`fx_max_staleness_days` days (default 7); an amount without a rate that recent is "
+            "not converted (null, counted and warned about), never 0."
         ),
         columns=(
             _c("rate_date", DATE, True),

@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from revops import contract
+from revops.ingest.summary import source_status
 from revops.settings import duckdb_config
 
 SERVING_FILE = "revops.duckdb"
@@ -326,12 +327,11 @@ def _write_metadata(
     for obj in contract.OBJECTS:
         row = rows.get((obj.source, obj.name))
         if row is None:
-            values.append(
-                (obj.source, obj.name, obj.raw_table, None, 0, 0, 0, 0, 0, None, "missing")
-            )
+            status = source_status(obj, 0, 0)
+            values.append((obj.source, obj.name, obj.raw_table, None, 0, 0, 0, 0, 0, None, status))
             continue
         _, _, latest, loaded, duplicate, failed, rows_loaded, rejected, last_loaded = row
-        status = "failed" if failed else ("ok" if loaded else "missing")
+        status = source_status(obj, loaded, failed)
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
         values.append(

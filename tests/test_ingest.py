@@ -3,6 +3,7 @@ alone with a clear message, schema drift is kept, and a killed load leaves nothi
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import shutil
@@ -10,12 +11,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from revops import contract
-from revops.ingest import forget_file, ingest_landing, ingest_object, loader
+from revops.ingest import (
+    SOURCE_OPTIONAL_NOT_DELIVERED,
+    forget_file,
+    ingest_landing,
+    ingest_object,
+    loader,
+    source_status,
+)
 from tests.ingest_support import (
     DAY,
     DAY2,
@@ -541,16 +550,7 @@ def test_a_near_miss_on_a_required_column_name_is_pointed_out(landing: Path, war
     summary = ingest_landing(landing, warehouse, objects=[LEAD])
     assert summary.errors == [
         f"{LEAD}/{DAY}/Lead.csv: missing required column(s) Status (found ' Status': column "
-        "names must match exactly, case and spaces included)"
-    ]
-
-
-def test_column_differing_only_by_case_fails(landing: Path, warehouse: Path):
-    columns = [c.lower() if c == "Title" else c for c in LEAD_COLS]
-    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(columns, rows(LEAD, 2)))
-    summary = ingest_landing(landing, warehouse, objects=[LEAD])
-    assert summary.errors == [
-        f"{LEAD}/{DAY}/Lead.csv: column 'title' differs from the raw column 'Title' only by case"
+        "names must match exactly but for case, spaces included)"
     ]
 
 
@@ -820,3 +820,359 @@ def test_copies_of_the_landing_folder_do_not_reload(landing: Path, warehouse: Pa
     assert summary.files_loaded == 0
     assert summary.files_duplicate == 2 * len(contract.OBJECTS)
     assert count(warehouse, LEAD) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers and API versions as vendors write them (issue 15)
+
+OPPORTUNITY = "salesforce/Opportunity"
+LINE_ITEMS = "stripe/invoice_line_items"
+LEDGER_FACTS = (
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+    "extra_columns",
+    "missing_columns",
+    "error",
+)
+
+
+def facts(warehouse: Path, path: Path, landing: Path) -> tuple:
+    """The ledger's verdict on one file: status, counts, extra/missing columns, error."""
+    (row,) = ledger(warehouse, path.relative_to(landing).as_posix())
+    return tuple(row[k] for k in LEDGER_FACTS)
+
+
+def raw_columns(warehouse: Path, folder: str) -> list[str]:
+    return [
+        name
+        for (name,) in query(
+            warehouse,
+            "select column_name from duckdb_columns() where schema_name = 'raw' "
+            "and table_name = ? and column_name[1] <> '_' order by column_index",
+            [obj(folder).raw_table],
+        )
+    ]
+
+
+def _recased(columns: Sequence[str], case: Callable[[str], str], data: list[dict]) -> bytes:
+    """A CSV file of `data` whose header spells `columns` through `case` (str.upper, ...)."""
+    names = [case(c) for c in columns]
+    return csv_bytes(
+        names, [{n: r.get(c) for n, c in zip(names, columns, strict=True)} for r in data]
+    )
+
+
+def test_upper_case_salesforce_headers_load_into_the_contract_columns(
+    landing: Path, warehouse: Path
+):
+    # Data Loader's all-caps option, a single-currency org (no CurrencyIsoCode), a custom field
+    columns = [c for c in obj(OPPORTUNITY).column_names if c != "CurrencyIsoCode"]
+    data = [{**r, "My_Field__c": f"x{i}"} for i, r in enumerate(rows(OPPORTUNITY, 2))]
+    upper = write(
+        landing,
+        OPPORTUNITY,
+        DAY,
+        "Opportunity.csv",
+        _recased([*columns, "My_Field__c"], str.upper, data),
+    )
+    lead = write(landing, LEAD, DAY, "Lead.csv", _recased(LEAD_COLS, str.upper, rows(LEAD, 3)))
+
+    summary = ingest_landing(landing, warehouse, objects=[OPPORTUNITY, LEAD])
+
+    assert summary.ok, summary.errors
+    # extra and missing columns are computed on the canonical names; a new extra column keeps
+    # its delivered spelling
+    assert facts(warehouse, upper, landing) == (
+        "loaded",
+        2,
+        2,
+        0,
+        ["MY_FIELD__C"],
+        ["CurrencyIsoCode"],
+        None,
+    )
+    assert facts(warehouse, lead, landing) == ("loaded", 3, 3, 0, [], [], None)
+    assert query(
+        warehouse,
+        'select "Id", "StageName", "CurrencyIsoCode", "MY_FIELD__C" '
+        "from raw.salesforce__opportunity order by _row_number",
+    ) == [("Id-1", "StageName-1", None, "x0"), ("Id-2", "StageName-2", None, "x1")]
+    # the raw tables keep the contract's spelling: no `ID` or `STAGENAME` column was added
+    assert raw_columns(warehouse, OPPORTUNITY) == [*obj(OPPORTUNITY).column_names, "MY_FIELD__C"]
+    assert raw_columns(warehouse, LEAD) == LEAD_COLS
+    assert query(warehouse, 'select "Id", "Status" from raw.salesforce__lead order by 1') == [
+        ("Id-1", "Status-1"),
+        ("Id-2", "Status-2"),
+        ("Id-3", "Status-3"),
+    ]
+
+
+def test_lower_case_and_mixed_case_headers_share_the_raw_columns(landing: Path, warehouse: Path):
+    lower = write(landing, LEAD, DAY, "Lead.csv", _recased(LEAD_COLS, str.lower, rows(LEAD, 2)))
+    # an extra column first delivered as `JobTitle`, later as `JOBTITLE`: one raw column
+    cols = [*LEAD_COLS, "JobTitle"]
+    first = write(
+        landing,
+        LEAD,
+        DAY2,
+        "Lead.csv",
+        _recased(cols, str, [{**rows(LEAD, 1, 10)[0], "JobTitle": "t"}]),
+    )
+    second = write(
+        landing,
+        LEAD,
+        "2025-03-03",
+        "Lead.csv",
+        _recased(cols, str.upper, [{**rows(LEAD, 1, 20)[0], "JobTitle": "T"}]),
+    )
+
+    summary = ingest_landing(landing, warehouse, objects=[LEAD])
+
+    assert summary.ok, summary.errors
+    assert facts(warehouse, lower, landing) == ("loaded", 2, 2, 0, [], [], None)
+    assert facts(warehouse, first, landing) == ("loaded", 1, 1, 0, ["JobTitle"], [], None)
+    assert facts(warehouse, second, landing) == ("loaded", 1, 1, 0, ["JobTitle"], [], None)
+    assert raw_columns(warehouse, LEAD) == cols
+    assert query(
+        warehouse, 'select "Id", "LastName", "JobTitle" from raw.salesforce__lead order by "Id"'
+    ) == [
+        ("Id-1", "LastName-1", None),
+        ("Id-10", "LastName-10", "t"),
+        ("Id-2", "LastName-2", None),
+        ("Id-20", "LastName-20", "T"),
+    ]
+
+
+def test_names_differing_only_by_case_in_one_header_still_fail(landing: Path, warehouse: Path):
+    bad = write(landing, LEAD, DAY, "Lead.csv", _recased([*LEAD_COLS, "ID"], str, []))
+    summary = ingest_landing(landing, warehouse, objects=[LEAD])
+    message = "column 'ID' appears as 'Id' and 'ID' in the header (names are case-insensitive)"
+    assert summary.errors == [f"{LEAD}/{DAY}/Lead.csv: {message}"]
+    assert facts(warehouse, bad, landing) == ("failed", None, 0, 0, [], [], message)
+
+
+def test_ad_platform_headers_are_case_insensitive_too(landing: Path, warehouse: Path):
+    folder = "google_ads/campaign_stats"
+    stats = write(
+        landing,
+        folder,
+        DAY,
+        "stats.csv",
+        _recased(obj(folder).column_names, str.upper, rows(folder, 2)),
+    )
+    assert ingest_landing(landing, warehouse, objects=[folder]).ok
+    assert facts(warehouse, stats, landing) == ("loaded", 2, 2, 0, [], [], None)
+    assert raw_columns(warehouse, folder) == obj(folder).column_names
+
+
+def _line_2025(i: int) -> dict:
+    """An invoice line item in the API 2025-03-31 shape: `pricing` and `parent` in place of
+    `type`, `price`, `proration`, `subscription` and `subscription_item`."""
+    old = ("type", "price", "proration", "subscription", "subscription_item")
+    line = {k: v for k, v in rows(LINE_ITEMS, 1, start=i)[0].items() if k not in old}
+    line["pricing"] = {
+        "type": "price_details",
+        "price_details": {"price": f"price_{i}", "product": "prod_1"},
+        "unit_amount_decimal": "1000",
+    }
+    line["parent"] = {
+        "type": "subscription_item_details",
+        "subscription_item_details": {
+            "subscription": "sub_1",
+            "subscription_item": "si_1",
+            "proration": False,
+        },
+    }
+    return line
+
+
+def _line_2024(i: int) -> dict:
+    """An invoice line item in the API 2024-06-20 shape (no `pricing`, no `parent`)."""
+    return {
+        k: v for k, v in rows(LINE_ITEMS, 1, start=i)[0].items() if k not in ("pricing", "parent")
+    }
+
+
+def test_stripe_line_items_load_in_either_api_shape(landing: Path, warehouse: Path):
+    new = write(landing, LINE_ITEMS, DAY, "new.jsonl", jsonl_bytes([_line_2025(1), _line_2025(2)]))
+    old = write(landing, LINE_ITEMS, DAY, "old.jsonl", jsonl_bytes([_line_2024(3)]))
+    # an account that upgraded its API version mid-day: both shapes in one file
+    mixed = write(
+        landing, LINE_ITEMS, DAY2, "mixed.jsonl", jsonl_bytes([_line_2024(4), _line_2025(5)])
+    )
+
+    summary = ingest_landing(landing, warehouse, objects=[LINE_ITEMS])
+
+    assert summary.ok, summary.errors
+    assert facts(warehouse, new, landing) == (
+        "loaded",
+        2,
+        2,
+        0,
+        [],
+        ["subscription", "subscription_item", "type", "price", "proration"],
+        None,
+    )
+    assert facts(warehouse, old, landing) == ("loaded", 1, 1, 0, [], ["pricing", "parent"], None)
+    assert facts(warehouse, mixed, landing) == ("loaded", 2, 2, 0, [], [], None)
+    assert query(
+        warehouse,
+        "select id, price is not null, pricing is not null, parent is not null "
+        "from raw.stripe__invoice_line_items order by id",
+    ) == [
+        ("id-1", False, True, True),
+        ("id-2", False, True, True),
+        ("id-3", True, False, False),
+        ("id-4", True, False, False),
+        ("id-5", False, True, True),
+    ]
+
+
+def test_a_jsonl_file_without_any_column_of_a_required_group_fails(landing: Path, warehouse: Path):
+    neither = [
+        {k: v for k, v in _line_2024(i).items() if k != "price"} for i in (1, 2)
+    ]  # no price, no pricing
+    bad = write(landing, LINE_ITEMS, DAY, "bad.jsonl", jsonl_bytes(neither))
+    # null counts as absent, as for required columns
+    nulls = write(
+        landing, LINE_ITEMS, DAY2, "nulls.jsonl", jsonl_bytes([{**_line_2024(3), "price": None}])
+    )
+    good = write(landing, LINE_ITEMS, DAY2, "good.jsonl", jsonl_bytes([_line_2025(4)]))
+
+    summary = ingest_landing(landing, warehouse, objects=[LINE_ITEMS])
+
+    message = (
+        "missing required column group (price | pricing): absent or null in every object of "
+        "the file"
+    )
+    assert summary.errors == [
+        f"{LINE_ITEMS}/{DAY}/bad.jsonl: {message}",
+        f"{LINE_ITEMS}/{DAY2}/nulls.jsonl: {message}",
+    ]
+    assert facts(warehouse, bad, landing) == (
+        "failed",
+        2,
+        0,
+        0,
+        [],
+        ["price", "pricing", "parent"],
+        message,
+    )
+    assert facts(warehouse, nulls, landing) == (
+        "failed",
+        1,
+        0,
+        0,
+        [],
+        ["pricing", "parent"],
+        message,
+    )
+    assert facts(warehouse, good, landing)[:4] == ("loaded", 1, 1, 0)
+    assert query(warehouse, "select id from raw.stripe__invoice_line_items") == [("id-4",)]
+
+
+def test_a_csv_header_without_any_column_of_a_required_group_fails(landing: Path, warehouse: Path):
+    # No CSV object has a group today: the rule is the same for every format.
+    grouped = dataclasses.replace(
+        obj(OPPORTUNITY), required_any=(("CurrencyIsoCode", "Probability"),)
+    )
+    without = [c for c in grouped.column_names if c not in ("CurrencyIsoCode", "Probability")]
+    bad = write(landing, OPPORTUNITY, DAY, "a.csv", _recased(without, str, rows(OPPORTUNITY, 1)))
+    # the group is matched case-insensitively too
+    good = write(
+        landing,
+        OPPORTUNITY,
+        DAY,
+        "b.csv",
+        _recased([*without, "Probability"], str.upper, rows(OPPORTUNITY, 1, start=2)),
+    )
+
+    summary = ingest_landing(landing, warehouse, objects=[grouped])
+
+    message = (
+        "missing required column group (CurrencyIsoCode | Probability): the header has none of them"
+    )
+    assert summary.errors == [f"{OPPORTUNITY}/{DAY}/a.csv: {message}"]
+    assert facts(warehouse, bad, landing) == ("failed", None, 0, 0, [], [], message)
+    assert facts(warehouse, good, landing) == ("loaded", 1, 1, 0, [], ["CurrencyIsoCode"], None)
+
+
+def test_line_item_type_price_and_proration_are_no_longer_required():
+    line_items = obj(LINE_ITEMS)
+    assert not {"type", "price", "proration"} & set(line_items.required_columns)
+    assert line_items.required_any == (("price", "pricing"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Optional objects
+
+
+OPTIONAL = ["salesforce/OpportunityStage", "salesforce/LeadStatus"]
+
+
+def test_an_optional_object_never_delivered_is_not_a_problem(landing: Path, warehouse: Path):
+    assert [o.folder for o in contract.OBJECTS if o.optional] == OPTIONAL
+    deliver(landing, LEAD, n=2)
+
+    summary = ingest_landing(landing, warehouse)
+
+    assert summary.ok and summary.errors == []
+    by_folder = {o.folder: o for o in summary.objects}
+    for folder in OPTIONAL:
+        o = by_folder[folder]
+        assert (o.optional, o.never_delivered, o.files, o.raw_rows) == (True, True, [], 0)
+        # the raw table exists with every contract column, for the dbt sources
+        assert raw_columns(warehouse, folder) == obj(folder).column_names
+    assert by_folder[LEAD].never_delivered is False
+    table = summary.format_table()
+    assert (
+        "note: optional object(s) not delivered (not a problem): "
+        "salesforce/OpportunityStage, salesforce/LeadStatus"
+    ) in table
+    warned = next(line for line in table.splitlines() if line.startswith("warning: never"))
+    assert "salesforce/Account" in warned and "salesforce/LeadStatus" not in warned
+    assert LEAD not in warned.split(": ", 1)[1].split(", ")
+
+
+def test_the_source_status_of_an_optional_object(landing: Path, warehouse: Path):
+    stage, lead = obj("salesforce/OpportunityStage"), obj(LEAD)
+    assert source_status(stage, 0, 0) == SOURCE_OPTIONAL_NOT_DELIVERED == "not delivered (optional)"
+    assert source_status(lead, 0, 0) == "missing"
+    assert [source_status(o, 1, 0) for o in (stage, lead)] == ["ok", "ok"]
+    # a delivered optional file that fails is a problem like any other
+    assert [source_status(o, 1, 1) for o in (stage, lead)] == ["failed", "failed"]
+
+
+def test_an_optional_object_delivered_with_its_required_columns_only(
+    landing: Path, warehouse: Path
+):
+    folder = "salesforce/OpportunityStage"
+    required = obj(folder).required_columns
+    stages = write(
+        landing, folder, DAY, "OpportunityStage.csv", _recased(required, str.upper, rows(folder, 3))
+    )
+
+    summary = ingest_landing(landing, warehouse, objects=[folder])
+
+    assert summary.ok, summary.errors
+    assert required == ["Id", "MasterLabel", "IsClosed", "IsWon"]
+    assert facts(warehouse, stages, landing) == (
+        "loaded",
+        3,
+        3,
+        0,
+        [],
+        [
+            "ApiName",
+            "IsActive",
+            "SortOrder",
+            "DefaultProbability",
+            "ForecastCategoryName",
+            "CreatedDate",
+            "LastModifiedDate",
+        ],
+        None,
+    )
+    assert summary.objects[0].never_delivered is False

@@ -122,6 +122,26 @@ def test_a_failed_file_fails_its_asset_and_the_others_still_run(landing: Path, r
     assert len(ledger(Path(resources["warehouse"].path), f"{LEAD}/{DAY}/Lead.csv")) == 2
 
 
+def test_an_optional_object_never_delivered_passes_its_freshness_check(resources: dict):
+    folders = ("salesforce/OpportunityStage", "salesforce/Account")
+    selected = [build_ingestion_asset(obj(f)) for f in folders]
+
+    result = dg.materialize(selected, resources=resources)
+
+    assert result.success
+    freshness = {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == FRESHNESS_CHECK
+    }
+    stage, account = freshness["salesforce/opportunitystage"], freshness["salesforce/account"]
+    assert stage.passed and stage.metadata["status"].value == "not delivered (optional)"
+    assert not account.passed and account.metadata["status"].value == "missing"
+    assert account.severity == dg.AssetCheckSeverity.WARN
+    spec = next(iter(selected[0].specs))
+    assert "Optional object" in spec.description and spec.metadata["optional"] is True
+
+
 def test_every_object_has_an_asset_keyed_like_its_dbt_source():
     by_key = {a.key: a for a in ingestion_assets}
     assert set(by_key) == {dg.AssetKey([o.source, o.name.lower()]) for o in contract.OBJECTS}

@@ -24,9 +24,11 @@ from revops.ingest.summary import (
     DUPLICATE,
     FAILED,
     LOADED,
+    SOURCE_OPTIONAL_NOT_DELIVERED,
     FileResult,
     IngestSummary,
     ObjectSummary,
+    source_status,
 )
 from revops.ingest.warehouse import (
     LEDGER_TABLE,
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_BATCH_FILES",
     "RAW_SCHEMA",
     "REJECTS_TABLE",
+    "SOURCE_OPTIONAL_NOT_DELIVERED",
     "DeliveryFile",
     "FileResult",
     "IngestSummary",
@@ -61,5 +64,6 @@ __all__ = [
     "new_load_id",
     "resolve_objects",
     "scan_object",
+    "source_status",
     "unknown_entries",
 ]

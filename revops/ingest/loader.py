@@ -153,9 +153,10 @@ def _duckdb_message(exc: BaseException) -> str:
 
 def _reserved(name: str) -> bool:
     # A column named `rowid` or `file_index` would shadow the DuckDB virtual columns that
-    # number a batch's rows and tell its files apart.
+    # number a batch's rows and tell its files apart. DuckDB names are case-insensitive, so
+    # `_FILE_PATH` would clash with the lineage column `_file_path`.
     return (
-        name in LINEAGE_NAMES
+        name.lower() in LINEAGE_NAMES
         or name.lower().startswith(_P)
         or name.lower() in ("rowid", "file_index")
     )
@@ -169,8 +170,30 @@ def _case_twin(name: str, existing: Iterable[str]) -> str | None:
     return None
 
 
+def canonical_header(
+    obj: ExportObject, names: Sequence[str], table_cols: Sequence[str]
+) -> list[str]:
+    """The CSV header with each name spelled as the contract (or the raw table) spells it.
+
+    CSV header matching ignores case: `ID`, `id` and `Id` are the contract column `Id`.
+    Salesforce API names are case-insensitive by definition (SOQL, Data Loader's all-caps
+    option), and for every other CSV source a name differing only by case can only mean the
+    same column, since raw column names are case-insensitive in DuckDB (and in Spark's default
+    resolution): the choice is between loading it there and failing the file. JSON keys stay
+    case-sensitive (see `_check_new_keys`). Spaces are not ignored: `" Status"` stays as it is.
+    """
+    spelled: dict[str, str] = {}
+    for column in [*obj.column_names, *table_cols]:
+        spelled.setdefault(column.lower(), column)
+    return [spelled.get(name.lower(), name) for name in names]
+
+
 def check_header(obj: ExportObject, names: Sequence[str], table_cols: Sequence[str]) -> str | None:
-    """Why a CSV file with this header cannot load into the object's raw table, or None."""
+    """Why a CSV file with this header cannot load into the object's raw table, or None.
+
+    `names` is the header as delivered; required columns are looked up by their canonical
+    (case-insensitive) names, see `canonical_header`.
+    """
     for i, name in enumerate(names, start=1):
         if name.strip() == "":
             return f"header column {i} has no name"
@@ -184,15 +207,16 @@ def check_header(obj: ExportObject, names: Sequence[str], table_cols: Sequence[s
     reserved = [n for n in names if _reserved(n)]
     if reserved:
         return f"column(s) {', '.join(reserved)} use a name reserved for the loader's columns"
-    missing = [c for c in obj.required_columns if c not in names]
+    canonical = canonical_header(obj, names, table_cols)
+    missing = [c for c in obj.required_columns if c not in canonical]
     if missing:
         message = f"missing required column(s) {', '.join(missing)}"
         loose = {n.strip().lower(): n for n in names}
         near = [repr(loose[c.lower()]) for c in missing if c.lower() in loose]
         if near:
             message += (
-                f" (found {', '.join(near)}: column names must match exactly, "
-                "case and spaces included)"
+                f" (found {', '.join(near)}: column names must match exactly but for case, "
+                "spaces included)"
             )
         elif len(names) == 1:
             for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
@@ -203,11 +227,16 @@ def check_header(obj: ExportObject, names: Sequence[str], table_cols: Sequence[s
                 if names[0].lstrip().startswith(("{", "[")):
                     message += " (the file looks like JSON, not CSV)"
         return message
-    for name in names:
-        twin = _case_twin(name, table_cols)
-        if twin is not None:
-            return f"column {name!r} differs from the raw column {twin!r} only by case"
+    for group in obj.required_any:
+        if not any(c in canonical for c in group):
+            return _missing_group(group, "the header has none of them")
     return None
+
+
+def _missing_group(group: Sequence[str], why: str) -> str:
+    """The error of a file that carries no column of a `required_any` group (at least one of
+    them is required: the same field under the names of different API versions)."""
+    return f"missing required column group ({' | '.join(group)}): {why}"
 
 
 def _check_new_keys(keys: Sequence[str], table_cols: Sequence[str]) -> str | None:
@@ -582,11 +611,15 @@ class _BatchLoader:
 
     def load_csv(self) -> list[FileResult]:
         con, obj = self.con, self.obj
-        header = list(self.items[0].probe.header or ())
+        as_delivered = list(self.items[0].probe.header or ())
         table_cols = table_columns(con, obj)
-        # Checked again here: an earlier batch of this run may have added a clashing column.
+        # Read under the canonical names (`ID` -> `Id`): the columns, the ledger's extra and
+        # missing columns and the raw table all use the contract's spelling.
+        header = canonical_header(obj, as_delivered, table_cols)
+        # Checked again against the raw table as it is now (an earlier batch of this run may
+        # have added columns).
         delivered: dict[str, Sequence[str]] = dict.fromkeys(self.by_path, header)
-        problem = check_header(obj, header, table_cols)
+        problem = check_header(obj, as_delivered, table_cols)
         if problem:
             return self._fail_all(problem, delivered)
         extras = [c for c in header if c not in table_cols]
@@ -706,32 +739,40 @@ class _BatchLoader:
         return self._commit(outcomes, columns, value, 0, f"{_P}raw", extras, delivered)
 
     def _check_required(self, outcomes: dict[str, _Outcome], value: Callable[[str], str]) -> None:
-        """Fail files in which no object carries a required key (deletion tombstones aside)."""
+        """Fail files in which no object carries a required key, or any key of a
+        `required_any` group (deletion tombstones aside)."""
         required = [c for c in self.obj.required_columns if c not in self.obj.key]
+        groups = list(self.obj.required_any)
         kept = [p for p, o in outcomes.items() if o.keep]
-        if not required or not kept:
+        if not (required or groups) or not kept:
             return
         live = "true"
         if "deleted" in self.obj.column_names:
             # Stripe re-sends a deleted object as {"id", "object", "deleted": true} only.
             live = f"coalesce({value('deleted')}, 'false') <> 'true'"
-        counts = ", ".join(f"count({value(c)})" for c in required)
+        counts = [f"count({value(c)})" for c in required]
+        counts += [f"count(coalesce({', '.join(value(c) for c in g)}))" for g in groups]
         rows = self.con.execute(
-            f"select {_FIDX}, count(*), {counts} from temp.{_P}batch "
+            f"select {_FIDX}, count(*), {', '.join(counts)} from temp.{_P}batch "
             f"where {_P}kind = 'ok' and {live} group by 1"
         ).fetchall()
         for fidx, n, *present in rows:
             path = self.paths[fidx]
-            missing = [c for c, k in zip(required, present, strict=True) if k == 0]
-            if n and missing and outcomes[path].keep:
-                outcomes[path] = _Outcome(
-                    False,
-                    outcomes[path].rows_read,
-                    error=(
-                        f"missing required column(s) {', '.join(missing)} "
-                        "(absent or null in every object of the file)"
-                    ),
+            if not n or not outcomes[path].keep:
+                continue
+            found = dict(zip([*required, *map(tuple, groups)], present, strict=True))
+            missing = [c for c in required if found[c] == 0]
+            empty = [g for g in groups if found[tuple(g)] == 0]
+            error = None
+            if missing:
+                error = (
+                    f"missing required column(s) {', '.join(missing)} "
+                    "(absent or null in every object of the file)"
                 )
+            elif empty:
+                error = _missing_group(empty[0], "absent or null in every object of the file")
+            if error:
+                outcomes[path] = _Outcome(False, outcomes[path].rows_read, error=error)
 
 
 def _insert_ledger(
@@ -878,7 +919,7 @@ def load_object(
     less than `min_age_seconds` ago are left for a later run (they may still be being written).
     """
     clock = time.perf_counter()
-    summary = ObjectSummary(obj.source, obj.name, obj.raw_table)
+    summary = ObjectSummary(obj.source, obj.name, obj.raw_table, optional=obj.optional)
     table_cols = ensure_raw_table(con, obj)
     state = ledger_state(con, obj, retry_failed=retry_failed)
     immediate: list[FileResult] = []
@@ -888,6 +929,7 @@ def load_object(
     header_problems: dict[tuple[str, ...], str | None] = {}  # one check per distinct header
     files = scan_object(landing, obj)
     present = {f.rel_path for f in files}
+    summary.files_present = len(files)
     young = time.time_ns() - int(min_age_seconds * 1e9)
     for f in files:
         if not rehash and (f.rel_path, f.size, f.mtime_ns) in state.fingerprints:
@@ -1077,7 +1119,7 @@ def ingest_landing(
                 )
             except duckdb.Error as exc:
                 # Not a file's fault (disk full, a DuckDB bug): report it, go on with the rest.
-                failed = ObjectSummary(obj.source, obj.name, obj.raw_table)
+                failed = ObjectSummary(obj.source, obj.name, obj.raw_table, optional=obj.optional)
                 failed.errors.append(f"{obj.folder}: {_duckdb_message(exc)}")
                 summary.objects.append(failed)
     finally:

@@ -6,10 +6,32 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from revops.contract import ExportObject
+
 LOADED = "loaded"
 DUPLICATE = "duplicate"
 FAILED = "failed"
 STATUSES = (LOADED, DUPLICATE, FAILED)
+
+# A source object's delivery status, as the published snapshot (`revops_sources.status`) and
+# the report show it. An optional object (`ExportObject.optional`, e.g. Salesforce's
+# OpportunityStage metadata) that was never delivered is not a problem: the models fall back
+# to the mapping seeds.
+SOURCE_OK = "ok"
+SOURCE_FAILED = "failed"
+SOURCE_MISSING = "missing"
+SOURCE_OPTIONAL_NOT_DELIVERED = "not delivered (optional)"
+
+
+def source_status(obj: ExportObject, files_loaded: int, files_failed: int) -> str:
+    """`failed` if a file's latest attempt failed, else `ok` if a file loaded, else `missing`,
+    or `not delivered (optional)` for an optional object. Counts are of the object's files in
+    the ledger (latest attempt per file)."""
+    if files_failed:
+        return SOURCE_FAILED
+    if files_loaded:
+        return SOURCE_OK
+    return SOURCE_OPTIONAL_NOT_DELIVERED if obj.optional else SOURCE_MISSING
 
 
 @dataclass
@@ -56,6 +78,13 @@ class ObjectSummary:
     # `<file>: <error>` of files still in the landing folder whose latest attempt failed
     # (this run's or an earlier one's): what someone has to fix or re-deliver.
     unresolved: list[str] = field(default_factory=list)
+    files_present: int = 0  # files in the object's landing folder, handled before or not
+    optional: bool = False  # the contract's `ExportObject.optional`
+
+    @property
+    def never_delivered(self) -> bool:
+        """No file in the landing folder and no row in the raw table."""
+        return self.files_present == 0 and not self.raw_rows and not self.errors
 
     @property
     def folder(self) -> str:
@@ -202,5 +231,14 @@ class IngestSummary:
             )
         for path in self.unknown_paths:
             lines.append(f"warning: {path} is not an object of the export contract (not loaded)")
+        absent = [o for o in self.objects if o.never_delivered]
+        required = [o.folder for o in absent if not o.optional]
+        optional = [o.folder for o in absent if o.optional]
+        if required:
+            lines.append(f"warning: never delivered: {', '.join(required)}")
+        if optional:
+            lines.append(
+                f"note: optional object(s) not delivered (not a problem): {', '.join(optional)}"
+            )
         lines.extend(f"error: {e}" for e in self.errors)
         return "\n".join(lines)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import plotly.offline
 
+from revops.ingest.summary import SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, read_report_data
 from revops.report.figures import CHART_SECTIONS, FigureSpec
@@ -67,6 +68,7 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line
 th { color: var(--muted); font-weight: 500; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11.5px; }
+.status.optional { background: #f1f3f4; color: #5f6368; }
 .status.ok { background: #e6f4ea; color: var(--good); }
 .status.failed, .status.missing { background: #fdecea; color: var(--bad); }
 details summary { cursor: pointer; color: var(--muted); margin: 8px 0 4px; }
@@ -138,11 +140,18 @@ def _date(value: object) -> str:
     return escape(str(value))
 
 
+def _status_class(status: object) -> str:
+    """The CSS class of a source status (`not delivered (optional)` -> `optional`)."""
+    return "optional" if status == SOURCE_OPTIONAL_NOT_DELIVERED else escape(str(status))
+
+
 def _freshness_html(data: ReportData) -> str:
     snap = data.snapshot
     sources = data.sources
     rejects = sum(int(s["rows_rejected"] or 0) for s in sources)
-    problems = [s for s in sources if s["status"] != "ok"]
+    problems = [s for s in sources if s["status"] not in (SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED)]
+    optional = sum(s["status"] == SOURCE_OPTIONAL_NOT_DELIVERED for s in sources)
+    not_delivered = f" ({optional} optional object(s) not delivered)" if optional else ""
     if problems:
         listed = ", ".join(
             f"{escape(s['source'])}/{escape(s['object'])} ({escape(s['status'])})" for s in problems
@@ -154,8 +163,8 @@ def _freshness_html(data: ReportData) -> str:
         )
     else:
         banner = (
-            f'<div class="banner ok" id="freshness-status">All {len(sources)} source objects '
-            f"delivered and loaded</div>"
+            f'<div class="banner ok" id="freshness-status">All {len(sources) - optional} '
+            f"source objects delivered and loaded{not_delivered}</div>"
         )
     facts = (
         ("Snapshot time", _date(snap.get("published_at"))),
@@ -171,14 +180,16 @@ def _freshness_html(data: ReportData) -> str:
     systems: dict[str, list[dict[str, object]]] = {}
     for s in sources:
         systems.setdefault(str(s["source"]), []).append(s)
-    rank = {"ok": 0, "missing": 1, "failed": 2}
+    rank = {"ok": 0, SOURCE_OPTIONAL_NOT_DELIVERED: 0, "missing": 1, "failed": 2}
     system_rows = []
     for name, objects in systems.items():
         delivered = [o["latest_delivery_date"] for o in objects if o["latest_delivery_date"]]
         worst = max((str(o["status"]) for o in objects), key=lambda x: rank.get(x, 3))
+        worst = "ok" if worst == SOURCE_OPTIONAL_NOT_DELIVERED else worst
         system_rows.append(
             f"<tr><td>{escape(name)}</td><td>{_date(max(delivered) if delivered else None)}</td>"
-            f'<td class="num">{sum(o["status"] == "ok" for o in objects)} / {len(objects)}</td>'
+            f'<td class="num">{sum(o["status"] == "ok" for o in objects)} / '
+            f"{sum(o['status'] != SOURCE_OPTIONAL_NOT_DELIVERED for o in objects)}</td>"
             f'<td class="num">{sum(int(o["files_failed"] or 0) for o in objects):,}</td>'
             f'<td class="num">{sum(int(o["rows_rejected"] or 0) for o in objects):,}</td>'
             f'<td><span class="status {escape(worst)}">{escape(worst)}</span></td></tr>'
@@ -190,7 +201,8 @@ def _freshness_html(data: ReportData) -> str:
         f'<td class="num">{int(s["files_failed"] or 0):,}</td>'
         f'<td class="num">{int(s["rows_loaded"] or 0):,}</td>'
         f'<td class="num">{int(s["rows_rejected"] or 0):,}</td>'
-        f'<td><span class="status {escape(s["status"])}">{escape(s["status"])}</span></td></tr>'
+        f'<td><span class="status {_status_class(s["status"])}">{escape(s["status"])}</span>'
+        "</td></tr>"
         for s in sources
     )
     return f"""

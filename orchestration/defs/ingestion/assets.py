@@ -13,7 +13,13 @@ import duckdb
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from revops import contract
 from revops.contract import ExportObject
-from revops.ingest import LINEAGE_COLUMNS, ObjectSummary, ingest_object, new_load_id
+from revops.ingest import (
+    LINEAGE_COLUMNS,
+    ObjectSummary,
+    ingest_object,
+    new_load_id,
+    source_status,
+)
 from revops.ingest.reconcile import reconcile_warehouse
 
 GROUP = "ingestion"
@@ -32,6 +38,10 @@ LOCK_RETRY_POLICY = dg.RetryPolicy(
     max_retries=5, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 LOCK_ERROR = "Could not set lock on file"
+OPTIONAL_NOTE = (
+    " Optional object: an org that never delivers it loses nothing (the models fall back to "
+    "the mapping seeds), and its freshness check never warns."
+)
 
 
 class IngestConfig(dg.Config):
@@ -87,11 +97,13 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         description=(
             f"Delivery files of `{obj.folder}` ({obj.format}), loaded as delivered text into "
             f"`raw.{obj.raw_table}` with lineage columns. {obj.grain}"
+            + (OPTIONAL_NOTE if obj.optional else "")
         ),
         metadata={
             "landing_folder": obj.folder,
             "format": obj.format,
             "key": ", ".join(obj.key),
+            "optional": obj.optional,
             "dagster/table_name": f"raw.{obj.raw_table}",
             "dagster/column_schema": _column_schema(obj),
         },
@@ -119,7 +131,13 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 asset=key,
                 description=(
                     "Warns when the newest loaded delivery of this object is older than "
-                    f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days."
+                    f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days"
+                    + (
+                        ". Passes for this optional object: it is delivered when it changes, "
+                        "if ever, so its age says nothing (the metadata shows it)."
+                        if obj.optional
+                        else ", or when it was never delivered."
+                    )
                 ),
             ),
         ],
@@ -164,6 +182,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         )
         latest = reconciled.latest_delivery_date
         age = (dt.datetime.now(dt.UTC).date() - latest).days if latest else None
+        status = source_status(obj, reconciled.files, len(summary.unresolved))
+        fresh = age is not None and age <= config.max_delivery_age_days
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[
@@ -184,9 +204,12 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 ),
                 dg.AssetCheckResult(
                     check_name=FRESHNESS_CHECK,
-                    passed=age is not None and age <= config.max_delivery_age_days,
+                    # An optional object (a metadata export such as a picklist) is delivered
+                    # when it changes, if ever: neither its absence nor its age is a problem.
+                    passed=fresh or obj.optional,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
+                        "status": status,
                         "latest_delivery_date": str(latest) if latest else "none",
                         "age_days": age if age is not None else -1,
                         "max_delivery_age_days": config.max_delivery_age_days,
