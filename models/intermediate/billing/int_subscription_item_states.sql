@@ -2,7 +2,8 @@
 -- `subscription` line with a non-negative amount, covering [period_start_at, period_end_at).
 -- At an instant, an item's state is the covering line with the latest period start (a proration
 -- line supersedes the regular line it starts inside). Its monthly value is kept exact as
--- `monthly_value_x1200` (docs/METRICS.md, "Billing: MRR and movements").
+-- `monthly_value_x1200` (docs/METRICS.md, "Billing: MRR and movements"). The price attributes
+-- come from int_invoice_lines_priced, whichever Stripe API version delivered the line.
 with
 
 line_items as (
@@ -22,11 +23,14 @@ line_items as (
         is_proration,
         period_start_at,
         period_end_at
-    from {{ ref('stg_stripe__invoice_line_items') }}
+    from {{ ref('int_invoice_lines_priced') }}
     where
         line_item_type = 'subscription'
         and amount >= 0
         and subscription_item_id is not null
+        -- A line whose price is in neither the line nor the prices export has no value: left
+        -- out, and counted by int_invoice_lines_priced's warning check.
+        and price_attributes_source != 'unknown'
 
 ),
 

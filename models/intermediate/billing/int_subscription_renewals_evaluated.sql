@@ -20,7 +20,7 @@ line_items as (
         recurring_interval,
         period_start_at,
         period_end_at
-    from {{ ref('stg_stripe__invoice_line_items') }}
+    from {{ ref('int_invoice_lines_priced') }}
     where
         line_item_type = 'subscription'
         and amount >= 0

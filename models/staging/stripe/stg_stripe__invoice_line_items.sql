@@ -2,6 +2,13 @@
 -- first discount flattened, amounts in units. Subscription lines' service periods are the MRR
 -- history (docs/EXPORTS.md).
 --
+-- Every Stripe API version from 2024-06-20 on, told apart per row by the fields it carries
+-- (docs/EXPORTS.md, "Stripe API versions"): before 2025-03-31 a line has `type`, `price` (the
+-- full object), `proration`, `subscription` and `subscription_item`; from 2025-03-31 it has
+-- `parent` and `pricing` (the price id only) instead. Such a line has no price attributes
+-- here (`price_type`, `recurring_interval`, `recurring_interval_count` null): staging never
+-- joins, so int_invoice_lines_priced completes them from stg_stripe__prices.
+--
 -- Incremental on DuckDB: a run reads only raw rows loaded after the newest `_loaded_at`
 -- already here, and re-ranks each of their line items among its new versions and the version
 -- already here; the winner replaces that item's row (delete+insert). The latest version by
@@ -9,6 +16,7 @@
 -- after rows were removed from the raw table). Other adapters rebuild it as a table: without
 -- Delta, Spark has no delete+insert.
 {{ config(**latest_version_config('invoice_line_item_id')) }}
+{%- set subscription_item_path = '$.subscription_item_details' %}
 
 with
 
@@ -23,6 +31,8 @@ source as (
         description,
         currency,
         price,
+        pricing,
+        parent,
         quantity,
         amount,
         discounts,
@@ -49,32 +59,133 @@ currency_exponents as (
 
 ),
 
+shaped as (
+
+    -- The delivered text of each field, from wherever the row's API version puts it.
+    select
+        id,
+        invoice,
+        coalesce(
+            subscription,
+            case {{ json_extract_text('parent', '$.type') }}
+                when 'subscription_item_details'
+                    then {{ json_extract_text('parent', subscription_item_path ~ '.subscription') }}
+                when 'invoice_item_details'
+                    then {{ json_extract_text('parent', '$.invoice_item_details.subscription') }}
+            end
+        ) as subscription_id,
+        coalesce(
+            subscription_item,
+            {{ json_extract_text('parent', subscription_item_path ~ '.subscription_item') }}
+        ) as subscription_item_id,
+        -- A line from a subscription item is a `subscription` line, one from an invoice item
+        -- an `invoiceitem` line (the values of `type` before 2025-03-31); another parent type
+        -- is kept as delivered (the accepted_values test names it).
+        coalesce(
+            type,
+            case {{ json_extract_text('parent', '$.type') }}
+                when 'subscription_item_details' then 'subscription'
+                when 'invoice_item_details' then 'invoiceitem'
+                else {{ json_extract_text('parent', '$.type') }}
+            end
+        ) as line_item_type,
+        coalesce(
+            proration,
+            case {{ json_extract_text('parent', '$.type') }}
+                when 'subscription_item_details'
+                    then {{ json_extract_text('parent', subscription_item_path ~ '.proration') }}
+                when 'invoice_item_details'
+                    then {{ json_extract_text('parent', '$.invoice_item_details.proration') }}
+            end
+        ) as proration,
+        -- `pricing.price_details.price` is the price id, or the price object when expanded
+        -- (API 2025-12-15 and later): then the line carries the price attributes again.
+        coalesce(
+            {{ json_extract_text('price', '$.id') }},
+            {{ json_extract_text('pricing', '$.price_details.price.id') }},
+            {{ json_extract_text('pricing', '$.price_details.price') }}
+        ) as price_id,
+        coalesce(
+            {{ json_extract_text('price', '$.product') }},
+            {{ json_extract_text('pricing', '$.price_details.product') }}
+        ) as product_id,
+        coalesce(
+            {{ json_extract_text('price', '$.type') }},
+            {{ json_extract_text('pricing', '$.price_details.price.type') }}
+        ) as price_type,
+        coalesce(
+            {{ json_extract_text('price', '$.recurring.interval') }},
+            {{ json_extract_text('pricing', '$.price_details.price.recurring.interval') }}
+        ) as recurring_interval,
+        coalesce(
+            {{ json_extract_text('price', '$.recurring.interval_count') }},
+            {{ json_extract_text('pricing', '$.price_details.price.recurring.interval_count') }}
+        ) as recurring_interval_count,
+        -- Minor units: an integer in `price.unit_amount`, a decimal string in
+        -- `pricing.unit_amount_decimal`.
+        coalesce(
+            {{ json_extract_text('price', '$.unit_amount') }},
+            {{ json_extract_text('pricing', '$.unit_amount_decimal') }},
+            {{ json_extract_text('pricing', '$.price_details.price.unit_amount') }}
+        ) as unit_amount,
+        -- `discounts[0]` is the discount's id, or the discount object when expanded; its
+        -- coupon is `coupon` before API 2025-09-30 and `source.coupon` (an id, or the coupon
+        -- when expanded) from then on.
+        coalesce(
+            {{ json_extract_text('discounts', '$[0].id') }},
+            {{ json_extract_text('discounts', '$[0]') }}
+        ) as discount_id,
+        coalesce(
+            {{ json_extract_text('discounts', '$[0].coupon.id') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon.id') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon') }}
+        ) as coupon_id,
+        coalesce(
+            {{ json_extract_text('discounts', '$[0].coupon.duration') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon.duration') }}
+        ) as coupon_duration,
+        coalesce(
+            {{ json_extract_text('discounts', '$[0].coupon.percent_off') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon.percent_off') }}
+        ) as percent_off,
+        description,
+        currency,
+        quantity,
+        amount,
+        discount_amounts,
+        period,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
 renamed as (
 
     select
         id as invoice_line_item_id,
         invoice as invoice_id,
-        subscription as subscription_id,
-        subscription_item as subscription_item_id,
-        {{ json_extract_text('price', '$.id') }} as price_id,
-        {{ json_extract_text('price', '$.product') }} as product_id,
+        subscription_id,
+        subscription_item_id,
+        price_id,
+        product_id,
         -- The MRR rule reads the coupon of the line's (first) discount.
-        {{ json_extract_text('discounts', '$[0].id') }} as discount_id,
-        {{ json_extract_text('discounts', '$[0].coupon.id') }} as coupon_id,
-        type as line_item_type,
+        discount_id,
+        coupon_id,
+        line_item_type,
         description,
-        {{ json_extract_text('price', '$.type') }} as price_type,
-        {{ json_extract_text('price', '$.recurring.interval') }} as recurring_interval,
-        {{ json_extract_text('discounts', '$[0].coupon.duration') }} as coupon_duration,
+        price_type,
+        recurring_interval,
+        coupon_duration,
         upper(trim(currency)) as currency,
         amount as amount_minor,
-        {{ json_extract_text('price', '$.unit_amount') }} as unit_amount_minor,
+        unit_amount as unit_amount_minor,
         {{ json_array_sum('discount_amounts', 'amount') }} as discount_amount_minor,
-        {{ try_cast(json_extract_text('price', '$.recurring.interval_count'), 'bigint') }}
-            as recurring_interval_count,
+        {{ try_cast('recurring_interval_count', 'bigint') }} as recurring_interval_count,
         {{ try_cast('quantity', 'bigint') }} as quantity,
-        {{ try_cast(json_extract_text('discounts', '$[0].coupon.percent_off'), 'decimal(5, 2)') }}
-            as percent_off,
+        {{ try_cast('percent_off', 'decimal(5, 2)') }} as percent_off,
         {{ try_cast('lower(trim(proration))', 'boolean') }} as is_proration,
         {{ from_unix_seconds(json_extract_text('period', '$.start')) }} as period_start_at,
         {{ from_unix_seconds(json_extract_text('period', '$.end')) }} as period_end_at,
@@ -82,7 +193,7 @@ renamed as (
         _file_path,
         _row_number,
         _loaded_at
-    from source
+    from shaped
 
 ),
 

@@ -1,5 +1,8 @@
 -- One row per Stripe invoice: the latest delivered version, amounts in units. Invoices are
--- voided (`invoice_status` = `void`), never deleted.
+-- voided (`invoice_status` = `void`), never deleted. Every Stripe API version from 2024-06-20
+-- on, told apart per row by the fields it carries (docs/EXPORTS.md, "Stripe API versions"):
+-- from 2025-03-31 the subscription is `parent.subscription_details.subscription` and the tax
+-- is the sum of `total_taxes`.
 with
 
 source as (
@@ -15,6 +18,8 @@ source as (
         subtotal,
         total_discount_amounts,
         tax,
+        total_taxes,
+        parent,
         total,
         amount_due,
         amount_paid,
@@ -47,14 +52,21 @@ renamed as (
     select
         id as invoice_id,
         customer as customer_id,
-        subscription as subscription_id,
+        coalesce(
+            subscription,
+            {{ json_extract_text('parent', '$.subscription_details.subscription') }}
+        ) as subscription_id,
         invoice_number,
         status as invoice_status,
         billing_reason,
         upper(trim(currency)) as currency,
         subtotal as subtotal_minor,
         {{ json_array_sum('total_discount_amounts', 'amount') }} as discount_amount_minor,
-        tax as tax_minor,
+        -- `tax` before 2025-03-31; from then on the sum of `total_taxes` (0 for an empty list).
+        coalesce(
+            {{ try_cast('tax', 'bigint') }},
+            {{ json_array_sum('total_taxes', 'amount') }}
+        ) as tax_minor,
         total as total_minor,
         amount_due as amount_due_minor,
         amount_paid as amount_paid_minor,

@@ -1,5 +1,7 @@
 -- One row per Stripe subscription item: the latest delivered version, deletes flagged, the
--- price flattened with its amount in units.
+-- price flattened with its amount in units. From Stripe API 2025-03-31 on, the item carries the
+-- billing period (`current_period_start` / `_end`, on the subscription before): null for rows
+-- delivered in an older version (docs/EXPORTS.md, "Stripe API versions").
 with
 
 source as (
@@ -10,6 +12,8 @@ source as (
         price,
         quantity,
         deleted,
+        current_period_start,
+        current_period_end,
         created,
         _delivery_date,
         _file_path,
@@ -49,6 +53,8 @@ renamed as (
             else {{ try_cast('lower(trim(deleted))', 'boolean') }}
         end as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
+        {{ from_unix_seconds('current_period_start') }} as current_period_start_at,
+        {{ from_unix_seconds('current_period_end') }} as current_period_end_at,
         _delivery_date,
         _file_path,
         _row_number,
@@ -106,6 +112,8 @@ final as (
         quantity,
         is_deleted,
         created_at,
+        current_period_start_at,
+        current_period_end_at,
         _delivery_date,
         _file_path,
         _row_number,

@@ -2,6 +2,11 @@
 -- that day (every delivered version, duplicates within a delivery removed). Billing history
 -- (status, trial, cancellation, discount over time) reads it; stg_stripe__subscriptions is its
 -- latest version.
+--
+-- Every Stripe API version from 2024-06-20 on, told apart per row by the fields it carries
+-- (docs/EXPORTS.md, "Stripe API versions"): from 2025-03-31 a subscription has `discounts` (ids,
+-- or objects when expanded) instead of `discount`, and no `current_period_start` / `_end`
+-- (they moved to the subscription items: stg_stripe__subscription_items), so those are null.
 with
 
 source as (
@@ -12,6 +17,7 @@ source as (
         status,
         currency,
         discount,
+        discounts,
         cancel_at_period_end,
         deleted,
         created,
@@ -31,17 +37,46 @@ source as (
 
 ),
 
+shaped as (
+
+    -- The subscription's (first) discount, from wherever the row's API version puts it:
+    -- `discount` (an object) before 2025-03-31, `discounts[0]` (an id, or the object when
+    -- expanded) from then on. The coupon is `coupon` (an id or, expanded, an object) before
+    -- 2025-09-30 and `source.coupon` from then on.
+    select
+        *,
+        coalesce(
+            {{ json_extract_text('discount', '$.id') }},
+            {{ json_extract_text('discounts', '$[0].id') }},
+            {{ json_extract_text('discounts', '$[0]') }}
+        ) as first_discount_id,
+        coalesce(
+            {{ json_extract_text('discount', '$.coupon.id') }},
+            {{ json_extract_text('discount', '$.coupon') }},
+            {{ json_extract_text('discounts', '$[0].coupon.id') }},
+            {{ json_extract_text('discounts', '$[0].coupon') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon.id') }},
+            {{ json_extract_text('discounts', '$[0].source.coupon') }}
+        ) as first_coupon_id,
+        coalesce(
+            {{ json_extract_text('discount', '$.start') }},
+            {{ json_extract_text('discounts', '$[0].start') }}
+        ) as first_discount_start,
+        coalesce(
+            {{ json_extract_text('discount', '$.end') }},
+            {{ json_extract_text('discounts', '$[0].end') }}
+        ) as first_discount_end
+    from source
+
+),
+
 renamed as (
 
     select
         id as subscription_id,
         customer as customer_id,
-        {{ json_extract_text('discount', '$.id') }} as discount_id,
-        -- The API gives the coupon as an id or, expanded, as an object.
-        coalesce(
-            {{ json_extract_text('discount', '$.coupon.id') }},
-            {{ json_extract_text('discount', '$.coupon') }}
-        ) as coupon_id,
+        first_discount_id as discount_id,
+        first_coupon_id as coupon_id,
         status as subscription_status,
         upper(trim(currency)) as currency,
         {{ try_cast('lower(trim(cancel_at_period_end))', 'boolean') }}
@@ -59,13 +94,13 @@ renamed as (
         {{ from_unix_seconds('ended_at') }} as ended_at,
         {{ from_unix_seconds('trial_start') }} as trial_start_at,
         {{ from_unix_seconds('trial_end') }} as trial_end_at,
-        {{ from_unix_seconds(json_extract_text('discount', '$.start')) }} as discount_start_at,
-        {{ from_unix_seconds(json_extract_text('discount', '$.end')) }} as discount_end_at,
+        {{ from_unix_seconds('first_discount_start') }} as discount_start_at,
+        {{ from_unix_seconds('first_discount_end') }} as discount_end_at,
         _delivery_date,
         _file_path,
         _row_number,
         _loaded_at
-    from source
+    from shaped
 
 ),
 
