@@ -232,7 +232,7 @@ final as (
     select
         campaign_id,
         channel,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
         cast(leads as bigint) as leads,
         cast(mqls as bigint) as mqls,
