@@ -104,7 +104,9 @@ final as (
         data_start_date,
         setting_start_date,
         cast({{ dbt.date_trunc('month', 'window_start_date') }} as date) as history_start_date,
-        history_end_date
+        history_end_date,
+        -- The month spines (util_months) cover the whole last month.
+        cast({{ dbt.last_day('history_end_date', 'month') }} as date) as last_month_end_date
     from chosen
 
 )
