@@ -1,0 +1,9 @@
+-- Warning: one row per object x excluded email domain that removed rows from the marts (mapping
+-- excluded_email_domains): exclusion is right for test and internal addresses, silence is not.
+select
+    object_name,
+    email_domain,
+    exclusion_reason,
+    excluded_rows,
+    object_rows
+from {{ ref('data_quality_exclusions') }}

@@ -1,0 +1,11 @@
+-- Warning: one row per object (leads, contacts, customers) of which the excluded email domains
+-- remove more than the `exclusion_warn_share` setting (default 20%): a placeholder address
+-- common in an export can silently empty the marts.
+select distinct
+    object_name,
+    object_excluded_rows,
+    object_rows,
+    object_excluded_share,
+    {{ setting('exclusion_warn_share') }} as exclusion_warn_share
+from {{ ref('data_quality_exclusions') }}
+where object_excluded_share > {{ setting('exclusion_warn_share') }}
