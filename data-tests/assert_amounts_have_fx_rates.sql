@@ -84,9 +84,22 @@ unconverted as (
 
 ),
 
+in_window as (
+
+    -- Amounts dated outside the history window are reported by assert_rows_inside_history_window.
+    select
+        unconverted.object_name,
+        unconverted.currency,
+        unconverted.amount_date
+    from unconverted
+    inner join days
+        on unconverted.amount_date = days.calendar_date
+
+),
+
 currencies_needed as (
 
-    select distinct currency from unconverted
+    select distinct currency from in_window
 
 ),
 
@@ -139,25 +152,25 @@ spans as (
 final as (
 
     select
-        unconverted.object_name,
-        unconverted.currency,
+        in_window.object_name,
+        in_window.currency,
         spans.missing_from_date,
         spans.missing_to_date,
         count(*) as unconverted_records,
-        min(unconverted.amount_date) as first_amount_date,
-        max(unconverted.amount_date) as last_amount_date,
+        min(in_window.amount_date) as first_amount_date,
+        max(in_window.amount_date) as last_amount_date,
         max(case when published_currencies.currency is null then 0 else 1 end) = 1
             as has_any_rate
-    from unconverted
+    from in_window
     left join spans
         on
-            unconverted.currency = spans.currency
-            and unconverted.amount_date = spans.calendar_date
+            in_window.currency = spans.currency
+            and in_window.amount_date = spans.calendar_date
     left join published_currencies
-        on unconverted.currency = published_currencies.currency
+        on in_window.currency = published_currencies.currency
     group by
-        unconverted.object_name,
-        unconverted.currency,
+        in_window.object_name,
+        in_window.currency,
         spans.missing_from_date,
         spans.missing_to_date
 
