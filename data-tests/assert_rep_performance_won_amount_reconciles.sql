@@ -1,8 +1,9 @@
 -- Total won amount in rep_performance equals the total won amount (reporting currency) of
--- fct_opportunities: no won deal is lost to an owner outside the rep list or a month outside
--- the spine, and none is counted twice (within the history window, util_history_window). Won deals without an amount or a usable FX rate are
--- null on both sides. Compared with `is distinct from`, and a null won amount in the mart (its
--- rows are 0 when nothing was won) fails: an empty or null mart cannot pass.
+-- fct_opportunities within the history window (util_history_window): no won deal is lost to
+-- an owner outside the rep list or a month outside the spine, and none is counted twice. Won
+-- deals without an amount or a usable FX rate are null on both sides. Compared with
+-- `is distinct from`, and a null won amount in the mart (its rows are 0 when nothing was won)
+-- fails: an empty or null mart cannot pass.
 with
 
 history_window as (

@@ -2,8 +2,8 @@
 -- marts: leads, MQLs and SQLs (fct_lead_funnel by event month), and won amount, won deals
 -- without an amount and won deals without a usable FX rate (fct_opportunities by close
 -- month), within the history window (util_history_window: rows outside it are reported by the
--- warning check assert_rows_inside_history_window). The mart side is compared as it is with `is distinct from`: its counts and sums are
--- never null (0 when empty), so a null there fails.
+-- warning check assert_rows_inside_history_window). The mart side is compared as it is, with
+-- `is distinct from`: its counts and sums are never null (0 when empty), so a null fails.
 with
 
 metrics as (

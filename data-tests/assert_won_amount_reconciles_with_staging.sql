@@ -16,7 +16,7 @@ mart as (
         sum(amount) as won_amount
     from {{ ref('fct_opportunities') }}
     where is_won
-    group by 1, 2
+    group by {{ dbt.date_trunc("month", "close_date") }}, currency
 
 ),
 
@@ -30,7 +30,9 @@ staged as (
         sum(amount) as won_amount
     from {{ ref('stg_salesforce__opportunities') }}
     where is_won and not is_deleted
-    group by 1, 2
+    group by
+        {{ dbt.date_trunc("month", "close_date") }},
+        coalesce(currency, '{{ setting("corporate_currency") }}')
 
 )
 

@@ -399,9 +399,24 @@ CASES: dict[str, dict[str, Any]] = {
                 {"created_at": "2024-01-02 10:00:00", "mql_at": "2024-01-03 10:00:00"},
             ],
             "fct_opportunities": [
-                {"amount": 100, "amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
-                {"amount": None, "amount_reporting": None, "is_won": True, "close_date": "2024-01-11"},
-                {"amount": 50, "amount_reporting": None, "is_won": True, "close_date": "2024-01-12"},
+                {
+                    "amount": 100,
+                    "amount_reporting": 100,
+                    "is_won": True,
+                    "close_date": "2024-01-10",
+                },
+                {
+                    "amount": None,
+                    "amount_reporting": None,
+                    "is_won": True,
+                    "close_date": "2024-01-11",
+                },
+                {
+                    "amount": 50,
+                    "amount_reporting": None,
+                    "is_won": True,
+                    "close_date": "2024-01-12",
+                },
             ],
         },
         "null": {
@@ -420,7 +435,12 @@ CASES: dict[str, dict[str, Any]] = {
                     },
                 ],
                 "fct_opportunities": [
-                    {"amount": 100, "amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
+                    {
+                        "amount": 100,
+                        "amount_reporting": 100,
+                        "is_won": True,
+                        "close_date": "2024-01-10",
+                    },
                 ],
             },
             "null lead count in the metrics": {

@@ -1,7 +1,8 @@
 -- One row per acquisition cohort x segment x month since the cohort: how much of a cohort's
 -- starting MRR and how many of its customers remain. A customer's cohort is the month of its
--- first MRR (first active month: movement `new` in fct_mrr) and its segment is the one it had then, so cohort
--- membership never changes; a customer who churns and comes back stays in its first cohort.
+-- first MRR (its first active month: movement `new` in fct_mrr) and its segment is the one it
+-- had then, so cohort membership never changes; a customer who churns and comes back stays in
+-- its first cohort.
 -- `segment = 'All'` rows cover every segment.
 with
 
