@@ -4,7 +4,7 @@
 -- usable rate has no row, so an amount dated that day converts to null, never to 0; a currency
 -- without any published rate has no rows at all.
 {%- set reporting_currency = setting('reporting_currency') %}
-{%- set max_staleness_days = setting('fx_max_staleness_days') | int %}
+{%- set max_staleness_days = numeric_setting('fx_max_staleness_days', whole=true) %}
 with
 
 rates as (
