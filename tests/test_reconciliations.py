@@ -34,7 +34,12 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "credit": "decimal(18, 6)",
     },
     "channel_performance": {"spend_reporting": "decimal(18, 2)"},
-    "fct_ad_spend_daily": {"spend_reporting": "decimal(18, 2)", "report_date": "date"},
+    "fct_ad_spend_daily": {
+        "currency": "varchar",
+        "spend": "decimal(18, 2)",
+        "spend_reporting": "decimal(18, 2)",
+        "report_date": "date",
+    },
     "revenue_by_month": {
         "segment": "varchar",
         "collected_revenue": "decimal(18, 2)",
@@ -104,9 +109,11 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "stg_salesforce__opportunities": {
         "currency": "varchar",
         "amount": "decimal(18, 2)",
+        "is_closed": "boolean",
         "is_won": "boolean",
         "is_deleted": "boolean",
         "close_date": "date",
+        "created_at": "timestamp",
     },
     "revops_metrics": {"segment": "varchar", "month": "date", "mrr": "decimal(18, 2)"},
     "sales_ops_metrics": {
@@ -124,6 +131,41 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mql_at": "timestamp",
         "sql_at": "timestamp",
     },
+    # read by the warning checks only
+    "stg_reference__fx_rates": {
+        "base_currency": "varchar",
+        "quote_currency": "varchar",
+        "rate_date": "date",
+        "rate": "decimal(18, 6)",
+    },
+    "util_days": {"calendar_date": "date"},
+    "stg_reference__expenses": {
+        "currency": "varchar",
+        "amount": "decimal(18, 2)",
+        "month_start_date": "date",
+    },
+    "int_opportunities_enriched": {
+        "currency": "varchar",
+        "amount": "decimal(18, 2)",
+        "amount_reporting": "decimal(18, 2)",
+        "close_date": "date",
+    },
+    "int_mrr_customer_months": {
+        "currency": "varchar",
+        "mrr": "decimal(18, 2)",
+        "reference_date": "date",
+    },
+    "int_revenue_records_converted": {
+        "record_type": "varchar",
+        "currency": "varchar",
+        "amount": "decimal(18, 2)",
+        "amount_reporting": "decimal(18, 2)",
+        "record_date": "date",
+    },
+    "stg_salesforce__leads": {"created_at": "timestamp", "is_deleted": "boolean"},
+    "stg_stripe__subscriptions": {"created_at": "timestamp"},
+    "stg_stripe__invoices": {"created_at": "timestamp"},
+    "int_ad_spend_unioned": {"report_date": "date"},
 }
 
 WINDOW = [
@@ -655,3 +697,83 @@ def test_reconciliation_passes_on_clean_data(compiled_tests, test_name):
 def test_reconciliation_fails_on_a_null(compiled_tests, test_name, case):
     rows = _run(compiled_tests[test_name], CASES[test_name]["null"][case])
     assert rows, f"{test_name} passes although {case}"
+
+
+def _days(first: int, last: int) -> list[str]:
+    return [f"2024-01-{day:02d}" for day in range(first, last + 1)]
+
+
+def test_fx_warning_names_each_currency_and_span_without_a_rate(compiled_tests):
+    """EUR has no usable rate from 01-04 to 01-07 and CHF none at all: the amounts dated there
+    stay null (never 0) and the warning check names currency, span and count; converted ones
+    and USD are not reported."""
+    fixture = {
+        "util_days": [{"calendar_date": day} for day in _days(1, 10)],
+        "int_fx_rates_daily": [
+            {"currency": currency, "calendar_date": day, "rate_to_reporting": rate}
+            for currency, days, rate in (("USD", _days(1, 10), 1), ("EUR", _days(1, 3), 1.1))
+            for day in days
+        ]
+        + [
+            {"currency": "EUR", "calendar_date": day, "rate_to_reporting": 1.1}
+            for day in _days(8, 10)
+        ],
+        "stg_reference__fx_rates": [
+            {
+                "base_currency": "EUR",
+                "quote_currency": "USD",
+                "rate_date": "2024-01-01",
+                "rate": 1.1,
+            }
+        ],
+        "int_opportunities_enriched": [
+            {
+                "currency": "EUR",
+                "amount": 100,
+                "amount_reporting": None,
+                "close_date": "2024-01-05",
+            },
+            {"currency": "EUR", "amount": 100, "amount_reporting": 110, "close_date": "2024-01-02"},
+            {"currency": "CHF", "amount": 50, "amount_reporting": None, "close_date": "2024-01-02"},
+            {
+                "currency": "USD",
+                "amount": None,
+                "amount_reporting": None,
+                "close_date": "2024-01-02",
+            },
+        ],
+        "fct_ad_spend_daily": [
+            {"currency": "EUR", "spend": 10, "spend_reporting": None, "report_date": "2024-01-06"},
+            {"currency": "EUR", "spend": 10, "spend_reporting": None, "report_date": "2024-01-07"},
+        ],
+    }
+    rows = _run(compiled_tests["assert_amounts_have_fx_rates"], fixture)
+    found = {(row[0], row[1], str(row[2]), str(row[3]), row[4], row[7]) for row in rows}
+    assert found == {
+        ("opportunities", "EUR", "2024-01-04", "2024-01-07", 1, True),
+        ("opportunities", "CHF", "2024-01-01", "2024-01-10", 1, False),
+        ("ad spend", "EUR", "2024-01-04", "2024-01-07", 2, True),
+    }
+    assert compiled_tests["assert_amounts_have_fx_rates"]["severity"] == "warn"
+
+
+def test_window_warning_counts_rows_outside_the_history_window(compiled_tests):
+    """Two leads before the window (narrowed by `history_start`) and one charge after today."""
+    fixture = {
+        "util_history_window": WINDOW,
+        "stg_salesforce__leads": [
+            {"created_at": "2023-11-02 10:00:00", "is_deleted": False},
+            {"created_at": "2023-12-31 23:00:00", "is_deleted": False},
+            {"created_at": "2023-12-01 10:00:00", "is_deleted": True},
+            {"created_at": "2024-01-01 00:00:00", "is_deleted": False},
+        ],
+        "stg_stripe__charges": [{"created_at": "2024-03-11 09:00:00"}],
+        "int_ad_spend_unioned": [{"report_date": "2024-03-10"}],
+    }
+    rows = _run(compiled_tests["assert_rows_inside_history_window"], fixture)
+    found = {(row[0], row[1], row[2], str(row[3]), str(row[4])) for row in rows}
+    assert found == {
+        ("leads", 2, 0, "2023-11-02", "2023-12-31"),
+        ("charges", 0, 1, "2024-03-11", "2024-03-11"),
+    }
+    assert compiled_tests["assert_rows_inside_history_window"]["severity"] == "warn"
