@@ -1,8 +1,20 @@
 -- Collected revenue summed over every month of revenue_by_month (segment All) equals succeeded
--- charges minus succeeded refunds in staging, each converted at its own day's rate and rounded
--- to the cent, test and internal customers excluded: nothing is dropped by the month spine,
--- the segment join or a missing FX rate (a record without a rate fails the test).
+-- charges minus succeeded refunds in staging, each converted at its own day's usable rate and
+-- rounded to the cent, test and internal customers excluded, from the start of the history
+-- window (util_history_window): nothing is dropped by the month
+-- spine or the segment join. A record without a usable FX rate is left out on both sides and
+-- reported by the warning check assert_amounts_have_fx_rates. Compared with
+-- `is distinct from`, and a null collected revenue in the mart (0 when empty) fails.
 with
+
+history_window as (
+
+    select
+        history_start_date,
+        last_month_end_date
+    from {{ ref('util_history_window') }}
+
+),
 
 customers as (
 
@@ -61,7 +73,8 @@ signed as (
 staged as (
 
     select
-        sum(round(signed.amount * fx_rates.rate_to_reporting, 2)) as collected_revenue,
+        coalesce(sum(round(signed.amount * fx_rates.rate_to_reporting, 2)), 0)
+            as collected_revenue,
         sum(case when fx_rates.rate_to_reporting is null then 1 else 0 end)
             as records_without_rate
     from signed
@@ -71,13 +84,18 @@ staged as (
         on
             signed.currency = fx_rates.currency
             and cast(signed.created_at as date) = fx_rates.calendar_date
-    where not coalesce(customers.is_excluded, false)
+    cross join history_window
+    where
+        not coalesce(customers.is_excluded, false)
+        and cast(signed.created_at as date) >= history_window.history_start_date
 
 ),
 
 mart as (
 
-    select sum(collected_revenue) as collected_revenue
+    select
+        coalesce(sum(collected_revenue), 0) as collected_revenue,
+        count(*) - count(collected_revenue) as null_rows
     from {{ ref('revenue_by_month') }}
     where segment = 'All'
 
@@ -86,9 +104,10 @@ mart as (
 select
     mart.collected_revenue as mart_collected_revenue,
     staged.collected_revenue as staged_collected_revenue,
-    staged.records_without_rate
+    staged.records_without_rate,
+    mart.null_rows as mart_null_rows
 from mart
 cross join staged
 where
-    staged.records_without_rate > 0
-    or coalesce(mart.collected_revenue, 0) <> coalesce(staged.collected_revenue, 0)
+    mart.collected_revenue is distinct from staged.collected_revenue
+    or mart.null_rows > 0

@@ -1,6 +1,9 @@
 -- The MRR bridge balances for every month and segment: this month's MRR is last month's plus
 -- new, reactivation and expansion, less contraction and churn. The customer grain is checked
--- too, so a movement misclassified on one customer cannot hide in a segment total.
+-- too, so a movement misclassified on one customer cannot hide in a segment total. Compared
+-- with `is distinct from`: a null MRR or movement fails. A month with an `unconverted`
+-- movement (MRR without a usable FX rate, reported by assert_amounts_have_fx_rates) cannot
+-- balance and is left out, per segment and month and per customer and month.
 select
     'mrr_by_month' as model_name,
     segment,
@@ -10,8 +13,10 @@ select
         as bridged_mrr
 from {{ ref('mrr_by_month') }}
 where
-    mrr
-    != starting_mrr + new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churn_mrr
+    unconverted_movements = 0
+    and mrr is distinct from (
+        starting_mrr + new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churn_mrr
+    )
 union all
 select
     'fct_mrr' as model_name,
@@ -22,5 +27,7 @@ select
         as bridged_mrr
 from {{ ref('fct_mrr') }}
 where
-    mrr
-    != previous_mrr + new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churn_mrr
+    movement <> 'unconverted'
+    and mrr is distinct from (
+        previous_mrr + new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churn_mrr
+    )

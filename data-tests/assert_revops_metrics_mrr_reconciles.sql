@@ -1,5 +1,6 @@
 -- Fails with one row per month and segment where revops_metrics.mrr differs from mrr_by_month
--- (or a month x segment of mrr_by_month is missing from revops_metrics).
+-- (or a month x segment of mrr_by_month is missing from revops_metrics). Compared with
+-- `is distinct from`: a null on either side fails.
 select
     mrr_by_month.month,
     mrr_by_month.segment,
@@ -10,4 +11,6 @@ left join {{ ref('revops_metrics') }} as revops_metrics
     on
         mrr_by_month.month = revops_metrics.month
         and mrr_by_month.segment = revops_metrics.segment
-where revops_metrics.mrr is null or revops_metrics.mrr <> mrr_by_month.mrr
+where
+    revops_metrics.mrr is distinct from mrr_by_month.mrr
+    or mrr_by_month.mrr is null

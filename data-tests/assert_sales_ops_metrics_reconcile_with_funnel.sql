@@ -1,6 +1,9 @@
 -- Fails with one row per month where the All row of sales_ops_metrics disagrees with the funnel
--- marts: leads, MQLs and SQLs (fct_lead_funnel by event month) and won amount
--- (fct_opportunities by close month).
+-- marts: leads, MQLs and SQLs (fct_lead_funnel by event month), and won amount, won deals
+-- without an amount and won deals without a usable FX rate (fct_opportunities by close
+-- month), within the history window (util_history_window: rows outside it are reported by the
+-- warning check assert_rows_inside_history_window). The mart side is compared as it is, with
+-- `is distinct from`: its counts and sums are never null (0 when empty), so a null fails.
 with
 
 metrics as (
@@ -10,9 +13,20 @@ metrics as (
         leads,
         mqls,
         sqls,
-        won_amount
+        won_amount,
+        won_without_amount,
+        won_unconverted
     from {{ ref('sales_ops_metrics') }}
     where segment = 'All'
+
+),
+
+history_window as (
+
+    select
+        history_start_date,
+        last_month_end_date
+    from {{ ref('util_history_window') }}
 
 ),
 
@@ -46,23 +60,47 @@ lead_events as (
 funnel as (
 
     select
-        month,
-        sum(is_lead) as leads,
-        sum(is_mql) as mqls,
-        sum(is_sql) as sqls
+        lead_events.month,
+        sum(lead_events.is_lead) as leads,
+        sum(lead_events.is_mql) as mqls,
+        sum(lead_events.is_sql) as sqls
     from lead_events
-    group by month
+    inner join history_window
+        on
+            lead_events.month >= history_window.history_start_date
+            and lead_events.month <= history_window.last_month_end_date
+    group by lead_events.month
 
 ),
 
 won as (
 
     select
-        cast({{ dbt.date_trunc('month', 'close_date') }} as date) as month,  -- noqa: RF04
-        sum(amount_reporting) as won_amount
-    from {{ ref('fct_opportunities') }}
-    where is_won
-    group by cast({{ dbt.date_trunc('month', 'close_date') }} as date)
+        cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date) as month,  -- noqa: RF04, LT05
+        sum(opportunities.amount_reporting) as won_amount,
+        sum(case when opportunities.amount is null then 1 else 0 end) as won_without_amount,
+        sum(
+            case
+                when
+                    opportunities.amount is not null
+                    and opportunities.amount_reporting is null
+                    then 1
+                else 0
+            end
+        ) as won_unconverted
+    from {{ ref('fct_opportunities') }} as opportunities
+    cross join history_window
+    where
+        opportunities.is_won
+        -- a won deal without a close date is kept: it fails the test (lost from the metrics)
+        and (
+            opportunities.close_date is null
+            or (
+                opportunities.close_date >= history_window.history_start_date
+                and opportunities.close_date <= history_window.last_month_end_date
+            )
+        )
+    group by cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date)
 
 ),
 
@@ -73,7 +111,9 @@ expected as (
         coalesce(funnel.leads, 0) as leads,
         coalesce(funnel.mqls, 0) as mqls,
         coalesce(funnel.sqls, 0) as sqls,
-        coalesce(won.won_amount, 0) as won_amount
+        coalesce(won.won_amount, 0) as won_amount,
+        coalesce(won.won_without_amount, 0) as won_without_amount,
+        coalesce(won.won_unconverted, 0) as won_unconverted
     from funnel
     full outer join won
         on funnel.month = won.month
@@ -91,15 +131,21 @@ final as (
         expected.sqls as expected_sqls,
         metrics.sqls,
         expected.won_amount as expected_won_amount,
-        metrics.won_amount
+        metrics.won_amount,
+        expected.won_without_amount as expected_won_without_amount,
+        metrics.won_without_amount,
+        expected.won_unconverted as expected_won_unconverted,
+        metrics.won_unconverted
     from expected
     full outer join metrics
         on expected.month = metrics.month
     where
-        coalesce(expected.leads, 0) <> coalesce(metrics.leads, 0)
-        or coalesce(expected.mqls, 0) <> coalesce(metrics.mqls, 0)
-        or coalesce(expected.sqls, 0) <> coalesce(metrics.sqls, 0)
-        or coalesce(expected.won_amount, 0) <> coalesce(metrics.won_amount, 0)
+        coalesce(expected.leads, 0) is distinct from metrics.leads
+        or coalesce(expected.mqls, 0) is distinct from metrics.mqls
+        or coalesce(expected.sqls, 0) is distinct from metrics.sqls
+        or coalesce(expected.won_amount, 0) is distinct from metrics.won_amount
+        or coalesce(expected.won_without_amount, 0) is distinct from metrics.won_without_amount
+        or coalesce(expected.won_unconverted, 0) is distinct from metrics.won_unconverted
 
 )
 

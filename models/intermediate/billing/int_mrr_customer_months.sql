@@ -3,7 +3,7 @@
 -- Test, internal and deleted customers are excluded. MRR sums the customer's item values in its
 -- currency exactly, then converts at the rate of the month's reference date (its last day, or
 -- the latest day of history) rounded half up to the cent; constant-currency MRR converts at the
--- rate of the first day of history instead.
+-- currency's first usable rate of history instead. Without a usable rate, MRR in service is null.
 with
 
 months as (
@@ -58,10 +58,15 @@ fx_rates as (
 
 ),
 
-history_start as (
+first_rates as (
 
-    select min(month_start_date) as history_start_date
-    from months
+    -- Constant-currency MRR uses each currency's first usable rate of history (the first day
+    -- of history when it has one).
+    select
+        currency,
+        min(calendar_date) as first_rate_date
+    from fx_rates
+    group by currency
 
 ),
 
@@ -117,7 +122,8 @@ valued as (
         customer_month_spine.month_start_date,
         customer_month_spine.reference_date
     from customer_month_spine
-    cross join history_start
+    left join first_rates
+        on customer_month_spine.currency = first_rates.currency
     left join customer_values
         on
             customer_month_spine.customer_id = customer_values.customer_id
@@ -130,8 +136,8 @@ valued as (
             and customer_month_spine.reference_date = month_rates.calendar_date
     left join fx_rates as constant_rates
         on
-            customer_month_spine.currency = constant_rates.currency
-            and history_start.history_start_date = constant_rates.calendar_date
+            first_rates.currency = constant_rates.currency
+            and first_rates.first_rate_date = constant_rates.calendar_date
 
 ),
 
@@ -161,13 +167,21 @@ final as (
         account_id,
         segment,
         currency,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         subscriptions_in_service,
         monthly_value_x1200,
         rate_to_reporting,
         constant_rate_to_reporting,
-        cast(mrr_cents * 0.01 as decimal(18, 2)) as mrr,
-        cast(mrr_constant_currency_cents * 0.01 as decimal(18, 2)) as mrr_constant_currency,
+        -- Without a usable rate (int_fx_rates_daily) MRR in service is null, never 0; a month
+        -- without service is 0 in any currency.
+        case
+            when monthly_value_x1200 = 0 then cast(0 as decimal(18, 2))
+            else cast(mrr_cents * 0.01 as decimal(18, 2))
+        end as mrr,
+        case
+            when monthly_value_x1200 = 0 then cast(0 as decimal(18, 2))
+            else cast(mrr_constant_currency_cents * 0.01 as decimal(18, 2))
+        end as mrr_constant_currency,
         subscriptions_in_service > 0 as is_in_service,
         month_start_date,
         reference_date

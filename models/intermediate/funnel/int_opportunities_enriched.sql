@@ -1,5 +1,9 @@
 -- One row per opportunity that is not deleted: its account's segment, its type as a code, the
 -- amount converted to the reporting currency at the rate of its close date, and cycle length.
+-- An empty currency is the org's corporate currency (setting `corporate_currency`); an amount
+-- without a usable rate (int_fx_rates_daily) or an empty amount converts to null, never 0. An
+-- open opportunity expected to close after the latest published FX rate converts at that
+-- latest rate date (its close date has no rate yet).
 with
 
 opportunities as (
@@ -14,7 +18,7 @@ opportunities as (
         stage_name,
         forecast_category,
         lead_source,
-        currency,
+        coalesce(currency, '{{ setting("corporate_currency") }}') as currency,
         amount,
         probability,
         is_closed,
@@ -53,6 +57,31 @@ fx as (
         calendar_date,
         rate_to_reporting
     from {{ ref('int_fx_rates_daily') }}
+
+),
+
+fx_as_of as (
+
+    -- The day of the latest published rate (the reporting currency's own rows are always 1).
+    select max(published_rate_date) as latest_rate_date
+    from {{ ref('int_fx_rates_daily') }}
+    where currency <> '{{ setting("reporting_currency") }}'
+
+),
+
+conversion_dates as (
+
+    select
+        opportunities.opportunity_id,
+        case
+            when
+                not opportunities.is_closed
+                and opportunities.close_date > fx_as_of.latest_rate_date
+                then fx_as_of.latest_rate_date
+            else opportunities.close_date
+        end as conversion_date
+    from opportunities
+    cross join fx_as_of
 
 ),
 
@@ -98,10 +127,12 @@ final as (
                 accounts.number_of_employees <= segment_bands.max_employees
                 or segment_bands.max_employees is null
             )
+    left join conversion_dates
+        on opportunities.opportunity_id = conversion_dates.opportunity_id
     left join fx
         on
             opportunities.currency = fx.currency
-            and opportunities.close_date = fx.calendar_date
+            and conversion_dates.conversion_date = fx.calendar_date
 
 )
 

@@ -43,7 +43,7 @@ touches as (
 
 excluded_domains as (
 
-    select email_domain from {{ ref('excluded_email_domains') }}
+    select email_domain from {{ org_mapping('excluded_email_domains') }}
 
 ),
 

@@ -22,6 +22,11 @@ with_history as (
 
     select
         *,
+        -- A month whose MRR or previous MRR could not be converted (no usable FX rate) has no
+        -- known movement: it is `unconverted`, with null MRR where unknown and no movement amounts.
+        row_number() over (partition by customer_id order by month_start_date) > 1
+        and lag(mrr) over (partition by customer_id order by month_start_date) is null
+            as is_previous_unconverted,
         coalesce(
             lag(mrr) over (partition by customer_id order by month_start_date),
             0
@@ -44,6 +49,7 @@ classified as (
     select
         *,
         case
+            when mrr is null or is_previous_unconverted then 'unconverted'
             when previous_mrr = 0 and mrr > 0 and max_previous_mrr = 0 then 'new'
             when previous_mrr = 0 and mrr > 0 then 'reactivation'
             when previous_mrr > 0 and mrr = 0 then 'churn'
@@ -66,7 +72,7 @@ final as (
         reporting_currency,
         movement,
         mrr,
-        previous_mrr,
+        case when not is_previous_unconverted then previous_mrr end as previous_mrr,
         cast(12 * mrr as decimal(18, 2)) as arr,
         mrr_constant_currency,
         cast(case when movement = 'new' then mrr else 0 end as decimal(18, 2)) as new_mrr,
@@ -84,7 +90,8 @@ final as (
         cast(
             case when movement = 'churn' then previous_mrr else 0 end as decimal(18, 2)
         ) as churn_mrr,
-        mrr > 0 as is_active,
+        -- MRR is null only in service (int_mrr_customer_months): such a customer is active.
+        coalesce(mrr > 0, true) as is_active,
         -- `month` is the public column name of the billing marts.
         month_start_date as month  -- noqa: RF04
     from classified

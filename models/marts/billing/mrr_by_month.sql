@@ -153,7 +153,9 @@ aggregated as (
         sum(case when movement = 'reactivation' then 1 else 0 end) as reactivation_customers,
         sum(case when movement = 'expansion' then 1 else 0 end) as expansion_customers,
         sum(case when movement = 'contraction' then 1 else 0 end) as contraction_customers,
-        sum(case when movement = 'churn' then 1 else 0 end) as churn_customers
+        sum(case when movement = 'churn' then 1 else 0 end) as churn_customers,
+        sum(case when mrr is null then 1 else 0 end) as mrr_unconverted_customers,
+        sum(case when movement = 'unconverted' then 1 else 0 end) as unconverted_movements
     from segmented
     group by month, segment
 
@@ -186,6 +188,9 @@ filled as (
         cast(coalesce(aggregated.expansion_customers, 0) as bigint) as expansion_customers,
         cast(coalesce(aggregated.contraction_customers, 0) as bigint) as contraction_customers,
         cast(coalesce(aggregated.churn_customers, 0) as bigint) as churn_customers,
+        cast(coalesce(aggregated.mrr_unconverted_customers, 0) as bigint)
+            as mrr_unconverted_customers,
+        cast(coalesce(aggregated.unconverted_movements, 0) as bigint) as unconverted_movements,
         cast(coalesce(retention_aggregated.monthly_retention_base_mrr, 0) as decimal(18, 2))
             as monthly_retention_base_mrr,
         cast(coalesce(retention_aggregated.monthly_net_retained_mrr, 0) as decimal(18, 2))
@@ -241,7 +246,7 @@ final as (
 
     select
         segment,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         mrr,
         cast(12 * mrr as decimal(18, 2)) as arr,
         starting_mrr,
@@ -261,6 +266,8 @@ final as (
         expansion_customers,
         contraction_customers,
         churn_customers,
+        mrr_unconverted_customers,
+        unconverted_movements,
         churn_customers as logo_churn_numerator,
         starting_customers as logo_churn_denominator,
         cast(

@@ -1,7 +1,8 @@
 -- One row per acquisition cohort x segment x month since the cohort: how much of a cohort's
 -- starting MRR and how many of its customers remain. A customer's cohort is the month of its
--- first MRR (movement `new` in fct_mrr) and its segment is the one it had then, so cohort
--- membership never changes; a customer who churns and comes back stays in its first cohort.
+-- first MRR (its first active month: movement `new` in fct_mrr) and its segment is the one it
+-- had then, so cohort membership never changes; a customer who churns and comes back stays in
+-- its first cohort.
 -- `segment = 'All'` rows cover every segment.
 with
 
@@ -12,20 +13,33 @@ customer_months as (
         segment,
         month,
         mrr,
-        movement
+        is_active
     from {{ ref('fct_mrr') }}
+
+),
+
+active_months as (
+
+    select
+        customer_id,
+        segment,
+        month,
+        row_number() over (partition by customer_id order by month) as active_month_rank
+    from customer_months
+    where is_active
 
 ),
 
 cohorts as (
 
-    -- `new` is the first MRR ever: exactly one month per customer that ever paid
+    -- The first month in service with MRR, the month of movement `new`: exactly one month per
+    -- customer that ever paid (also when that month's MRR has no usable FX rate, `unconverted`)
     select
         customer_id,
         segment,
         month as cohort_month
-    from customer_months
-    where movement = 'new'
+    from active_months
+    where active_month_rank = 1
 
 ),
 

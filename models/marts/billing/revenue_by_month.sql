@@ -103,7 +103,8 @@ aggregated as (
         sum(case when record_type = 'collected' then amount_reporting else 0 end)
             as gross_collected_revenue,
         sum(case when record_type = 'refunded' then amount_reporting else 0 end)
-            as refunded_revenue
+            as refunded_revenue,
+        sum(case when amount_reporting is null then 1 else 0 end) as unconverted_records
     from segmented
     group by segment, cast(record_month as date)
 
@@ -127,6 +128,7 @@ filled as (
         cast(coalesce(aggregated.gross_collected_revenue, 0) as decimal(18, 2))
             as gross_collected_revenue,
         cast(coalesce(aggregated.refunded_revenue, 0) as decimal(18, 2)) as refunded_revenue,
+        cast(coalesce(aggregated.unconverted_records, 0) as bigint) as unconverted_records,
         cast(coalesce(recognised_aggregated.recognised_revenue, 0) as decimal(18, 2))
             as recognised_revenue,
         cast(coalesce(mrr_months.mrr, 0) as decimal(18, 2)) as mrr,
@@ -169,12 +171,13 @@ final as (
 
     select
         segment,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         invoiced_revenue,
         cast(gross_collected_revenue - refunded_revenue as decimal(18, 2))
             as collected_revenue,
         gross_collected_revenue,
         refunded_revenue,
+        unconverted_records,
         mrr,
         cast(coalesce(previous_month_mrr, 0) as decimal(18, 2)) as previous_month_mrr,
         cast(coalesce(previous_year_mrr, 0) as decimal(18, 2)) as previous_year_mrr,

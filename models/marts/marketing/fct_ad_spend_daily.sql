@@ -50,7 +50,7 @@ final as (
         spend.campaign_name,
         coalesce(platform_channels.channel, 'other') as channel,
         spend.currency,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         cast(spend.spend as decimal(18, 2)) as spend,
         cast(round(spend.spend * fx.rate_to_reporting, 2) as decimal(18, 2)) as spend_reporting,
         spend.impressions,

@@ -52,7 +52,7 @@ eligible as (
             opportunities.lead_id = touches.lead_id
             and opportunities.opportunity_created_at >= touches.touched_at
             and touches.touched_at >= {{ dbt.dateadd(
-                "day", "-" ~ var("attribution_lookback_days"), "opportunities.opportunity_created_at"
+                "day", "-" ~ setting("attribution_lookback_days"), "opportunities.opportunity_created_at"
             ) }}
 
 ),

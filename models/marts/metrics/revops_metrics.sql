@@ -25,6 +25,7 @@ mrr_months as (
         segment,
         mrr,
         arr,
+        mrr_unconverted_customers,
         renewal_numerator,
         renewal_denominator,
         renewal_rate,
@@ -65,6 +66,7 @@ revenue_months as (
         previous_year_mrr,
         mrr_growth_mom,
         mrr_growth_yoy,
+        unconverted_records,
         recognised_revenue,
         previous_month_recognised_revenue,
         previous_year_recognised_revenue,
@@ -174,7 +176,7 @@ attributed_won as (
     inner join opportunities
         on attribution.opportunity_id = opportunities.opportunity_id
     where
-        attribution.attribution_model = '{{ var("roi_attribution_model") }}'
+        attribution.attribution_model = '{{ setting("roi_attribution_model") }}'
         and attribution.won_amount_credited is not null
         -- The `unattributed` row (no touch) is revenue marketing did not touch.
         and attribution.touch_id is not null
@@ -238,6 +240,8 @@ final as (
         velocity.segment,
         cast(coalesce(mrr_months.mrr, 0) as decimal(18, 2)) as mrr,
         cast(coalesce(mrr_months.arr, 0) as decimal(18, 2)) as arr,
+        cast(coalesce(mrr_months.mrr_unconverted_customers, 0) as bigint)
+            as mrr_unconverted_customers,
         velocity.cltv as clv,
         mrr_months.renewal_numerator,
         mrr_months.renewal_denominator,
@@ -272,6 +276,8 @@ final as (
         revenue_months.mrr_growth_mom,
         revenue_months.mrr_growth_yoy,
         revenue_months.recognised_revenue,
+        cast(coalesce(revenue_months.unconverted_records, 0) as bigint)
+            as revenue_records_unconverted,
         revenue_months.previous_month_recognised_revenue,
         revenue_months.previous_year_recognised_revenue,
         revenue_months.recognised_revenue_growth_mom,

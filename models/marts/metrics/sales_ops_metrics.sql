@@ -1,7 +1,9 @@
 -- One row per month x segment (plus `All`): the Sales Ops metrics, each ratio with its
 -- numerator and denominator so BI tools can re-aggregate by summing the parts.
-{%- set margin = var('gross_margin') %}
-{%- set cap = var('cltv_max_months') %}
+-- Amounts without a usable FX rate (or without an amount) are left out of the sums and counted
+-- per month: won_without_amount, won_unconverted, ad_spend_unconverted, expenses_unconverted.
+{%- set margin = setting('gross_margin') %}
+{%- set cap = setting('cltv_max_months') %}
 with
 
 lead_funnel as (
@@ -21,6 +23,7 @@ opportunities as (
 
     select
         segment,
+        amount,
         amount_reporting,
         sales_cycle_days,
         is_closed,
@@ -48,6 +51,7 @@ cohorts as (
 ad_spend as (
 
     select
+        spend,
         spend_reporting,
         report_date
     from {{ ref('fct_ad_spend_daily') }}
@@ -162,7 +166,9 @@ opportunity_events as (
         'created' as event_type,
         created_date as month_date,
         0 as amount_reporting,
-        0 as sales_cycle_days
+        0 as sales_cycle_days,
+        0 as is_without_amount,
+        0 as is_unconverted
     from opportunities
     union all
     select
@@ -170,7 +176,11 @@ opportunity_events as (
         case when is_won then 'won' else 'lost' end as event_type,
         close_date as month_date,
         case when is_won then amount_reporting else 0 end as amount_reporting,
-        case when is_won then sales_cycle_days else 0 end as sales_cycle_days
+        case when is_won then sales_cycle_days else 0 end as sales_cycle_days,
+        case when is_won and amount is null then 1 else 0 end as is_without_amount,
+        case
+            when is_won and amount is not null and amount_reporting is null then 1 else 0
+        end as is_unconverted
     from opportunities
     where is_closed and close_date is not null
 
@@ -185,7 +195,9 @@ opportunity_counts as (
         sum(case when event_type = 'won' then 1 else 0 end) as opportunities_won,
         sum(case when event_type = 'lost' then 1 else 0 end) as opportunities_lost,
         sum(amount_reporting) as won_amount,
-        sum(sales_cycle_days) as sales_cycle_days
+        sum(sales_cycle_days) as sales_cycle_days,
+        sum(is_without_amount) as won_without_amount,
+        sum(is_unconverted) as won_unconverted
     from opportunity_events
     group by segment, cast({{ dbt.date_trunc('month', 'month_date') }} as date)
 
@@ -233,6 +245,8 @@ activity as (
         0 as opportunities_lost,
         0 as won_amount,
         0 as sales_cycle_days,
+        0 as won_without_amount,
+        0 as won_unconverted,
         0 as cohort_leads,
         0 as cohort_reached_mql,
         0 as cohort_reached_sql,
@@ -254,6 +268,8 @@ activity as (
         opportunities_lost,
         won_amount,
         sales_cycle_days,
+        won_without_amount,
+        won_unconverted,
         0 as cohort_leads,
         0 as cohort_reached_mql,
         0 as cohort_reached_sql,
@@ -275,6 +291,8 @@ activity as (
         0 as opportunities_lost,
         0 as won_amount,
         0 as sales_cycle_days,
+        0 as won_without_amount,
+        0 as won_unconverted,
         cohort_leads,
         cohort_reached_mql,
         cohort_reached_sql,
@@ -296,6 +314,8 @@ activity as (
         0 as opportunities_lost,
         0 as won_amount,
         0 as sales_cycle_days,
+        0 as won_without_amount,
+        0 as won_unconverted,
         0 as cohort_leads,
         0 as cohort_reached_mql,
         0 as cohort_reached_sql,
@@ -323,6 +343,8 @@ activity_with_all as (
         opportunities_lost,
         won_amount,
         sales_cycle_days,
+        won_without_amount,
+        won_unconverted,
         cohort_leads,
         cohort_reached_mql,
         cohort_reached_sql,
@@ -337,7 +359,10 @@ spend_by_month as (
 
     select
         cast({{ dbt.date_trunc('month', 'report_date') }} as date) as month,  -- noqa: RF04
-        sum(spend_reporting) as ad_spend
+        sum(spend_reporting) as ad_spend,
+        sum(
+            case when spend is not null and spend_reporting is null then 1 else 0 end
+        ) as ad_spend_unconverted
     from ad_spend
     group by cast({{ dbt.date_trunc('month', 'report_date') }} as date)
 
@@ -347,7 +372,13 @@ expenses_by_month as (
 
     select
         expenses.month_start_date as month,  -- noqa: RF04
-        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses
+        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses,
+        sum(
+            case
+                when expenses.amount is not null and fx_rates.rate_to_reporting is null then 1
+                else 0
+            end
+        ) as expenses_unconverted
     from expenses
     left join fx_rates
         on
@@ -409,6 +440,10 @@ aggregated as (
             coalesce(sum(activity_with_all.sales_cycle_days), 0) as bigint
         ) as sales_cycle_days,
         cast(
+            coalesce(sum(activity_with_all.won_without_amount), 0) as bigint
+        ) as won_without_amount,
+        cast(coalesce(sum(activity_with_all.won_unconverted), 0) as bigint) as won_unconverted,
+        cast(
             coalesce(sum(activity_with_all.time_to_close_days), 0) as bigint
         ) as time_to_close_days,
         cast(
@@ -447,8 +482,16 @@ costed as (
         end as ad_spend,
         case
             when aggregated.segment = 'All'
+                then cast(coalesce(spend_by_month.ad_spend_unconverted, 0) as bigint)
+        end as ad_spend_unconverted,
+        case
+            when aggregated.segment = 'All'
                 then cast(expenses_by_month.expenses as decimal(18, 2))
         end as sales_marketing_expenses,
+        case
+            when aggregated.segment = 'All'
+                then cast(coalesce(expenses_by_month.expenses_unconverted, 0) as bigint)
+        end as expenses_unconverted,
         coalesce(mrr_months.mrr, 0) as mrr,
         coalesce(mrr_months.customers, 0) as customers,
         coalesce(mrr_months.starting_mrr, 0) as starting_mrr,
@@ -513,6 +556,8 @@ final as (
         opportunities_won,
         opportunities_lost,
         won_amount,
+        won_without_amount,
+        won_unconverted,
         opportunities_won as close_rate_numerator,
         close_rate_denominator,
         case
@@ -551,10 +596,12 @@ final as (
             when cohort_leads > 0 then cast(cohort_reached_won as double) / cohort_leads
         end as pct_leads_to_won,
         ad_spend,
+        ad_spend_unconverted,
         case
             when leads > 0 then cast(ad_spend as double) / leads
         end as cost_per_lead,
         sales_marketing_expenses,
+        expenses_unconverted,
         cac_fully_loaded_numerator,
         new_customers,
         cac_paid,

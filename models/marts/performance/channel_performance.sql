@@ -16,6 +16,7 @@ spend as (
     select
         crm_campaign_id,
         channel,
+        spend,
         spend_reporting,
         report_date
     from {{ ref('fct_ad_spend_daily') }}
@@ -52,7 +53,11 @@ spend_by_month as (
         channel,
         crm_campaign_id as campaign_id,
         cast({{ dbt.date_trunc("month", "report_date") }} as date) as month_start_date,
-        sum(spend_reporting) as spend_reporting
+        sum(spend_reporting) as spend_reporting,
+        -- spend rows without a usable FX rate: left out of spend_reporting, counted
+        sum(
+            case when spend is not null and spend_reporting is null then 1 else 0 end
+        ) as spend_unconverted
     from spend
     group by
         channel,
@@ -197,6 +202,7 @@ joined as (
         spine.channel,
         spine.campaign_id,
         coalesce(spend_by_month.spend_reporting, 0) as spend_reporting,
+        coalesce(spend_by_month.spend_unconverted, 0) as spend_unconverted,
         coalesce(leads_by_month.leads, 0) as leads,
         coalesce(leads_by_month.mqls, 0) as mqls,
         coalesce(leads_by_month.sqls, 0) as sqls,
@@ -232,8 +238,9 @@ final as (
     select
         campaign_id,
         channel,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
+        cast(spend_unconverted as bigint) as spend_unconverted,
         cast(leads as bigint) as leads,
         cast(mqls as bigint) as mqls,
         cast(sqls as bigint) as sqls,
