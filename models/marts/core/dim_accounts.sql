@@ -8,6 +8,7 @@ accounts as (
     select
         account_id,
         owner_id,
+        owner_type,
         account_name,
         website_domain,
         industry,
@@ -27,7 +28,7 @@ segment_bands as (
         segment,
         min_employees,
         max_employees
-    from {{ ref('segment_bands') }}
+    from {{ org_mapping('segment_bands') }} as bands
 
 ),
 
@@ -57,6 +58,7 @@ final as (
     select
         accounts.account_id,
         accounts.owner_id,
+        accounts.owner_type,
         first_customer.customer_id,
         accounts.account_name,
         accounts.website_domain,
