@@ -30,9 +30,9 @@ status_history as (
 stage_map as (
 
     select
-        lead_status,
-        funnel_stage,
-        funnel_stage_rank
+        stage_map.lead_status,
+        stage_map.funnel_stage,
+        stage_map.funnel_stage_rank
     from {{ org_mapping('lead_status_stages') }} as stage_map
     where stage_map.source_system = 'salesforce'
 

@@ -37,9 +37,9 @@ status_changes as (
 segment_bands as (
 
     select
-        segment,
-        min_employees,
-        max_employees
+        bands.segment,
+        bands.min_employees,
+        bands.max_employees
     from {{ org_mapping('segment_bands') }} as bands
 
 ),
@@ -47,8 +47,8 @@ segment_bands as (
 channels as (
 
     select
-        lead_source,
-        channel
+        source_map.lead_source,
+        source_map.channel
     from {{ org_mapping('lead_source_channels') }} as source_map
 
 ),

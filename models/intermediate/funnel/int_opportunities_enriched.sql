@@ -43,9 +43,9 @@ accounts as (
 segment_bands as (
 
     select
-        segment,
-        min_employees,
-        max_employees
+        bands.segment,
+        bands.min_employees,
+        bands.max_employees
     from {{ org_mapping('segment_bands') }} as bands
 
 ),

@@ -115,9 +115,9 @@ anchors as (
     from resolved as unplaced
     left join resolved as placed
         on
-            placed.known_position is not null
+            unplaced.default_probability >= placed.default_probability
+            and placed.known_position is not null
             and not placed.is_closed
-            and placed.default_probability <= unplaced.default_probability
     where unplaced.known_position is null
     group by unplaced.stage_name
 

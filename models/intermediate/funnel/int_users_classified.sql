@@ -1,6 +1,6 @@
--- One row per CRM user: role and team from the mapping seed rep_roles (title matched trimmed
--- and case-insensitively), how many leads and opportunities they own, and whether they are a
--- rep. The rep rule: the title's `is_rep` when the seed sets it (true: always, false: never);
+-- One row per CRM user: sales role and team from the mapping seed rep_roles (title matched
+-- trimmed and case-insensitively), how many leads and opportunities they own, and whether they
+-- are a rep. The rep rule: the title's `is_rep` when the seed sets it (true: always, false: never);
 -- otherwise (empty, or title not mapped) a user is a rep when they own a lead or an
 -- opportunity that is not deleted. Queues are not users, so never reps.
 with
@@ -24,7 +24,7 @@ roles as (
 
     select
         lower(trim(role_map.title)) as title_key,
-        role_map.role,
+        role_map.sales_role,
         role_map.is_rep,
         role_map.team
     from {{ org_mapping('rep_roles') }} as role_map
@@ -62,7 +62,7 @@ final as (
         users.department,
         users.title,
         users.segment,
-        coalesce(roles.role, 'other') as role,
+        coalesce(roles.sales_role, 'other') as sales_role,
         coalesce(roles.team, users.department) as team,
         coalesce(lead_owners.leads_owned, 0) as leads_owned,
         coalesce(opportunity_owners.opportunities_owned, 0) as opportunities_owned,

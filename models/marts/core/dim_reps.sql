@@ -1,4 +1,4 @@
--- One row per CRM user (rep, manager or system user): name, title, role, team, team segment,
+-- One row per CRM user (rep, manager or system user): name, title, sales role, team, team segment,
 -- manager, whether still active and whether a rep (the rule in int_users_classified; queues
 -- are not users and are not here). Emails are not published (personal data).
 with
@@ -11,7 +11,7 @@ users as (
         user_name,
         department,
         title,
-        role,
+        sales_role,
         team,
         segment,
         is_rep,
@@ -30,7 +30,7 @@ final as (
         managers.user_name as manager_name,
         users.department,
         users.title,
-        users.role,
+        users.sales_role,
         users.team,
         users.segment,
         users.is_rep,
