@@ -57,7 +57,8 @@ observed as (
         stage_name,
         max(probability) as observed_probability,
         max(case when is_closed then 1 else 0 end) = 1 as is_closed,
-        max(case when is_won then 1 else 0 end) = 1 as is_won
+        max(case when is_won then 1 else 0 end) = 1 as is_won,
+        count(*) as stage_rows
     from opportunity_rows
     group by stage_name
 
@@ -94,7 +95,8 @@ resolved as (
             observed.observed_probability
         ) as default_probability,
         coalesce(exported.is_closed, mapped.is_closed, observed.is_closed, false) as is_closed,
-        coalesce(exported.is_won, mapped.is_won, observed.is_won, false) as is_won
+        coalesce(exported.is_won, mapped.is_won, observed.is_won, false) as is_won,
+        coalesce(observed.stage_rows, 0) as stage_rows
     from stage_names
     left join exported
         on stage_names.stage_name = exported.stage_name
@@ -138,6 +140,7 @@ positioned as (
         resolved.default_probability,
         resolved.is_closed,
         resolved.is_won,
+        resolved.stage_rows,
         case
             when resolved.known_position is not null
                 then cast(resolved.known_position as decimal(18, 1))
@@ -163,6 +166,7 @@ final as (
         cast(row_number() over (
             order by position_key, default_probability, stage_name
         ) as bigint) as stage_order,
+        stage_rows,
         stage_source != 'fallback' as is_stage_mapped,
         is_closed,
         is_won
