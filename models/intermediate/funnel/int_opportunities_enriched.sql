@@ -1,8 +1,5 @@
--- One row per opportunity that is not deleted: its account's segment, its deal category (seed
--- opportunity_types; `other` when unmapped), its stage's order (int_opportunity_stages_resolved),
--- the amount converted to the reporting currency at the rate of its close date, and cycle
--- length. The row's own IsClosed, IsWon, Probability and ForecastCategoryName are the truth;
--- the stage's defaults fill only an empty probability or forecast category.
+-- One row per opportunity that is not deleted: its account's segment, its type as a code, the
+-- amount converted to the reporting currency at the rate of its close date, and cycle length.
 with
 
 opportunities as (
@@ -117,6 +114,14 @@ final as (
                 then cast({{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }} as bigint)  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
+    -- Deal category (seed opportunity_types) and the stage's order and defaults
+    -- (int_opportunity_stages_resolved). The row's own IsClosed, IsWon, Probability and
+    -- ForecastCategoryName are the truth; the stage's defaults fill only an empty probability
+    -- or forecast category.
+    left join opportunity_types
+        on opportunities.opportunity_type = opportunity_types.opportunity_type
+    left join stages
+        on opportunities.stage_name = stages.stage_name
     left join accounts
         on opportunities.account_id = accounts.account_id
     left join segment_bands
@@ -126,10 +131,6 @@ final as (
                 accounts.number_of_employees <= segment_bands.max_employees
                 or segment_bands.max_employees is null
             )
-    left join opportunity_types
-        on opportunities.opportunity_type = opportunity_types.opportunity_type
-    left join stages
-        on opportunities.stage_name = stages.stage_name
     left join fx
         on
             opportunities.currency = fx.currency
