@@ -1,5 +1,7 @@
 -- One row per lead status a lead entered: its status at creation, then every Status change
--- from the field history, with the funnel stage each status means (seed lead_status_stages).
+-- from the field history, with the funnel stage each status means: `converted` where the
+-- LeadStatus export says IsConverted, else the mapping seed lead_status_stages, else none
+-- (rank 0; the status is reported by a warning test).
 with
 
 leads as (
@@ -28,11 +30,20 @@ status_history as (
 stage_map as (
 
     select
+        stage_map.lead_status,
+        stage_map.funnel_stage,
+        stage_map.funnel_stage_rank
+    from {{ org_mapping('lead_status_stages') }} as stage_map
+    where stage_map.source_system = 'salesforce'
+
+),
+
+exported_statuses as (
+
+    select
         lead_status,
-        funnel_stage,
-        funnel_stage_rank
-    from {{ ref('lead_status_stages') }}
-    where source_system = 'salesforce'
+        is_converted
+    from {{ ref('stg_salesforce__lead_statuses') }}
 
 ),
 
@@ -96,14 +107,30 @@ final as (
     select
         unioned.lead_id,
         unioned.lead_status,
-        stage_map.funnel_stage,
-        -- A status missing from the stage map counts as no stage (and is tested for).
-        coalesce(stage_map.funnel_stage_rank, 0) as funnel_stage_rank,
+        -- The export's IsConverted is the truth about conversion: a status it marks converted
+        -- is rank 3 whatever the map says, and one it marks not converted is never rank 3.
+        -- A status in neither is no stage (rank 0) and is reported by a warning test.
+        case
+            when exported_statuses.is_converted then 'converted'
+            when exported_statuses.lead_status is not null and stage_map.funnel_stage_rank >= 3
+                then 'none'
+            else coalesce(stage_map.funnel_stage, 'none')
+        end as funnel_stage,
+        case
+            when exported_statuses.is_converted then 3
+            when exported_statuses.lead_status is not null and stage_map.funnel_stage_rank >= 3
+                then 0
+            else coalesce(stage_map.funnel_stage_rank, 0)
+        end as funnel_stage_rank,
+        stage_map.lead_status is not null
+        or coalesce(exported_statuses.is_converted, false) as is_status_mapped,
         unioned.is_initial_status,
         unioned.entered_at
     from unioned
     left join stage_map
         on unioned.lead_status = stage_map.lead_status
+    left join exported_statuses
+        on unioned.lead_status = exported_statuses.lead_status
 
 )
 

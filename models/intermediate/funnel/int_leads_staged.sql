@@ -9,6 +9,7 @@ leads as (
     select
         lead_id,
         owner_id,
+        owner_type,
         converted_opportunity_id,
         email,
         email_domain,
@@ -36,25 +37,25 @@ status_changes as (
 segment_bands as (
 
     select
-        segment,
-        min_employees,
-        max_employees
-    from {{ ref('segment_bands') }}
+        bands.segment,
+        bands.min_employees,
+        bands.max_employees
+    from {{ org_mapping('segment_bands') }} as bands
 
 ),
 
 channels as (
 
     select
-        lead_source,
-        channel
-    from {{ ref('lead_source_channels') }}
+        source_map.lead_source,
+        source_map.channel
+    from {{ org_mapping('lead_source_channels') }} as source_map
 
 ),
 
 excluded_domains as (
 
-    select email_domain from {{ ref('excluded_email_domains') }}
+    select exclusions.email_domain from {{ org_mapping('excluded_email_domains') }} as exclusions
 
 ),
 
@@ -75,6 +76,7 @@ final as (
     select
         leads.lead_id,
         leads.owner_id,
+        leads.owner_type,
         leads.converted_opportunity_id,
         leads.email,
         leads.email_domain,

@@ -12,6 +12,7 @@ opportunities as (
         opportunity_id,
         account_id,
         owner_id,
+        owner_type,
         campaign_id,
         opportunity_name,
         opportunity_type,
@@ -43,10 +44,31 @@ accounts as (
 segment_bands as (
 
     select
-        segment,
-        min_employees,
-        max_employees
-    from {{ ref('segment_bands') }}
+        bands.segment,
+        bands.min_employees,
+        bands.max_employees
+    from {{ org_mapping('segment_bands') }} as bands
+
+),
+
+opportunity_types as (
+
+    select
+        type_map.opportunity_type,
+        type_map.deal_category
+    from {{ org_mapping('opportunity_types') }} as type_map
+
+),
+
+stages as (
+
+    select
+        stage_name,
+        forecast_category,
+        default_probability,
+        stage_order,
+        is_stage_mapped
+    from {{ ref('int_opportunity_stages_resolved') }}
 
 ),
 
@@ -91,16 +113,16 @@ final as (
         opportunities.opportunity_id,
         opportunities.account_id,
         opportunities.owner_id,
+        opportunities.owner_type,
         opportunities.campaign_id,
         opportunities.opportunity_name,
-        case opportunities.opportunity_type
-            when 'New Business' then 'new_business'
-            when 'Expansion' then 'expansion'
-            when 'Renewal' then 'renewal'
-            else 'other'
-        end as opportunity_type,
+        -- opportunity_type keeps its published meaning (the category code); the picklist
+        -- value as delivered is opportunity_type_label. Unmapped or empty: `other`.
+        coalesce(opportunity_types.deal_category, 'other') as opportunity_type,
+        coalesce(opportunity_types.deal_category, 'other') as deal_category,
+        opportunities.opportunity_type as opportunity_type_label,
         opportunities.stage_name,
-        opportunities.forecast_category,
+        coalesce(opportunities.forecast_category, stages.forecast_category) as forecast_category,
         opportunities.lead_source,
         coalesce(segment_bands.segment, 'Unknown') as segment,
         opportunities.currency,
@@ -108,7 +130,10 @@ final as (
         -- Each amount is converted at its close date's rate and rounded to the cent.
         cast(round(opportunities.amount * fx.rate_to_reporting, 2) as decimal(18, 2))
             as amount_reporting,
-        opportunities.probability,
+        coalesce(opportunities.probability, stages.default_probability) as probability,
+        stages.stage_order,
+        opportunity_types.opportunity_type is not null as is_type_mapped,
+        coalesce(stages.is_stage_mapped, false) as is_stage_mapped,
         opportunities.is_closed,
         opportunities.is_won,
         opportunities.close_date,
@@ -118,6 +143,14 @@ final as (
                 then cast({{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }} as bigint)  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
+    -- Deal category (seed opportunity_types) and the stage's order and defaults
+    -- (int_opportunity_stages_resolved). The row's own IsClosed, IsWon, Probability and
+    -- ForecastCategoryName are the truth; the stage's defaults fill only an empty probability
+    -- or forecast category.
+    left join opportunity_types
+        on opportunities.opportunity_type = opportunity_types.opportunity_type
+    left join stages
+        on opportunities.stage_name = stages.stage_name
     left join accounts
         on opportunities.account_id = accounts.account_id
     left join segment_bands

@@ -8,6 +8,7 @@ accounts as (
     select
         account_id,
         owner_id,
+        owner_type,
         account_name,
         website_domain,
         industry,
@@ -24,10 +25,10 @@ accounts as (
 segment_bands as (
 
     select
-        segment,
-        min_employees,
-        max_employees
-    from {{ ref('segment_bands') }}
+        bands.segment,
+        bands.min_employees,
+        bands.max_employees
+    from {{ org_mapping('segment_bands') }} as bands
 
 ),
 
@@ -57,6 +58,7 @@ final as (
     select
         accounts.account_id,
         accounts.owner_id,
+        accounts.owner_type,
         first_customer.customer_id,
         accounts.account_name,
         accounts.website_domain,

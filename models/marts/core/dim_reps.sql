@@ -1,5 +1,6 @@
--- One row per CRM user who can own leads, accounts or opportunities: name, role, team segment,
--- manager and whether still active. Emails are not published (personal data).
+-- One row per CRM user (rep, manager or system user): name, title, sales role, team, team segment,
+-- manager, whether still active and whether a rep (the rule in int_users_classified; queues
+-- are not users and are not here). Emails are not published (personal data).
 with
 
 users as (
@@ -10,10 +11,13 @@ users as (
         user_name,
         department,
         title,
+        sales_role,
+        team,
         segment,
+        is_rep,
         is_active,
         created_at
-    from {{ ref('stg_salesforce__users') }}
+    from {{ ref('int_users_classified') }}
 
 ),
 
@@ -26,7 +30,10 @@ final as (
         managers.user_name as manager_name,
         users.department,
         users.title,
+        users.sales_role,
+        users.team,
         users.segment,
+        users.is_rep,
         users.is_active,
         cast(users.created_at as date) as hired_date
     from users

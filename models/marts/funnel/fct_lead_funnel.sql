@@ -27,6 +27,7 @@ final as (
     select
         leads.lead_id,
         leads.owner_id,
+        leads.owner_type,
         opportunities.opportunity_id,
         leads.lead_source,
         leads.channel,

@@ -1,5 +1,5 @@
--- One row per opportunity (deleted ones excluded): type, stage, amounts in the original and
--- the reporting currency, dates and the sales cycle.
+-- One row per opportunity (deleted ones excluded): deal category and type, stage and its
+-- order, amounts in the original and the reporting currency, dates and the sales cycle.
 with
 
 opportunities as (
@@ -14,9 +14,12 @@ final as (
         opportunity_id,
         account_id,
         owner_id,
+        owner_type,
         campaign_id,
         opportunity_name,
         opportunity_type,
+        deal_category,
+        opportunity_type_label,
         stage_name,
         forecast_category,
         lead_source,
@@ -26,6 +29,7 @@ final as (
         amount,
         amount_reporting,
         probability,
+        stage_order,
         sales_cycle_days,
         is_closed,
         is_won,

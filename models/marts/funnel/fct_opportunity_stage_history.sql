@@ -1,6 +1,7 @@
 -- One row per stage an opportunity entered (consecutive history rows in the same stage are one
 -- stay): when it entered and left, time in stage, and whether the move was a regression to an
--- earlier stage (seed opportunity_stages).
+-- earlier stage (int_opportunity_stages_resolved: the OpportunityStage export, else the seed
+-- opportunity_stages, else placed by probability).
 with
 
 history as (
@@ -26,7 +27,7 @@ stages as (
         stage_name,
         stage_order,
         is_closed
-    from {{ ref('opportunity_stages') }}
+    from {{ ref('int_opportunity_stages_resolved') }}
 
 ),
 

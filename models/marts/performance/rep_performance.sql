@@ -1,14 +1,15 @@
--- One row per month x rep (Account Executives and Sales Development Reps, every month of the
--- spine up to the last month with lead or opportunity activity): leads, SQLs, opportunities
--- created, won and lost, won amount, sales cycle, open and weighted pipeline at month end and
--- the month's share of the quarterly quota. Every ratio ships with its numerator and denominator.
+-- One row per month x rep (dim_reps.is_rep: the rep rule of int_users_classified; every month
+-- of the spine up to the last month with lead or opportunity activity): leads, SQLs,
+-- opportunities created, won and lost, won amount (with the won deals it leaves out: no amount,
+-- or no usable FX rate), sales cycle, open and weighted pipeline at month end and the month's
+-- share of the quarterly quota. Every ratio ships with its numerator and denominator.
 with
 
 reps as (
 
     select rep_id
     from {{ ref('dim_reps') }}
-    where title in ('Account Executive', 'Sales Development Rep')
+    where is_rep
 
 ),
 
@@ -35,6 +36,7 @@ opportunities as (
 
     select
         owner_id,
+        amount,
         amount_reporting,
         probability,
         sales_cycle_days,
@@ -112,6 +114,11 @@ closed_counts as (
         sum(case when is_won then 1 else 0 end) as opportunities_won,
         sum(case when is_won then 0 else 1 end) as opportunities_lost,
         sum(case when is_won then amount_reporting else 0 end) as won_amount_reporting,
+        -- won deals left out of the won amount: no Amount, or an amount without a usable rate
+        sum(case when is_won and amount is null then 1 else 0 end) as won_without_amount,
+        sum(
+            case when is_won and amount is not null and amount_reporting is null then 1 else 0 end
+        ) as won_unconverted,
         sum(case when is_won then sales_cycle_days else 0 end) as won_sales_cycle_days
     from opportunities
     where is_closed
@@ -236,6 +243,8 @@ final as (
         ) as close_rate,
         cast(coalesce(closed_counts.won_amount_reporting, 0) as decimal(18, 2))
             as won_amount_reporting,
+        cast(coalesce(closed_counts.won_without_amount, 0) as bigint) as won_without_amount,
+        cast(coalesce(closed_counts.won_unconverted, 0) as bigint) as won_unconverted,
         cast(coalesce(closed_counts.won_sales_cycle_days, 0) as bigint)
             as won_sales_cycle_days,
         cast(coalesce(closed_counts.won_sales_cycle_days, 0) as double)

@@ -37,6 +37,7 @@ renamed as (
     select
         Id as account_id,
         OwnerId as owner_id,
+        {{ salesforce_owner_type('OwnerId') }} as owner_type,
         Name as account_name,
         Website as website,
         -- The bare domain (no scheme, `www.` or path), which billing customers' email
@@ -94,6 +95,7 @@ final as (
     select
         account_id,
         owner_id,
+        owner_type,
         account_name,
         website,
         website_domain,

@@ -43,6 +43,7 @@ renamed as (
     select
         Id as lead_id,
         OwnerId as owner_id,
+        {{ salesforce_owner_type('OwnerId') }} as owner_type,
         ConvertedAccountId as converted_account_id,
         ConvertedContactId as converted_contact_id,
         ConvertedOpportunityId as converted_opportunity_id,
@@ -98,6 +99,7 @@ final as (
     select
         lead_id,
         owner_id,
+        owner_type,
         converted_account_id,
         converted_contact_id,
         converted_opportunity_id,
