@@ -207,7 +207,8 @@ def run_refresh(
                 instance=instance, run_config=run_config, raise_on_error=False
             )
             summary = _summarise(result, instance, dg)
-        summary.check_details = checks.read_checks(checks.checks_path(warehouse), result.run_id) or []
+        explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
+        summary.check_details = explained or []
         if not summary.ok:
             # The served report says that this refresh did not publish, and why (the dbt step
             # already did when a check failed; this covers every other failure too).

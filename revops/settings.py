@@ -234,7 +234,7 @@ def _mappings(path: Path, value: object, project_dir: Path) -> dict[str, list[di
                     problems.append(f"missing column(s) {', '.join(missing)}")
                 raise SettingsError(
                     f"{where}, row {number}: {'; '.join(problems)} "
-                    f"(columns: {', '.join(seed.columns)}; \"\" for empty)"
+                    f'(columns: {", ".join(seed.columns)}; "" for empty)'
                 )
             converted = {
                 c: _text(row[c], f"{where}, row {number}, column {c!r}") for c in seed.columns
