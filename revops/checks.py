@@ -112,9 +112,9 @@ def _text(value: object) -> str | None:
 def sample_rows(
     con: duckdb.DuckDBPyConnection, compiled_sql: str, limit: int = SAMPLE_ROWS
 ) -> list[dict[str, str | None]]:
-    """Up to `limit` rows of a test's compiled SQL (the rows that make it fail)."""
+    """Up to `limit` distinct rows of a test's compiled SQL (the rows that make it fail)."""
     sql = compiled_sql.strip().rstrip(";")
-    cursor = con.execute(f"select * from (\n{sql}\n) as failing limit {int(limit)}")
+    cursor = con.execute(f"select distinct * from (\n{sql}\n) as failing limit {int(limit)}")
     names = [d[0] for d in cursor.description]
     return [{n: _text(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 

@@ -285,7 +285,9 @@ def run_refresh(
     if result.report:
         table.add_row("report", result.report)
     if result.settings_file:
-        table.add_row("settings", result.settings_file)
+        table.add_row(
+            "settings", f"{result.settings_file} ({result.mapping_overrides} mapping rows)"
+        )
     console.print(table)
     _print_checks(result, console)
     for error in result.errors:

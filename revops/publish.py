@@ -557,13 +557,13 @@ def record_failed_refresh(
             "errors": [e for e in errors if e][:20] or previous.get("errors", []),
         }
         _write_atomic(serving / LATEST_REFRESH_FILE, json.dumps(failure, indent=2) + "\n")
-        sid = _served_stem(serving)
-        if sid is None:
+        served = serving / SERVING_FILE
+        if not served.exists():
             return None
         from revops.report import build_report
 
         staged = serving / f".{REPORT_FILE}.failed.tmp"
-        build_report(serving / SNAPSHOT_DIR / f"{sid}.duckdb", staged, failed_refresh=failure)
+        build_report(served, staged, failed_refresh=failure)
         _swap_in(staged, serving / REPORT_FILE)
         staged.unlink(missing_ok=True)
         return serving / REPORT_FILE

@@ -44,6 +44,7 @@ class RefreshResult:
     # every dbt test that did not pass, explained (revops/checks.py), blocking ones first
     check_details: list[checks.CheckOutcome] = field(default_factory=list)
     settings_file: str | None = None  # the settings file applied ($REVOPS_SETTINGS)
+    mapping_overrides: int = 0  # its mapping rows written for dbt
     published: dict[str, object] | None = None  # the serving_snapshot metadata
     report: str | None = None
     failed_steps: list[str] = field(default_factory=list)
@@ -254,6 +255,8 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.published = meta
             elif key.path[0] == "serving_report":
                 out.report = str(meta.get("path")) if meta.get("path") else None
+            elif key.path[0] == "settings":  # the org's mapping overrides (org_settings)
+                out.mapping_overrides += int(meta.get("override_rows", 0))
             elif "files_loaded" in meta:
                 out.files_loaded += int(meta["files_loaded"])
                 out.files_duplicate += int(meta.get("files_duplicate", 0))

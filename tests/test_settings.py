@@ -381,6 +381,7 @@ def test_failing_checks_are_explained_with_sample_rows(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     con = duckdb.connect(str(warehouse))
     con.execute("create table leads as select range as lead_id from range(8)")
+    con.execute("create table owners as select range as owner_id from range(20)")
     con.execute("update leads set lead_id = null where lead_id >= 2")
     con.close()
     manifest = {
@@ -420,13 +421,17 @@ def test_failing_checks_are_explained_with_sample_rows(tmp_path):
     ]
     failing, warned = outcomes
     assert failing.meaning == "not_null: leads.lead_id must not be empty"
-    assert failing.samples == [{"lead_id": None, "tag": "x"}] * 5  # at most five
+    assert failing.samples == [{"lead_id": None, "tag": "x"}]  # distinct rows, at most five
     assert warned.meaning == "Fewer than two leads." and warned.sample_keys() == ["n=8"]
     path = checks.checks_path(warehouse)
     checks.write_checks(path, "run-1", outcomes)
     assert checks.read_checks(path, "run-1") == outcomes
     assert checks.read_checks(path, "run-2") is None
     assert json.loads(path.read_text())["checks"][0]["meaning"] == failing.meaning
+    at_most_five = checks.sample_rows(
+        duckdb.connect(str(warehouse), read_only=True), "select owner_id from owners"
+    )
+    assert len(at_most_five) == 5
     # no warehouse (a Spark build): explained without samples
     (spark,) = checks.explain_checks({"results": run_results["results"][:1]}, manifest, None)
     assert spark.samples == [] and "not a DuckDB build" in (spark.sample_error or "")
