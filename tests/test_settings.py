@@ -225,6 +225,35 @@ def test_the_parse_fingerprint_covers_the_settings_file(tmp_path, monkeypatch):
     assert parse_fingerprint() != before
 
 
+def test_a_refresh_exports_the_settings_and_the_history_start_before_dbt(tmp_path, monkeypatch):
+    import revops.refresh
+
+    seen: dict[str, str | None] = {}
+
+    def parse_stub() -> None:  # the first thing the refresh runs with its environment set
+        for name in ("REVOPS_SETTINGS", "REVOPS_HISTORY_START", "REVOPS_GROSS_MARGIN"):
+            seen[name] = os.environ.get(name)
+        raise RuntimeError("stop here")
+
+    org = _write(tmp_path, "gross_margin = 0.6\n")
+    monkeypatch.setenv(settings.SETTINGS_ENV, str(org))
+    monkeypatch.delenv("REVOPS_GROSS_MARGIN", raising=False)
+    monkeypatch.setenv("REVOPS_HISTORY_START", "2018-01-01")
+    monkeypatch.setattr(revops.refresh, "ensure_manifest", parse_stub)
+    (tmp_path / "landing").mkdir()
+    with pytest.raises(RuntimeError, match="stop here"):
+        revops.refresh.run_refresh(
+            tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "s", history_start="2021-02-01"
+        )
+    assert seen == {
+        "REVOPS_SETTINGS": str(org.resolve()),
+        "REVOPS_HISTORY_START": "2021-02-01",  # the flag wins over the environment
+        "REVOPS_GROSS_MARGIN": "0.6",
+    }
+    assert "REVOPS_GROSS_MARGIN" not in os.environ  # restored after the run
+    assert os.environ["REVOPS_HISTORY_START"] == "2018-01-01"
+
+
 def test_refresh_flag_history_start_is_parsed():
     from revops.cli import build_parser
 

@@ -199,5 +199,10 @@ def _explain_checks(
         if samples:
             line += "; e.g. " + " | ".join(samples)
         (context.log.error if outcome.blocking else context.log.warning)(line)
-    if any(o.blocking for o in outcomes):
-        publish.record_failed_refresh(serving.resolve(), context.run.run_id, outcomes)
+    errors = [
+        f"{r['unique_id'].split('.')[-1]}: {' '.join(str(r.get('message') or '').split())[:500]}"
+        for r in run_results.get("results", [])
+        if r.get("status") == "error" and not r.get("unique_id", "").startswith("test.")
+    ]
+    if errors or any(o.blocking for o in outcomes):
+        publish.record_failed_refresh(serving.resolve(), context.run.run_id, outcomes, errors)
