@@ -48,8 +48,6 @@ DEFAULT_KEEP = 7
 SNAPSHOT_TABLE = "revops_snapshot"
 SOURCES_TABLE = "revops_sources"
 CHECKS_TABLE = "revops_checks"
-# revops_sources.status of an optional export object never delivered (not a problem)
-NOT_DELIVERED_OPTIONAL = "not delivered (optional)"
 LATEST_REFRESH_FILE = "latest_refresh.json"
 
 # Personal data never leaves the warehouse. A mart column declares its policy in its YAML
@@ -361,13 +359,13 @@ def _write_metadata(
     values = []
     for obj in contract.OBJECTS:
         row = rows.get((obj.source, obj.name))
-        # an optional object (contract) that was never delivered is not a problem
-        absent = NOT_DELIVERED_OPTIONAL if obj.optional else "missing"
         if row is None:
-            values.append((obj.source, obj.name, obj.raw_table, None, 0, 0, 0, 0, 0, None, absent))
+            values.append(
+                (obj.source, obj.name, obj.raw_table, None, 0, 0, 0, 0, 0, None, "missing")
+            )
             continue
         _, _, latest, loaded, duplicate, failed, rows_loaded, rejected, last_loaded = row
-        status = "failed" if failed else ("ok" if loaded else absent)
+        status = "failed" if failed else ("ok" if loaded else "missing")
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
         values.append(

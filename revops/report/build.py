@@ -15,7 +15,6 @@ from pathlib import Path
 
 import plotly.offline
 
-from revops.publish import NOT_DELIVERED_OPTIONAL
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, read_report_data
 from revops.report.figures import CHART_SECTIONS, FigureSpec
@@ -70,10 +69,9 @@ th { color: var(--muted); font-weight: 500; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11.5px; }
 .status.ok { background: #e6f4ea; color: var(--good); }
-.status.failed, .status.missing, .status.fail, .status.error {
-  background: #fdecea; color: var(--bad); }
+.status.failed, .status.missing { background: #fdecea; color: var(--bad); }
+.status.fail, .status.error { background: #fdecea; color: var(--bad); }
 .status.warn { background: #fff4e0; color: var(--warn); }
-.status.optional { background: #eef0f4; color: var(--muted); }
 .samples { font-family: ui-monospace, monospace; font-size: 11.5px; color: var(--muted); }
 details summary { cursor: pointer; color: var(--muted); margin: 8px 0 4px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 10px; }
@@ -144,20 +142,11 @@ def _date(value: object) -> str:
     return escape(str(value))
 
 
-FINE_STATUSES = ("ok", NOT_DELIVERED_OPTIONAL)
-
-
-def _status_class(status: object) -> str:
-    """The CSS class of a source status (one word)."""
-    return "optional" if status == NOT_DELIVERED_OPTIONAL else escape(str(status))
-
-
 def _freshness_html(data: ReportData) -> str:
     snap = data.snapshot
     sources = data.sources
     rejects = sum(int(s["rows_rejected"] or 0) for s in sources)
-    problems = [s for s in sources if s["status"] not in FINE_STATUSES]
-    optional = sum(s["status"] == NOT_DELIVERED_OPTIONAL for s in sources)
+    problems = [s for s in sources if s["status"] != "ok"]
     if problems:
         listed = ", ".join(
             f"{escape(s['source'])}/{escape(s['object'])} ({escape(s['status'])})" for s in problems
@@ -169,10 +158,8 @@ def _freshness_html(data: ReportData) -> str:
         )
     else:
         banner = (
-            f'<div class="banner ok" id="freshness-status">All {len(sources) - optional} '
-            "required source objects delivered and loaded"
-            + (f"; {optional} optional object(s) not delivered" if optional else "")
-            + "</div>"
+            f'<div class="banner ok" id="freshness-status">All {len(sources)} source objects '
+            f"delivered and loaded</div>"
         )
     facts = (
         ("Snapshot time", _date(snap.get("published_at"))),
@@ -188,18 +175,17 @@ def _freshness_html(data: ReportData) -> str:
     systems: dict[str, list[dict[str, object]]] = {}
     for s in sources:
         systems.setdefault(str(s["source"]), []).append(s)
-    rank = {"ok": 0, NOT_DELIVERED_OPTIONAL: 0, "missing": 1, "failed": 2}
+    rank = {"ok": 0, "missing": 1, "failed": 2}
     system_rows = []
     for name, objects in systems.items():
         delivered = [o["latest_delivery_date"] for o in objects if o["latest_delivery_date"]]
         worst = max((str(o["status"]) for o in objects), key=lambda x: rank.get(x, 3))
         system_rows.append(
             f"<tr><td>{escape(name)}</td><td>{_date(max(delivered) if delivered else None)}</td>"
-            f'<td class="num">{sum(o["status"] in FINE_STATUSES for o in objects)} / '
-            f"{len(objects)}</td>"
+            f'<td class="num">{sum(o["status"] == "ok" for o in objects)} / {len(objects)}</td>'
             f'<td class="num">{sum(int(o["files_failed"] or 0) for o in objects):,}</td>'
             f'<td class="num">{sum(int(o["rows_rejected"] or 0) for o in objects):,}</td>'
-            f'<td><span class="status {_status_class(worst)}">{escape(worst)}</span></td></tr>'
+            f'<td><span class="status {escape(worst)}">{escape(worst)}</span></td></tr>'
         )
     object_rows = "".join(
         f"<tr><td>{escape(s['source'])}</td><td>{escape(s['object'])}</td>"
@@ -208,8 +194,7 @@ def _freshness_html(data: ReportData) -> str:
         f'<td class="num">{int(s["files_failed"] or 0):,}</td>'
         f'<td class="num">{int(s["rows_loaded"] or 0):,}</td>'
         f'<td class="num">{int(s["rows_rejected"] or 0):,}</td>'
-        f'<td><span class="status {_status_class(s["status"])}">{escape(s["status"])}</span>'
-        "</td></tr>"
+        f'<td><span class="status {escape(s["status"])}">{escape(s["status"])}</span></td></tr>'
         for s in sources
     )
     return f"""
