@@ -66,9 +66,10 @@ def settings_in_code() -> dict[str, set[str]]:
         add(name, "revops/settings.py PYTHON_SETTINGS")
     for path in _sql_files():
         text = path.read_text()
-        for name in re.findall(r"\b(?:setting|var)\(\s*['\"]([a-z0-9_]+)['\"]", text):
+        # setting() and wrappers such as numeric_setting(), and plain dbt vars
+        for name in re.findall(r"\b(?:\w*setting|var)\(\s*['\"]([a-z0-9_]+)['\"]", text):
             add(name, str(path.relative_to(ROOT)))
-        for name in re.findall(r"\bsetting\(\s*['\"]([a-z0-9_]+)['\"]", text):
+        for name in re.findall(r"\b\w*setting\(\s*['\"]([a-z0-9_]+)['\"]", text):
             add(settings.env_name(name), str(path.relative_to(ROOT)))
     env_files = [ROOT / "profiles.yml", ROOT / "dbt_project.yml", *_sql_files()]
     env_files += [p for d in ("revops", "orchestration", "bench") for p in (ROOT / d).rglob("*.py")]
