@@ -11,6 +11,7 @@ warehouse (`dbt_checks.json`); `revops refresh` prints it, the snapshot keeps it
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,10 @@ CHECKS_FILE = "dbt_checks.json"  # beside the warehouse, rewritten by every buil
 SAMPLE_ROWS = 5
 _MAX_VALUE = 120  # characters of one sample value kept
 NOT_PASSING = ("fail", "warn", "error")
+# Sample rows reach the snapshot and the served report: personal data never does. A column
+# whose name looks personal (the publish policy's pattern) and any value that looks like an
+# e-mail address are replaced by a short hash (equal values, equal hashes).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.I)
 
 
 @dataclass
@@ -109,14 +114,29 @@ def _text(value: object) -> str | None:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
 
 
+def _redacted(column: str, value: str | None) -> str | None:
+    from revops.publish import PII_NAME
+
+    if value is None:
+        return None
+    if PII_NAME.search(column.lower()) or _EMAIL.search(value):
+        digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:12]
+        return f"<redacted {digest}>"
+    return value
+
+
 def sample_rows(
     con: duckdb.DuckDBPyConnection, compiled_sql: str, limit: int = SAMPLE_ROWS
 ) -> list[dict[str, str | None]]:
-    """Up to `limit` distinct rows of a test's compiled SQL (the rows that make it fail)."""
+    """Up to `limit` distinct rows of a test's compiled SQL (the rows that make it fail),
+    personal data redacted."""
     sql = compiled_sql.strip().rstrip(";")
     cursor = con.execute(f"select distinct * from (\n{sql}\n) as failing limit {int(limit)}")
     names = [d[0] for d in cursor.description]
-    return [{n: _text(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    return [
+        {n: _redacted(n, _text(v)) for n, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
 
 
 def explain_checks(

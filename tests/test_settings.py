@@ -462,6 +462,15 @@ def test_failing_checks_are_explained_with_sample_rows(tmp_path):
         duckdb.connect(str(warehouse), read_only=True), "select owner_id from owners"
     )
     assert len(at_most_five) == 5
+    # personal data is redacted: by column name, and any value that looks like an e-mail
+    redacted = checks.sample_rows(
+        duckdb.connect(str(warehouse), read_only=True),
+        "select 'Ann.Lee@acme.io' as email, 'x ann.lee@acme.io' as note, 'Lee' as last_name, "
+        "'00Q1' as lead_id",
+    )
+    assert redacted[0]["lead_id"] == "00Q1"
+    assert redacted[0]["email"].startswith("<redacted ") and "acme" not in str(redacted)
+    assert redacted[0]["last_name"].startswith("<redacted ")
     # no warehouse (a Spark build): explained without samples
     (spark,) = checks.explain_checks({"results": run_results["results"][:1]}, manifest, None)
     assert spark.samples == [] and "not a DuckDB build" in (spark.sample_error or "")
