@@ -163,7 +163,9 @@ class DeliveryWriter:
         for name, values in (helpers or {}).items():
             arrays[name] = np.asarray(values)
         csv = obj.format == "csv"
-        select = ",\n  ".join(f'{_render(name, columns[name], csv)} as "{name}"' for name in names)
+        select = ",\n  ".join(
+            f'{_render(name, columns[name], csv)} as "{name}"' for name in names
+        )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
         target = self.root / obj.source / obj.name
         if target.exists():
