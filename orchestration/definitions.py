@@ -4,6 +4,7 @@ One graph from landing files to the served snapshot:
 
     ingestion assets (one per export object)  ->  dbt models and tests (grouped by folder)
         ->  serving_snapshot (publish)  ->  serving_report
+    org_settings (the settings file's mapping overrides)  ->  dbt's stg_settings__* models
 
 The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
 landing-folder sensor and the 06:00 UTC schedule start it. `ingest_landing` only loads files.
@@ -21,8 +22,8 @@ from orchestration.defs.ingestion.schedules import build_ingestion_schedule
 from orchestration.defs.ingestion.sensors import build_landing_sensor
 from orchestration.defs.publish.assets import publish_assets
 from orchestration.defs.publish.resources import ServingFolder
-from orchestration.defs.transform.assets import revops_dbt_models
-from orchestration.defs.transform.resources import RevopsDbtCliResource
+from orchestration.defs.transform.assets import org_settings, revops_dbt_models
+from orchestration.defs.transform.resources import OrgSettings, RevopsDbtCliResource
 from orchestration.project import dbt_project
 
 REFRESH_JOB = "refresh"
@@ -40,12 +41,13 @@ refresh_job = dg.define_asset_job(
 )
 
 _downstream_of_ingestion = [
+    *org_settings.keys,
     *revops_dbt_models.keys,
     *(key for assets in publish_assets for key in assets.keys),
 ]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, revops_dbt_models, *publish_assets],
+    assets=[*ingestion_assets, org_settings, revops_dbt_models, *publish_assets],
     jobs=[refresh_job, ingestion_job],
     sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
@@ -58,6 +60,7 @@ defs = dg.Definitions(
         "landing": LandingFolder(),
         "warehouse": Warehouse(),
         "serving": ServingFolder(),
+        "settings_file": OrgSettings(),
     },
 )
 

@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild incremental models from scratch",
     )
+    refresh.add_argument(
+        "--history-start",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the `history_start` setting for this run (over $REVOPS_HISTORY_START and the "
+        "settings file): months before it are left out; it may only narrow the history the "
+        "data spans (docs/CONFIGURATION.md)",
+    )
 
     rollback = sub.add_parser(
         "rollback",
@@ -236,12 +244,20 @@ def run_refresh(
     console: Console,
     keep: int | None = None,
     full_refresh: bool = False,
+    history_start: dt.date | None = None,
 ):
     """Run the refresh job and print what it did; returns its RefreshResult."""
     from revops.refresh import run_refresh as refresh
 
     with console.status("refreshing: ingest, dbt build and tests, publish", spinner="dots"):
-        result = refresh(landing, warehouse, serving, keep=keep, full_refresh=full_refresh)
+        result = refresh(
+            landing,
+            warehouse,
+            serving,
+            keep=keep,
+            full_refresh=full_refresh,
+            history_start=history_start,
+        )
     table = Table(title=f"Refresh {result.run_id[:8]} in {result.seconds:.0f} s")
     table.add_column("step")
     table.add_column("result")
@@ -268,21 +284,55 @@ def run_refresh(
         table.add_row("publish", "[red]not published[/]: the previous snapshot stays served")
     if result.report:
         table.add_row("report", result.report)
-    console.print(table)
-    for name in result.checks_failed:
-        console.print(f"[red]failed check:[/] {name}")
-    stale = [n for n in result.checks_warned if n.endswith("latest_delivery_is_recent")]
-    others = [n for n in result.checks_warned if n not in stale]
-    if stale:
-        console.print(
-            f"[yellow]warning:[/] {len(stale)} source(s) have no delivery in the last 2 days"
+    if result.settings_file:
+        table.add_row(
+            "settings", f"{result.settings_file} ({result.mapping_overrides} mapping rows)"
         )
-    for name in others:
-        console.print(f"[yellow]warning:[/] check {name} warned")
+    console.print(table)
+    _print_checks(result, console)
     for error in result.errors:
         console.print(f"[red]error:[/] {error}")
     console.print(f"dbt output: {result.log_file}")
     return result
+
+
+def _check_name(name: str) -> str:
+    """`asset/key:check_name` -> `check_name` (a dbt test's name is the check's name)."""
+    return name.rsplit(":", 1)[-1]
+
+
+def _print_checks(result, console: Console) -> None:
+    """Each check that did not pass: what it means, how many rows fail, sample rows."""
+    details = {d.name: d for d in result.check_details}
+    failed = [_check_name(n) for n in result.checks_failed]
+    failed += [d.name for d in result.check_details if d.blocking and d.name not in failed]
+    for name in failed:
+        detail = details.get(name)
+        if detail is None:
+            console.print(f"[red]failed check:[/] {name}")
+            continue
+        rows = "could not run" if detail.failures is None else f"{detail.failures:,} failing rows"
+        console.print(f"[red]failed check:[/] {name}: {detail.meaning} ({rows})", highlight=False)
+        for sample in detail.sample_keys():
+            console.print(f"    e.g. {sample}", highlight=False, markup=False)
+        if detail.sample_error and not detail.samples:
+            console.print(f"    ({detail.sample_error})", highlight=False, markup=False)
+        if detail.message:
+            console.print(f"    {detail.message[:500]}", highlight=False, markup=False)
+    warned = [_check_name(n) for n in result.checks_warned]
+    warned += [d.name for d in result.check_details if not d.blocking and d.name not in warned]
+    stale = [n for n in warned if n.endswith("latest_delivery_is_recent")]
+    if stale:
+        console.print(
+            f"[yellow]warning:[/] {len(stale)} source(s) have no delivery in the last 2 days"
+        )
+    for name in (n for n in warned if n not in stale):
+        detail = details.get(name)
+        if detail is None:
+            console.print(f"[yellow]warning:[/] check {name} warned")
+            continue
+        rows = "" if detail.failures is None else f" ({detail.failures:,} rows)"
+        console.print(f"[yellow]warning:[/] {name}: {detail.meaning}{rows}", highlight=False)
 
 
 def print_headline(serving: Path, console: Console) -> None:
@@ -364,6 +414,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     warehouse_default = _default_path("REVOPS_WAREHOUSE", DEFAULT_DATA / "warehouse.duckdb")
     serving_default = _default_path("REVOPS_SERVING", DEFAULT_DATA / "serving")
     try:
+        if args.command in ("demo", "ingest", "refresh"):
+            # The settings file is checked before anything runs (a bad file: exit 2, naming
+            # the file and the key); the refresh exports its values for dbt.
+            from revops.settings import load_settings
+
+            load_settings()
         if args.command == "contract":
             sys.stdout.write(contract.render_markdown() + "\n")
             return 0
@@ -407,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console,
                 keep=args.keep,
                 full_refresh=args.full_refresh,
+                history_start=args.history_start,
             )
             return 0 if result.ok else 1
         if args.command == "rollback":

@@ -10,6 +10,8 @@ always one complete, tested snapshot:
             <id>.duckdb        every kept snapshot, newest last (ids sort by publish time)
             <id>.json          what it holds: tables, row counts, run, publish time
             <id>.html          its report
+        latest_refresh.json    the latest refresh that did not publish, and why (removed by
+                               the next publish); report.html then says so
 
 A snapshot is written to a temporary file, checkpointed, closed, verified, renamed into
 snapshots/, and only then swapped in with one `rename(2)` over `revops.duckdb`. A reader that
@@ -46,6 +48,8 @@ LOCK_FILE = ".publish.lock"
 DEFAULT_KEEP = 7
 SNAPSHOT_TABLE = "revops_snapshot"
 SOURCES_TABLE = "revops_sources"
+CHECKS_TABLE = "revops_checks"
+LATEST_REFRESH_FILE = "latest_refresh.json"
 
 # Personal data never leaves the warehouse. A mart column declares its policy in its YAML
 # (`meta: {pii: hash}` or `meta: {pii: drop}`); a column whose name looks personal and has no
@@ -296,6 +300,36 @@ group by source, object
 """
 
 
+def _write_checks(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> None:
+    """The checks of the snapshot's run that did not pass (warnings: a published run had no
+    blocking failure), explained as revops.checks.CheckOutcome."""
+    con.execute(
+        f"""
+        create table {CHECKS_TABLE} (
+            check_name varchar not null,
+            status varchar not null,
+            severity varchar not null,
+            meaning varchar not null,
+            failures bigint,
+            model varchar,
+            column_name varchar,
+            sample_rows varchar
+        )
+        """
+    )
+    values = [
+        (o.name, o.status, o.severity, o.meaning, o.failures, o.model, o.column,
+         json.dumps(o.samples))
+        for o in outcomes
+    ]  # fmt: skip
+    if values:
+        con.executemany(f"insert into {CHECKS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)", values)
+    con.execute(
+        f"comment on table {CHECKS_TABLE} is "
+        f"{_sql_str('Checks of the run that did not pass (warnings): meaning, rows, samples.')}"
+    )
+
+
 def _write_metadata(
     con: duckdb.DuckDBPyConnection,
     snapshot: Snapshot,
@@ -425,8 +459,12 @@ def publish_snapshot(
     keep: int = DEFAULT_KEEP,
     report: Callable[[Path, Path], Any] | None = None,
     on_step: Callable[[str], None] | None = None,
+    checks: Sequence[Any] = (),
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
+
+    `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
+    snapshot's `revops_checks` table for the report.
 
     `report(snapshot_db, out_html)`, if given, builds the snapshot's HTML report before the
     swap. Raises PublishError (nothing served changes) when a table is missing or a check of
@@ -464,6 +502,7 @@ def publish_snapshot(
                 step(f"copying {table.name}")
                 snapshot.tables[table.name] = _copy_table(con, table, snapshot)
             _write_metadata(con, snapshot, len(tables), has_ledger)
+            _write_checks(con, checks)
             con.execute("detach wh")
             con.execute("checkpoint")
         finally:
@@ -484,8 +523,50 @@ def publish_snapshot(
         if snapshot.report:
             _swap_in(Path(snapshot.report), serving / REPORT_FILE)
         _swap_in(final, serving / SERVING_FILE)
+        (serving / LATEST_REFRESH_FILE).unlink(missing_ok=True)
         _prune(serving, keep)
     return snapshot
+
+
+def latest_failed_refresh(serving: Path) -> dict[str, Any] | None:
+    """The latest refresh that did not publish (None when the latest one published)."""
+    try:
+        return json.loads((Path(serving) / LATEST_REFRESH_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def record_failed_refresh(
+    serving: Path, run_id: str, checks: Sequence[Any] = (), errors: Sequence[str] = ()
+) -> Path | None:
+    """Record that refresh `run_id` did not publish (`latest_refresh.json`), and rebuild
+    `<serving>/report.html` from the served snapshot with a "latest refresh did not publish"
+    section listing the failing checks (revops.checks.CheckOutcome) and errors. The served
+    snapshot, its numbers and its kept report (`snapshots/<id>.html`, what a rollback serves)
+    are untouched. Returns the report's path (None when nothing is served yet)."""
+    serving = Path(serving).resolve()
+    with _publish_lock(serving):
+        previous = latest_failed_refresh(serving) or {}
+        kept_checks = [asdict(c) if not isinstance(c, dict) else c for c in checks]
+        if previous.get("run_id") == run_id and not kept_checks:
+            kept_checks = previous.get("checks", [])  # a second call with less detail
+        failure = {
+            "run_id": run_id,
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+            "checks": kept_checks,
+            "errors": [e for e in errors if e][:20] or previous.get("errors", []),
+        }
+        _write_atomic(serving / LATEST_REFRESH_FILE, json.dumps(failure, indent=2) + "\n")
+        served = serving / SERVING_FILE
+        if not served.exists():
+            return None
+        from revops.report import build_report
+
+        staged = serving / f".{REPORT_FILE}.failed.tmp"
+        build_report(served, staged, failed_refresh=failure)
+        _swap_in(staged, serving / REPORT_FILE)
+        staged.unlink(missing_ok=True)
+        return serving / REPORT_FILE
 
 
 def _verify(path: Path, snapshot: Snapshot) -> None:

@@ -8,17 +8,21 @@ run is recorded in that Dagster instance (and shows in the UI); otherwise an eph
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import importlib.metadata
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from revops import checks, settings
+from revops.settings import environment
 from revops.transform import PROJECT_DIR
+
+__all__ = ["RefreshResult", "ensure_manifest", "environment", "parse_fingerprint", "run_refresh"]
 
 
 @dataclass
@@ -37,27 +41,16 @@ class RefreshResult:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
     checks_warned: list[str] = field(default_factory=list)  # non-blocking (WARN) checks
+    # every dbt test that did not pass, explained (revops/checks.py), blocking ones first
+    check_details: list[checks.CheckOutcome] = field(default_factory=list)
+    settings_file: str | None = None  # the settings file applied ($REVOPS_SETTINGS)
+    mapping_overrides: int = 0  # its mapping rows written for dbt
     published: dict[str, object] | None = None  # the serving_snapshot metadata
     report: str | None = None
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     log_file: str = ""  # dbt's output of the run
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of a `with` block, then restore them."""
-    previous = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # What `dbt parse` reads: the project's files and the environment its Jinja can see.
@@ -76,13 +69,17 @@ PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches
 
 def parse_fingerprint() -> str:
     """A hash of everything a parse depends on: the versions of dbt and its adapters (their
-    macros go into the manifest), every REVOPS_* and DBT_* environment variable, and the
-    content of every project file dbt reads."""
+    macros go into the manifest), every REVOPS_* and DBT_* environment variable, the content
+    of the settings file ($REVOPS_SETTINGS) and of every project file dbt reads."""
     digest = hashlib.sha256()
     for name, version in sorted(_dbt_distributions()):
         digest.update(f"package {name}=={version}\n".encode())
     for key in sorted(k for k in os.environ if k.startswith(("REVOPS_", "DBT_"))):
         digest.update(f"env {key}={os.environ[key]}\n".encode())
+    settings_file = settings.settings_path()
+    if settings_file is not None:
+        with contextlib.suppress(OSError):
+            digest.update(b"settings file\n" + settings_file.read_bytes())
     files = [PROJECT_DIR / name for name in PARSE_FILES]
     for folder in (*PARSE_FOLDERS, "dbt_packages"):
         files.extend(sorted((PROJECT_DIR / folder).rglob("*")))
@@ -158,9 +155,13 @@ def run_refresh(
     parse: bool = True,
     log_level: str = "WARNING",
     log_file: Path | None = None,
+    history_start: dt.date | str | None = None,
 ) -> RefreshResult:
     """Run the `refresh` job on these folders; never raises for a failed step (see `ok`).
 
+    The settings file ($REVOPS_SETTINGS, docs/CONFIGURATION.md) is checked first (a bad file
+    raises `settings.SettingsError` before anything runs) and exported as REVOPS_* variables
+    for the run; `history_start` sets the `history_start` setting over both.
     dbt's own output (one line per node) goes to `log_file` (default: `refresh.log` beside the
     warehouse); Dagster's log lines at `log_level` and above go to stderr.
     """
@@ -169,11 +170,15 @@ def run_refresh(
         raise ValueError(f"landing folder {landing} does not exist")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     serving.mkdir(parents=True, exist_ok=True)
+    org = settings.load_settings()
     env = {
+        **settings.settings_env(org, history_start),
         "REVOPS_LANDING": str(landing),
         "REVOPS_WAREHOUSE": str(warehouse),
         "REVOPS_SERVING": str(serving),
     }
+    if org.path is not None:
+        env[settings.SETTINGS_ENV] = str(org.path.resolve())
     started = time.monotonic()
     with environment(env):
         if parse:
@@ -203,6 +208,18 @@ def run_refresh(
                 instance=instance, run_config=run_config, raise_on_error=False
             )
             summary = _summarise(result, instance, dg)
+        explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
+        summary.check_details = explained or []
+        if not summary.ok:
+            # The served report says that this refresh did not publish, and why (the dbt step
+            # already did when a check failed; this covers every other failure too).
+            from revops import publish
+
+            with contextlib.suppress(publish.PublishError, OSError, ValueError):
+                publish.record_failed_refresh(
+                    serving, result.run_id, summary.check_details, summary.errors
+                )
+    summary.settings_file = str(org.path) if org.path else None
     summary.log_file = str(log_file)
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
@@ -238,6 +255,8 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.published = meta
             elif key.path[0] == "serving_report":
                 out.report = str(meta.get("path")) if meta.get("path") else None
+            elif key.path[0] == "settings":  # the org's mapping overrides (org_settings)
+                out.mapping_overrides += int(meta.get("override_rows", 0))
             elif "files_loaded" in meta:
                 out.files_loaded += int(meta["files_loaded"])
                 out.files_duplicate += int(meta.get("files_duplicate", 0))

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from revops import publish
+from revops import checks, contract, publish
 from revops.cli import main
 from revops.ingest.landing import link_deliveries_until
 from revops.refresh import run_refresh
@@ -66,6 +67,7 @@ def test_published_snapshot_holds_only_the_marts(xs_published, dbt_manifest):
     assert {name for _, name in tables} == marts | {
         publish.SNAPSHOT_TABLE,
         publish.SOURCES_TABLE,
+        publish.CHECKS_TABLE,
     }
     assert {schema for schema, _ in tables} == {"main"}
     assert not any(name.startswith(("stg_", "int_", "raw", "util_")) for _, name in tables)
@@ -119,7 +121,10 @@ def test_published_values_match_the_generator_truth(xs_published):
         served,
         f"select count(*), count(*) filter (where status = 'ok') from {publish.SOURCES_TABLE}",
     )
-    assert sources[0] == sources[1] == 26
+    # every object of the contract has a row; every required one was delivered (the optional
+    # Salesforce metadata objects are not in this company's exports)
+    required = sum(not obj.optional for obj in contract.OBJECTS)
+    assert sources == (len(contract.OBJECTS), required)
 
 
 def test_duckdb_engine_reads_the_snapshot_as_superset_does(xs_published):
@@ -193,6 +198,77 @@ def test_a_failing_blocking_check_publishes_nothing(xs_published, tmp_path):
     assert len(publish.list_snapshots(serving)) == len(
         publish.list_snapshots(xs_published["serving"])
     )
+
+
+def test_a_failing_dbt_check_explains_itself_and_the_served_report_says_so(
+    xs_published, tmp_path, monkeypatch
+):
+    """A user's id changes behind the CRM's back: blocking relationships tests fail. The
+    refresh prints each failing check's meaning, row count and sample rows; the served report
+    (same numbers) opens with "latest refresh did not publish". The settings file's overrides
+    reached dbt."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    shutil.copytree(xs_published["serving"], serving)
+    before = publish.served_snapshot_id(serving)
+    served_numbers = publish.table_checksums(_served(serving), ["mrr_by_month"])
+    org = tmp_path / "org.toml"
+    org.write_text(
+        'gross_margin = 0.5\n[[mappings.utm_medium_channels]]\nutm_medium = "cpc"\n'
+        'channel = "paid_search_org"\n'
+    )
+    monkeypatch.setenv("REVOPS_SETTINGS", str(org))
+    con = duckdb.connect(str(warehouse))
+    try:  # stg_salesforce__users is rebuilt from raw on every run (not incremental)
+        (user_id,) = con.execute("select min(OwnerId) from raw.salesforce__opportunity").fetchone()
+        con.execute(
+            "update raw.salesforce__user set Id = '005000000BROKEN' where Id = ?", [user_id]
+        )
+    finally:
+        con.close()
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            ["refresh", "--landing", str(xs_published["landing"]), "--warehouse",
+             str(warehouse), "--serving", str(serving)]
+        )  # fmt: skip
+    (tmp_path / "refresh.txt").write_text(out.getvalue())
+    text = " ".join(out.getvalue().split())
+    assert code == 1, text[-3000:]
+    # each failing relationships test: its meaning, failing rows, the orphaned owner id
+    found = re.findall(
+        r"failed check: (relationships_\w+): relationships: every (\w+)\.owner_id must exist in "
+        r"\w+\.\w+ \(([\d,]+) failing rows\) e\.g\. \w+=(\w+)",
+        text,
+    )
+    assert "fct_opportunities" in {model for _, model, _, _ in found}, text[-3000:]
+    assert {sample for _, _, _, sample in found} == {user_id}
+    assert "org.toml (1 mapping rows)" in text  # the settings file applied
+
+    explained = checks.read_checks(checks.checks_path(warehouse))
+    failing = {c.name: c for c in explained if c.blocking}
+    for name, _, rows, _ in found:
+        assert failing[name].failures == int(rows.replace(",", "")) > 0
+        assert failing[name].samples[0] == {"from_field": user_id}
+
+    # nothing published; the served snapshot and its numbers are the same
+    assert publish.served_snapshot_id(serving) == before
+    assert publish.table_checksums(_served(serving), ["mrr_by_month"]) == served_numbers
+    failure = publish.latest_failed_refresh(serving)
+    assert failure and failure["checks"]
+    page = (serving / publish.REPORT_FILE).read_text(encoding="utf-8")
+    assert 'id="latest-refresh"' in page and found[0][0] in page and user_id in page
+    assert page.index('id="latest-refresh"') < page.index('id="freshness"')
+    kept = (serving / publish.SNAPSHOT_DIR / f"{before}.html").read_text(encoding="utf-8")
+    assert 'id="latest-refresh"' not in kept  # what a rollback serves stays clean
+
+    # the settings file reached dbt: the override row is in the merged mapping
+    (channel,) = _query(
+        warehouse, "select channel from main.stg_settings__utm_medium_channels "
+        "where utm_medium = 'cpc'"
+    )[0]  # fmt: skip
+    assert channel == "paid_search_org"
 
 
 READER = textwrap.dedent(

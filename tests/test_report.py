@@ -449,6 +449,52 @@ def test_failed_and_missing_sources_are_flagged(xs_serving: Path, tmp_path: Path
     assert "<details open>" in page
 
 
+def test_run_checks_and_a_failed_latest_refresh_are_shown(xs_serving: Path, tmp_path: Path):
+    """The snapshot's warnings (revops_checks) in the freshness section; a refresh that did not
+    publish opens the page, while every number stays the served snapshot's."""
+    serving = tmp_path / "revops.duckdb"
+    shutil.copy(xs_serving, serving)
+    plain = build_report(serving, tmp_path / "plain.html").path.read_text()
+    assert 'id="checks-status">' in plain and 'id="latest-refresh"' not in plain
+    con = duckdb.connect(str(serving))
+    con.execute("delete from revops_checks")
+    con.execute(
+        "insert into revops_checks values ('assert_few_exclusions', 'warn', 'warn', "
+        "'Exclusions remove less than 20% of leads.', 31, null, null, "
+        '\'[{"email_domain": "example.com", "leads": "31"}]\')'
+    )
+    con.close()
+    failure = {
+        "run_id": "run-2",
+        "recorded_at": "2026-01-02T06:00:00+00:00",
+        "checks": [
+            {"name": "not_null_x_id", "status": "fail", "severity": "error",
+             "meaning": "not_null: x.id must not be empty", "failures": 3,
+             "samples": [{"id": None, "name": "<b>a</b>"}], "sample_error": None,
+             "message": None},
+        ],
+        "errors": ["revops_dbt_models: dbt failed"],
+    }  # fmt: skip
+    result = build_report(serving, tmp_path / "failed.html", failed_refresh=failure)
+    page = result.path.read_text()
+    assert result.sections[0] == "latest-refresh"
+    assert page.index('id="latest-refresh"') < page.index('id="freshness"')
+    failed = re.search(r'<table id="failed-checks">(.*?)</table>', page, re.S).group(1)
+    assert "not_null_x_id" in failed and "not_null: x.id must not be empty" in failed
+    assert '<td class="num">3</td>' in failed and "name=&lt;b&gt;a&lt;/b&gt;" in failed
+    assert "revops_dbt_models: dbt failed" in page
+    warned = re.search(r'<table id="checks">(.*?)</table>', page, re.S).group(1)
+    assert "assert_few_exclusions" in warned and "email_domain=example.com, leads=31" in warned
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
+    assert data["failed_refresh"]["run_id"] == "run-2"
+    assert data["checks"][0]["check_name"] == "assert_few_exclusions"
+    # the numbers are the served snapshot's either way
+    assert (
+        data["tiles"]
+        == json.loads(re.search(r'id="report-data">(.*?)</script>', plain, re.S).group(1))["tiles"]
+    )
+
+
 # --- headless Chromium ----------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, rea
 from revops.report.figures import CHART_SECTIONS, FigureSpec
 from revops.report.tiles import Tile, build_tiles, format_change, format_value
 
+FAILED_REFRESH_SECTION = ("latest-refresh", "Latest refresh did not publish")
 FRESHNESS_SECTION = ("freshness", "Data freshness")
 HEADLINE_SECTION = ("headline", "Headline metrics")
 NOTES_SECTION = ("notes", "Definitions and notes")
@@ -71,6 +72,9 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status.optional { background: #f1f3f4; color: #5f6368; }
 .status.ok { background: #e6f4ea; color: var(--good); }
 .status.failed, .status.missing { background: #fdecea; color: var(--bad); }
+.status.fail, .status.error { background: #fdecea; color: var(--bad); }
+.status.warn { background: #fff4e0; color: var(--warn); }
+.samples { font-family: ui-monospace, monospace; font-size: 11.5px; color: var(--muted); }
 details summary { cursor: pointer; color: var(--muted); margin: 8px 0 4px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 10px; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
@@ -217,7 +221,71 @@ def _freshness_html(data: ReportData) -> str:
 <table id="sources"><thead><tr><th>Source</th><th>Object</th><th>Latest delivery</th>
 <th class="num">Files loaded</th><th class="num">Files failed</th><th class="num">Rows loaded</th>
 <th class="num">Rows rejected</th><th>Status</th></tr></thead><tbody>{object_rows}</tbody></table>
-</details></div></section>"""
+</details>{_run_checks_html(data)}</div></section>"""
+
+
+def _checks_table(checks: list[dict[str, object]], table_id: str) -> str:
+    """Checks that did not pass: name, status, meaning, failing rows, up to five sample rows."""
+    rows = []
+    for check in checks:
+        failures = check.get("failures")
+        samples = check.get("sample_rows") or check.get("samples") or []
+        sample_text = "<br>".join(
+            escape(", ".join(f"{k}={v}" for k, v in dict(row).items())) for row in samples
+        )
+        if not sample_text and check.get("sample_error"):
+            sample_text = escape(str(check["sample_error"]))
+        if check.get("message"):
+            sample_text += ("<br>" if sample_text else "") + escape(str(check["message"])[:500])
+        name = check.get("check_name") or check.get("name")
+        status = str(check.get("status"))
+        rows.append(
+            f"<tr><td>{escape(str(name))}</td>"
+            f'<td><span class="status {escape(status)}">{escape(status)}</span></td>'
+            f"<td>{escape(str(check.get('meaning') or ''))}</td>"
+            f'<td class="num">{"-" if failures is None else f"{int(failures):,}"}</td>'
+            f'<td class="samples">{sample_text}</td></tr>'
+        )
+    return (
+        f'<table id="{table_id}"><thead><tr><th>Check</th><th>Status</th><th>Meaning</th>'
+        f'<th class="num">Failing rows</th><th>Sample rows (up to 5)</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _run_checks_html(data: ReportData) -> str:
+    """The served snapshot's run: its checks that warned (a published run failed none)."""
+    if not data.checks:
+        return (
+            '<h3 style="margin-top:12px">Checks of this run</h3>'
+            '<p id="checks-status">Every check passed.</p>'
+        )
+    return (
+        '<h3 style="margin-top:12px">Checks of this run</h3>'
+        f'<p id="checks-status">{len(data.checks)} check(s) did not pass; none of them blocks '
+        "publishing (warnings):</p>" + _checks_table(data.checks, "checks")
+    )
+
+
+def _failed_refresh_html(failure: dict[str, object]) -> str:
+    """The latest refresh did not publish: why. The numbers below stay the served snapshot's."""
+    checks = [c for c in failure.get("checks") or [] if c.get("status") != "warn"]
+    warned = [c for c in failure.get("checks") or [] if c.get("status") == "warn"]
+    errors = "".join(f"<li>{escape(str(e)[:1000])}</li>" for e in failure.get("errors") or [])
+    body = ""
+    if checks:
+        body += "<h3>Blocking checks that failed</h3>" + _checks_table(checks, "failed-checks")
+    if warned:
+        body += "<h3>Warnings of that run</h3>" + _checks_table(warned, "failed-run-warnings")
+    if errors:
+        body += f'<h3>Errors</h3><ul id="failed-run-errors">{errors}</ul>'
+    return f"""
+<section id="latest-refresh"><div class="card">
+<h2 style="margin-top:0">Latest refresh did not publish</h2>
+<div class="banner problem" id="latest-refresh-status">Refresh
+{escape(str(failure.get("run_id")))} ({_date(failure.get("recorded_at"))}) did not publish a new
+snapshot. Every number below is still the served snapshot's, from its own run.</div>
+{body}</div></section>"""
 
 
 def _tiles_html(data: ReportData, tiles: list[Tile]) -> str:
@@ -284,10 +352,15 @@ channel ROI: {escape(data.attribution_model)}.</p>
 <h3 style="margin-top:12px">Not in the marts yet</h3><ul>{gaps}</ul></div></section>"""
 
 
-def render_html(data: ReportData) -> tuple[str, list[str], list[str], list[Tile]]:
-    """The page, its section ids, its figure ids and its tiles."""
+def render_html(
+    data: ReportData, failed_refresh: dict[str, object] | None = None
+) -> tuple[str, list[str], list[str], list[Tile]]:
+    """The page, its section ids, its figure ids and its tiles. `failed_refresh`: the latest
+    refresh did not publish (publish.record_failed_refresh); shown first."""
     tiles = build_tiles(data)
     sections = [FRESHNESS_SECTION, HEADLINE_SECTION]
+    if failed_refresh:
+        sections.insert(0, FAILED_REFRESH_SECTION)
     chart_html = []
     figure_ids = []
     for section_id, title, builders in CHART_SECTIONS:
@@ -311,6 +384,8 @@ def render_html(data: ReportData) -> tuple[str, list[str], list[str], list[Tile]
         "tiles": {t.key: t.as_json(data.report_month, data.previous_month) for t in tiles},
         "sections": [s for s, _ in sections],
         "figures": figure_ids,
+        "checks": data.checks,
+        "failed_refresh": failed_refresh,
     }
     nav = "".join(f'<a href="#{s}">{escape(t)}</a>' for s, t in sections)
     snapshot_id = escape(str(data.snapshot.get("snapshot_id")))
@@ -326,6 +401,7 @@ def render_html(data: ReportData) -> tuple[str, list[str], list[str], list[Tile]
 data through {_date(data.snapshot.get("latest_delivery_date"))}</p></header>
 <nav>{nav}</nav>
 <main>
+{_failed_refresh_html(failed_refresh) if failed_refresh else ""}
 {_freshness_html(data)}
 {_tiles_html(data, tiles)}
 {"".join(chart_html)}
@@ -341,15 +417,20 @@ inlined.</footer>
 
 
 def build_report(
-    serving_db: Path, out: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
+    serving_db: Path,
+    out: Path,
+    attribution_model: str = DEFAULT_ATTRIBUTION_MODEL,
+    failed_refresh: dict[str, object] | None = None,
 ) -> ReportResult:
     """Write the HTML report of the serving file `serving_db` to `out` (read-only access).
 
     `attribution_model` picks the fct_attribution model of the channel ROI chart; it defaults
     to the dbt var `roi_attribution_model`'s default, which revops_metrics.roi uses.
+    `failed_refresh` (publish.record_failed_refresh): the latest refresh did not publish; the
+    page opens with why, and every number stays the served snapshot's.
     """
     data = read_report_data(Path(serving_db), attribution_model)
-    page, sections, figures, tiles = render_html(data)
+    page, sections, figures, tiles = render_html(data, failed_refresh)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

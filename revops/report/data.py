@@ -8,7 +8,8 @@ campaign rows and divides, the roll-up docs/METRICS.md prescribes for BI tools.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class ReportData:
     rep_performance: list[Row]  # by month and rep, with the rep's name and title
     channels: list[Row]  # by month and channel (campaign rows summed)
     attribution_model: str
+    checks: list[Row] = field(default_factory=list)  # the run's checks that did not pass
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -89,6 +91,19 @@ def channel_rollup(con: duckdb.DuckDBPyConnection, model: str) -> list[Row]:
         order by month, channel
         """,
     )
+
+
+def read_checks(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The snapshot's `revops_checks` rows, sample rows decoded (none in older snapshots)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'revops_checks'"
+    ).fetchone()[0]
+    if not present:
+        return []
+    rows = query(con, "select * from revops_checks order by status, check_name")
+    for row in rows:
+        row["sample_rows"] = json.loads(row["sample_rows"] or "[]")
+    return rows
 
 
 def read_report_data(
@@ -144,6 +159,7 @@ def read_report_data(
             ),
             channels=channel_rollup(con, attribution_model),
             attribution_model=attribution_model,
+            checks=read_checks(con),
         )
     finally:
         con.close()

@@ -13,7 +13,7 @@ from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
 from orchestration.project import dbt_project
-from revops import publish
+from revops import checks, publish
 
 GROUP = "publish"
 SNAPSHOT_KEY = dg.AssetKey("serving_snapshot")
@@ -86,6 +86,10 @@ def serving_snapshot(
         checks_passed=_checks_passed(context),
         keep=config.keep,
         on_step=context.log.debug,
+        # the warnings of this run's dbt build, explained (a blocking failure stops the run
+        # before this step)
+        checks=checks.read_checks(checks.checks_path(warehouse.resolve()), context.run.run_id)
+        or [],
     )
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "

@@ -1,8 +1,11 @@
-"""dbt models and tests as software-defined assets and asset checks, grouped by model folder.
+"""dbt models and tests as software-defined assets and asset checks, grouped by model folder,
+and the org's settings (docs/CONFIGURATION.md) that reach dbt before it runs.
 
 dbt tests become asset checks; those with severity `error` (the default, and every
 reconciliation test in data-tests/) are blocking: when one fails, dbt stops the models
 downstream and Dagster does not run the publish step, so the last good snapshot stays served.
+Every test that did not pass is explained after the build (revops/checks.py): its meaning,
+failing row count and sample rows, beside the warehouse, in the log, and in the report.
 """
 
 import contextlib
@@ -17,10 +20,15 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingestion.resources import Warehouse
+from orchestration.defs.publish.resources import ServingFolder
+from orchestration.defs.transform.resources import OrgSettings
 from orchestration.project import dbt_project
-from revops import incremental
+from revops import checks, incremental, publish
+from revops import settings as org_settings_lib
+from revops.settings import environment
 
 WAREHOUSE_POOL = "warehouse"
+SETTINGS_GROUP = "settings"
 RUN_RESULTS_FILE = "dbt_run_results.json"  # written beside the warehouse by each build
 
 
@@ -66,6 +74,47 @@ def warehouse_env(path: Path) -> Iterator[None]:
             os.environ["REVOPS_WAREHOUSE"] = previous
 
 
+def settings_asset_key(seed: org_settings_lib.MappingSeed) -> dg.AssetKey:
+    """The key of a mapping's override table: the dbt source `settings.<seed>`'s key."""
+    return dg.AssetKey(["settings", seed.name])
+
+
+@dg.multi_asset(
+    name="org_settings",
+    specs=[
+        dg.AssetSpec(
+            settings_asset_key(seed),
+            group_name=SETTINGS_GROUP,
+            kinds={"duckdb"},
+            description=(
+                f"`raw.{seed.table}`: the org's override rows for the mapping seed "
+                f"`{seed.name}` from the settings file ($REVOPS_SETTINGS; empty without one). "
+                f"dbt's `stg_settings__{seed.name}` merges them with the seed."
+            ),
+            metadata={"dagster/table_name": f"raw.{seed.table}"},
+        )
+        for seed in org_settings_lib.mapping_seeds()
+    ],
+    pool=WAREHOUSE_POOL,  # writes the warehouse
+    description="The settings file's mapping overrides, written before dbt reads them.",
+)
+def org_settings(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings_file: OrgSettings
+) -> Iterator[dg.MaterializeResult]:
+    loaded = settings_file.load()
+    path = warehouse.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = org_settings_lib.write_mapping_tables(path, loaded)
+    source = str(loaded.path) if loaded.path else "none"
+    if loaded.path:
+        context.log.info(f"settings file {loaded.path}: {', '.join(sorted(loaded.values))}")
+    for seed in org_settings_lib.mapping_seeds():
+        yield dg.MaterializeResult(
+            asset_key=settings_asset_key(seed),
+            metadata={"override_rows": written[seed.name], "settings_file": source},
+        )
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=RevopsDbtTranslator(),
@@ -78,6 +127,8 @@ def revops_dbt_models(
     config: DbtBuildConfig,
     dbt: DbtCliResource,
     warehouse: Warehouse,
+    settings_file: OrgSettings,
+    serving: ServingFolder,
 ) -> Iterator[Any]:
     # Unit tests check the models' logic on fixed inputs, not the data: they run in CI (the
     # test suite's dbt build), not in every refresh.
@@ -109,8 +160,11 @@ def revops_dbt_models(
         out = raw_parquet_root()
         exported = export_raw_parquet(path, out)
         context.log.info(f"raw layer exported for Spark: {len(exported)} tables -> {out}")
+    # The settings file's values as REVOPS_* variables (the environment's own win), which the
+    # dbt macro `setting()` reads.
+    exported = org_settings_lib.settings_env(settings_file.load())
     try:
-        with warehouse_env(path):
+        with warehouse_env(path), environment(exported):
             yield from dbt.cli(args, context=context, target_path=target).stream()
     finally:
         # Each invocation leaves its artifacts in its own folder; only the timings of every
@@ -118,7 +172,37 @@ def revops_dbt_models(
         results = target / "run_results.json"
         if results.exists():
             shutil.copyfile(results, path.with_name(RUN_RESULTS_FILE))
+            run_results = json.loads(results.read_text())
             if fingerprints:
-                built = incremental.built_models(json.loads(results.read_text()))
+                built = incremental.built_models(run_results)
                 incremental.record_built(path, fingerprints, built)
+            _explain_checks(context, run_results, path, serving)
         shutil.rmtree(target, ignore_errors=True)
+
+
+def _explain_checks(
+    context: dg.AssetExecutionContext,
+    run_results: dict[str, Any],
+    warehouse: Path,
+    serving: ServingFolder,
+) -> None:
+    """Explain every test that did not pass (log, `dbt_checks.json`); when a blocking one
+    failed, the served report says that this refresh did not publish, and why."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    duckdb_file = warehouse if dbt_target() == "duckdb" else None
+    outcomes = checks.explain_checks(run_results, manifest, duckdb_file)
+    checks.write_checks(checks.checks_path(warehouse), context.run.run_id, outcomes)
+    for outcome in outcomes:
+        rows = "error" if outcome.failures is None else f"{outcome.failures:,} rows"
+        line = f"check {outcome.name} ({outcome.status}, {rows}): {outcome.meaning}"
+        samples = outcome.sample_keys()
+        if samples:
+            line += "; e.g. " + " | ".join(samples)
+        (context.log.error if outcome.blocking else context.log.warning)(line)
+    errors = [
+        f"{r['unique_id'].split('.')[-1]}: {' '.join(str(r.get('message') or '').split())[:500]}"
+        for r in run_results.get("results", [])
+        if r.get("status") == "error" and not r.get("unique_id", "").startswith("test.")
+    ]
+    if errors or any(o.blocking for o in outcomes):
+        publish.record_failed_refresh(serving.resolve(), context.run.run_id, outcomes, errors)

@@ -12,6 +12,8 @@
 Both are measured in docs/BENCHMARKS.md ("Fixed cost of every refresh"). The methods overridden
 here are private to dagster-dbt: tests/test_refresh_startup.py fails if they change shape in an
 upgrade, so that the saving is never lost silently.
+
+`OrgSettings` is the org's settings file, which the settings assets and the dbt build apply.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
+
+from orchestration.project import REPO_ROOT
+from revops.settings import SETTINGS_ENV, Settings, load_settings
 
 
 def installed_dbt_version() -> version.Version:
@@ -52,3 +58,18 @@ class RevopsDbtCliResource(DbtCliResource):
         # No adapter handle in this process: nothing in the refresh asks for row counts or
         # column metadata through it (the invocation accepts None, as when opening one fails).
         return None
+
+
+class OrgSettings(dg.ConfigurableResource):
+    """The org's settings file (docs/CONFIGURATION.md): `path` if configured, else the variable
+    `env_var` ($REVOPS_SETTINGS), else none (every setting at its default)."""
+
+    path: str | None = None
+    env_var: str = SETTINGS_ENV
+
+    def load(self) -> Settings:
+        raw = self.path or dg.EnvVar(self.env_var).get_value(None)
+        if not raw:
+            return Settings()
+        path = Path(raw).expanduser()
+        return load_settings(path if path.is_absolute() else REPO_ROOT / path)

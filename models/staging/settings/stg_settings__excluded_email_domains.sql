@@ -1,0 +1,1 @@
+{{ merge_org_mapping('excluded_email_domains') }}
