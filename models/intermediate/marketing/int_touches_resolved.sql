@@ -33,7 +33,7 @@ medium_channels as (
     select
         utm_medium,
         channel
-    from {{ ref('utm_medium_channels') }}
+    from {{ org_mapping('utm_medium_channels') }} as medium_map
 
 ),
 

@@ -24,7 +24,7 @@ platform_channels as (
     select distinct
         ad_platform,
         channel
-    from {{ ref('lead_source_channels') }}
+    from {{ org_mapping('lead_source_channels') }} as source_map
     where ad_platform is not null
 
 ),
