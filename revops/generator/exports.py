@@ -29,7 +29,8 @@ from revops.generator.crm import (
     Users,
 )
 from revops.generator.marketing import CHANNELS, PLATFORM_CURRENCY, Campaigns
-from revops.generator.reference import CURRENCIES
+from revops.generator.profiles import SF_LEAD_STATUSES, SF_STAGES, SF_TITLES, OrgProfile
+from revops.generator.reference import CURRENCIES, MINOR_EXPONENT
 from revops.generator.touches import Touches
 
 
@@ -52,6 +53,7 @@ class Opportunities:
     ev_stage: np.ndarray
     ev_amount: np.ndarray  # minor units
     ev_close: np.ndarray  # Unix time of the (expected) close date
+    no_amount: np.ndarray  # Amount empty on every version (salesforce-defaults)
 
 
 def _day(ts: np.ndarray, start_ts: int) -> np.ndarray:
@@ -195,12 +197,13 @@ def build_opportunities(
         ev_stage=ev_cols[2],
         ev_amount=ev_cols[3],
         ev_close=ev_cols[4],
+        no_amount=np.zeros(total, dtype=bool),
     )
 
 
 def _money(minor: np.ndarray, currency: np.ndarray, null: np.ndarray | None = None) -> w.Col:
     """Salesforce currency fields in units; JPY has no decimals."""
-    exp = np.array([CURRENCIES[c][1] for c in currency])
+    exp = np.array([MINOR_EXPONENT[c] for c in currency])
     scaled = np.asarray(minor, dtype=np.int64) * np.where(exp == 0, 100, 1)
     return w.money(scaled, 2, null)
 
@@ -222,6 +225,9 @@ def write_all(
     fx: dict[str, np.ndarray],
     quotas: dict[str, np.ndarray],
     expenses: dict[str, np.ndarray],
+    profile: OrgProfile,
+    lead_queue: np.ndarray,
+    fx_delivered: dict[str, np.ndarray],
     progress=None,
 ) -> None:
     # Ids as object arrays of str: indexing them per record version copies pointers, not
@@ -236,6 +242,8 @@ def write_all(
     camp_or_blank = lambda idx: np.where(idx >= 0, campaign_id[np.maximum(idx, 0)], "")  # noqa: E731
     src = np.array([c.lead_source for c in CHANNELS])[leads.channel]
     step = progress or (lambda name: None)
+    queue_id = sf_ids("00G", np.arange(max(1, int(lead_queue.max()) + 1))).astype(object)
+    titles = _titles(users) if profile.varied_titles else users.title
 
     # --- salesforce/User --------------------------------------------------------------------
     u = np.arange(users.name.size)
@@ -252,7 +260,7 @@ def write_all(
             "Email": w.text(users.email[ver_u]),
             "ManagerId": w.text(np.where(mgr >= 0, user_id[np.maximum(mgr, 0)], "")),
             "Department": w.text(users.department[ver_u]),
-            "Title": w.text(users.title[ver_u]),
+            "Title": w.text(titles[ver_u]),
             "Segment__c": w.text(
                 np.where(
                     users.segment[ver_u] >= 0,
@@ -313,8 +321,14 @@ def write_all(
             "Company": w.text(leads.company[e_lead]),
             "Title": w.text(leads.title[e_lead]),
             "LeadSource": w.text(src[e_lead]),
-            "Status": w.text(e_status),
-            "OwnerId": w.text(user_id[leads.owner[e_lead]]),
+            "Status": w.text(_relabel(e_status, profile.lead_status_labels)),
+            "OwnerId": w.text(
+                np.where(
+                    lead_queue[e_lead] >= 0,
+                    queue_id[np.maximum(lead_queue[e_lead], 0)],
+                    user_id[leads.owner[e_lead]],
+                )
+            ),
             "Country": w.text(leads.country[e_lead]),
             "NumberOfEmployees": w.integer(
                 leads.employees[e_lead], null=~leads.employees_known[e_lead]
@@ -352,8 +366,8 @@ def write_all(
             "Id": w.text(sf_ids("017", np.arange(hl.size))),
             "LeadId": w.text(lead_id[hl]),
             "Field": w.text(hf),
-            "OldValue": w.text(ho),
-            "NewValue": w.text(hn),
+            "OldValue": w.text(_relabel(ho, profile.lead_status_labels)),
+            "NewValue": w.text(_relabel(hn, profile.lead_status_labels)),
             "CreatedDate": w.timestamp(ht),
         },
         _day(ht, start_ts),
@@ -405,27 +419,30 @@ def write_all(
     al = a_lead[av]
     revenue_per_head = 90_000 + (av * 7919) % 160_000
     acc_cur = deals.currency[av]
+    account_cols = {
+        "Id": w.text(account_id[av]),
+        "Name": w.text(leads.company[al]),
+        "Website": w.text(leads.domain[al]),
+        "Industry": w.text(leads.industry[al]),
+        "NumberOfEmployees": w.integer(leads.employees[al]),
+        "AnnualRevenue": _money(
+            (leads.employees[al] * revenue_per_head // 1000 * 1000)
+            * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
+            acc_cur,
+        ),
+        "BillingCountry": w.text(leads.country[al]),
+        "OwnerId": w.text(user_id[deals.owner[av]]),
+        "Type": w.text(atype),
+        "CurrencyIsoCode": w.text(acc_cur),
+        "CreatedDate": w.timestamp(deals.created[av]),
+        "LastModifiedDate": w.timestamp(at),
+        "IsDeleted": w.boolean(np.zeros(av.size, bool)),
+    }
+    if not profile.currency_iso_code:
+        del account_cols["CurrencyIsoCode"]
     writer.write(
         contract.get("salesforce", "Account"),
-        {
-            "Id": w.text(account_id[av]),
-            "Name": w.text(leads.company[al]),
-            "Website": w.text(leads.domain[al]),
-            "Industry": w.text(leads.industry[al]),
-            "NumberOfEmployees": w.integer(leads.employees[al]),
-            "AnnualRevenue": _money(
-                (leads.employees[al] * revenue_per_head // 1000 * 1000)
-                * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
-                acc_cur,
-            ),
-            "BillingCountry": w.text(leads.country[al]),
-            "OwnerId": w.text(user_id[deals.owner[av]]),
-            "Type": w.text(atype),
-            "CurrencyIsoCode": w.text(acc_cur),
-            "CreatedDate": w.timestamp(deals.created[av]),
-            "LastModifiedDate": w.timestamp(at),
-            "IsDeleted": w.boolean(np.zeros(av.size, bool)),
-        },
+        account_cols,
         _day(at, start_ts),
         order=["LastModifiedDate", "Id"],
     )
@@ -455,6 +472,12 @@ def write_all(
     closed = np.isin(stage, ["Closed Won", "Closed Lost"])
     prob = np.array([STAGE_PROBABILITY[s] for s in stage], dtype=np.int64)
     fc = np.array([FORECAST_CATEGORY[s] for s in stage])
+    if profile.stage_labels:
+        stage_out = _relabel(stage.astype(object), profile.stage_labels)
+        prob = np.array([profile.stage_probability[s] for s in stage_out], dtype=np.int64)
+        fc = np.array([profile.forecast_category[s] for s in stage_out])
+    else:
+        stage_out = stage
     close_day = opps.ev_close - opps.ev_close % DAY
     deleted_rows = opps.deleted_at != NAT
     d_o = np.flatnonzero(deleted_rows)
@@ -465,28 +488,35 @@ def write_all(
     vi = np.concatenate([np.arange(o.size), last_ev])
     vdel = np.concatenate([np.zeros(o.size, bool), np.ones(d_o.size, bool)])
     acc_o = opps.account[vo]
+    opp_cols = {
+        "Id": w.text(opp_id[vo]),
+        "AccountId": w.text(account_id[acc_o]),
+        "OwnerId": w.text(user_id[opps.owner[vo]]),
+        "Name": w.text(opps.name[vo]),
+        "Type": w.text(_relabel(opps.type[vo].astype(object), profile.type_labels)),
+        "StageName": w.text(stage_out[vi]),
+        "Amount": _money(
+            opps.ev_amount[vi],
+            opps.currency[vo],
+            null=opps.no_amount[vo] if opps.no_amount.any() else None,
+        ),
+        "CurrencyIsoCode": w.text(opps.currency[vo]),
+        "Probability": w.integer(prob[vi]),
+        "ForecastCategoryName": w.text(fc[vi]),
+        "CloseDate": w.date(close_day[vi]),
+        "IsClosed": w.boolean(closed[vi]),
+        "IsWon": w.boolean(stage[vi] == "Closed Won"),
+        "LeadSource": w.text(opps.lead_source[vo]),
+        "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
+        "CreatedDate": w.timestamp(opps.created[vo]),
+        "LastModifiedDate": w.timestamp(vt),
+        "IsDeleted": w.boolean(vdel),
+    }
+    if not profile.currency_iso_code:
+        del opp_cols["CurrencyIsoCode"]
     writer.write(
         contract.get("salesforce", "Opportunity"),
-        {
-            "Id": w.text(opp_id[vo]),
-            "AccountId": w.text(account_id[acc_o]),
-            "OwnerId": w.text(user_id[opps.owner[vo]]),
-            "Name": w.text(opps.name[vo]),
-            "Type": w.text(opps.type[vo]),
-            "StageName": w.text(stage[vi]),
-            "Amount": _money(opps.ev_amount[vi], opps.currency[vo]),
-            "CurrencyIsoCode": w.text(opps.currency[vo]),
-            "Probability": w.integer(prob[vi]),
-            "ForecastCategoryName": w.text(fc[vi]),
-            "CloseDate": w.date(close_day[vi]),
-            "IsClosed": w.boolean(closed[vi]),
-            "IsWon": w.boolean(stage[vi] == "Closed Won"),
-            "LeadSource": w.text(opps.lead_source[vo]),
-            "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
-            "CreatedDate": w.timestamp(opps.created[vo]),
-            "LastModifiedDate": w.timestamp(vt),
-            "IsDeleted": w.boolean(vdel),
-        },
+        opp_cols,
         _day(vt, start_ts),
         order=["LastModifiedDate", "Id"],
     )
@@ -495,8 +525,12 @@ def write_all(
         {
             "Id": w.text(sf_ids("008", np.arange(o.size))),
             "OpportunityId": w.text(opp_id[o]),
-            "StageName": w.text(stage),
-            "Amount": _money(opps.ev_amount, opps.currency[o]),
+            "StageName": w.text(stage_out),
+            "Amount": _money(
+                opps.ev_amount,
+                opps.currency[o],
+                null=opps.no_amount[o] if opps.no_amount.any() else None,
+            ),
             "Probability": w.integer(prob),
             "CloseDate": w.date(close_day),
             "CreatedDate": w.timestamp(opps.ev_t),
@@ -504,6 +538,8 @@ def write_all(
         _day(opps.ev_t, start_ts),
         order=["CreatedDate", "Id"],
     )
+    if profile.metadata_exports:
+        _write_metadata(writer, start_ts)
     step("salesforce/Opportunity")
 
     # --- salesforce/Campaign and CampaignMember -------------------------------------------
@@ -653,7 +689,7 @@ def write_all(
 
     _write_stripe(writer, billing, settled, account_id, start_ts, end_ts)
     step("stripe")
-    _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts)
+    _write_reference(writer, fx, fx_delivered, quotas, expenses, user_id, start_ts, end_ts)
     step("reference")
 
 
@@ -1095,12 +1131,15 @@ def _write_invoices(
     )
 
 
-def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) -> None:
+def _write_reference(writer, fx, fx_delivered, quotas, expenses, user_id, start_ts, end_ts) -> None:
     n_days = (end_ts - start_ts) // DAY
     codes = [c for c in CURRENCIES if c != "USD"]
     day = np.tile(np.arange(n_days), len(codes))
     cur = np.repeat(np.array(codes), n_days)
     rate = np.concatenate([fx[c] for c in codes])
+    sent = np.concatenate([fx_delivered[c] for c in codes])
+    if not sent.all():  # multi-currency-gaps: days without a rate
+        day, cur, rate = day[sent], cur[sent], rate[sent]
     writer.write(
         contract.get("reference", "fx_rates"),
         {
@@ -1135,4 +1174,62 @@ def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) ->
         },
         _day(expenses["delivered"], start_ts),
         order=["month", "department", "category"],
+    )
+
+
+def _relabel(values: np.ndarray, mapping: dict[str, str]) -> np.ndarray:
+    """Simulated picklist values as the org's profile names them."""
+    if not mapping:
+        return values
+    return np.array([mapping.get(v, v) for v in values.tolist()], dtype=object)
+
+
+def _titles(users: Users) -> np.ndarray:
+    """salesforce-defaults: reps with the varied titles real orgs give them."""
+    out = users.title.astype(object).copy()
+    for role, choices in SF_TITLES.items():
+        mine = np.flatnonzero(users.role == role)
+        out[mine] = np.array(choices, dtype=object)[np.arange(mine.size) % len(choices)]
+    return out
+
+
+def _write_metadata(writer: w.DeliveryWriter, start_ts: int) -> None:
+    """salesforce-defaults: the OpportunityStage and LeadStatus metadata exports (the whole
+    picklist, delivered with the first export)."""
+    made = np.full(len(SF_STAGES), start_ts - 900 * DAY)
+    n = len(SF_STAGES)
+    writer.write(
+        contract.get("salesforce", "OpportunityStage"),
+        {
+            "Id": w.text(sf_ids("01J", np.arange(n) + 100)),
+            "MasterLabel": w.text(np.array([s[0] for s in SF_STAGES])),
+            "ApiName": w.text(np.array([s[0] for s in SF_STAGES])),
+            "IsActive": w.boolean(np.ones(n, bool)),
+            "SortOrder": w.integer(np.arange(n) + 1),
+            "IsClosed": w.boolean(np.array([s[3] for s in SF_STAGES])),
+            "IsWon": w.boolean(np.array([s[4] for s in SF_STAGES])),
+            "DefaultProbability": w.integer(np.array([s[1] for s in SF_STAGES])),
+            "ForecastCategoryName": w.text(np.array([s[2] for s in SF_STAGES])),
+            "CreatedDate": w.timestamp(made),
+            "LastModifiedDate": w.timestamp(made),
+        },
+        np.zeros(n, np.int64),
+        order=["SortOrder"],
+    )
+    n = len(SF_LEAD_STATUSES)
+    made = np.full(n, start_ts - 900 * DAY)
+    writer.write(
+        contract.get("salesforce", "LeadStatus"),
+        {
+            "Id": w.text(sf_ids("01J", np.arange(n) + 200)),
+            "MasterLabel": w.text(np.array([s[0] for s in SF_LEAD_STATUSES])),
+            "ApiName": w.text(np.array([s[0] for s in SF_LEAD_STATUSES])),
+            "SortOrder": w.integer(np.arange(n) + 1),
+            "IsDefault": w.boolean(np.array([s[1] for s in SF_LEAD_STATUSES])),
+            "IsConverted": w.boolean(np.array([s[2] for s in SF_LEAD_STATUSES])),
+            "CreatedDate": w.timestamp(made),
+            "LastModifiedDate": w.timestamp(made),
+        },
+        np.zeros(n, np.int64),
+        order=["SortOrder"],
     )
