@@ -6,6 +6,7 @@ arrive in the first delivery), exactly as an incremental export by modified time
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,6 +229,7 @@ def write_all(
     profile: OrgProfile,
     lead_queue: np.ndarray,
     fx_delivered: dict[str, np.ndarray],
+    stripe_cutover: int | None = None,
     progress=None,
 ) -> None:
     # Ids as object arrays of str: indexing them per record version copies pointers, not
@@ -687,7 +689,7 @@ def write_all(
     )
     step("marketing_automation/activities")
 
-    _write_stripe(writer, billing, settled, account_id, start_ts, end_ts)
+    _write_stripe(writer, billing, settled, account_id, start_ts, end_ts, stripe_cutover)
     step("stripe")
     _write_reference(writer, fx, fx_delivered, quotas, expenses, user_id, start_ts, end_ts)
     step("reference")
@@ -700,7 +702,10 @@ def _write_stripe(
     account_id: np.ndarray,
     start_ts: int,
     end_ts: int,
+    cutover: int | None = None,
 ) -> None:
+    """Stripe objects; with `cutover` (a day index), deliveries from that day on are in the
+    API 2025-03-31 shape, earlier ones in the 2024-06-20 shape."""
     cat = billing.catalogue
     cust = billing.customers
     subs = billing.subs
@@ -836,34 +841,41 @@ def _write_stripe(
         & (np.array([c[4] for c in COUPONS] + ["x"])[coupon] != "once")
     )
     disc_id = np.char.add("di_", np.char.replace(sub_id[pos].astype(str), "sub_", ""))
-    writer.write(
+    sub_cols = {
+        "id": w.text(sub_id[pos]),
+        "object": w.text(np.full(pos.size, "subscription")),
+        "customer": w.text(cus_id[subs["customer"][pos]]),
+        "status": w.text(ev["status"]),
+        "currency": w.text(np.char.lower(cust.currency[subs["customer"][pos]].astype(str))),
+        "created": w.unix(subs["start"][pos]),
+        "start_date": w.unix(subs["start"][pos]),
+        "current_period_start": w.unix(ev["cps"]),
+        "current_period_end": w.unix(ev["cpe"]),
+        "billing_cycle_anchor": w.unix(subs["anchor"][pos]),
+        "cancel_at_period_end": w.boolean(ev["cancel_at_period_end"]),
+        "canceled_at": w.unix(ev["canceled_at"]),
+        "ended_at": w.unix(ev["ended_at"]),
+        "trial_start": w.unix(np.where(subs["trial"][pos], subs["start"][pos], NAT)),
+        "trial_end": w.unix(subs["trial_end"][pos]),
+        "discount": w.expr(
+            "case when not _disc then null else {'id': _disc_id, 'coupon': _coupon, "
+            "'start': _disc_start, 'end': case when _disc_end = "
+            + str(NAT)
+            + " then null else _disc_end end} end"
+        ),
+        "metadata": w.expr("map {}::map(varchar, varchar)"),
+        "deleted": w.boolean(np.zeros(pos.size, bool)),
+    }
+    # API 2025-03-31: the periods move to the items, `discounts` (ids) replaces `discount`
+    sub_cols_2025 = {k: v for k, v in sub_cols.items() if k not in _SUB_MOVED}
+    sub_cols_2025["discounts"] = w.expr("case when _disc then [_disc_id] else []::varchar[] end")
+    _write_versions(
+        writer,
         contract.get("stripe", "subscriptions"),
-        {
-            "id": w.text(sub_id[pos]),
-            "object": w.text(np.full(pos.size, "subscription")),
-            "customer": w.text(cus_id[subs["customer"][pos]]),
-            "status": w.text(ev["status"]),
-            "currency": w.text(np.char.lower(cust.currency[subs["customer"][pos]].astype(str))),
-            "created": w.unix(subs["start"][pos]),
-            "start_date": w.unix(subs["start"][pos]),
-            "current_period_start": w.unix(ev["cps"]),
-            "current_period_end": w.unix(ev["cpe"]),
-            "billing_cycle_anchor": w.unix(subs["anchor"][pos]),
-            "cancel_at_period_end": w.boolean(ev["cancel_at_period_end"]),
-            "canceled_at": w.unix(ev["canceled_at"]),
-            "ended_at": w.unix(ev["ended_at"]),
-            "trial_start": w.unix(np.where(subs["trial"][pos], subs["start"][pos], NAT)),
-            "trial_end": w.unix(subs["trial_end"][pos]),
-            "discount": w.expr(
-                "case when not _disc then null else {'id': _disc_id, 'coupon': _coupon, "
-                "'start': _disc_start, 'end': case when _disc_end = "
-                + str(NAT)
-                + " then null else _disc_end end} end"
-            ),
-            "metadata": w.expr("map {}::map(varchar, varchar)"),
-            "deleted": w.boolean(np.zeros(pos.size, bool)),
-        },
+        sub_cols,
+        sub_cols_2025,
         _day(ev["t"], start_ts),
+        cutover,
         order=["id"],
         helpers={
             "_disc": disc_active,
@@ -880,18 +892,28 @@ def _write_stripe(
     ipos = it["sub"]
     si_id = stripe_ids("si", it["item"], 15)
     price_helpers = _price_helpers(cat, it["price"], price_id, prod_id)
-    writer.write(
+    item_cols = {
+        "id": w.text(si_id),
+        "object": w.text(np.full(si_id.size, "subscription_item")),
+        "subscription": w.text(sub_id[ipos]),
+        "price": w.expr(_PRICE_SQL),
+        "quantity": w.integer(it["qty"]),
+        "created": w.unix(it["t"]),
+        "deleted": w.boolean(it["deleted"]),
+    }
+    item_cols_2025 = dict(item_cols)
+    if cutover is not None:
+        # the subscription's period at the item version's time
+        cps, cpe = _period_at(ev["sub"], ev["t"], ev["cps"], ev["cpe"], ipos, it["t"])
+        item_cols_2025["current_period_start"] = w.unix(cps)
+        item_cols_2025["current_period_end"] = w.unix(cpe)
+    _write_versions(
+        writer,
         contract.get("stripe", "subscription_items"),
-        {
-            "id": w.text(si_id),
-            "object": w.text(np.full(si_id.size, "subscription_item")),
-            "subscription": w.text(sub_id[ipos]),
-            "price": w.expr(_PRICE_SQL),
-            "quantity": w.integer(it["qty"]),
-            "created": w.unix(it["t"]),
-            "deleted": w.boolean(it["deleted"]),
-        },
+        item_cols,
+        item_cols_2025,
         _day(it["t"], start_ts),
+        cutover,
         order=["created", "id"],
         helpers=price_helpers,
     )
@@ -911,7 +933,54 @@ def _write_stripe(
         start_ts=start_ts,
         end_ts=end_ts,
         settled=settled,
+        cutover=cutover,
     )
+
+
+_SUB_MOVED = ("current_period_start", "current_period_end", "discount")
+_LINE_MOVED = ("subscription", "subscription_item", "type", "price", "proration")
+
+
+def _write_versions(
+    writer: w.DeliveryWriter,
+    obj: contract.ExportObject,
+    before: dict[str, w.Col],
+    after: dict[str, w.Col],
+    day: np.ndarray,
+    cutover: int | None,
+    order: list[str],
+    helpers: dict[str, np.ndarray],
+) -> None:
+    """One Stripe object: deliveries before `cutover` with the `before` columns (API
+    2024-06-20), from it on with the `after` columns (2025-03-31); all `before` without one."""
+    if cutover is None:
+        writer.write(obj, before, day, order=order, helpers=helpers)
+        return
+    for cols, rows, replace in ((before, day < cutover, True), (after, day >= cutover, False)):
+        sliced = {
+            k: c if c.values is None else dataclasses.replace(c, values=c.values[rows])
+            for k, c in cols.items()
+        }
+        sub_helpers = {k: np.asarray(v)[rows] for k, v in helpers.items()}
+        writer.write(obj, sliced, day[rows], order=order, helpers=sub_helpers, replace=replace)
+
+
+def _period_at(
+    ev_sub: np.ndarray,
+    ev_t: np.ndarray,
+    ev_cps: np.ndarray,
+    ev_cpe: np.ndarray,
+    sub: np.ndarray,
+    t: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The subscription's current period (its latest version at or before `t`) per row."""
+    key_ev = (ev_sub.astype(np.int64) << 32) + ev_t.astype(np.int64)
+    key = (np.asarray(sub, dtype=np.int64) << 32) + np.asarray(t, dtype=np.int64)
+    srt = np.argsort(key_ev, kind="stable")
+    at = np.searchsorted(key_ev[srt], key, side="right") - 1
+    hit = srt[np.maximum(at, 0)]
+    ok = (at >= 0) & (ev_sub[hit] == sub)
+    return np.where(ok, ev_cps[hit], NAT), np.where(ok, ev_cpe[hit], NAT)
 
 
 _PRICE_SQL = (
@@ -949,6 +1018,7 @@ def _write_invoices(
     start_ts,
     end_ts,
     settled,
+    cutover=None,
 ) -> None:
     inv = settled["invoices"]
     cat = billing.catalogue
@@ -975,39 +1045,51 @@ def _write_invoices(
     r = ver["row"]
     status = ver["status"]
     paid = status == "paid"
-    writer.write(
+    inv_cols = {
+        "id": w.text(in_id[r]),
+        "object": w.text(np.full(r.size, "invoice")),
+        "customer": w.text(cus_id[cust[r]]),
+        "subscription": w.text(sub_id[pos[r]]),
+        "number": w.text(number[r]),
+        "status": w.text(status),
+        "billing_reason": w.text(inv["reason"][r]),
+        "currency": w.text(cur_l[r]),
+        "created": w.unix(inv["created"][r]),
+        "period_start": w.unix(inv["period_start"][r]),
+        "period_end": w.unix(inv["period_end"][r]),
+        "subtotal": w.integer(inv["subtotal"][r]),
+        "total_discount_amounts": w.expr(
+            "case when _disc = 0 then [] else [{'amount': _disc, 'discount': _disc_id}] end"
+        ),
+        "tax": w.integer(inv["tax"][r]),
+        "total": w.integer(inv["total"][r]),
+        "amount_due": w.integer(inv["due"][r]),
+        "amount_paid": w.integer(np.where(paid, inv["due"][r], 0)),
+        "amount_remaining": w.integer(
+            np.where(paid | (status == "uncollectible"), 0, inv["due"][r])
+        ),
+        "status_transitions": w.expr(
+            "{'finalized_at': _created, 'paid_at': case when _paid then _t else null end, "
+            "'voided_at': null::bigint}"
+        ),
+    }
+    # API 2025-03-31: `parent` replaces `subscription`, `total_taxes` replaces `tax`
+    inv_cols_2025 = {k: v for k, v in inv_cols.items() if k not in ("subscription", "tax")}
+    inv_cols_2025["parent"] = w.expr(
+        "{'type': 'subscription_details', 'subscription_details': {'subscription': _sub}}"
+    )
+    inv_cols_2025["total_taxes"] = w.expr("case when _tax = 0 then [] else [{'amount': _tax}] end")
+    _write_versions(
+        writer,
         contract.get("stripe", "invoices"),
-        {
-            "id": w.text(in_id[r]),
-            "object": w.text(np.full(r.size, "invoice")),
-            "customer": w.text(cus_id[cust[r]]),
-            "subscription": w.text(sub_id[pos[r]]),
-            "number": w.text(number[r]),
-            "status": w.text(status),
-            "billing_reason": w.text(inv["reason"][r]),
-            "currency": w.text(cur_l[r]),
-            "created": w.unix(inv["created"][r]),
-            "period_start": w.unix(inv["period_start"][r]),
-            "period_end": w.unix(inv["period_end"][r]),
-            "subtotal": w.integer(inv["subtotal"][r]),
-            "total_discount_amounts": w.expr(
-                "case when _disc = 0 then [] else [{'amount': _disc, 'discount': _disc_id}] end"
-            ),
-            "tax": w.integer(inv["tax"][r]),
-            "total": w.integer(inv["total"][r]),
-            "amount_due": w.integer(inv["due"][r]),
-            "amount_paid": w.integer(np.where(paid, inv["due"][r], 0)),
-            "amount_remaining": w.integer(
-                np.where(paid | (status == "uncollectible"), 0, inv["due"][r])
-            ),
-            "status_transitions": w.expr(
-                "{'finalized_at': _created, 'paid_at': case when _paid then _t else null end, "
-                "'voided_at': null::bigint}"
-            ),
-        },
+        inv_cols,
+        inv_cols_2025,
         _day(ver["t"], start_ts),
+        cutover,
         order=["id"],
         helpers={
+            "_sub": sub_id[pos[r]],
+            "_tax": inv["tax"][r],
             "_disc": disc_total[r],
             "_disc_id": np.where(
                 inv["once_discount"][r] > 0,
@@ -1051,33 +1133,63 @@ def _write_invoices(
     )
     inv_row = np.searchsorted(inv["invoice"], ln["invoice"])
     item_id = np.where(ln["item"] >= 0, stripe_ids("si", np.maximum(ln["item"], 0), 15), "")
-    writer.write(
+    line_cols = {
+        "id": w.text(il_id),
+        "object": w.text(np.full(il_id.size, "line_item")),
+        "invoice": w.text(in_id[inv_row]),
+        "subscription": w.text(sub_id[lpos]),
+        "subscription_item": w.text(item_id),
+        "type": w.text(ln["type"]),
+        "price": w.expr(_PRICE_SQL),
+        "quantity": w.integer(ln["qty"]),
+        "amount": w.integer(ln["amount"]),
+        "currency": w.text(np.char.lower(ln["currency"].astype(str))),
+        "discount_amounts": w.expr(
+            "case when _pct = 0 then [] else [{'amount': _disc_amount, 'discount': _di}] end"
+        ),
+        "discounts": w.expr(
+            "case when _pct = 0 then [] else [{'id': _di, 'coupon': {'id': _cp, "
+            "'percent_off': _pct, 'duration': _dur}, 'start': _ds, 'end': case when _de = "
+            + str(NAT)
+            + " then null else _de end}] end"
+        ),
+        "proration": w.boolean(ln["proration"]),
+        "period": w.expr("{'start': _ps, 'end': _pe}"),
+        "description": w.text(desc),
+    }
+    # API 2025-03-31: `pricing` (the price id) and `parent` replace `price`, `type`,
+    # `proration`, `subscription` and `subscription_item`
+    line_cols_2025 = {k: v for k, v in line_cols.items() if k not in _LINE_MOVED}
+    line_cols_2025["pricing"] = w.expr(
+        "{'type': 'price_details', 'price_details': {'price': _p_id, 'product': _p_product}, "
+        "'unit_amount_decimal': cast(_p_unit as varchar)}"
+    )
+    line_cols_2025["parent"] = w.expr(
+        "{'type': case when _is_sub then 'subscription_item_details' "
+        "else 'invoice_item_details' end, "
+        "'subscription_item_details': case when _is_sub then {'subscription': _sub, "
+        "'subscription_item': _si, 'proration': _proration, "
+        "'invoice_item': case when _proration then _ii else null end} else null end, "
+        "'invoice_item_details': case when _is_sub then null else {'invoice_item': _ii, "
+        "'subscription': _sub, 'proration': _proration} end}"
+    )
+    if cutover is not None:
+        helpers.update(
+            {
+                "_is_sub": is_sub,
+                "_sub": sub_id[lpos],
+                "_si": item_id,
+                "_proration": ln["proration"],
+                "_ii": stripe_ids("ii", np.arange(il_id.size), 20),
+            }
+        )
+    _write_versions(
+        writer,
         contract.get("stripe", "invoice_line_items"),
-        {
-            "id": w.text(il_id),
-            "object": w.text(np.full(il_id.size, "line_item")),
-            "invoice": w.text(in_id[inv_row]),
-            "subscription": w.text(sub_id[lpos]),
-            "subscription_item": w.text(item_id),
-            "type": w.text(ln["type"]),
-            "price": w.expr(_PRICE_SQL),
-            "quantity": w.integer(ln["qty"]),
-            "amount": w.integer(ln["amount"]),
-            "currency": w.text(np.char.lower(ln["currency"].astype(str))),
-            "discount_amounts": w.expr(
-                "case when _pct = 0 then [] else [{'amount': _disc_amount, 'discount': _di}] end"
-            ),
-            "discounts": w.expr(
-                "case when _pct = 0 then [] else [{'id': _di, 'coupon': {'id': _cp, "
-                "'percent_off': _pct, 'duration': _dur}, 'start': _ds, 'end': case when _de = "
-                + str(NAT)
-                + " then null else _de end}] end"
-            ),
-            "proration": w.boolean(ln["proration"]),
-            "period": w.expr("{'start': _ps, 'end': _pe}"),
-            "description": w.text(desc),
-        },
+        line_cols,
+        line_cols_2025,
         _day(inv["created"][inv_row], start_ts),
+        cutover,
         order=["id"],
         helpers=helpers,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -209,6 +210,7 @@ def generate(
             profile=profile,
             lead_queue=lead_queue,
             fx_delivered=fx_delivered,
+            stripe_cutover=_stripe_cutover(config),
             progress=step,
         )
     finally:
@@ -240,6 +242,32 @@ def generate(
         files=len(files),
         truth=result_truth,
     )
+
+
+STRIPE_OLD_API = "2024-06-20"
+STRIPE_NEW_API = "2025-03-31.basil"
+STRIPE_UPGRADE = dt.date(2025, 4, 1)
+
+
+def _stripe_cutover(config: GeneratorConfig) -> int | None:
+    """stripe-2025: the day the account upgraded its Stripe API version (2025-04-01, or two
+    thirds into a history that does not span it); earlier deliveries keep the old shape."""
+    if not config.profile.stripe_api_cutover:
+        return None
+    day = (STRIPE_UPGRADE - config.start_date).days
+    if not 30 <= day <= config.days - 30:
+        day = config.days * 2 // 3
+    return day
+
+
+def _stripe_api(config: GeneratorConfig) -> list[dict]:
+    """Which Stripe API version shaped the deliveries from which day (truth.json)."""
+    out = [{"version": STRIPE_OLD_API, "first_delivery": config.start_date.isoformat()}]
+    cutover = _stripe_cutover(config)
+    if cutover is not None:
+        first = config.start_date + dt.timedelta(days=cutover)
+        out.append({"version": STRIPE_NEW_API, "first_delivery": first.isoformat()})
+    return out
 
 
 def _fx_gaps(prng: np.random.Generator, config: GeneratorConfig, opps, fx: dict):
@@ -556,4 +584,5 @@ def build_truth(
         "reps": reps,
         "fx_gaps": fx_gaps,
         "settings": dict(config.profile.settings),
+        "stripe_api": _stripe_api(config),
     }
