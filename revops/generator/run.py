@@ -215,7 +215,11 @@ def generate(
         )
     finally:
         writer.close()
-    faults = dirty.apply_faults(out, config.seed, config.leads) if config.dirty else []
+    faults = (
+        dirty.apply_faults(out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL))
+        if config.dirty
+        else []
+    )
     report("ground truth", 0.92)
     result_truth = build_truth(
         config,
@@ -268,6 +272,15 @@ def _stripe_api(config: GeneratorConfig) -> list[dict]:
         first = config.start_date + dt.timedelta(days=cutover)
         out.append({"version": STRIPE_NEW_API, "first_delivery": first.isoformat()})
     return out
+
+
+def _won_amount(row: dict, prefix: str) -> str | None:
+    """A sum of won amounts: null when won deals exist but none has a counted amount (every
+    one without Amount or without a usable rate), as SQL's sum over nulls; 0.00 without wins."""
+    won = row.get(f"{prefix}won" if prefix else "opportunities_won", 0)
+    if won and not row.get(f"{prefix}won_counted", 0):
+        return None
+    return truth.cents_str(row.get(f"{prefix}won_amount_cents", 0))
 
 
 def _fx_gaps(prng: np.random.Generator, config: GeneratorConfig, opps, fx: dict):
@@ -403,6 +416,7 @@ def build_truth(
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"opportunities_{label}")
     won_kept = keep & c_won
     count(np.where(won_kept & counted, c_t, NAT), seg_o[c_opp], "won_amount_cents", usd)
+    count(np.where(won_kept & counted, c_t, NAT), seg_o[c_opp], "won_counted")
     count(np.where(won_kept & no_amount, c_t, NAT), seg_o[c_opp], "won_without_amount")
     unconverted = won_kept & ~no_amount & ~has_rate
     count(np.where(unconverted, c_t, NAT), seg_o[c_opp], "won_unconverted")
@@ -413,6 +427,7 @@ def build_truth(
         sel = keep & c_won & is_t[c_opp]
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won")
         count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
+        count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_counted")
     segments_all = [*crm.SEGMENTS, crm.UNKNOWN_SEGMENT]
     funnel = []
     for m in months:
@@ -428,13 +443,13 @@ def build_truth(
                 "opportunities_lost",
             ):
                 rec[name] = int(r.get(name, 0))
-            rec["won_amount"] = truth.cents_str(r.get("won_amount_cents", 0))
+            rec["won_amount"] = _won_amount(r, "")
             rec["won_without_amount"] = int(r.get("won_without_amount", 0))
             rec["won_unconverted"] = int(r.get("won_unconverted", 0))
             for typ in ("new_business", "expansion", "renewal"):
                 rec[f"{typ}_created"] = int(r.get(f"{typ}_created", 0))
                 rec[f"{typ}_won"] = int(r.get(f"{typ}_won", 0))
-                rec[f"{typ}_won_amount"] = truth.cents_str(r.get(f"{typ}_won_amount_cents", 0))
+                rec[f"{typ}_won_amount"] = _won_amount(r, f"{typ}_")
             funnel.append(rec)
     # won deals per month and owner (every opportunity owner is a user)
     user_id = sf_ids("005", np.arange(users.name.size))
@@ -446,6 +461,7 @@ def build_truth(
         r = rep_rows[(months[m], o)]
         r["opportunities_won"] += 1
         r["won_amount_cents"] += int(usd[i]) if counted[i] else 0
+        r["won_counted"] += int(counted[i])
         r["won_without_amount"] += int(no_amount[i])
         r["won_unconverted"] += int(unconverted[i])
     reps = [
@@ -453,7 +469,7 @@ def build_truth(
             "month": m,
             "owner_id": o,
             "opportunities_won": r["opportunities_won"],
-            "won_amount": truth.cents_str(r["won_amount_cents"]),
+            "won_amount": _won_amount(r, ""),
             "won_without_amount": r["won_without_amount"],
             "won_unconverted": r["won_unconverted"],
         }
@@ -558,7 +574,8 @@ def build_truth(
             "won_exclusions": (
                 "won_amount (funnel and reps) leaves out won deals without an Amount "
                 "(won_without_amount) and won deals whose currency has no rate on or before the "
-                "close date at most 7 days old (won_unconverted); opportunities_won counts both"
+                "close date at most 7 days old (won_unconverted); opportunities_won counts both; "
+                "won_amount is null when every won deal of the row is left out"
             ),
             "reps": "one row per close month and owner with at least one won opportunity",
             "mrr_rounding": (
