@@ -48,8 +48,7 @@ def _files(root: Path, obj: contract.ExportObject) -> list[Path]:
 
 def _csv(root: Path, folder: str) -> str:
     return (
-        f"read_csv('{root}/{folder}/*/*.csv', all_varchar = true, header = true, "
-        "filename = true)"
+        f"read_csv('{root}/{folder}/*/*.csv', all_varchar = true, header = true, filename = true)"
     )
 
 
@@ -74,19 +73,21 @@ def test_profile_files_match_the_contract(profile_companies, name):
             continue
         canon = {c.lower(): c for c in obj.column_names}
         names_seen: set[str] = set()
-        for f in files:
+        # every file's header (CSV); the first and last 50 files line by line (JSON: the
+        # deliveries before and after a Stripe API upgrade)
+        sample = files if obj.format == "csv" else files[:50] + files[-50:]
+        for f in sample:
             if obj.format == "csv":
                 names = [canon.get(h.lower(), h) for h in _header(f)]
+                shapes = [names]
             else:
-                names = [k for line in f.read_text().splitlines() for k in json.loads(line)][
-                    : len(obj.column_names) + 5
-                ]
-                names = list(dict.fromkeys(names))
-            assert names == [c for c in obj.column_names if c in names], (f, names)
-            assert set(obj.required_columns) <= set(names), f
-            for group in obj.required_any:
-                assert set(group) & set(names), (f, group)
-            names_seen |= set(names)
+                shapes = [list(json.loads(line)) for line in f.read_text().splitlines()]
+            for names in shapes:
+                assert names == [c for c in obj.column_names if c in names], (f, names)
+                assert set(obj.required_columns) <= set(names), f
+                for group in obj.required_any:
+                    assert set(group) & set(names), (f, group)
+                names_seen |= set(names)
         paths = [str(f) for f in files]
         if obj.format == "csv":
             rel = f"read_csv({paths}, all_varchar = true, header = true)"
@@ -94,19 +95,25 @@ def test_profile_files_match_the_contract(profile_companies, name):
         else:
             rel = f"read_ndjson_objects({paths})"
             exprs = {c: f"json_extract_string(json, '$.\"{c}\"')" for c in names_seen}
+        checks: list[tuple[str, str]] = []
         for col in obj.columns:
             if col.name not in names_seen:
                 continue
             value = exprs[col.name]
             if col.required:
-                missing = con.execute(f"select count(*) from {rel} where {value} is null")
-                assert missing.fetchone()[0] == 0, f"{obj.folder}.{col.name} empty"
+                checks.append((f"{col.name} empty", f"{value} is null"))
             if col.type in CHECKS:
-                check = CHECKS[col.type].format(c=value)
-                bad = con.execute(
-                    f"select count(*) from {rel} where {value} is not null and {check} is null"
-                ).fetchone()[0]
-                assert bad == 0, f"{obj.folder}.{col.name}: {bad} values not {col.type}"
+                bad = CHECKS[col.type].format(c=value)
+                checks.append(
+                    (f"{col.name} not {col.type}", f"{value} is not null and {bad} is null")
+                )
+        counts = con.execute(
+            "select "
+            + ", ".join(f"count(*) filter (where {c})" for _, c in checks)
+            + f" from {rel}"
+        ).fetchone()
+        failing = {label: n for (label, _), n in zip(checks, counts, strict=True) if n}
+        assert not failing, (obj.folder, failing)
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -287,7 +294,9 @@ def test_salesforce_defaults_looks_like_a_new_salesforce_org(profile_companies):
         f"select count(*) from {_csv(root, 'salesforce/Opportunity')} where OwnerId like '00G%'"
     ).fetchone() == (0,)
     # varied rep titles; a single currency in billing
-    titles = {r[0] for r in con.execute(f"select Title from {_csv(root, 'salesforce/User')}")}
+    titles = {
+        r[0] for r in con.execute(f"select Title from {_csv(root, 'salesforce/User')}").fetchall()
+    }
     assert {"Senior Account Executive", "Enterprise AE", "BDR"} <= titles
     assert con.execute(
         f"select distinct json->>'currency' from read_ndjson_objects('{root}/stripe/customers/*/*')"
@@ -439,7 +448,7 @@ def test_multi_currency_gaps_in_the_rates_file(profile_companies):
     chf = duckdb.sql(
         f"select count(distinct Id) from {_csv(root, 'salesforce/Opportunity')} "
         "where CurrencyIsoCode = 'CHF'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert chf >= 3
     unconverted = sum(r["won_unconverted"] for r in company.truth["funnel"])
     assert unconverted >= 3 + len(gbp)
@@ -451,7 +460,7 @@ def test_multi_currency_gaps_mrr_in_the_files_equals_the_truth(profile_companies
 
 def test_cli_generate_takes_an_org_profile(tmp_path, capsys):
     out = tmp_path / "landing"
-    args = ["generate", "--leads", "200", "--days", "45", "--out", str(out)]
+    args = ["generate", "--leads", "200", "--days", "45", "--seed", "3", "--out", str(out)]
     assert main([*args, "--org-profile", "salesforce-defaults"]) == 0
     truth = json.loads((out / "truth.json").read_text())
     assert truth["generator"]["org_profile"] == "salesforce-defaults"
