@@ -21,7 +21,7 @@ from revops.generator import profiles
 from revops.generator.config import SCALES, GeneratorConfig
 from revops.generator.run import GenerationResult, generate
 from tests.test_generator import CHECKS
-from tests.test_generator_reconstruction import _check_mrr
+from tests.test_generator_reconstruction import _check_funnel, _check_mrr, _views
 
 PROFILES = [p for p in profiles.PROFILES if p != profiles.DEFAULT_PROFILE]
 _COMPANIES: dict[str, GenerationResult] = {}
@@ -312,6 +312,38 @@ def test_salesforce_defaults_mrr_in_the_files_equals_the_truth(profile_companies
     _check_mrr(profile_companies("salesforce-defaults"))
 
 
+def test_salesforce_defaults_lead_funnel_in_the_files_equals_the_truth(profile_companies):
+    """MQL = `Marketing Qualified Lead`, SQL = `Sales Accepted Lead`, converted =
+    `Closed - Converted`; `Recycled` means nothing; a queue-owned lead counts like any other."""
+    company = profile_companies("salesforce-defaults")
+    con = duckdb.connect()
+    _views(con, company.out)
+    con.execute(
+        """
+        create or replace view stages as
+        select lead_id,
+            min(changed_at) filter (where status in (
+                'Marketing Qualified Lead', 'Sales Accepted Lead', 'Closed - Converted'
+            )) as mql_at,
+            min(changed_at) filter (
+                where status in ('Sales Accepted Lead', 'Closed - Converted')
+            ) as sql_at
+        from status_events group by lead_id
+        """
+    )
+    got: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for name, at in (("leads", "l.created_at"), ("mqls", "s.mql_at"), ("sqls", "s.sql_at")):
+        rows = con.execute(
+            f"""select strftime({at}, '%Y-%m'), l.segment, count(*) from live_leads l
+            join stages s using (lead_id) where {at} is not null group by all"""
+        ).fetchall()
+        for month, segment, n in rows:
+            got[(month, segment)][name] = n
+    for row in company.truth["funnel"]:
+        for name in ("leads", "mqls", "sqls"):
+            assert got.get((row["month"], row["segment"]), {}).get(name, 0) == row[name], row
+
+
 # --- long-history -------------------------------------------------------------------------
 
 
@@ -324,6 +356,11 @@ def test_long_history_starts_before_2020_and_spans_seven_years(profile_companies
     assert sum(r["leads"] for r in company.truth["funnel"] if r["month"] < "2020") > 0
     assert any(Decimal(r["mrr"]) > 0 for r in company.truth["mrr"] if r["month"] < "2020")
     assert min(p.name for p in (company.out / "salesforce/Lead").iterdir()) < "2020"
+
+
+def test_long_history_funnel_and_mrr_in_the_files_equal_the_truth(profile_companies):
+    _check_funnel(profile_companies("long-history"))
+    _check_mrr(profile_companies("long-history"))
 
 
 def test_profile_history_yields_to_explicit_arguments(tmp_path):
