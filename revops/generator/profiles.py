@@ -69,7 +69,7 @@ class OrgProfile:
     metadata_exports: bool = False  # OpportunityStage and LeadStatus exports
     stripe_api_cutover: bool = False  # Stripe objects in the 2025-03-31 shape from a date on
     fx_gaps: bool = False  # weekend gaps, long gaps in one currency, a currency without rates
-    settings: dict[str, str] = field(default_factory=dict)  # truth.json `settings`
+    settings: dict[str, str | int] = field(default_factory=dict)  # truth.json `settings`
 
     def lead_status(self, status: str) -> str:
         return self.lead_status_labels.get(status, status)
@@ -145,7 +145,7 @@ PROFILES: dict[str, OrgProfile] = {
                 "window, and a few opportunities in CHF, a currency with no rates at all"
             ),
             fx_gaps=True,
-            settings={"fx_max_staleness_days": "7"},
+            settings={"fx_max_staleness_days": 7},
         ),
     )
 }
