@@ -127,20 +127,21 @@ def test_profile_truth_is_internally_consistent(profile_companies, name):
     for r in funnel:
         counted = r["opportunities_won"] - r["won_without_amount"] - r["won_unconverted"]
         assert counted >= 0, r
-        assert (r["won_amount"] is None) == (r["opportunities_won"] > 0 and counted == 0), r
+        if counted == 0:
+            assert r["won_amount"] == "0.00", r
     by_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for r in funnel:
         m = by_month[r["month"]]
         for key in ("opportunities_won", "won_without_amount", "won_unconverted"):
             m[key] += r[key]
-        m["won_amount"] += Decimal(r["won_amount"] or 0)
+        m["won_amount"] += Decimal(r["won_amount"])
     rep_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for r in reps:
         assert r["opportunities_won"] > 0 and r["owner_id"].startswith("005"), r
         m = rep_month[r["month"]]
         for key in ("opportunities_won", "won_without_amount", "won_unconverted"):
             m[key] += r[key]
-        m["won_amount"] += Decimal(r["won_amount"] or 0)
+        m["won_amount"] += Decimal(r["won_amount"])
     for month, m in by_month.items():
         if m["opportunities_won"]:
             assert rep_month[month] == m, month
@@ -190,7 +191,7 @@ def test_won_deals_in_the_files_equal_the_truth(profile_companies, name):
                 on fx.currency = w.currency and fx.rate_date <= w.close_date
         )
         select strftime(close_date, '%Y-%m'), OwnerId, count(*),
-            sum(round(amount * rate, 2)),
+            coalesce(sum(round(amount * rate, 2)), 0),
             count(*) filter (where amount is null),
             count(*) filter (where amount is not null and rate is null)
         from rated group by all
@@ -200,7 +201,7 @@ def test_won_deals_in_the_files_equal_the_truth(profile_companies, name):
     want = {
         (r["month"], r["owner_id"]): (
             r["opportunities_won"],
-            None if r["won_amount"] is None else Decimal(r["won_amount"]),
+            Decimal(r["won_amount"]),
             r["won_without_amount"],
             r["won_unconverted"],
         )

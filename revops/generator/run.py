@@ -274,12 +274,9 @@ def _stripe_api(config: GeneratorConfig) -> list[dict]:
     return out
 
 
-def _won_amount(row: dict, prefix: str) -> str | None:
-    """A sum of won amounts: null when won deals exist but none has a counted amount (every
-    one without Amount or without a usable rate), as SQL's sum over nulls; 0.00 without wins."""
-    won = row.get(f"{prefix}won" if prefix else "opportunities_won", 0)
-    if won and not row.get(f"{prefix}won_counted", 0):
-        return None
+def _won_amount(row: dict, prefix: str) -> str:
+    """A sum of won amounts in USD; deals left out (no Amount, no usable rate) add nothing and
+    are counted apart, so a row whose every won deal is left out says 0.00, as the marts do."""
     return truth.cents_str(row.get(f"{prefix}won_amount_cents", 0))
 
 
@@ -416,7 +413,6 @@ def build_truth(
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"opportunities_{label}")
     won_kept = keep & c_won
     count(np.where(won_kept & counted, c_t, NAT), seg_o[c_opp], "won_amount_cents", usd)
-    count(np.where(won_kept & counted, c_t, NAT), seg_o[c_opp], "won_counted")
     count(np.where(won_kept & no_amount, c_t, NAT), seg_o[c_opp], "won_without_amount")
     unconverted = won_kept & ~no_amount & ~has_rate
     count(np.where(unconverted, c_t, NAT), seg_o[c_opp], "won_unconverted")
@@ -427,7 +423,6 @@ def build_truth(
         sel = keep & c_won & is_t[c_opp]
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won")
         count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
-        count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_counted")
     segments_all = [*crm.SEGMENTS, crm.UNKNOWN_SEGMENT]
     funnel = []
     for m in months:
@@ -461,7 +456,6 @@ def build_truth(
         r = rep_rows[(months[m], o)]
         r["opportunities_won"] += 1
         r["won_amount_cents"] += int(usd[i]) if counted[i] else 0
-        r["won_counted"] += int(counted[i])
         r["won_without_amount"] += int(no_amount[i])
         r["won_unconverted"] += int(unconverted[i])
     reps = [
@@ -574,8 +568,7 @@ def build_truth(
             "won_exclusions": (
                 "won_amount (funnel and reps) leaves out won deals without an Amount "
                 "(won_without_amount) and won deals whose currency has no rate on or before the "
-                "close date at most 7 days old (won_unconverted); opportunities_won counts both; "
-                "won_amount is null when every won deal of the row is left out"
+                "close date at most 7 days old (won_unconverted); opportunities_won counts both"
             ),
             "reps": "one row per close month and owner with at least one won opportunity",
             "mrr_rounding": (
