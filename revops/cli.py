@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from revops import contract
+from revops.generator import profiles
 from revops.generator.config import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
@@ -64,14 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--start-date",
         type=_date,
-        default=DEFAULT_START,
-        help="first simulated day (default %(default)s)",
+        default=None,
+        help=f"first simulated day (default {DEFAULT_START}, or the org profile's)",
     )
     gen.add_argument(
         "--days",
         type=int,
-        default=DEFAULT_DAYS,
-        help="number of simulated days (default %(default)s)",
+        default=None,
+        help=f"number of simulated days (default {DEFAULT_DAYS}, or the org profile's)",
     )
     gen.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)"
@@ -80,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dirty",
         action="store_true",
         help="add the faults real exports have (listed in truth.json)",
+    )
+    gen.add_argument(
+        "--org-profile",
+        choices=list(profiles.PROFILES),
+        default=profiles.DEFAULT_PROFILE,
+        help="how the org's exports look: "
+        + "; ".join(f"{p.name}: {p.description}" for p in profiles.PROFILES.values())
+        + " (default %(default)s)",
     )
     gen.add_argument(
         "--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)"
@@ -181,7 +190,8 @@ def _summary(result, console: Console) -> None:
     gen = truth["generator"]
     console.print(
         f"Generated [bold]{gen['start_date']} .. {gen['end_date']}[/] ({gen['days']} days, seed "
-        f"{gen['seed']}{', dirty' if gen['dirty'] else ''}) into [bold]{result.out}[/] "
+        f"{gen['seed']}{', dirty' if gen['dirty'] else ''}, org profile {gen['org_profile']}) "
+        f"into [bold]{result.out}[/] "
         f"in {result.seconds:.1f} s: {result.files:,} files."
     )
     table = Table(title="Rows written per export object", show_lines=False)
@@ -432,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 days=args.days,
                 seed=args.seed,
                 dirty=args.dirty,
+                org_profile=args.org_profile,
             )
             _summary(run_generate(config, console), console)
             return 0

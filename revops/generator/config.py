@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from revops.generator import profiles
+
 # Target number of leads over the default three-year history.
 SCALES: dict[str, int] = {"xs": 2_000, "s": 20_000, "m": 200_000, "l": 2_000_000}
 
@@ -19,17 +21,28 @@ REPORTING_CURRENCY = "USD"
 class GeneratorConfig:
     out: Path
     leads: int = SCALES["s"]
-    start_date: dt.date = DEFAULT_START
-    days: int = DEFAULT_DAYS
+    # None: the org profile's own history if it has one, else DEFAULT_START / DEFAULT_DAYS
+    start_date: dt.date | None = None
+    days: int | None = None
     seed: int = DEFAULT_SEED
     dirty: bool = False
     progress: bool = False
+    org_profile: str = profiles.DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
+        profile = profiles.get(self.org_profile)
+        if self.start_date is None:
+            object.__setattr__(self, "start_date", profile.start_date or DEFAULT_START)
+        if self.days is None:
+            object.__setattr__(self, "days", profile.days or DEFAULT_DAYS)
         if self.leads < 50:
             raise ValueError(f"--leads must be at least 50, got {self.leads}")
         if not 31 <= self.days <= 3660:
             raise ValueError(f"--days must be between 31 and 3660, got {self.days}")
+
+    @property
+    def profile(self) -> profiles.OrgProfile:
+        return profiles.get(self.org_profile)
 
     @property
     def end_date(self) -> dt.date:

@@ -42,7 +42,10 @@ def _pick(rng: np.random.Generator, items: list, k: int) -> list:
     return [items[i] for i in idx]
 
 
-def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
+def apply_faults(
+    root: Path, seed: int, scale_rows: int, mql_status: str = "Marketing Qualified"
+) -> list[dict]:
+    """Add the faults; headers may be in any case (an org profile writes some upper case)."""
     rng = np.random.default_rng(seed + 7919)
     faults: list[dict] = []
     k = max(2, min(25, scale_rows // 2000))
@@ -157,7 +160,8 @@ def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
     for f in _pick(rng, lead_files[len(lead_files) // 2 :], 1):
         lines = _read_lines(f)
         header = next(csv.reader(io.StringIO(lines[0])))
-        lines[0] = _csv_line(["JobTitle" if h == "Title" else h for h in header])
+        renamed_title = {"Title": "JobTitle", "TITLE": "JOBTITLE"}
+        lines[0] = _csv_line([renamed_title.get(h, h) for h in header])
         _write_lines(f, lines)
         renamed.append(str(f.relative_to(root)))
     faults.append(
@@ -175,27 +179,27 @@ def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
         lines = _read_lines(f)
         row = next(csv.reader(io.StringIO(lines[1])))
         header = next(csv.reader(io.StringIO(lines[0])))
-        rec = dict(zip(header, row, strict=True))
+        canon = {h.lower(): h for h in header}
+        rec = {h.lower(): v for h, v in zip(header, row, strict=True)}
         lead_id = f"00Q5g0TEST{i:05d}AAA"
         domain = "example.com" if i % 2 == 0 else INTERNAL_DOMAIN
-        rec.update(
-            {
-                "Id": lead_id,
-                "FirstName": "Test",
-                "LastName": f"Account {i}",
-                "Email": f"qa+{i}@{domain}",
-                "Company": "Test Account" if i % 2 == 0 else "Northwind (internal)",
-                "Status": "Marketing Qualified",
-                "IsConverted": "false",
-                "ConvertedDate": "",
-                "ConvertedAccountId": "",
-                "ConvertedContactId": "",
-                "ConvertedOpportunityId": "",
-                "IsDeleted": "false",
-            }
-        )
-        rec["LastModifiedDate"] = rec["CreatedDate"]
-        lines.append(_csv_line([rec.get(h, "") for h in header]))
+        changes = {
+            "Id": lead_id,
+            "FirstName": "Test",
+            "LastName": f"Account {i}",
+            "Email": f"qa+{i}@{domain}",
+            "Company": "Test Account" if i % 2 == 0 else "Northwind (internal)",
+            "Status": mql_status,
+            "IsConverted": "false",
+            "ConvertedDate": "",
+            "ConvertedAccountId": "",
+            "ConvertedContactId": "",
+            "ConvertedOpportunityId": "",
+            "IsDeleted": "false",
+        }
+        rec.update({k.lower(): v for k, v in changes.items()})
+        rec["lastmodifieddate"] = rec["createddate"]
+        lines.append(_csv_line([rec.get(h.lower(), "") for h in canon.values()]))
         _write_lines(f, lines)
         test_leads.append(lead_id)
     cust_files = _files(root, "stripe/customers")
@@ -232,7 +236,7 @@ def apply_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
     ):
         lines = _read_lines(f)
         header = next(csv.reader(io.StringIO(lines[0])))
-        col = header.index("email") if "email" in header else header.index("Email")
+        col = [h.lower() for h in header].index("email")
         out = [lines[0]]
         for line in lines[1:]:
             try:

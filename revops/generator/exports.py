@@ -6,6 +6,7 @@ arrive in the first delivery), exactly as an incremental export by modified time
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,8 @@ from revops.generator.crm import (
     Users,
 )
 from revops.generator.marketing import CHANNELS, PLATFORM_CURRENCY, Campaigns
-from revops.generator.reference import CURRENCIES
+from revops.generator.profiles import SF_LEAD_STATUSES, SF_STAGES, SF_TITLES, OrgProfile
+from revops.generator.reference import CURRENCIES, MINOR_EXPONENT
 from revops.generator.touches import Touches
 
 
@@ -52,6 +54,7 @@ class Opportunities:
     ev_stage: np.ndarray
     ev_amount: np.ndarray  # minor units
     ev_close: np.ndarray  # Unix time of the (expected) close date
+    no_amount: np.ndarray  # Amount empty on every version (salesforce-defaults)
 
 
 def _day(ts: np.ndarray, start_ts: int) -> np.ndarray:
@@ -195,12 +198,13 @@ def build_opportunities(
         ev_stage=ev_cols[2],
         ev_amount=ev_cols[3],
         ev_close=ev_cols[4],
+        no_amount=np.zeros(total, dtype=bool),
     )
 
 
 def _money(minor: np.ndarray, currency: np.ndarray, null: np.ndarray | None = None) -> w.Col:
     """Salesforce currency fields in units; JPY has no decimals."""
-    exp = np.array([CURRENCIES[c][1] for c in currency])
+    exp = np.array([MINOR_EXPONENT[c] for c in currency])
     scaled = np.asarray(minor, dtype=np.int64) * np.where(exp == 0, 100, 1)
     return w.money(scaled, 2, null)
 
@@ -222,6 +226,10 @@ def write_all(
     fx: dict[str, np.ndarray],
     quotas: dict[str, np.ndarray],
     expenses: dict[str, np.ndarray],
+    profile: OrgProfile,
+    lead_queue: np.ndarray,
+    fx_delivered: dict[str, np.ndarray],
+    stripe_cutover: int | None = None,
     progress=None,
 ) -> None:
     # Ids as object arrays of str: indexing them per record version copies pointers, not
@@ -236,6 +244,8 @@ def write_all(
     camp_or_blank = lambda idx: np.where(idx >= 0, campaign_id[np.maximum(idx, 0)], "")  # noqa: E731
     src = np.array([c.lead_source for c in CHANNELS])[leads.channel]
     step = progress or (lambda name: None)
+    queue_id = sf_ids("00G", np.arange(max(1, int(lead_queue.max()) + 1))).astype(object)
+    titles = _titles(users) if profile.varied_titles else users.title
 
     # --- salesforce/User --------------------------------------------------------------------
     u = np.arange(users.name.size)
@@ -252,7 +262,7 @@ def write_all(
             "Email": w.text(users.email[ver_u]),
             "ManagerId": w.text(np.where(mgr >= 0, user_id[np.maximum(mgr, 0)], "")),
             "Department": w.text(users.department[ver_u]),
-            "Title": w.text(users.title[ver_u]),
+            "Title": w.text(titles[ver_u]),
             "Segment__c": w.text(
                 np.where(
                     users.segment[ver_u] >= 0,
@@ -313,8 +323,14 @@ def write_all(
             "Company": w.text(leads.company[e_lead]),
             "Title": w.text(leads.title[e_lead]),
             "LeadSource": w.text(src[e_lead]),
-            "Status": w.text(e_status),
-            "OwnerId": w.text(user_id[leads.owner[e_lead]]),
+            "Status": w.text(_relabel(e_status, profile.lead_status_labels)),
+            "OwnerId": w.text(
+                np.where(
+                    lead_queue[e_lead] >= 0,
+                    queue_id[np.maximum(lead_queue[e_lead], 0)],
+                    user_id[leads.owner[e_lead]],
+                )
+            ),
             "Country": w.text(leads.country[e_lead]),
             "NumberOfEmployees": w.integer(
                 leads.employees[e_lead], null=~leads.employees_known[e_lead]
@@ -352,8 +368,8 @@ def write_all(
             "Id": w.text(sf_ids("017", np.arange(hl.size))),
             "LeadId": w.text(lead_id[hl]),
             "Field": w.text(hf),
-            "OldValue": w.text(ho),
-            "NewValue": w.text(hn),
+            "OldValue": w.text(_relabel(ho, profile.lead_status_labels)),
+            "NewValue": w.text(_relabel(hn, profile.lead_status_labels)),
             "CreatedDate": w.timestamp(ht),
         },
         _day(ht, start_ts),
@@ -405,27 +421,30 @@ def write_all(
     al = a_lead[av]
     revenue_per_head = 90_000 + (av * 7919) % 160_000
     acc_cur = deals.currency[av]
+    account_cols = {
+        "Id": w.text(account_id[av]),
+        "Name": w.text(leads.company[al]),
+        "Website": w.text(leads.domain[al]),
+        "Industry": w.text(leads.industry[al]),
+        "NumberOfEmployees": w.integer(leads.employees[al]),
+        "AnnualRevenue": _money(
+            (leads.employees[al] * revenue_per_head // 1000 * 1000)
+            * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
+            acc_cur,
+        ),
+        "BillingCountry": w.text(leads.country[al]),
+        "OwnerId": w.text(user_id[deals.owner[av]]),
+        "Type": w.text(atype),
+        "CurrencyIsoCode": w.text(acc_cur),
+        "CreatedDate": w.timestamp(deals.created[av]),
+        "LastModifiedDate": w.timestamp(at),
+        "IsDeleted": w.boolean(np.zeros(av.size, bool)),
+    }
+    if not profile.currency_iso_code:
+        del account_cols["CurrencyIsoCode"]
     writer.write(
         contract.get("salesforce", "Account"),
-        {
-            "Id": w.text(account_id[av]),
-            "Name": w.text(leads.company[al]),
-            "Website": w.text(leads.domain[al]),
-            "Industry": w.text(leads.industry[al]),
-            "NumberOfEmployees": w.integer(leads.employees[al]),
-            "AnnualRevenue": _money(
-                (leads.employees[al] * revenue_per_head // 1000 * 1000)
-                * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
-                acc_cur,
-            ),
-            "BillingCountry": w.text(leads.country[al]),
-            "OwnerId": w.text(user_id[deals.owner[av]]),
-            "Type": w.text(atype),
-            "CurrencyIsoCode": w.text(acc_cur),
-            "CreatedDate": w.timestamp(deals.created[av]),
-            "LastModifiedDate": w.timestamp(at),
-            "IsDeleted": w.boolean(np.zeros(av.size, bool)),
-        },
+        account_cols,
         _day(at, start_ts),
         order=["LastModifiedDate", "Id"],
     )
@@ -455,6 +474,12 @@ def write_all(
     closed = np.isin(stage, ["Closed Won", "Closed Lost"])
     prob = np.array([STAGE_PROBABILITY[s] for s in stage], dtype=np.int64)
     fc = np.array([FORECAST_CATEGORY[s] for s in stage])
+    if profile.stage_labels:
+        stage_out = _relabel(stage.astype(object), profile.stage_labels)
+        prob = np.array([profile.stage_probability[s] for s in stage_out], dtype=np.int64)
+        fc = np.array([profile.forecast_category[s] for s in stage_out])
+    else:
+        stage_out = stage
     close_day = opps.ev_close - opps.ev_close % DAY
     deleted_rows = opps.deleted_at != NAT
     d_o = np.flatnonzero(deleted_rows)
@@ -465,28 +490,35 @@ def write_all(
     vi = np.concatenate([np.arange(o.size), last_ev])
     vdel = np.concatenate([np.zeros(o.size, bool), np.ones(d_o.size, bool)])
     acc_o = opps.account[vo]
+    opp_cols = {
+        "Id": w.text(opp_id[vo]),
+        "AccountId": w.text(account_id[acc_o]),
+        "OwnerId": w.text(user_id[opps.owner[vo]]),
+        "Name": w.text(opps.name[vo]),
+        "Type": w.text(_relabel(opps.type[vo].astype(object), profile.type_labels)),
+        "StageName": w.text(stage_out[vi]),
+        "Amount": _money(
+            opps.ev_amount[vi],
+            opps.currency[vo],
+            null=opps.no_amount[vo] if opps.no_amount.any() else None,
+        ),
+        "CurrencyIsoCode": w.text(opps.currency[vo]),
+        "Probability": w.integer(prob[vi]),
+        "ForecastCategoryName": w.text(fc[vi]),
+        "CloseDate": w.date(close_day[vi]),
+        "IsClosed": w.boolean(closed[vi]),
+        "IsWon": w.boolean(stage[vi] == "Closed Won"),
+        "LeadSource": w.text(opps.lead_source[vo]),
+        "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
+        "CreatedDate": w.timestamp(opps.created[vo]),
+        "LastModifiedDate": w.timestamp(vt),
+        "IsDeleted": w.boolean(vdel),
+    }
+    if not profile.currency_iso_code:
+        del opp_cols["CurrencyIsoCode"]
     writer.write(
         contract.get("salesforce", "Opportunity"),
-        {
-            "Id": w.text(opp_id[vo]),
-            "AccountId": w.text(account_id[acc_o]),
-            "OwnerId": w.text(user_id[opps.owner[vo]]),
-            "Name": w.text(opps.name[vo]),
-            "Type": w.text(opps.type[vo]),
-            "StageName": w.text(stage[vi]),
-            "Amount": _money(opps.ev_amount[vi], opps.currency[vo]),
-            "CurrencyIsoCode": w.text(opps.currency[vo]),
-            "Probability": w.integer(prob[vi]),
-            "ForecastCategoryName": w.text(fc[vi]),
-            "CloseDate": w.date(close_day[vi]),
-            "IsClosed": w.boolean(closed[vi]),
-            "IsWon": w.boolean(stage[vi] == "Closed Won"),
-            "LeadSource": w.text(opps.lead_source[vo]),
-            "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
-            "CreatedDate": w.timestamp(opps.created[vo]),
-            "LastModifiedDate": w.timestamp(vt),
-            "IsDeleted": w.boolean(vdel),
-        },
+        opp_cols,
         _day(vt, start_ts),
         order=["LastModifiedDate", "Id"],
     )
@@ -495,8 +527,12 @@ def write_all(
         {
             "Id": w.text(sf_ids("008", np.arange(o.size))),
             "OpportunityId": w.text(opp_id[o]),
-            "StageName": w.text(stage),
-            "Amount": _money(opps.ev_amount, opps.currency[o]),
+            "StageName": w.text(stage_out),
+            "Amount": _money(
+                opps.ev_amount,
+                opps.currency[o],
+                null=opps.no_amount[o] if opps.no_amount.any() else None,
+            ),
             "Probability": w.integer(prob),
             "CloseDate": w.date(close_day),
             "CreatedDate": w.timestamp(opps.ev_t),
@@ -504,6 +540,8 @@ def write_all(
         _day(opps.ev_t, start_ts),
         order=["CreatedDate", "Id"],
     )
+    if profile.metadata_exports:
+        _write_metadata(writer, start_ts)
     step("salesforce/Opportunity")
 
     # --- salesforce/Campaign and CampaignMember -------------------------------------------
@@ -651,9 +689,9 @@ def write_all(
     )
     step("marketing_automation/activities")
 
-    _write_stripe(writer, billing, settled, account_id, start_ts, end_ts)
+    _write_stripe(writer, billing, settled, account_id, start_ts, end_ts, stripe_cutover)
     step("stripe")
-    _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts)
+    _write_reference(writer, fx, fx_delivered, quotas, expenses, user_id, start_ts, end_ts)
     step("reference")
 
 
@@ -664,7 +702,10 @@ def _write_stripe(
     account_id: np.ndarray,
     start_ts: int,
     end_ts: int,
+    cutover: int | None = None,
 ) -> None:
+    """Stripe objects; with `cutover` (a day index), deliveries from that day on are in the
+    API 2025-03-31 shape, earlier ones in the 2024-06-20 shape."""
     cat = billing.catalogue
     cust = billing.customers
     subs = billing.subs
@@ -800,34 +841,41 @@ def _write_stripe(
         & (np.array([c[4] for c in COUPONS] + ["x"])[coupon] != "once")
     )
     disc_id = np.char.add("di_", np.char.replace(sub_id[pos].astype(str), "sub_", ""))
-    writer.write(
+    sub_cols = {
+        "id": w.text(sub_id[pos]),
+        "object": w.text(np.full(pos.size, "subscription")),
+        "customer": w.text(cus_id[subs["customer"][pos]]),
+        "status": w.text(ev["status"]),
+        "currency": w.text(np.char.lower(cust.currency[subs["customer"][pos]].astype(str))),
+        "created": w.unix(subs["start"][pos]),
+        "start_date": w.unix(subs["start"][pos]),
+        "current_period_start": w.unix(ev["cps"]),
+        "current_period_end": w.unix(ev["cpe"]),
+        "billing_cycle_anchor": w.unix(subs["anchor"][pos]),
+        "cancel_at_period_end": w.boolean(ev["cancel_at_period_end"]),
+        "canceled_at": w.unix(ev["canceled_at"]),
+        "ended_at": w.unix(ev["ended_at"]),
+        "trial_start": w.unix(np.where(subs["trial"][pos], subs["start"][pos], NAT)),
+        "trial_end": w.unix(subs["trial_end"][pos]),
+        "discount": w.expr(
+            "case when not _disc then null else {'id': _disc_id, 'coupon': _coupon, "
+            "'start': _disc_start, 'end': case when _disc_end = "
+            + str(NAT)
+            + " then null else _disc_end end} end"
+        ),
+        "metadata": w.expr("map {}::map(varchar, varchar)"),
+        "deleted": w.boolean(np.zeros(pos.size, bool)),
+    }
+    # API 2025-03-31: the periods move to the items, `discounts` (ids) replaces `discount`
+    sub_cols_2025 = {k: v for k, v in sub_cols.items() if k not in _SUB_MOVED}
+    sub_cols_2025["discounts"] = w.expr("case when _disc then [_disc_id] else []::varchar[] end")
+    _write_versions(
+        writer,
         contract.get("stripe", "subscriptions"),
-        {
-            "id": w.text(sub_id[pos]),
-            "object": w.text(np.full(pos.size, "subscription")),
-            "customer": w.text(cus_id[subs["customer"][pos]]),
-            "status": w.text(ev["status"]),
-            "currency": w.text(np.char.lower(cust.currency[subs["customer"][pos]].astype(str))),
-            "created": w.unix(subs["start"][pos]),
-            "start_date": w.unix(subs["start"][pos]),
-            "current_period_start": w.unix(ev["cps"]),
-            "current_period_end": w.unix(ev["cpe"]),
-            "billing_cycle_anchor": w.unix(subs["anchor"][pos]),
-            "cancel_at_period_end": w.boolean(ev["cancel_at_period_end"]),
-            "canceled_at": w.unix(ev["canceled_at"]),
-            "ended_at": w.unix(ev["ended_at"]),
-            "trial_start": w.unix(np.where(subs["trial"][pos], subs["start"][pos], NAT)),
-            "trial_end": w.unix(subs["trial_end"][pos]),
-            "discount": w.expr(
-                "case when not _disc then null else {'id': _disc_id, 'coupon': _coupon, "
-                "'start': _disc_start, 'end': case when _disc_end = "
-                + str(NAT)
-                + " then null else _disc_end end} end"
-            ),
-            "metadata": w.expr("map {}::map(varchar, varchar)"),
-            "deleted": w.boolean(np.zeros(pos.size, bool)),
-        },
+        sub_cols,
+        sub_cols_2025,
         _day(ev["t"], start_ts),
+        cutover,
         order=["id"],
         helpers={
             "_disc": disc_active,
@@ -844,18 +892,28 @@ def _write_stripe(
     ipos = it["sub"]
     si_id = stripe_ids("si", it["item"], 15)
     price_helpers = _price_helpers(cat, it["price"], price_id, prod_id)
-    writer.write(
+    item_cols = {
+        "id": w.text(si_id),
+        "object": w.text(np.full(si_id.size, "subscription_item")),
+        "subscription": w.text(sub_id[ipos]),
+        "price": w.expr(_PRICE_SQL),
+        "quantity": w.integer(it["qty"]),
+        "created": w.unix(it["t"]),
+        "deleted": w.boolean(it["deleted"]),
+    }
+    item_cols_2025 = dict(item_cols)
+    if cutover is not None:
+        # the subscription's period at the item version's time
+        cps, cpe = _period_at(ev["sub"], ev["t"], ev["cps"], ev["cpe"], ipos, it["t"])
+        item_cols_2025["current_period_start"] = w.unix(cps)
+        item_cols_2025["current_period_end"] = w.unix(cpe)
+    _write_versions(
+        writer,
         contract.get("stripe", "subscription_items"),
-        {
-            "id": w.text(si_id),
-            "object": w.text(np.full(si_id.size, "subscription_item")),
-            "subscription": w.text(sub_id[ipos]),
-            "price": w.expr(_PRICE_SQL),
-            "quantity": w.integer(it["qty"]),
-            "created": w.unix(it["t"]),
-            "deleted": w.boolean(it["deleted"]),
-        },
+        item_cols,
+        item_cols_2025,
         _day(it["t"], start_ts),
+        cutover,
         order=["created", "id"],
         helpers=price_helpers,
     )
@@ -875,7 +933,54 @@ def _write_stripe(
         start_ts=start_ts,
         end_ts=end_ts,
         settled=settled,
+        cutover=cutover,
     )
+
+
+_SUB_MOVED = ("current_period_start", "current_period_end", "discount")
+_LINE_MOVED = ("subscription", "subscription_item", "type", "price", "proration")
+
+
+def _write_versions(
+    writer: w.DeliveryWriter,
+    obj: contract.ExportObject,
+    before: dict[str, w.Col],
+    after: dict[str, w.Col],
+    day: np.ndarray,
+    cutover: int | None,
+    order: list[str],
+    helpers: dict[str, np.ndarray],
+) -> None:
+    """One Stripe object: deliveries before `cutover` with the `before` columns (API
+    2024-06-20), from it on with the `after` columns (2025-03-31); all `before` without one."""
+    if cutover is None:
+        writer.write(obj, before, day, order=order, helpers=helpers)
+        return
+    for cols, rows, replace in ((before, day < cutover, True), (after, day >= cutover, False)):
+        sliced = {
+            k: c if c.values is None else dataclasses.replace(c, values=c.values[rows])
+            for k, c in cols.items()
+        }
+        sub_helpers = {k: np.asarray(v)[rows] for k, v in helpers.items()}
+        writer.write(obj, sliced, day[rows], order=order, helpers=sub_helpers, replace=replace)
+
+
+def _period_at(
+    ev_sub: np.ndarray,
+    ev_t: np.ndarray,
+    ev_cps: np.ndarray,
+    ev_cpe: np.ndarray,
+    sub: np.ndarray,
+    t: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The subscription's current period (its latest version at or before `t`) per row."""
+    key_ev = (ev_sub.astype(np.int64) << 32) + ev_t.astype(np.int64)
+    key = (np.asarray(sub, dtype=np.int64) << 32) + np.asarray(t, dtype=np.int64)
+    srt = np.argsort(key_ev, kind="stable")
+    at = np.searchsorted(key_ev[srt], key, side="right") - 1
+    hit = srt[np.maximum(at, 0)]
+    ok = (at >= 0) & (ev_sub[hit] == sub)
+    return np.where(ok, ev_cps[hit], NAT), np.where(ok, ev_cpe[hit], NAT)
 
 
 _PRICE_SQL = (
@@ -913,6 +1018,7 @@ def _write_invoices(
     start_ts,
     end_ts,
     settled,
+    cutover=None,
 ) -> None:
     inv = settled["invoices"]
     cat = billing.catalogue
@@ -939,39 +1045,51 @@ def _write_invoices(
     r = ver["row"]
     status = ver["status"]
     paid = status == "paid"
-    writer.write(
+    inv_cols = {
+        "id": w.text(in_id[r]),
+        "object": w.text(np.full(r.size, "invoice")),
+        "customer": w.text(cus_id[cust[r]]),
+        "subscription": w.text(sub_id[pos[r]]),
+        "number": w.text(number[r]),
+        "status": w.text(status),
+        "billing_reason": w.text(inv["reason"][r]),
+        "currency": w.text(cur_l[r]),
+        "created": w.unix(inv["created"][r]),
+        "period_start": w.unix(inv["period_start"][r]),
+        "period_end": w.unix(inv["period_end"][r]),
+        "subtotal": w.integer(inv["subtotal"][r]),
+        "total_discount_amounts": w.expr(
+            "case when _disc = 0 then [] else [{'amount': _disc, 'discount': _disc_id}] end"
+        ),
+        "tax": w.integer(inv["tax"][r]),
+        "total": w.integer(inv["total"][r]),
+        "amount_due": w.integer(inv["due"][r]),
+        "amount_paid": w.integer(np.where(paid, inv["due"][r], 0)),
+        "amount_remaining": w.integer(
+            np.where(paid | (status == "uncollectible"), 0, inv["due"][r])
+        ),
+        "status_transitions": w.expr(
+            "{'finalized_at': _created, 'paid_at': case when _paid then _t else null end, "
+            "'voided_at': null::bigint}"
+        ),
+    }
+    # API 2025-03-31: `parent` replaces `subscription`, `total_taxes` replaces `tax`
+    inv_cols_2025 = {k: v for k, v in inv_cols.items() if k not in ("subscription", "tax")}
+    inv_cols_2025["parent"] = w.expr(
+        "{'type': 'subscription_details', 'subscription_details': {'subscription': _sub}}"
+    )
+    inv_cols_2025["total_taxes"] = w.expr("case when _tax = 0 then [] else [{'amount': _tax}] end")
+    _write_versions(
+        writer,
         contract.get("stripe", "invoices"),
-        {
-            "id": w.text(in_id[r]),
-            "object": w.text(np.full(r.size, "invoice")),
-            "customer": w.text(cus_id[cust[r]]),
-            "subscription": w.text(sub_id[pos[r]]),
-            "number": w.text(number[r]),
-            "status": w.text(status),
-            "billing_reason": w.text(inv["reason"][r]),
-            "currency": w.text(cur_l[r]),
-            "created": w.unix(inv["created"][r]),
-            "period_start": w.unix(inv["period_start"][r]),
-            "period_end": w.unix(inv["period_end"][r]),
-            "subtotal": w.integer(inv["subtotal"][r]),
-            "total_discount_amounts": w.expr(
-                "case when _disc = 0 then [] else [{'amount': _disc, 'discount': _disc_id}] end"
-            ),
-            "tax": w.integer(inv["tax"][r]),
-            "total": w.integer(inv["total"][r]),
-            "amount_due": w.integer(inv["due"][r]),
-            "amount_paid": w.integer(np.where(paid, inv["due"][r], 0)),
-            "amount_remaining": w.integer(
-                np.where(paid | (status == "uncollectible"), 0, inv["due"][r])
-            ),
-            "status_transitions": w.expr(
-                "{'finalized_at': _created, 'paid_at': case when _paid then _t else null end, "
-                "'voided_at': null::bigint}"
-            ),
-        },
+        inv_cols,
+        inv_cols_2025,
         _day(ver["t"], start_ts),
+        cutover,
         order=["id"],
         helpers={
+            "_sub": sub_id[pos[r]],
+            "_tax": inv["tax"][r],
             "_disc": disc_total[r],
             "_disc_id": np.where(
                 inv["once_discount"][r] > 0,
@@ -1015,33 +1133,63 @@ def _write_invoices(
     )
     inv_row = np.searchsorted(inv["invoice"], ln["invoice"])
     item_id = np.where(ln["item"] >= 0, stripe_ids("si", np.maximum(ln["item"], 0), 15), "")
-    writer.write(
+    line_cols = {
+        "id": w.text(il_id),
+        "object": w.text(np.full(il_id.size, "line_item")),
+        "invoice": w.text(in_id[inv_row]),
+        "subscription": w.text(sub_id[lpos]),
+        "subscription_item": w.text(item_id),
+        "type": w.text(ln["type"]),
+        "price": w.expr(_PRICE_SQL),
+        "quantity": w.integer(ln["qty"]),
+        "amount": w.integer(ln["amount"]),
+        "currency": w.text(np.char.lower(ln["currency"].astype(str))),
+        "discount_amounts": w.expr(
+            "case when _pct = 0 then [] else [{'amount': _disc_amount, 'discount': _di}] end"
+        ),
+        "discounts": w.expr(
+            "case when _pct = 0 then [] else [{'id': _di, 'coupon': {'id': _cp, "
+            "'percent_off': _pct, 'duration': _dur}, 'start': _ds, 'end': case when _de = "
+            + str(NAT)
+            + " then null else _de end}] end"
+        ),
+        "proration": w.boolean(ln["proration"]),
+        "period": w.expr("{'start': _ps, 'end': _pe}"),
+        "description": w.text(desc),
+    }
+    # API 2025-03-31: `pricing` (the price id) and `parent` replace `price`, `type`,
+    # `proration`, `subscription` and `subscription_item`
+    line_cols_2025 = {k: v for k, v in line_cols.items() if k not in _LINE_MOVED}
+    line_cols_2025["pricing"] = w.expr(
+        "{'type': 'price_details', 'price_details': {'price': _p_id, 'product': _p_product}, "
+        "'unit_amount_decimal': cast(_p_unit as varchar)}"
+    )
+    line_cols_2025["parent"] = w.expr(
+        "{'type': case when _is_sub then 'subscription_item_details' "
+        "else 'invoice_item_details' end, "
+        "'subscription_item_details': case when _is_sub then {'subscription': _sub, "
+        "'subscription_item': _si, 'proration': _proration, "
+        "'invoice_item': case when _proration then _ii else null end} else null end, "
+        "'invoice_item_details': case when _is_sub then null else {'invoice_item': _ii, "
+        "'subscription': _sub, 'proration': _proration} end}"
+    )
+    if cutover is not None:
+        helpers.update(
+            {
+                "_is_sub": is_sub,
+                "_sub": sub_id[lpos],
+                "_si": item_id,
+                "_proration": ln["proration"],
+                "_ii": stripe_ids("ii", np.arange(il_id.size), 20),
+            }
+        )
+    _write_versions(
+        writer,
         contract.get("stripe", "invoice_line_items"),
-        {
-            "id": w.text(il_id),
-            "object": w.text(np.full(il_id.size, "line_item")),
-            "invoice": w.text(in_id[inv_row]),
-            "subscription": w.text(sub_id[lpos]),
-            "subscription_item": w.text(item_id),
-            "type": w.text(ln["type"]),
-            "price": w.expr(_PRICE_SQL),
-            "quantity": w.integer(ln["qty"]),
-            "amount": w.integer(ln["amount"]),
-            "currency": w.text(np.char.lower(ln["currency"].astype(str))),
-            "discount_amounts": w.expr(
-                "case when _pct = 0 then [] else [{'amount': _disc_amount, 'discount': _di}] end"
-            ),
-            "discounts": w.expr(
-                "case when _pct = 0 then [] else [{'id': _di, 'coupon': {'id': _cp, "
-                "'percent_off': _pct, 'duration': _dur}, 'start': _ds, 'end': case when _de = "
-                + str(NAT)
-                + " then null else _de end}] end"
-            ),
-            "proration": w.boolean(ln["proration"]),
-            "period": w.expr("{'start': _ps, 'end': _pe}"),
-            "description": w.text(desc),
-        },
+        line_cols,
+        line_cols_2025,
         _day(inv["created"][inv_row], start_ts),
+        cutover,
         order=["id"],
         helpers=helpers,
     )
@@ -1095,12 +1243,15 @@ def _write_invoices(
     )
 
 
-def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) -> None:
+def _write_reference(writer, fx, fx_delivered, quotas, expenses, user_id, start_ts, end_ts) -> None:
     n_days = (end_ts - start_ts) // DAY
     codes = [c for c in CURRENCIES if c != "USD"]
     day = np.tile(np.arange(n_days), len(codes))
     cur = np.repeat(np.array(codes), n_days)
     rate = np.concatenate([fx[c] for c in codes])
+    sent = np.concatenate([fx_delivered[c] for c in codes])
+    if not sent.all():  # multi-currency-gaps: days without a rate
+        day, cur, rate = day[sent], cur[sent], rate[sent]
     writer.write(
         contract.get("reference", "fx_rates"),
         {
@@ -1135,4 +1286,62 @@ def _write_reference(writer, fx, quotas, expenses, user_id, start_ts, end_ts) ->
         },
         _day(expenses["delivered"], start_ts),
         order=["month", "department", "category"],
+    )
+
+
+def _relabel(values: np.ndarray, mapping: dict[str, str]) -> np.ndarray:
+    """Simulated picklist values as the org's profile names them."""
+    if not mapping:
+        return values
+    return np.array([mapping.get(v, v) for v in values.tolist()], dtype=object)
+
+
+def _titles(users: Users) -> np.ndarray:
+    """salesforce-defaults: reps with the varied titles real orgs give them."""
+    out = users.title.astype(object).copy()
+    for role, choices in SF_TITLES.items():
+        mine = np.flatnonzero(users.role == role)
+        out[mine] = np.array(choices, dtype=object)[np.arange(mine.size) % len(choices)]
+    return out
+
+
+def _write_metadata(writer: w.DeliveryWriter, start_ts: int) -> None:
+    """salesforce-defaults: the OpportunityStage and LeadStatus metadata exports (the whole
+    picklist, delivered with the first export)."""
+    made = np.full(len(SF_STAGES), start_ts - 900 * DAY)
+    n = len(SF_STAGES)
+    writer.write(
+        contract.get("salesforce", "OpportunityStage"),
+        {
+            "Id": w.text(sf_ids("01J", np.arange(n) + 100)),
+            "MasterLabel": w.text(np.array([s[0] for s in SF_STAGES])),
+            "ApiName": w.text(np.array([s[0] for s in SF_STAGES])),
+            "IsActive": w.boolean(np.ones(n, bool)),
+            "SortOrder": w.integer(np.arange(n) + 1),
+            "IsClosed": w.boolean(np.array([s[3] for s in SF_STAGES])),
+            "IsWon": w.boolean(np.array([s[4] for s in SF_STAGES])),
+            "DefaultProbability": w.integer(np.array([s[1] for s in SF_STAGES])),
+            "ForecastCategoryName": w.text(np.array([s[2] for s in SF_STAGES])),
+            "CreatedDate": w.timestamp(made),
+            "LastModifiedDate": w.timestamp(made),
+        },
+        np.zeros(n, np.int64),
+        order=["SortOrder"],
+    )
+    n = len(SF_LEAD_STATUSES)
+    made = np.full(n, start_ts - 900 * DAY)
+    writer.write(
+        contract.get("salesforce", "LeadStatus"),
+        {
+            "Id": w.text(sf_ids("01J", np.arange(n) + 200)),
+            "MasterLabel": w.text(np.array([s[0] for s in SF_LEAD_STATUSES])),
+            "ApiName": w.text(np.array([s[0] for s in SF_LEAD_STATUSES])),
+            "SortOrder": w.integer(np.arange(n) + 1),
+            "IsDefault": w.boolean(np.array([s[1] for s in SF_LEAD_STATUSES])),
+            "IsConverted": w.boolean(np.array([s[2] for s in SF_LEAD_STATUSES])),
+            "CreatedDate": w.timestamp(made),
+            "LastModifiedDate": w.timestamp(made),
+        },
+        np.zeros(n, np.int64),
+        order=["SortOrder"],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -15,12 +16,13 @@ import numpy as np
 from revops import contract
 from revops.generator import billing as bl
 from revops.generator import crm, dirty, marketing, reference, touches, truth
-from revops.generator.common import DAY, NAT, month_index, month_start_ts
+from revops.generator.common import DAY, NAT, month_index, month_start_ts, sf_ids
 from revops.generator.config import REPORTING_CURRENCY, GeneratorConfig
 from revops.generator.exports import build_opportunities, write_all
 from revops.generator.writer import DeliveryWriter
 
 TRUTH_FILE = "truth.json"
+QUEUES = 3  # salesforce-defaults: lead queues (web-to-lead and the like)
 GENERATOR_VERSION = "1"
 
 
@@ -118,6 +120,9 @@ def generate(
     t0 = time.perf_counter()
     report = on_step or (lambda name, frac: None)
     rng = np.random.default_rng(config.seed)
+    profile = config.profile
+    # the profile's own draws come from a separate stream, so `revops` draws exactly as before
+    prng = np.random.default_rng([config.seed, 15])
     start_ts, end_ts, n_days = config.start_ts, config.end_ts, config.days
     report("markets and spend", 0.02)
     fx = reference.fx_micro_rates(rng, n_days)
@@ -131,12 +136,29 @@ def generate(
     report("leads and funnel", 0.10)
     users = crm.build_users(rng, config.leads, start_ts, end_ts)
     leads = crm.build_leads(rng, users, *arrival, start_ts, end_ts)
+    if profile.single_currency:
+        leads.currency[:] = profile.single_currency
     deals = crm.build_deals(rng, users, leads, end_ts)
     report("billing", 0.25)
     customers = bl.build_customers(rng, deals, leads, end_ts)
     billing = bl.simulate_billing(rng, deals, customers, start_ts, end_ts)
     settled = bl.settle(rng, billing, end_ts)
     opps = build_opportunities(rng, deals, leads, billing, end_ts)
+    fx_usable = {c: np.ones(n_days, bool) for c in fx}
+    fx_delivered = dict(fx_usable)
+    fx_gap_rows: list[dict] = []
+    if profile.fx_gaps:
+        fx, fx_usable, fx_delivered, fx_gap_rows = _fx_gaps(prng, config, opps, fx)
+    if profile.won_without_amount_share:
+        won = np.unique(opps.ev_opp[opps.ev_stage == "Closed Won"])
+        pick = won[prng.random(won.size) < profile.won_without_amount_share]
+        opps.no_amount[pick] = True
+    lead_queue = np.full(leads.n, -1, dtype=np.int64)
+    if profile.queue_lead_share:
+        # queues own only leads that are never converted (web-to-lead that went nowhere)
+        never = leads.converted_at == NAT
+        queued = never & (prng.random(leads.n) < profile.queue_lead_share / max(never.mean(), 0.01))
+        lead_queue[queued] = prng.integers(0, QUEUES, int(queued.sum()))
     tch = touches.build_touches(rng, leads, campaigns, start_ts, end_ts)
     quotas = _quotas(users, start_ts, end_ts)
     expenses = _expenses(users, campaigns, start_ts, end_ts)
@@ -160,7 +182,7 @@ def generate(
 
     out = Path(config.out)
     _prepare(out)
-    writer = DeliveryWriter(out, config.start_date)
+    writer = DeliveryWriter(out, config.start_date, upper_case=profile.upper_case_headers)
     objects = [o.folder for o in contract.OBJECTS]
     done = {"n": 0}
 
@@ -185,13 +207,34 @@ def generate(
             fx=fx,
             quotas=quotas,
             expenses=expenses,
+            profile=profile,
+            lead_queue=lead_queue,
+            fx_delivered=fx_delivered,
+            stripe_cutover=_stripe_cutover(config),
             progress=step,
         )
     finally:
         writer.close()
-    faults = dirty.apply_faults(out, config.seed, config.leads) if config.dirty else []
+    faults = (
+        dirty.apply_faults(out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL))
+        if config.dirty
+        else []
+    )
     report("ground truth", 0.92)
-    result_truth = build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
+    result_truth = build_truth(
+        config,
+        leads,
+        deals,
+        opps,
+        billing,
+        fx,
+        ads,
+        campaigns,
+        faults,
+        users=users,
+        fx_usable=fx_usable,
+        fx_gaps=fx_gap_rows,
+    )
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != TRUTH_FILE)
     result_truth["deliveries"] = _delivery_summary(out, files, objects)
     (out / TRUTH_FILE).write_text(json.dumps(result_truth, indent=1, sort_keys=False) + "\n")
@@ -203,6 +246,72 @@ def generate(
         files=len(files),
         truth=result_truth,
     )
+
+
+STRIPE_OLD_API = "2024-06-20"
+STRIPE_NEW_API = "2025-03-31.basil"
+STRIPE_UPGRADE = dt.date(2025, 4, 1)
+
+
+def _stripe_cutover(config: GeneratorConfig) -> int | None:
+    """stripe-2025: the day the account upgraded its Stripe API version (2025-04-01, or two
+    thirds into a history that does not span it); earlier deliveries keep the old shape."""
+    if not config.profile.stripe_api_cutover:
+        return None
+    day = (STRIPE_UPGRADE - config.start_date).days
+    if not 30 <= day <= config.days - 30:
+        day = config.days * 2 // 3
+    return day
+
+
+def _stripe_api(config: GeneratorConfig) -> list[dict]:
+    """Which Stripe API version shaped the deliveries from which day (truth.json)."""
+    out = [{"version": STRIPE_OLD_API, "first_delivery": config.start_date.isoformat()}]
+    cutover = _stripe_cutover(config)
+    if cutover is not None:
+        first = config.start_date + dt.timedelta(days=cutover)
+        out.append({"version": STRIPE_NEW_API, "first_delivery": first.isoformat()})
+    return out
+
+
+def _won_amount(row: dict, prefix: str) -> str:
+    """A sum of won amounts in USD; deals left out (no Amount, no usable rate) add nothing and
+    are counted apart, so a row whose every won deal is left out says 0.00, as the marts do."""
+    return truth.cents_str(row.get(f"{prefix}won_amount_cents", 0))
+
+
+def _fx_gaps(prng: np.random.Generator, config: GeneratorConfig, opps, fx: dict):
+    """multi-currency-gaps: weekend and long gaps in the rates, and a few opportunities in a
+    currency that has no rates at all."""
+    start_ts = config.start_ts
+    closing = opps.ev_stage == "Closed Won"
+    gbp = opps.currency[opps.ev_opp] == reference.GAP_CURRENCY
+    close_days = (opps.ev_t[closing & gbp] - start_ts) // DAY
+    spans = reference.gap_spans(prng, config.start_date, close_days)
+    fx, usable, delivered, gaps = reference.fx_gaps(fx, config.start_date, spans)
+    # month-end rates (MRR) are always usable
+    month_end = np.flatnonzero(
+        np.diff(month_index(start_ts + np.arange(config.days + 1) * DAY)) != 0
+    )
+    month_end = np.append(month_end, config.days - 1)
+    assert all(usable[c][month_end].all() for c in usable), "an FX gap covers a month end"
+    # a few opportunities in a currency without rates: some won, some not
+    won = np.unique(opps.ev_opp[closing & (opps.currency[opps.ev_opp] == "EUR")])
+    other = np.setdiff1d(np.flatnonzero(opps.currency == "EUR"), won)
+    chf = np.concatenate([prng.permutation(won)[:3], prng.permutation(other)[:2]]).astype(np.int64)
+    opps.currency = opps.currency.astype(object)
+    opps.currency[chf] = reference.NO_RATE_CURRENCY
+    if chf.size:
+        gaps.append(
+            {
+                "currency": reference.NO_RATE_CURRENCY,
+                "first_missing_date": config.start_date.isoformat(),
+                "last_missing_date": config.end_date.isoformat(),
+                "first_unconvertible_date": config.start_date.isoformat(),
+                "last_unconvertible_date": config.end_date.isoformat(),
+            }
+        )
+    return fx, usable, delivered, gaps
 
 
 def _prepare(out: Path) -> None:
@@ -239,7 +348,21 @@ def _delivery_summary(
     return summary
 
 
-def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults) -> dict:
+def build_truth(
+    config,
+    leads,
+    deals,
+    opps,
+    billing,
+    fx,
+    ads,
+    campaigns,
+    faults,
+    *,
+    users,
+    fx_usable: dict[str, np.ndarray],
+    fx_gaps: list[dict],
+) -> dict:
     start_ts, end_ts = config.start_ts, config.end_ts
     m0 = int(month_index(np.array([start_ts]))[0])
     m1 = int(month_index(np.array([end_ts - 1]))[0])
@@ -268,26 +391,38 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
     c_t = opps.ev_t[closing]
     c_won = opps.ev_stage[closing] == "Closed Won"
     c_close_day = (c_t - start_ts) // DAY
+    c_cur = opps.currency[c_opp]
+    # a won amount counts when it has an amount and a usable rate on its close date
+    has_rate = np.array(
+        [c in fx_usable and bool(fx_usable[c][d]) for c, d in zip(c_cur, c_close_day, strict=True)],
+        dtype=bool,
+    )
     usd = truth.amount_to_usd_cents(
         opps.ev_amount[closing],
-        opps.currency[c_opp],
+        c_cur,
         np.array(
-            [fx[c][d] for c, d in zip(opps.currency[c_opp], c_close_day, strict=True)],
+            [fx[c][d] if ok else 0 for c, d, ok in zip(c_cur, c_close_day, has_rate, strict=True)],
             dtype=np.int64,
         ),
     )
+    no_amount = opps.no_amount[c_opp]
+    counted = has_rate & ~no_amount
     keep = alive[c_opp]
     for label, mask in (("won", c_won), ("lost", ~c_won)):
         sel = keep & mask
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"opportunities_{label}")
-    count(np.where(keep & c_won, c_t, NAT), seg_o[c_opp], "won_amount_cents", usd)
+    won_kept = keep & c_won
+    count(np.where(won_kept & counted, c_t, NAT), seg_o[c_opp], "won_amount_cents", usd)
+    count(np.where(won_kept & no_amount, c_t, NAT), seg_o[c_opp], "won_without_amount")
+    unconverted = won_kept & ~no_amount & ~has_rate
+    count(np.where(unconverted, c_t, NAT), seg_o[c_opp], "won_unconverted")
     for typ in ("New Business", "Expansion", "Renewal"):
         key = typ.lower().replace(" ", "_")
         is_t = opps.type == typ
         count(np.where(alive & is_t, opps.created, NAT), seg_o, f"{key}_created")
         sel = keep & c_won & is_t[c_opp]
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won")
-        count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
+        count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
     segments_all = [*crm.SEGMENTS, crm.UNKNOWN_SEGMENT]
     funnel = []
     for m in months:
@@ -303,12 +438,37 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
                 "opportunities_lost",
             ):
                 rec[name] = int(r.get(name, 0))
-            rec["won_amount"] = truth.cents_str(r.get("won_amount_cents", 0))
+            rec["won_amount"] = _won_amount(r, "")
+            rec["won_without_amount"] = int(r.get("won_without_amount", 0))
+            rec["won_unconverted"] = int(r.get("won_unconverted", 0))
             for typ in ("new_business", "expansion", "renewal"):
                 rec[f"{typ}_created"] = int(r.get(f"{typ}_created", 0))
                 rec[f"{typ}_won"] = int(r.get(f"{typ}_won", 0))
-                rec[f"{typ}_won_amount"] = truth.cents_str(r.get(f"{typ}_won_amount_cents", 0))
+                rec[f"{typ}_won_amount"] = _won_amount(r, f"{typ}_")
             funnel.append(rec)
+    # won deals per month and owner (every opportunity owner is a user)
+    user_id = sf_ids("005", np.arange(users.name.size))
+    rep_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    won_idx = np.flatnonzero(won_kept)
+    rep_month = month_index(c_t[won_idx]) - m0
+    rep_owner = user_id[opps.owner[c_opp[won_idx]]]
+    for i, m, o in zip(won_idx.tolist(), rep_month.tolist(), rep_owner.tolist(), strict=True):
+        r = rep_rows[(months[m], o)]
+        r["opportunities_won"] += 1
+        r["won_amount_cents"] += int(usd[i]) if counted[i] else 0
+        r["won_without_amount"] += int(no_amount[i])
+        r["won_unconverted"] += int(unconverted[i])
+    reps = [
+        {
+            "month": m,
+            "owner_id": o,
+            "opportunities_won": r["opportunities_won"],
+            "won_amount": _won_amount(r, ""),
+            "won_without_amount": r["won_without_amount"],
+            "won_unconverted": r["won_unconverted"],
+        }
+        for (m, o), r in sorted(rep_rows.items())
+    ]
     # cohorts: leads created in a month and how far they got by the end of the history
     won_lead = np.zeros(leads.n, dtype=bool)
     won_lead[deals.lead] = deals.won & (deals.closed_at != NAT)
@@ -391,6 +551,7 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
             "seed": config.seed,
             "dirty": config.dirty,
             "reporting_currency": REPORTING_CURRENCY,
+            "org_profile": config.org_profile,
         },
         "definitions": {
             "funnel": "see docs/EXPORTS.md#ground-truth",
@@ -404,6 +565,12 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
                 "amounts convert at the rate of the day they close; "
                 "MRR at the rate of the month's last day"
             ),
+            "won_exclusions": (
+                "won_amount (funnel and reps) leaves out won deals without an Amount "
+                "(won_without_amount) and won deals whose currency has no rate on or before the "
+                "close date at most 7 days old (won_unconverted); opportunities_won counts both"
+            ),
+            "reps": "one row per close month and owner with at least one won opportunity",
             "mrr_rounding": (
                 "per customer and month, exact in the customer's currency, then converted "
                 "and rounded half up to the cent"
@@ -424,4 +591,8 @@ def build_truth(config, leads, deals, opps, billing, fx, ads, campaigns, faults)
         "mrr": mrr,
         "ad_spend": spend,
         "dirty": faults,
+        "reps": reps,
+        "fx_gaps": fx_gaps,
+        "settings": dict(config.profile.settings),
+        "stripe_api": _stripe_api(config),
     }

@@ -24,7 +24,7 @@ import numpy as np
 
 from revops.generator.billing import MRR_MULT, Billing
 from revops.generator.common import DAY, NAT, month_index, month_start_ts
-from revops.generator.reference import CURRENCIES
+from revops.generator.reference import CURRENCIES, MINOR_EXPONENT
 
 
 def to_cents(numer: np.ndarray, denom_factor: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ def to_cents(numer: np.ndarray, denom_factor: np.ndarray) -> np.ndarray:
 def amount_to_usd_cents(
     minor: np.ndarray, currency: np.ndarray, rate_micro: np.ndarray
 ) -> np.ndarray:
-    exp = np.array([CURRENCIES[c][1] for c in currency], dtype=object)
+    exp = np.array([MINOR_EXPONENT[c] for c in currency], dtype=object)
     numer = np.asarray(minor, dtype=object) * np.asarray(rate_micro, dtype=object) * 100
     return to_cents(numer, 10**6 * 10**exp)
 

@@ -118,9 +118,12 @@ def _render(name: str, col: Col, csv: bool) -> str:
 class DeliveryWriter:
     """Writes every object of one generated company below `root`."""
 
-    def __init__(self, root: Path, start_date: dt.date) -> None:
+    def __init__(self, root: Path, start_date: dt.date, upper_case: tuple[str, ...] = ()) -> None:
         self.root = root
         self.start_date = start_date
+        # folders whose CSV headers are written in upper case (`ID`, `STAGENAME`), as older
+        # Data Loader versions and its all-caps option write them
+        self.upper_case = set(upper_case)
         self.con = duckdb.connect()
         # COPY of an ORDER BY query keeps that order (preserve_insertion_order), so files are
         # byte-identical from run to run.
@@ -140,8 +143,11 @@ class DeliveryWriter:
         delivery_day: np.ndarray,
         order: list[str] | None = None,
         helpers: dict[str, np.ndarray] | None = None,
+        replace: bool = True,
     ) -> int:
-        """Write one object's rows; `order` names columns that sort rows within a delivery."""
+        """Write one object's rows; `order` names columns that sort rows within a delivery.
+        `replace=False` adds deliveries (of other days) to what an earlier call wrote, e.g. the
+        same object in the shape of a newer API version from the day an account upgraded."""
         # Optional columns may be left out (a file of an older API version, an org without
         # the field); required ones and names outside the contract may not.
         missing = {c for c in obj.required_columns if c not in columns}
@@ -152,7 +158,7 @@ class DeliveryWriter:
         delivery_day = np.asarray(delivery_day, dtype=np.int64)
         n = delivery_day.size
         if n == 0:
-            self.rows[obj.folder] = 0
+            self.rows.setdefault(obj.folder, 0)
             return 0
         arrays: dict[str, np.ndarray] = {}
         for name, col in columns.items():
@@ -163,14 +169,16 @@ class DeliveryWriter:
         for name, values in (helpers or {}).items():
             arrays[name] = np.asarray(values)
         csv = obj.format == "csv"
+        upper = csv and obj.folder in self.upper_case
         select = ",\n  ".join(
-            f'{_render(name, columns[name], csv)} as "{name}"' for name in names
+            f'{_render(name, columns[name], csv)} as "{name.upper() if upper else name}"'
+            for name in names
         )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
         target = self.root / obj.source / obj.name
-        if target.exists():
+        if replace and target.exists():
             shutil.rmtree(target)
-        target.mkdir(parents=True)
+        target.mkdir(parents=True, exist_ok=True)
         ext = "csv" if csv else "jsonl"
         tmp = target / f".{obj.name}.part.{ext}"
         options = "format csv, header true, force_quote *" if csv else "format json"
@@ -215,7 +223,7 @@ class DeliveryWriter:
                     raise RuntimeError(f"{obj.folder}: rows left over after splitting by day")
             first_day = last_day
         tmp.unlink(missing_ok=True)
-        self.rows[obj.folder] = n
+        self.rows[obj.folder] = n + (0 if replace else self.rows.get(obj.folder, 0))
         return n
 
 
