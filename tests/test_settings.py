@@ -110,11 +110,6 @@ def _bare_var_reads() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models of other sections still read org settings with var(); when every read goes "
-    "through setting(), this passes: then remove this marker",
-)
 def test_sql_reads_org_settings_through_the_setting_macro():
     # var() ignores REVOPS_<NAME>, so the settings file and the environment would not reach it
     offenders = _bare_var_reads()
@@ -278,11 +273,6 @@ def test_mapping_seeds_are_the_settings_source_and_have_a_model():
         assert table["identifier"] == seed.table
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models of other sections still read mapping seeds with ref(); when every read goes "
-    "through org_mapping(), this passes: then remove this marker",
-)
 def test_models_read_mappings_through_org_mapping():
     # a bare ref() of the seed would not see the org's overrides
     seeds = {s.name for s in settings.mapping_seeds()}

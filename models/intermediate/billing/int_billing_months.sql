@@ -1,6 +1,6 @@
 -- One row per month of billing history, from the start of history to the month of the latest
--- Stripe delivery: the month's reference date and instant (its last day and second, or the
--- latest day of history for the current partial month), at which MRR is read.
+-- billing or FX delivery: the month's reference date and instant (its last day and second, or
+-- the latest day of history for the current partial month), at which MRR is read.
 with
 
 months as (
@@ -17,12 +17,18 @@ deliveries as (
     select _delivery_date from {{ ref('stg_stripe__invoice_line_items') }}
     union all
     select _delivery_date from {{ ref('stg_stripe__subscriptions') }}
+    union all
+    select _delivery_date from {{ ref('stg_stripe__invoices') }}
+    union all
+    -- The daily FX delivery dates the days the exports ran: a last day on which no billing
+    -- object changed is still a day of history (read at its end, not the day before).
+    select _delivery_date from {{ ref('stg_reference__fx_rates') }}
 
 ),
 
 history_end as (
 
-    -- The latest day of history: the latest day billing data was delivered for.
+    -- The latest day of history: the latest day billing or FX data was delivered for.
     select max(_delivery_date) as history_end_date
     from deliveries
 

@@ -25,7 +25,7 @@ final as (
         lead_source,
         segment,
         currency,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         amount,
         amount_reporting,
         probability,

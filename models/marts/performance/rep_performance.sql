@@ -223,7 +223,7 @@ final as (
 
     select
         spine.rep_id,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        '{{ setting("reporting_currency") }}' as reporting_currency,
         monthly_quotas.quota_currency,
         cast(coalesce(lead_counts.leads, 0) as bigint) as leads,
         cast(coalesce(lead_counts.sqls, 0) as bigint) as sqls,
@@ -259,7 +259,7 @@ final as (
         cast(coalesce(closed_counts.won_amount_reporting, 0) as double)
         / nullif(
             case
-                when monthly_quotas.quota_currency = '{{ var("reporting_currency") }}'
+                when monthly_quotas.quota_currency = '{{ setting("reporting_currency") }}'
                     then monthly_quotas.quota_amount
             end,
             0

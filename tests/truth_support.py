@@ -1,0 +1,170 @@
+"""Comparisons of a built warehouse (or a published snapshot) with the generator's truth.json.
+
+Each function checks one part of the truth against the marts, exactly (counts) and to the cent
+(amounts), and returns how many non-zero expected values it checked, so that a caller can
+assert the comparison was not vacuous.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import duckdb
+
+# truth.json `funnel` field -> the fct_* query that gives it per month and segment.
+_MONTH = "strftime({}, '%Y-%m'), segment"
+FUNNEL_QUERIES = {
+    "leads": f"select {_MONTH.format('created_at')}, count(*) from fct_lead_funnel",
+    "mqls": f"select {_MONTH.format('mql_at')}, count(mql_at) from fct_lead_funnel",
+    "sqls": f"select {_MONTH.format('sql_at')}, count(sql_at) from fct_lead_funnel",
+    "opportunities_created": f"select {_MONTH.format('created_at')}, count(*) "
+    "from fct_opportunities",
+    "opportunities_won": f"select {_MONTH.format('close_date')}, count(*) "
+    "from fct_opportunities where is_won",
+    "opportunities_lost": f"select {_MONTH.format('close_date')}, count(*) "
+    "from fct_opportunities where is_closed and not is_won",
+    # amounts without a usable rate are null, never 0, and so are left out of the sum
+    "won_amount": f"select {_MONTH.format('close_date')}, sum(amount_reporting) "
+    "from fct_opportunities where is_won",
+    "won_without_amount": f"select {_MONTH.format('close_date')}, count(*) "
+    "from fct_opportunities where is_won and amount is null",
+    "won_unconverted": f"select {_MONTH.format('close_date')}, count(*) "
+    "from fct_opportunities where is_won and amount is not null and amount_reporting is null",
+}
+AMOUNTS = {"won_amount"}
+
+# truth.json `mrr` field -> mrr_by_month column.
+MRR_FIELDS = {
+    "mrr": "mrr",
+    "customers": "customers",
+    "previous_mrr": "starting_mrr",
+    "new": "new_mrr",
+    "new_customers": "new_customers",
+    "reactivation": "reactivation_mrr",
+    "reactivation_customers": "reactivation_customers",
+    "expansion": "expansion_mrr",
+    "expansion_customers": "expansion_customers",
+    "contraction": "contraction_mrr",
+    "contraction_customers": "contraction_customers",
+    "churn": "churn_mrr",
+    "churn_customers": "churn_customers",
+}
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, sql: str) -> dict[tuple, tuple]:
+    return {tuple(row[:2]): tuple(row[2:]) for row in con.execute(sql).fetchall()}
+
+
+def _decimal(value: object) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def assert_funnel_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `funnel` (month x segment) against fct_lead_funnel and fct_opportunities."""
+    got: dict[tuple, dict[str, object]] = defaultdict(dict)
+    for name, sql in FUNNEL_QUERIES.items():
+        for key, (value,) in _grouped(con, f"{sql} group by all").items():
+            got[key][name] = value
+    checked = 0
+    for row in truth["funnel"]:
+        key = (row["month"], row["segment"])
+        for name in FUNNEL_QUERIES:
+            if name not in row and name in ("won_without_amount", "won_unconverted"):
+                expected: object = 0  # truth written before these fields existed
+            else:
+                expected = row[name]
+            want = Decimal(expected) if name in AMOUNTS else expected
+            have = _decimal(got[key].get(name)) if name in AMOUNTS else got[key].get(name) or 0
+            assert have == want, (key, name, have, want)
+            checked += bool(want)
+    # every month x segment the marts hold is in the truth (nothing outside it)
+    listed = {(row["month"], row["segment"]) for row in truth["funnel"]}
+    extra = {key for key, values in got.items() if key not in listed and any(values.values())}
+    assert not extra, sorted(extra)[:10]
+    return checked
+
+
+def assert_cohorts_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    got = _grouped(
+        con,
+        "select strftime(cohort_month, '%Y-%m'), segment, sum(leads), sum(reached_mql), "
+        "sum(reached_sql), sum(reached_opportunity), sum(reached_won) "
+        "from funnel_conversion group by all",
+    )
+    checked = 0
+    names = ("leads", "reached_mql", "reached_sql", "reached_opportunity", "reached_won")
+    for row in truth["funnel_cohorts"]:
+        expected = tuple(row[k] for k in names)
+        have = tuple(int(v) for v in got.get((row["cohort_month"], row["segment"]), (0,) * 5))
+        assert have == expected, row
+        checked += any(expected)
+    return checked
+
+
+def assert_mrr_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `mrr` (month x segment) against mrr_by_month, every movement and its customers."""
+    columns = ", ".join(MRR_FIELDS.values())
+    got = {
+        (row[0], row[1]): dict(zip(MRR_FIELDS, row[2:], strict=True))
+        for row in con.execute(
+            f"select strftime(month, '%Y-%m'), segment, {columns} from mrr_by_month"
+        ).fetchall()
+    }
+    checked = 0
+    for row in truth["mrr"]:
+        key = (row["month"], row["segment"])
+        assert key in got, key
+        for field in MRR_FIELDS:
+            assert got[key][field] is not None, (key, field)
+            assert Decimal(str(got[key][field])) == Decimal(str(row[field])), (key, field)
+            checked += Decimal(str(row[field])) != 0
+    listed = {(row["month"], row["segment"]) for row in truth["mrr"]}
+    for key, values in got.items():
+        if key not in listed and key[1] != "All":
+            assert values["mrr"] == 0 and values["churn"] == 0, key
+    return checked
+
+
+def assert_spend_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    got = _grouped(
+        con,
+        "select strftime(report_date, '%Y-%m'), ad_platform, sum(spend_reporting), "
+        "sum(impressions), sum(clicks) from fct_ad_spend_daily group by all",
+    )
+    for row in truth["ad_spend"]:
+        spend, impressions, clicks = got[(row["month"], row["platform"])]
+        assert (_decimal(spend), impressions, clicks) == (
+            Decimal(row["spend"]),
+            row["impressions"],
+            row["clicks"],
+        ), row
+    assert len(got) == len(truth["ad_spend"])
+    return len(truth["ad_spend"])
+
+
+def assert_rep_wins_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `reps` (month x owner) against rep_performance: wins and won amount per rep."""
+    got = _grouped(
+        con,
+        "select strftime(month_start_date, '%Y-%m'), rep_id, opportunities_won, "
+        "won_amount_reporting from rep_performance",
+    )
+    checked = 0
+    for row in truth["reps"]:
+        key = (row["month"], row["owner_id"])
+        won, amount = got.get(key, (0, None))
+        assert (won or 0, _decimal(amount)) == (
+            row["opportunities_won"],
+            Decimal(row["won_amount"]),
+        ), (
+            key,
+            won,
+            amount,
+            row,
+        )
+        checked += bool(row["opportunities_won"])
+    listed = {(row["month"], row["owner_id"]) for row in truth["reps"]}
+    extra = [key for key, (won, _) in got.items() if won and key not in listed]
+    assert not extra, extra[:10]
+    return checked
