@@ -131,7 +131,11 @@ def sample_rows(
     """Up to `limit` distinct rows of a test's compiled SQL (the rows that make it fail),
     personal data redacted."""
     sql = compiled_sql.strip().rstrip(";")
-    cursor = con.execute(f"select distinct * from (\n{sql}\n) as failing limit {int(limit)}")
+    # ordered, so that the same failure shows the same samples on every run (a test puts the
+    # column that matters most first)
+    cursor = con.execute(
+        f"select distinct * from (\n{sql}\n) as failing order by all limit {int(limit)}"
+    )
     names = [d[0] for d in cursor.description]
     return [
         {n: _redacted(n, _text(v)) for n, v in zip(names, row, strict=True)}

@@ -343,6 +343,9 @@ def _print_checks(result, console: Console) -> None:
             continue
         rows = "" if detail.failures is None else f" ({detail.failures:,} rows)"
         console.print(f"[yellow]warning:[/] {name}: {detail.meaning}{rows}", highlight=False)
+        # the rows say what to fix: the unmapped value, the currency and days without a rate
+        for sample in detail.sample_keys():
+            console.print(f"    e.g. {sample}", highlight=False, markup=False)
 
 
 def print_headline(serving: Path, console: Console) -> None:
