@@ -82,3 +82,44 @@
         'on_schema_change': 'fail',
     }) }}
 {% endmacro %}
+
+
+{#- The rank of each version of a key, 1 for the latest: `{{ latest_version_rank('lead_id',
+    'last_modified_at') }} as version_rank`, then `where version_rank = 1`. `key` is a column
+    or a list of columns. The latest delivery wins (`_delivery_date`); within one delivery,
+    the row later in the later file (`_file_path`, `_row_number`), then the later load.
+    `version_column` (the source's own modification time, nulls lowest) ranks before the
+    delivery, or, with `delivery_first=true`, right after it: a metadata export (picklists)
+    delivers the whole list, so its latest delivery is the current list. -#}
+{% macro latest_version_rank(key, version_column=none, delivery_first=false) -%}
+    {%- set partition_columns = [key] if key is string else key -%}
+    {%- set by_version = [version_column ~ ' desc nulls last'] if version_column else [] -%}
+    {%- set by_delivery = ['_delivery_date desc'] -%}
+    {%- set by_position = ['_file_path desc', '_row_number desc', '_loaded_at desc'] -%}
+    {%- if delivery_first -%}
+        {%- set order_columns = by_delivery + by_version + by_position -%}
+    {%- else -%}
+        {%- set order_columns = by_version + by_delivery + by_position -%}
+    {%- endif -%}
+    row_number() over (
+        partition by {{ partition_columns | join(', ') }}
+        order by
+            {%- for column in order_columns %}
+            {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- The rank of each loaded copy of an append-only row, 1 for the first loaded:
+    `{{ first_loaded_copy_rank('activity_id') }} as copy_rank`, then `where copy_rank = 1`. -#}
+{% macro first_loaded_copy_rank(key) -%}
+    row_number() over (
+        partition by {{ key }}
+        order by
+            _loaded_at asc,
+            _delivery_date asc,
+            _file_path asc,
+            _row_number asc
+    )
+{%- endmacro %}

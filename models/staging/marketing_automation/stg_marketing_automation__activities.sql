@@ -56,14 +56,7 @@ ranked as (
     -- (the earliest delivery among copies loaded together).
     select
         *,
-        row_number() over (
-            partition by activity_id
-            order by
-                _loaded_at asc,
-                _delivery_date asc,
-                _file_path asc,
-                _row_number asc
-        ) as copy_rank
+        {{ first_loaded_copy_rank('activity_id') }} as copy_rank
     from renamed
 
 ),

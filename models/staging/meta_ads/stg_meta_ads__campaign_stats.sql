@@ -45,14 +45,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by report_date, campaign_id
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as delivery_rank
+        {{ latest_version_rank(['report_date', 'campaign_id']) }} as delivery_rank
     from renamed
 
 ),

@@ -37,14 +37,9 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by month_start_date, department, expense_category
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as delivery_rank
+        {{ latest_version_rank(
+            ['month_start_date', 'department', 'expense_category']
+        ) }} as delivery_rank
     from renamed
 
 ),

@@ -35,14 +35,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by rate_date, base_currency, quote_currency
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as delivery_rank
+        {{ latest_version_rank(['rate_date', 'base_currency', 'quote_currency']) }} as delivery_rank
     from renamed
 
 ),

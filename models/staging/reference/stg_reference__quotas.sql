@@ -37,14 +37,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by owner_id, period_start_date
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as delivery_rank
+        {{ latest_version_rank(['owner_id', 'period_start_date']) }} as delivery_rank
     from renamed
 
 ),

@@ -77,15 +77,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by account_id
-            order by
-                last_modified_at desc nulls last,
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank('account_id', 'last_modified_at') }} as version_rank
     from candidates
 
 ),

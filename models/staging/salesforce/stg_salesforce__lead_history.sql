@@ -49,14 +49,7 @@ ranked as (
     -- (the earliest delivery among copies loaded together).
     select
         *,
-        row_number() over (
-            partition by lead_history_id
-            order by
-                _loaded_at asc,
-                _delivery_date asc,
-                _file_path asc,
-                _row_number asc
-        ) as copy_rank
+        {{ first_loaded_copy_rank('lead_history_id') }} as copy_rank
     from renamed
 
 ),

@@ -46,15 +46,9 @@ ranked as (
     -- The row in the latest delivery wins, then the later LastModifiedDate.
     select
         *,
-        row_number() over (
-            partition by lead_status_id
-            order by
-                _delivery_date desc,
-                last_modified_at desc nulls last,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank(
+            'lead_status_id', 'last_modified_at', delivery_first=true
+        ) }} as version_rank
     from renamed
 
 ),

@@ -51,14 +51,7 @@ ranked as (
     -- (the earliest delivery among copies loaded together).
     select
         *,
-        row_number() over (
-            partition by opportunity_history_id
-            order by
-                _loaded_at asc,
-                _delivery_date asc,
-                _file_path asc,
-                _row_number asc
-        ) as copy_rank
+        {{ first_loaded_copy_rank('opportunity_history_id') }} as copy_rank
     from renamed
 
 ),

@@ -53,15 +53,9 @@ ranked as (
     -- the whole picklist or the stages changed that day, and LastModifiedDate is optional).
     select
         *,
-        row_number() over (
-            partition by opportunity_stage_id
-            order by
-                _delivery_date desc,
-                last_modified_at desc nulls last,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank(
+            'opportunity_stage_id', 'last_modified_at', delivery_first=true
+        ) }} as version_rank
     from renamed
 
 ),

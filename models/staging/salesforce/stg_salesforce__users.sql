@@ -48,15 +48,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by user_id
-            order by
-                last_modified_at desc nulls last,
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank('user_id', 'last_modified_at') }} as version_rank
     from renamed
 
 ),

@@ -16,7 +16,6 @@
 -- after rows were removed from the raw table). Other adapters rebuild it as a table: without
 -- Delta, Spark has no delete+insert.
 {{ config(**latest_version_config('invoice_line_item_id')) }}
-{%- set subscription_item_path = '$.subscription_item_details' %}
 
 with
 
@@ -65,18 +64,10 @@ shaped as (
     select
         id,
         invoice,
-        coalesce(
-            subscription,
-            case {{ json_extract_text('parent', '$.type') }}
-                when 'subscription_item_details'
-                    then {{ json_extract_text('parent', subscription_item_path ~ '.subscription') }}
-                when 'invoice_item_details'
-                    then {{ json_extract_text('parent', '$.invoice_item_details.subscription') }}
-            end
-        ) as subscription_id,
+        coalesce(subscription, {{ stripe_line_parent_field('subscription') }}) as subscription_id,
         coalesce(
             subscription_item,
-            {{ json_extract_text('parent', subscription_item_path ~ '.subscription_item') }}
+            {{ json_extract_text('parent', '$.subscription_item_details.subscription_item') }}
         ) as subscription_item_id,
         -- A line from a subscription item is a `subscription` line, one from an invoice item
         -- an `invoiceitem` line (the values of `type` before 2025-03-31); another parent type
@@ -89,38 +80,20 @@ shaped as (
                 else {{ json_extract_text('parent', '$.type') }}
             end
         ) as line_item_type,
-        coalesce(
-            proration,
-            case {{ json_extract_text('parent', '$.type') }}
-                when 'subscription_item_details'
-                    then {{ json_extract_text('parent', subscription_item_path ~ '.proration') }}
-                when 'invoice_item_details'
-                    then {{ json_extract_text('parent', '$.invoice_item_details.proration') }}
-            end
-        ) as proration,
+        coalesce(proration, {{ stripe_line_parent_field('proration') }}) as proration,
         -- `pricing.price_details.price` is the price id, or the price object when expanded
         -- (API 2025-12-15 and later): then the line carries the price attributes again.
         coalesce(
-            {{ json_extract_text('price', '$.id') }},
-            {{ json_extract_text('pricing', '$.price_details.price.id') }},
+            {{ stripe_line_price_attribute('id') }},
             {{ json_extract_text('pricing', '$.price_details.price') }}
         ) as price_id,
         coalesce(
             {{ json_extract_text('price', '$.product') }},
             {{ json_extract_text('pricing', '$.price_details.product') }}
         ) as product_id,
-        coalesce(
-            {{ json_extract_text('price', '$.type') }},
-            {{ json_extract_text('pricing', '$.price_details.price.type') }}
-        ) as price_type,
-        coalesce(
-            {{ json_extract_text('price', '$.recurring.interval') }},
-            {{ json_extract_text('pricing', '$.price_details.price.recurring.interval') }}
-        ) as recurring_interval,
-        coalesce(
-            {{ json_extract_text('price', '$.recurring.interval_count') }},
-            {{ json_extract_text('pricing', '$.price_details.price.recurring.interval_count') }}
-        ) as recurring_interval_count,
+        {{ stripe_line_price_attribute('type') }} as price_type,
+        {{ stripe_line_price_attribute('recurring.interval') }} as recurring_interval,
+        {{ stripe_line_price_attribute('recurring.interval_count') }} as recurring_interval_count,
         -- Minor units: an integer in `price.unit_amount`, a decimal string in
         -- `pricing.unit_amount_decimal`.
         coalesce(
@@ -136,18 +109,11 @@ shaped as (
             {{ json_extract_text('discounts', '$[0]') }}
         ) as discount_id,
         coalesce(
-            {{ json_extract_text('discounts', '$[0].coupon.id') }},
-            {{ json_extract_text('discounts', '$[0].source.coupon.id') }},
+            {{ stripe_first_discount_coupon_attribute('id') }},
             {{ json_extract_text('discounts', '$[0].source.coupon') }}
         ) as coupon_id,
-        coalesce(
-            {{ json_extract_text('discounts', '$[0].coupon.duration') }},
-            {{ json_extract_text('discounts', '$[0].source.coupon.duration') }}
-        ) as coupon_duration,
-        coalesce(
-            {{ json_extract_text('discounts', '$[0].coupon.percent_off') }},
-            {{ json_extract_text('discounts', '$[0].source.coupon.percent_off') }}
-        ) as percent_off,
+        {{ stripe_first_discount_coupon_attribute('duration') }} as coupon_duration,
+        {{ stripe_first_discount_coupon_attribute('percent_off') }} as percent_off,
         description,
         currency,
         quantity,
@@ -253,14 +219,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by invoice_line_item_id
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank('invoice_line_item_id') }} as version_rank
     from candidates
 
 ),

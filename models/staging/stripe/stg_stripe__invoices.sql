@@ -92,14 +92,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by invoice_id
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank('invoice_id') }} as version_rank
     from renamed
 
 ),

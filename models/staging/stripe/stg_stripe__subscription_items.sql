@@ -67,14 +67,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by subscription_item_id
-            order by
-                _delivery_date desc,
-                _file_path desc,
-                _row_number desc,
-                _loaded_at desc
-        ) as version_rank
+        {{ latest_version_rank('subscription_item_id') }} as version_rank
     from renamed
 
 ),
