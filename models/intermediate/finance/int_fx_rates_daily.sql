@@ -14,7 +14,11 @@ rates as (
         rate_date,
         rate
     from {{ ref('stg_reference__fx_rates') }}
-    where quote_currency = '{{ reporting_currency }}'
+    -- A delivered rate of the reporting currency to itself is left out: it is 1 every day
+    -- below, and a second row per day would double every amount converted in it.
+    where
+        quote_currency = '{{ reporting_currency }}'
+        and base_currency != '{{ reporting_currency }}'
 
 ),
 

@@ -31,8 +31,8 @@ leads as (
 medium_channels as (
 
     select
-        utm_medium,
-        channel
+        medium_map.utm_medium,
+        medium_map.channel
     from {{ org_mapping('utm_medium_channels') }} as medium_map
 
 ),

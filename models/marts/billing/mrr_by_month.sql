@@ -13,7 +13,7 @@ months as (
 
 segments as (
 
-    select segment from {{ org_mapping('segment_bands') }} as bands
+    select bands.segment from {{ org_mapping('segment_bands') }} as bands
     union all
     select 'Unknown' as segment
     union all

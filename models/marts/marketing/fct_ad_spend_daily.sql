@@ -22,10 +22,10 @@ fx as (
 platform_channels as (
 
     select distinct
-        ad_platform,
-        channel
+        source_map.ad_platform,
+        source_map.channel
     from {{ org_mapping('lead_source_channels') }} as source_map
-    where ad_platform is not null
+    where source_map.ad_platform is not null
 
 ),
 
