@@ -154,16 +154,18 @@ spans as (
 
 final as (
 
+    -- Column order is the order of the sample rows a refresh prints (revops/checks.py sorts
+    -- by every column): currencies with no rate at all first, then by currency and span.
     select
-        in_window.object_name,
+        max(case when published_currencies.currency is null then 0 else 1 end) = 1
+            as has_any_rate,
         in_window.currency,
         spans.missing_from_date,
         spans.missing_to_date,
+        in_window.object_name,
         count(*) as unconverted_records,
         min(in_window.amount_date) as first_amount_date,
-        max(in_window.amount_date) as last_amount_date,
-        max(case when published_currencies.currency is null then 0 else 1 end) = 1
-            as has_any_rate
+        max(in_window.amount_date) as last_amount_date
     from in_window
     left join spans
         on

@@ -748,7 +748,8 @@ def test_fx_warning_names_each_currency_and_span_without_a_rate(compiled_tests):
         ],
     }
     rows = _run(compiled_tests["assert_amounts_have_fx_rates"], fixture)
-    found = {(row[0], row[1], str(row[2]), str(row[3]), row[4], row[7]) for row in rows}
+    # columns: has_any_rate, currency, missing from, missing to, object, rows, first, last
+    found = {(row[4], row[1], str(row[2]), str(row[3]), row[5], row[0]) for row in rows}
     assert found == {
         ("opportunities", "EUR", "2024-01-04", "2024-01-07", 1, True),
         ("opportunities", "CHF", "2024-01-01", "2024-01-10", 1, False),
