@@ -72,15 +72,29 @@ shaped as (
         -- A line from a subscription item is a `subscription` line, one from an invoice item
         -- an `invoiceitem` line (the values of `type` before 2025-03-31); another parent type
         -- is kept as delivered (the accepted_values test names it).
+        -- Neither `type` nor `parent` delivered (both optional): a line of a subscription or
+        -- of a recurring price is a subscription line (`is_shape_inferred` counts them).
         coalesce(
             type,
             case {{ json_extract_text('parent', '$.type') }}
                 when 'subscription_item_details' then 'subscription'
                 when 'invoice_item_details' then 'invoiceitem'
                 else {{ json_extract_text('parent', '$.type') }}
+            end,
+            case
+                when
+                    coalesce(subscription, {{ stripe_line_parent_field('subscription') }})
+                    is not null
+                    or {{ stripe_line_price_attribute('type') }} = 'recurring'
+                    then 'subscription'
+                else 'invoiceitem'
             end
         ) as line_item_type,
-        coalesce(proration, {{ stripe_line_parent_field('proration') }}) as proration,
+        -- No proration flag delivered anywhere: not a proration (counted, as above).
+        coalesce(proration, {{ stripe_line_parent_field('proration') }}, 'false') as proration,
+        (type is null and parent is null)
+        or coalesce(proration, {{ stripe_line_parent_field('proration') }}) is null
+            as is_shape_inferred,
         -- `pricing.price_details.price` is the price id, or the price object when expanded
         -- (API 2025-12-15 and later): then the line carries the price attributes again.
         coalesce(
@@ -153,6 +167,7 @@ renamed as (
         {{ try_cast('quantity', 'bigint') }} as quantity,
         {{ try_cast('percent_off', 'decimal(5, 2)') }} as percent_off,
         {{ try_cast('lower(trim(proration))', 'boolean') }} as is_proration,
+        is_shape_inferred,
         {{ from_unix_seconds(json_extract_text('period', '$.start')) }} as period_start_at,
         {{ from_unix_seconds(json_extract_text('period', '$.end')) }} as period_end_at,
         _delivery_date,
@@ -199,6 +214,7 @@ converted as (
         quantity,
         percent_off,
         is_proration,
+        is_shape_inferred,
         period_start_at,
         period_end_at,
         _delivery_date,
@@ -248,6 +264,7 @@ final as (
         quantity,
         percent_off,
         is_proration,
+        is_shape_inferred,
         period_start_at,
         period_end_at,
         _delivery_date,
