@@ -15,6 +15,7 @@ import pytest
 from revops.generator.config import SCALES, GeneratorConfig
 from revops.generator.run import GenerationResult, generate
 from revops.ingest import ingest_landing
+from tests.dbt_support import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,25 +55,7 @@ def s_dirty_warehouse(tmp_path_factory: pytest.TempPathFactory):
     summary = ingest_landing(company.out, warehouse)
     assert summary.files_failed == 0, summary.errors
     env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(base / "target"),
-            "--log-path",
-            str(base / "logs"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = run_dbt("build", base=base, env=env)
     assert result.returncode == 0, result.stdout[-5000:]
     return company, warehouse
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+
+from tests.dbt_support import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -602,27 +602,7 @@ def compiled_tests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
         if not key.startswith("REVOPS_") or key in ("REVOPS_DBT_TARGET",)
     }
     env["REVOPS_WAREHOUSE"] = str(base / "warehouse.duckdb")
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "compile",
-            "--select",
-            "test_type:singular",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-            "--target-path",
-            str(base / "target"),
-            "--log-path",
-            str(base / "logs"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = run_dbt("compile", "--select", "test_type:singular", base=base, env=env)
     assert result.returncode == 0, result.stdout[-5000:]
     manifest = json.loads((base / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"]
