@@ -8,6 +8,7 @@ they are recorded as failed instead of being silently ignored.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import time
@@ -24,12 +25,15 @@ class DeliveryFile:
     """One file below an object's folder, with what its path says about it."""
 
     obj: ExportObject
-    path: Path  # absolute
+    path: Path  # absolute and real (symlinks inside the landing folder resolved)
     rel_path: str  # relative to the landing folder, with forward slashes
     delivery_date: dt.date | None
     size: int
     mtime_ns: int
     problem: str | None = None  # a layout problem: the file fails without being read
+    # False for an entry whose real path is outside the landing folder, or a symlink loop:
+    # `path` is then the entry as listed, and nothing may open it.
+    readable: bool = True
 
 
 def _is_hidden(name: str) -> bool:
@@ -48,15 +52,61 @@ def parse_delivery_date(folder: str) -> dt.date | None:
         return None
 
 
-def _walk_files(folder: Path) -> Iterator[os.DirEntry[str]]:
-    """Every non-hidden file below `folder`, depth first, in name order."""
-    with os.scandir(folder) as it:
+# Why an entry of the landing folder fails without being opened (docs/INGESTION.md, "The
+# landing folder is a jail").
+OUTSIDE = "outside the landing folder"
+LOOP = "symlink loop"
+
+
+def _inside(root: str, real: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _confine(root: str, path: str, ancestors: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(real path, None) for an entry whose real path stays inside `root`; (None, problem) for
+    one that leaves it or loops; (None, None) for a dangling symlink or a vanished entry.
+
+    Only path names and metadata are looked at: nothing is opened. `ancestors` are the real
+    paths of the folders being walked, from the landing root down: a folder symlink that
+    resolves to one of them would be walked forever.
+    """
+    try:
+        real = os.path.realpath(path, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, LOOP
+        return None, None  # nothing there to read
+    if not _inside(root, real):
+        return None, OUTSIDE
+    if real in ancestors:
+        return None, LOOP
+    return real, None
+
+
+@dataclass(frozen=True)
+class _Found:
+    logical: str  # the path as the landing folder shows it (symlinks not resolved)
+    entry: str  # the directory entry itself, for lstat
+    real: str | None  # its real path, None if it fails the jail
+    problem: str | None = None
+
+
+def _walk(root: str, logical: str, real: str, ancestors: tuple[str, ...]) -> Iterator[_Found]:
+    """Every non-hidden file below the folder `real` (shown as `logical`), depth first, in
+    name order, and every entry that leaves the landing folder or loops."""
+    with os.scandir(real) as it:
         entries = sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
     for entry in entries:
-        if entry.is_dir():
-            yield from _walk_files(Path(entry.path))
-        elif entry.is_file():
-            yield entry
+        path = os.path.join(logical, entry.name)
+        target, problem = _confine(root, entry.path, ancestors)
+        if problem:
+            yield _Found(path, entry.path, None, problem)
+        elif target is None:
+            continue
+        elif os.path.isdir(target):
+            yield from _walk(root, path, target, (*ancestors, target))
+        elif os.path.isfile(target):
+            yield _Found(path, entry.path, target)
 
 
 def scan_object(landing: Path, obj: ExportObject) -> list[DeliveryFile]:
@@ -64,54 +114,48 @@ def scan_object(landing: Path, obj: ExportObject) -> list[DeliveryFile]:
 
     Files outside a `YYYY-MM-DD` folder, or in a sub-folder of one, are returned with a
     problem: the ingestion records them as failed so that nobody wonders where they went.
+    So are files and folders whose real path is outside the landing folder, and symlink loops,
+    with `readable` False: they are never opened, and never walked into.
     """
-    landing = landing.resolve()
-    obj_dir = landing / obj.source / obj.name
-    if not obj_dir.is_dir():
+    root = os.path.realpath(landing)
+    logical_dir = os.path.join(root, obj.source, obj.name)
+    obj_real, obj_problem = _confine(
+        root, logical_dir, (root, os.path.realpath(os.path.join(root, obj.source)))
+    )
+    if obj_problem:
+        found: list[_Found] = [_Found(logical_dir, logical_dir, None, obj_problem)]
+    elif obj_real is None or not os.path.isdir(obj_real):
         return []
+    else:
+        found = list(_walk(root, logical_dir, obj_real, (root, obj_real)))
     files: list[DeliveryFile] = []
-
-    def add(entry: os.DirEntry[str], day: dt.date | None, problem: str | None) -> None:
-        stat = entry.stat()
-        path = Path(entry.path)
+    for f in found:
+        rel = Path(f.logical).relative_to(root)
+        inner = rel.parts[2:]  # below <source>/<object>/
+        day = parse_delivery_date(inner[0]) if len(inner) > 1 else None
+        problem = f.problem
+        if problem is None and len(inner) == 1:
+            problem = f"not in a delivery folder: expected {obj.folder}/<YYYY-MM-DD>/"
+        elif problem is None and day is None:
+            problem = f"folder {inner[0]!r} is not a delivery date (YYYY-MM-DD)"
+        elif problem is None and len(inner) > 2:
+            problem = (
+                "in a sub-folder of a delivery folder: files must sit directly in <YYYY-MM-DD>/"
+            )
+        # A jailed entry's own metadata (the link's), never its target's.
+        stat = os.lstat(f.entry) if f.real is None else os.stat(f.real)
         files.append(
             DeliveryFile(
                 obj=obj,
-                path=path,
-                rel_path=path.relative_to(landing).as_posix(),
+                path=Path(f.real or f.logical),
+                rel_path=rel.as_posix(),
                 delivery_date=day,
                 size=stat.st_size,
                 mtime_ns=stat.st_mtime_ns,
                 problem=problem,
+                readable=f.real is not None,
             )
         )
-
-    with os.scandir(obj_dir) as it:
-        entries = sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
-    for entry in entries:
-        if entry.is_file():
-            add(entry, None, f"not in a delivery folder: expected {obj.folder}/<YYYY-MM-DD>/")
-            continue
-        if not entry.is_dir():
-            continue
-        day = parse_delivery_date(entry.name)
-        if day is None:
-            for inner in _walk_files(Path(entry.path)):
-                add(inner, None, f"folder {entry.name!r} is not a delivery date (YYYY-MM-DD)")
-            continue
-        with os.scandir(entry.path) as it:
-            day_entries = sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
-        for inner in day_entries:
-            if inner.is_file():
-                add(inner, day, None)
-            elif inner.is_dir():
-                for nested in _walk_files(Path(inner.path)):
-                    add(
-                        nested,
-                        day,
-                        "in a sub-folder of a delivery folder: files must sit directly "
-                        "in <YYYY-MM-DD>/",
-                    )
     # Oldest delivery first; within a delivery, the file written first (so that of two files
     # with the same bytes the later copy is the one recorded as duplicate), then by name.
     files.sort(key=lambda f: (f.delivery_date or dt.date.max, f.mtime_ns, f.rel_path))
@@ -136,7 +180,10 @@ def unknown_entries(landing: Path) -> list[str]:
         if not source.is_dir() or source.name not in contract.SOURCES:
             out.append(source.name + ("/" if source.is_dir() else ""))
             continue
-        with os.scandir(source.path) as it:
+        real, _ = _confine(str(landing), source.path, (str(landing),))
+        if real is None:
+            continue  # its objects are recorded as failed (outside the landing folder, a loop)
+        with os.scandir(real) as it:
             objects = sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
         for entry in objects:
             if not entry.is_dir() or f"{source.name}/{entry.name}" not in contract.BY_FOLDER:

@@ -147,6 +147,11 @@ def _duckdb_message(exc: BaseException) -> str:
     return text
 
 
+def _os_message(exc: OSError) -> str:
+    """An OS error without the path it names (which may be outside the landing folder)."""
+    return exc.strerror or type(exc).__name__
+
+
 # ---------------------------------------------------------------------------------------------
 # Column checks
 
@@ -853,6 +858,22 @@ def _result(
     )
 
 
+def _jailed(f: DeliveryFile, started: dt.datetime) -> FileResult:
+    """The failed ledger row of an entry that may not be opened: no sha256 (the empty string,
+    which no file's digest equals), the link's own size."""
+    return FileResult(
+        rel_path=f.rel_path,
+        sha256="",
+        size=f.size,
+        mtime_ns=f.mtime_ns,
+        delivery_date=f.delivery_date,
+        status=FAILED,
+        started_at=started,
+        finished_at=_now(),
+        error=f.problem,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # One object
 
@@ -939,6 +960,12 @@ def load_object(
             summary.files_settling += 1
             continue
         started = _now()
+        if not f.readable:
+            # Outside the landing folder, or a symlink loop: recorded, never opened. The ledger
+            # keys it by the link's own size and mtime, so the next run skips it until the link
+            # changes.
+            immediate.append(_jailed(f, started))
+            continue
         try:
             probe = probe_file(f.path, obj.format)
         except OSError as exc:
@@ -1117,10 +1144,12 @@ def ingest_landing(
                         min_age_seconds=min_age_seconds,
                     )
                 )
-            except duckdb.Error as exc:
-                # Not a file's fault (disk full, a DuckDB bug): report it, go on with the rest.
+            except (duckdb.Error, OSError) as exc:
+                # Not a file's fault (disk full, a DuckDB bug, an unreadable folder): report it,
+                # go on with the rest.
                 failed = ObjectSummary(obj.source, obj.name, obj.raw_table, optional=obj.optional)
-                failed.errors.append(f"{obj.folder}: {_duckdb_message(exc)}")
+                why = _duckdb_message(exc) if isinstance(exc, duckdb.Error) else _os_message(exc)
+                failed.errors.append(f"{obj.folder}: {why}")
                 summary.objects.append(failed)
     finally:
         con.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,9 @@ def probe_file(path: Path, fmt: str) -> Probe:
     last = b""
     head = b""
     problem: str | None = None
-    with path.open("rb") as fh:
+    # `path` is a real path (revops.ingest.landing resolved it inside the landing folder):
+    # O_NOFOLLOW refuses a symlink put in its place since.
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
         while chunk := fh.read(CHUNK):
             if not head:
                 head = chunk

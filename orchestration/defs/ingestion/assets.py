@@ -6,6 +6,7 @@ The work is `revops.ingest.ingest_object`; this module only says what each asset
 """
 
 import datetime as dt
+import errno
 
 import dagster as dg
 import duckdb
@@ -38,6 +39,11 @@ LOCK_RETRY_POLICY = dg.RetryPolicy(
     max_retries=5, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 LOCK_ERROR = "Could not set lock on file"
+# OS errors worth waiting for: a flaky disk or network share, a busy file. Anything else
+# (a missing folder, permissions, a bad file) fails the same way on every attempt.
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EIO, errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.ETIMEDOUT, errno.ESTALE}
+)
 OPTIONAL_NOTE = (
     " Optional object: an org that never delivers it loses nothing (the models fall back to "
     "the mapping seeds), and its freshness check never warns."
@@ -52,6 +58,23 @@ class IngestConfig(dg.Config):
     min_age_seconds: float = 0.0  # leave files modified more recently for a later run
     # the freshness check warns when the newest loaded delivery is older than this
     max_delivery_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for the errors an ingestion asset retries: DuckDB's lock and I/O errors (another
+    process holds the warehouse, a read failed) and transient OS errors. Everything else is
+    deterministic and fails the step once."""
+    if isinstance(exc, duckdb.Error):
+        return LOCK_ERROR in str(exc) or isinstance(exc, duckdb.IOException)
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
+
+
+def _first_line(obj: ExportObject, exc: BaseException) -> str:
+    """`<object>: <cause>`: the cause first, not buried in a traceback."""
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror  # without the path, which may name something outside the landing
+    return f"{obj.folder}: {text.splitlines()[0] if text else type(exc).__name__}"
 
 
 def asset_key(obj: ExportObject) -> dg.AssetKey:
@@ -159,12 +182,11 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 retry_failed=config.retry_failed,
                 min_age_seconds=config.min_age_seconds,
             )
-        except duckdb.Error as exc:
-            if LOCK_ERROR in str(exc):
-                raise  # transient: the retry policy waits for the other writer
-            raise dg.Failure(f"{obj.folder}: {exc}", allow_retries=False) from exc
-        except FileNotFoundError as exc:
-            raise dg.Failure(str(exc), allow_retries=False) from exc
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the retry policy waits for the other writer, or the disk
+            # Deterministic: the same files would fail the same way on every attempt.
+            raise dg.Failure(_first_line(obj, exc), allow_retries=False) from exc
         metadata = _metadata(summary)
         (reconciled,) = reconcile_warehouse(warehouse.resolve(), [obj])
         failed_now = [f.message for f in summary.files if f.status == "failed"]
