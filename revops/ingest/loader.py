@@ -3,11 +3,14 @@
 How one object is loaded (docs/INGESTION.md has the full story):
 
 1. List the object's files; skip those the ledger already handled (same path, size, mtime).
-2. Probe each new file in Python: sha256, binary/encoding problems, the CSV header. Files whose
-   bytes were already loaded become `duplicate`; files that cannot be read become `failed`.
+2. Probe each new file in Python: sha256, binary/encoding problems, the CSV header, and an
+   independent count of its records. Files whose bytes were already loaded become `duplicate`;
+   files that cannot be read become `failed`; files with mixed line endings are read from a copy
+   with LF endings only.
 3. Load the rest in batches: one DuckDB read of many files (`read_csv([...])` or
    `read_json_objects([...])`, with `file_index`) into a temp table whose row order numbers each
-   file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it,
+   file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it
+   (rows read must add up to the probe's count, or the file fails rather than lose rows),
    and one transaction appends the kept files' rows, their rejects and every file's ledger row.
    A batch that DuckDB cannot read as a whole is retried one file at a time, so a bad file
    fails alone.
@@ -15,11 +18,14 @@ How one object is loaded (docs/INGESTION.md has the full story):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +34,7 @@ import duckdb
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest.landing import DeliveryFile, scan_object, unknown_entries
-from revops.ingest.probe import Probe, has_mixed_newlines, probe_file
+from revops.ingest.probe import Probe, count_csv_records, normalise_endings, probe_file
 from revops.ingest.summary import (
     DUPLICATE,
     FAILED,
@@ -101,6 +107,12 @@ class _Item:
     probe: Probe
     previous_sha: str | None
     result: FileResult | None = None
+    # What DuckDB reads: the file itself, or its copy with line endings normalised.
+    read_path: Path | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return self.read_path or self.file.path
 
 
 @dataclass
@@ -278,7 +290,7 @@ def _create_files_table(con: duckdb.DuckDBPyConnection, items: Sequence[_Item]) 
         "unnest(?::date[]) as delivery_date, false as keep",
         [
             len(items),
-            [str(i.file.path) for i in items],
+            [str(i.data_path) for i in items],
             [i.file.rel_path for i in items],
             [i.probe.sha256 for i in items],
             [i.file.delivery_date for i in items],
@@ -333,7 +345,7 @@ class _BatchLoader:
         self.obj = obj
         self.items = list(items)
         self.load_id = load_id
-        self.by_path = {str(i.file.path): i for i in self.items}
+        self.by_path = {str(i.data_path): i for i in self.items}
         self.paths = list(self.by_path)  # position = fidx
         self.started = _now()
         # CSV rows are all of kind 'ok'; JSON Lines batches carry a kind per line.
@@ -391,6 +403,8 @@ class _BatchLoader:
                 outcomes[path] = _Outcome(
                     False, rows_read, error=self._nothing_loadable(fidx, jsonl, line, column, error)
                 )
+            elif (mismatch := self._count_mismatch(item, rows_read, n_ok - n_nokey)) is not None:
+                outcomes[path] = _Outcome(False, rows_read, error=mismatch)
             else:
                 outcomes[path] = _Outcome(
                     True,
@@ -402,6 +416,26 @@ class _BatchLoader:
                     not_json=n_notjson,
                 )
         return outcomes
+
+    def _count_mismatch(self, item: _Item, rows_read: int, loadable: int) -> str | None:
+        """Why the rows DuckDB read do not add up to the probe's own count of the file's
+        records, or None. Loading such a file would lose rows silently, so it fails instead."""
+        counted = item.probe.records
+        if counted is None or rows_read == counted:
+            return None
+        if self.obj.format == "csv":
+            # The probe lets every quote toggle quoting; DuckDB (and Python's csv module) open
+            # a quoted field only at its start. A stray quote inside an unquoted value is the
+            # one way the two counts can differ on a readable file: recount the exact way.
+            exact = count_csv_records(item.file.path)
+            if exact == rows_read:
+                item.probe = dataclasses.replace(item.probe, records=exact)
+                return None
+        return (
+            f"rows do not add up: DuckDB read {rows_read} data row(s) ({loadable} loadable, "
+            f"{rows_read - loadable} rejected) but the file holds {counted} record(s) by an "
+            "independent count; the file is not loaded so that no row goes missing"
+        )
 
     def _nothing_loadable(
         self, fidx: int, jsonl: bool, line: int | None, column: str | None, error: str | None
@@ -593,6 +627,7 @@ class _BatchLoader:
                     started_at=self.started,
                     finished_at=finished,
                     rows_read=o.rows_read,
+                    rows_counted=item.probe.records,
                     rows_loaded=o.rows_loaded if o.keep else 0,
                     rows_rejected=o.rows_rejected if o.keep else 0,
                     error=o.error,
@@ -636,7 +671,7 @@ class _BatchLoader:
             select *, file_index as {_FIDX}
             from read_csv(?, columns = {spec}, {_CSV_READER}@REJECTS@)
         """
-        paths = [_reader_path(i.file.path) for i in self.items]
+        paths = [_reader_path(i.data_path) for i in self.items]
         try:
             # Well-formed files (the usual case) read faster without the rejects tables.
             con.execute(read.replace("@REJECTS@", ""), [paths])
@@ -673,7 +708,7 @@ class _BatchLoader:
         table_cols = table_columns(con, obj)
         _create_files_table(con, self.items)
         _empty_reader_rejects(con)
-        paths = [_reader_path(i.file.path) for i in self.items]
+        paths = [_reader_path(i.data_path) for i in self.items]
         if fast:
             # Well-formed files (the usual case): DuckDB's JSON reader, which fails on the first
             # bad line, parses each line once and skips blank lines.
@@ -796,6 +831,7 @@ def _insert_ledger(
         "previous_sha256": ([r.previous_sha256 for r in results], "varchar"),
         "duplicate_of": ([r.duplicate_of for r in results], "varchar"),
         "rows_read": ([r.rows_read for r in results], "bigint"),
+        "rows_counted": ([r.rows_counted for r in results], "bigint"),
         "rows_loaded": ([r.rows_loaded for r in results], "bigint"),
         "rows_rejected": ([r.rows_rejected for r in results], "bigint"),
         "extra_columns": ([r.extra_columns for r in results], "varchar[]"),
@@ -851,6 +887,7 @@ def _result(
         started_at=started,
         finished_at=_now(),
         rows_read=rows_read,
+        rows_counted=probe.records,
         error=error,
         duplicate_of=duplicate_of,
         is_new_version=status == LOADED and previous_sha is not None,
@@ -913,11 +950,6 @@ def _load_batch(
             return [r for item in batch for r in _load_batch(con, obj, [item], load_id)]
         item = batch[0]
         message = str(exc) if isinstance(exc, _SplitBatch) else _duckdb_message(exc)
-        if "state machine" in message and has_mixed_newlines(item.file.path):
-            message = (
-                "mixed line endings (some lines end in \\r\\n, others in \\n): DuckDB's CSV "
-                f"parser cannot split the rows ({message}); re-export with one line ending"
-            )
         result = _result(item.file, item.probe, FAILED, started, error=message)
         _record(con, obj, load_id, [result])
         return [result]
@@ -939,8 +971,36 @@ def load_object(
     `retry_failed` attempts again files whose unchanged bytes failed before; files modified
     less than `min_age_seconds` ago are left for a later run (they may still be being written).
     """
+    with ExitStack() as stack:
+        return _load_object(
+            con, landing, obj, load_id, stack, rehash, retry_failed, min_age_seconds
+        )
+
+
+def _normalised_copy(item: _Item, fmt: str, stack: ExitStack, scratch: list[Path]) -> None:
+    """Point `item` at a copy of its file with one line ending (see `normalise_endings`):
+    DuckDB's CSV reader takes the line ending of a file's first line for all of it, and with
+    mixed endings it fails or, worse, glues records together."""
+    if not scratch:
+        scratch.append(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="revops-"))))
+    target = scratch[0] / f"{item.probe.sha256}.{fmt}"
+    normalise_endings(item.file.path, target, fmt)
+    item.read_path = target
+
+
+def _load_object(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    obj: ExportObject,
+    load_id: str,
+    stack: ExitStack,
+    rehash: bool,
+    retry_failed: bool,
+    min_age_seconds: float,
+) -> ObjectSummary:
     clock = time.perf_counter()
     summary = ObjectSummary(obj.source, obj.name, obj.raw_table, optional=obj.optional)
+    scratch: list[Path] = []  # the temporary folder of normalised copies, once one is needed
     table_cols = ensure_raw_table(con, obj)
     state = ledger_state(con, obj, retry_failed=retry_failed)
     immediate: list[FileResult] = []
@@ -999,6 +1059,15 @@ def load_object(
             state.loaded_sha[probe.sha256] = f.rel_path
         else:
             item = _Item(f, probe, previous)
+            if probe.mixed_endings:
+                try:
+                    _normalised_copy(item, obj.format, stack, scratch)
+                except OSError as exc:
+                    error = (
+                        f"mixed line endings, and no copy with one ending could be written: {exc}"
+                    )
+                    immediate.append(_result(f, probe, FAILED, started, error=error))
+                    continue
             queued.append(item)
             first_copy[probe.sha256] = item
     _record(con, obj, load_id, immediate)

@@ -47,6 +47,8 @@ class FileResult:
     started_at: dt.datetime
     finished_at: dt.datetime
     rows_read: int | None = None
+    # Data records by the probe's own count, independent of DuckDB's reader (see probe.py).
+    rows_counted: int | None = None
     rows_loaded: int = 0
     rows_rejected: int = 0
     error: str | None = None

@@ -54,9 +54,13 @@ create table if not exists {LEDGER_TABLE} (
     missing_columns varchar[],
     error varchar,
     started_at timestamptz not null,
-    finished_at timestamptz not null
+    finished_at timestamptz not null,
+    rows_counted bigint
 )
 """
+# Columns added to the ledger after its first release, created in older warehouses too (last,
+# so that old and new ledgers have the same layout).
+LEDGER_ADDED_COLUMNS = (("rows_counted", "bigint"),)
 
 REJECTS_DDL = f"""
 create table if not exists {REJECTS_TABLE} (
@@ -122,6 +126,8 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(LEDGER_DDL)
+    for name, sql_type in LEDGER_ADDED_COLUMNS:
+        con.execute(f"alter table {LEDGER_TABLE} add column if not exists {name} {sql_type}")
     con.execute(REJECTS_DDL)
     con.execute(REMOVALS_DDL)
     for obj in contract.OBJECTS:
