@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="load new delivery files from the landing folder into the warehouse",
         description="Load every delivery file not yet in the load ledger into "
-        "raw.<source>__<object> (docs/INGESTION.md). Exits 1 if any file failed; the other "
-        "files still load.",
+        "raw.<source>__<object> (docs/INGESTION.md). Exits 1 while any file's latest load "
+        "attempt failed (this run's or an earlier one's); the other files still load.",
     )
     ing.add_argument("--landing", type=Path, help=LANDING_HELP)
     ing.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
@@ -254,7 +254,15 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
         console.print(f"[yellow]warning:[/] {escape(unknown_path_warning(path))}")
     for error in summary.errors:
         console.print(f"[red]error:[/] {error}")
-    return summary.ok
+    # The failed-file policy (docs/INGESTION.md): a file that failed in an earlier run is not
+    # read again while unchanged, and is still reported, with the same exit code, every run.
+    earlier = [u for o in summary.objects for u in o.unresolved if u not in summary.errors]
+    for message in earlier:
+        console.print(
+            f"[red]failed file:[/] {escape(message)} (an earlier run; open until a corrected "
+            "file loads)"
+        )
+    return summary.ok and not earlier
 
 
 # The refresh summary's ingest line: (RefreshResult field, label), files then rows. Each is a

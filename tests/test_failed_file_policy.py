@@ -190,3 +190,65 @@ def test_the_cli_prints_open_failures_and_unknown_paths():
     assert text.count(f"failed file: {SEMICOLON}: missing required column(s) Id [x]") == 2
     assert text.count("published without it until a corrected file is delivered") == 1
     assert text.count("warning: hubspot/ is not an object of the export contract (not loaded)") == 2
+
+
+def test_revops_ingest_reports_an_open_failed_file_on_every_run(
+    landing: Path, warehouse: Path, capsys
+):
+    write(landing, LEAD, DAY, "Lead_semicolon.csv", _semicolon_lead())
+    deliver(landing, LEAD, DAY2, n=2)
+    args = ["ingest", "--landing", str(landing), "--warehouse", str(warehouse)]
+    codes, texts = [], []
+    for _ in range(2):
+        codes.append(cli.main(args))
+        texts.append(" ".join(capsys.readouterr().out.split()))
+    assert codes == [1, 1]  # the same data, the same outcome
+    assert f"error: {SEMICOLON}: missing required column(s)" in texts[0]
+    assert f"failed file: {SEMICOLON}: missing required column(s)" in texts[1]
+    assert "(an earlier run; open until a corrected file loads)" in texts[1]
+    deliver(landing, LEAD, DAY, n=2, start=10, name="Lead_semicolon.csv")
+    assert cli.main(args) == 0
+
+
+def test_serving_snapshot_refuses_to_publish_under_strict(
+    landing: Path, warehouse: Path, tmp_path: Path, monkeypatch, dbt_manifest: Path
+):
+    """The Dagster path: the `strict` setting (settings file) or run config stops the publish
+    step before it publishes; without it, the step goes on (here: to its Spark branch, which
+    publishes nothing, so that no marts are needed)."""
+    import dagster as dg
+
+    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.publish.assets import PublishConfig, serving_snapshot
+    from orchestration.defs.publish.resources import ServingFolder
+    from orchestration.defs.transform.resources import OrgSettings
+
+    write(landing, LEAD, DAY, "Lead_semicolon.csv", _semicolon_lead())
+    ingest_landing(landing, warehouse)
+    monkeypatch.delenv("REVOPS_STRICT", raising=False)
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "spark")
+    org = tmp_path / "org.toml"
+    org.write_text("strict = true\n")
+
+    def publish(settings_file: OrgSettings, config: PublishConfig | None = None):
+        resources = {
+            "warehouse": Warehouse(path=str(warehouse)),
+            "serving": ServingFolder(path=str(tmp_path / "serving")),
+            "settings_file": settings_file,
+        }
+        run_config = dg.RunConfig({"serving_snapshot": config}) if config else None
+        return dg.materialize(
+            [serving_snapshot], resources=resources, run_config=run_config, raise_on_error=False
+        )
+
+    for refused in (
+        publish(OrgSettings(path=str(org))),
+        publish(OrgSettings(), PublishConfig(strict=True)),
+    ):
+        assert not refused.success
+        (failure,) = [e for e in refused.all_events if e.is_step_failure]
+        message = failure.event_specific_data.error.message
+        assert "not published (strict): 1 open failed file(s)" in message
+        assert f"{SEMICOLON}: missing required column(s)" in message
+    allowed = publish(OrgSettings())
+    assert allowed.success and not allowed.get_asset_materialization_events()
