@@ -5,6 +5,7 @@ One graph from landing files to the served snapshot:
     ingestion assets (one per export object)  ->  dbt models and tests (grouped by folder)
         ->  serving_snapshot (publish)  ->  serving_report
     org_settings (the settings file's mapping overrides)  ->  dbt's stg_settings__* models
+    landing_folder (its check warns about folders the export contract does not know)
 
 The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
 landing-folder sensor and the 06:00 UTC schedule start it. `ingest_landing` only loads files.
@@ -16,7 +17,12 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.ingestion.assets import GROUP as INGESTION_GROUP
-from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_job
+from orchestration.defs.ingestion.assets import (
+    LANDING_KEY,
+    ingestion_assets,
+    ingestion_job,
+    landing_folder,
+)
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from orchestration.defs.ingestion.schedules import build_ingestion_schedule
 from orchestration.defs.ingestion.sensors import build_landing_sensor
@@ -40,14 +46,17 @@ refresh_job = dg.define_asset_job(
     ),
 )
 
+# what a sensor run materializes besides the changed objects: the landing folder's check for
+# unknown folders, and everything downstream of the ingestion
 _downstream_of_ingestion = [
+    LANDING_KEY,
     *org_settings.keys,
     *revops_dbt_models.keys,
     *(key for assets in publish_assets for key in assets.keys),
 ]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, org_settings, revops_dbt_models, *publish_assets],
+    assets=[*ingestion_assets, landing_folder, org_settings, revops_dbt_models, *publish_assets],
     jobs=[refresh_job, ingestion_job],
     sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -22,6 +23,7 @@ from revops.generator.config import (
     SCALES,
     GeneratorConfig,
 )
+from revops.ingest.summary import unknown_path_warning
 from revops.publish import PublishError
 
 DEFAULT_DATA = Path("data")
@@ -111,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="ingest new files, build and test the models, publish a snapshot",
         description="Run the Dagster `refresh` job headless: load new delivery files, dbt build "
         "(models and tests), and, only if every blocking check passed, publish the marts as a "
-        "new read-only snapshot <serving>/revops.duckdb (docs/SERVING.md). Exits 1 when "
-        "nothing was published; the previous snapshot stays served.",
+        "new read-only snapshot <serving>/revops.duckdb (docs/SERVING.md). A file that failed "
+        "to load is reported and published without, unless --strict. Exits 1 when nothing "
+        "was published; the previous snapshot stays served.",
     )
     refresh.add_argument("--landing", type=Path, help=LANDING_HELP)
     refresh.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
@@ -127,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="rebuild incremental models from scratch",
+    )
+    refresh.add_argument(
+        "--strict",
+        action="store_true",
+        help="publish nothing while a landing file's latest load attempt failed (default: "
+        "publish without it, and warn; also the `strict` setting, $REVOPS_STRICT; "
+        "docs/INGESTION.md)",
     )
     refresh.add_argument(
         "--history-start",
@@ -151,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="load new delivery files from the landing folder into the warehouse",
         description="Load every delivery file not yet in the load ledger into "
-        "raw.<source>__<object> (docs/INGESTION.md). Exits 1 if any file failed; the other "
-        "files still load.",
+        "raw.<source>__<object> (docs/INGESTION.md). Exits 1 while any file's latest load "
+        "attempt failed (this run's or an earlier one's); the other files still load.",
     )
     ing.add_argument("--landing", type=Path, help=LANDING_HELP)
     ing.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
@@ -241,10 +251,43 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
         )
     console.print(table)
     for path in summary.unknown_paths:
-        console.print(f"[yellow]warning:[/] {path} is not an object of the export contract")
+        console.print(f"[yellow]warning:[/] {escape(unknown_path_warning(path))}")
     for error in summary.errors:
         console.print(f"[red]error:[/] {error}")
-    return summary.ok
+    # The failed-file policy (docs/INGESTION.md): a file that failed in an earlier run is not
+    # read again while unchanged, and is still reported, with the same exit code, every run.
+    earlier = [u for o in summary.objects for u in o.unresolved if u not in summary.errors]
+    for message in earlier:
+        console.print(
+            f"[red]failed file:[/] {escape(message)} (an earlier run; open until a corrected "
+            "file loads)"
+        )
+    return summary.ok and not earlier
+
+
+# The refresh summary's ingest line: (RefreshResult field, label), files then rows. Each is a
+# count of this run's ledger rows (revops/ingest/ledger.py COUNTS).
+REFRESH_FILE_COUNTS = (
+    ("files_loaded", "files loaded"),
+    ("files_duplicate", "duplicate"),
+    ("files_failed", "failed"),
+)
+REFRESH_ROW_COUNTS = (
+    ("rows_loaded", "rows"),
+    ("rows_rejected", "rejected"),
+)
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def ingest_line(result) -> str:
+    """`2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected` of a RefreshResult."""
+    return "; ".join(
+        ", ".join(f"{_count(getattr(result, name))} {label}" for name, label in counts)
+        for counts in (REFRESH_FILE_COUNTS, REFRESH_ROW_COUNTS)
+    )
 
 
 def run_refresh(
@@ -255,6 +298,7 @@ def run_refresh(
     keep: int | None = None,
     full_refresh: bool = False,
     history_start: dt.date | None = None,
+    strict: bool = False,
 ):
     """Run the refresh job and print what it did; returns its RefreshResult."""
     from revops.refresh import run_refresh as refresh
@@ -267,16 +311,18 @@ def run_refresh(
             keep=keep,
             full_refresh=full_refresh,
             history_start=history_start,
+            strict=strict,
         )
     table = Table(title=f"Refresh {result.run_id[:8]} in {result.seconds:.0f} s")
     table.add_column("step")
     table.add_column("result")
-    table.add_row(
-        "ingest",
-        f"{result.files_loaded:,} files loaded, {result.files_duplicate:,} duplicate, "
-        f"{result.files_failed:,} failed; {result.rows_loaded:,} rows, "
-        f"{result.rows_rejected:,} rejected",
-    )
+    table.add_row("ingest", ingest_line(result))
+    if result.open_failures:
+        table.add_row(
+            "failed files",
+            f"{len(result.open_failures)} open"
+            + (" (strict: nothing is published)" if result.strict else ", published without"),
+        )
     table.add_row("models", f"{result.models:,} materialized")
     table.add_row(
         "checks",
@@ -299,11 +345,29 @@ def run_refresh(
             "settings", f"{result.settings_file} ({result.mapping_overrides} mapping rows)"
         )
     console.print(table)
+    _print_failed_files(result, console)
     _print_checks(result, console)
     for error in result.errors:
         console.print(f"[red]error:[/] {error}")
     console.print(f"dbt output: {result.log_file}")
     return result
+
+
+def _print_failed_files(result, console: Console) -> None:
+    """The failed-file policy (docs/INGESTION.md): each open failed file, every run until a
+    corrected file loads; then paths of the landing folder the contract does not know."""
+    for failure in result.open_failures:
+        console.print(
+            f"[{'red' if result.strict else 'yellow'}]failed file:[/] {escape(failure.message)}"
+        )
+    if result.open_failures and not result.strict:
+        them = "it" if len(result.open_failures) == 1 else "them"
+        console.print(
+            f"    not loaded; published without {them} until a corrected file is delivered "
+            "(--strict: publish nothing meanwhile)"
+        )
+    for path in result.unknown_paths:
+        console.print(f"[yellow]warning:[/] {escape(unknown_path_warning(path))}")
 
 
 def _check_name(name: str) -> str:
@@ -331,6 +395,8 @@ def _print_checks(result, console: Console) -> None:
             console.print(f"    {detail.message[:500]}", highlight=False, markup=False)
     warned = [_check_name(n) for n in result.checks_warned]
     warned += [d.name for d in result.check_details if not d.blocking and d.name not in warned]
+    # printed by _print_failed_files, file by file
+    warned = [n for n in warned if n not in ("no_unresolved_failed_files", "no_unknown_folders")]
     stale = [n for n in warned if n.endswith("latest_delivery_is_recent")]
     if stale:
         console.print(
@@ -478,6 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 keep=args.keep,
                 full_refresh=args.full_refresh,
                 history_start=args.history_start,
+                strict=args.strict,
             )
             return 0 if result.ok else 1
         if args.command == "rollback":

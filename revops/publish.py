@@ -49,6 +49,7 @@ DEFAULT_KEEP = 7
 SNAPSHOT_TABLE = "revops_snapshot"
 SOURCES_TABLE = "revops_sources"
 CHECKS_TABLE = "revops_checks"
+FAILED_FILES_TABLE = "revops_failed_files"
 LATEST_REFRESH_FILE = "latest_refresh.json"
 
 # Personal data never leaves the warehouse. A mart column declares its policy in its YAML
@@ -330,6 +331,36 @@ def _write_checks(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> No
     )
 
 
+def _write_failed_files(con: duckdb.DuckDBPyConnection, has_ledger: bool) -> None:
+    """The open failed files when the snapshot was published (revops/ingest/ledger.py): the
+    files it was published without, which the report names in a banner."""
+    from revops.ingest.ledger import open_failures_sql
+
+    con.execute(
+        f"""
+        create table {FAILED_FILES_TABLE} (
+            source varchar not null,
+            object varchar not null,
+            file_path varchar not null,
+            error varchar,
+            failed_at timestamp not null
+        )
+        """
+    )
+    if has_ledger:
+        con.execute(
+            f"""
+            insert into {FAILED_FILES_TABLE}
+            select source, object, file_path, error, timezone('UTC', finished_at)
+            from ({open_failures_sql("wh.raw._load_ledger")})
+            """
+        )
+    con.execute(
+        f"comment on table {FAILED_FILES_TABLE} is "
+        f"{_sql_str('Landing files whose latest load attempt failed: not in this snapshot.')}"
+    )
+
+
 def _write_metadata(
     con: duckdb.DuckDBPyConnection,
     snapshot: Snapshot,
@@ -503,6 +534,7 @@ def publish_snapshot(
                 snapshot.tables[table.name] = _copy_table(con, table, snapshot)
             _write_metadata(con, snapshot, len(tables), has_ledger)
             _write_checks(con, checks)
+            _write_failed_files(con, has_ledger)
             con.execute("detach wh")
             con.execute("checkpoint")
         finally:

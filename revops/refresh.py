@@ -18,7 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from revops import checks, settings
+from revops.ingest.landing import unknown_entries
+from revops.ingest.ledger import COUNTS, OpenFailure, read_open_failures, read_run_counts
 from revops.settings import environment
 from revops.transform import PROJECT_DIR
 
@@ -32,11 +36,20 @@ class RefreshResult:
     ok: bool
     run_id: str
     seconds: float
-    files_loaded: int = 0
-    files_duplicate: int = 0
-    files_failed: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
+    # What this run's ledger rows add up to (revops/ingest/ledger.py COUNTS): one row per file
+    # attempt of the run's loads (`load_ids`), whatever the steps' outcome.
+    # None: the ledger could not be read after the run (see `errors`).
+    files_loaded: int | None = 0
+    files_duplicate: int | None = 0
+    files_failed: int | None = 0
+    rows_loaded: int | None = 0
+    rows_rejected: int | None = 0
+    load_ids: list[str] = field(default_factory=list)
+    # The failed-file policy (docs/INGESTION.md): every open failed file after the run, this
+    # run's or an earlier one's; they block publishing only when `strict`.
+    open_failures: list[OpenFailure] = field(default_factory=list)
+    strict: bool = False
+    unknown_paths: list[str] = field(default_factory=list)  # landing paths no object claims
     models: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
@@ -156,12 +169,14 @@ def run_refresh(
     log_level: str = "WARNING",
     log_file: Path | None = None,
     history_start: dt.date | str | None = None,
+    strict: bool = False,
 ) -> RefreshResult:
     """Run the `refresh` job on these folders; never raises for a failed step (see `ok`).
 
     The settings file ($REVOPS_SETTINGS, docs/CONFIGURATION.md) is checked first (a bad file
     raises `settings.SettingsError` before anything runs) and exported as REVOPS_* variables
-    for the run; `history_start` sets the `history_start` setting over both.
+    for the run; `history_start` sets the `history_start` setting over both, and `strict`
+    turns the `strict` setting on (an open failed file then stops publishing).
     dbt's own output (one line per node) goes to `log_file` (default: `refresh.log` beside the
     warehouse); Dagster's log lines at `log_level` and above go to stderr.
     """
@@ -171,6 +186,7 @@ def run_refresh(
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     serving.mkdir(parents=True, exist_ok=True)
     org = settings.load_settings()
+    strict = strict or settings.strict(org)  # a bad $REVOPS_STRICT raises here, before the run
     env = {
         **settings.settings_env(org, history_start),
         "REVOPS_LANDING": str(landing),
@@ -196,8 +212,13 @@ def run_refresh(
         }
         if full_refresh:
             run_config["ops"]["revops_dbt_models"] = {"config": {"full_refresh": True}}
+        publish_config: dict[str, object] = {}
         if keep is not None:
-            run_config["ops"]["serving_snapshot"] = {"config": {"keep": keep}}
+            publish_config["keep"] = keep
+        if strict:
+            publish_config["strict"] = True
+        if publish_config:
+            run_config["ops"]["serving_snapshot"] = {"config": publish_config}
         log_file = Path(log_file) if log_file else warehouse.with_name("refresh.log")
         with (
             _instance() as instance,
@@ -210,6 +231,21 @@ def run_refresh(
             summary = _summarise(result, instance, dg)
         explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
         summary.check_details = explained or []
+        # The summary is what the ledger says this run did, not what the steps reported: a
+        # step that failed part-way reports nothing, its ledger rows are still there.
+        try:
+            counts = read_run_counts(warehouse, result.run_id)
+            summary.open_failures = read_open_failures(warehouse)
+        except duckdb.Error as exc:  # another process holds the warehouse now: say so
+            summary.errors.append(f"the load ledger could not be read: {exc}")
+            for name in COUNTS:
+                setattr(summary, name, None)  # unknown, not 0
+        else:
+            for name in COUNTS:
+                setattr(summary, name, getattr(counts, name))
+            summary.load_ids = counts.load_ids
+        summary.strict = strict
+        summary.unknown_paths = unknown_entries(landing)
         if not summary.ok:
             # The served report says that this refresh did not publish, and why (the dbt step
             # already did when a check failed; this covers every other failure too).
@@ -257,12 +293,8 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.report = str(meta.get("path")) if meta.get("path") else None
             elif key.path[0] == "settings":  # the org's mapping overrides (org_settings)
                 out.mapping_overrides += int(meta.get("override_rows", 0))
-            elif "files_loaded" in meta:
-                out.files_loaded += int(meta["files_loaded"])
-                out.files_duplicate += int(meta.get("files_duplicate", 0))
-                out.files_failed += int(meta.get("files_failed", 0))
-                out.rows_loaded += int(meta.get("rows_loaded", 0))
-                out.rows_rejected += int(meta.get("rows_rejected", 0))
+            elif "files_loaded" in meta or key.path[0] == "landing_folder":
+                pass  # ingestion: the files and rows are counted from the ledger
             else:
                 out.models += 1
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:

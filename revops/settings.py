@@ -41,8 +41,11 @@ MEMORY_LIMIT_ENV = "REVOPS_DUCKDB_MEMORY_LIMIT"
 # spilling to disk beyond it (docs/BENCHMARKS.md).
 DEFAULT_MEMORY_LIMIT = "3GB"
 
+STRICT_ENV = "REVOPS_STRICT"
 # Settings that only Python reads (not dbt vars): TOML key -> environment variable.
-PYTHON_SETTINGS = {"duckdb_memory_limit": MEMORY_LIMIT_ENV}
+PYTHON_SETTINGS = {"duckdb_memory_limit": MEMORY_LIMIT_ENV, "strict": STRICT_ENV}
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class SettingsError(ValueError):
@@ -53,6 +56,23 @@ def duckdb_memory_limit() -> str:
     """The memory limit of every DuckDB connection that writes: ingestion, dbt, publishing
     ($REVOPS_DUCKDB_MEMORY_LIMIT, e.g. `3GB`, `500MB`)."""
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def strict(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """The `strict` setting: an open failed file stops publishing (docs/INGESTION.md).
+    $REVOPS_STRICT when set and not empty, else the settings file's `strict`, else false.
+    `revops refresh --strict` turns it on over both."""
+    environ = os.environ if environ is None else environ
+    value, where = (environ.get(STRICT_ENV) or "").strip(), f"${STRICT_ENV}"
+    if not value and settings is not None:
+        value, where = settings.values.get("strict", "").strip(), f"settings file {settings.path}"
+    if not value:
+        return False
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{where}: strict must be true or false, not {value!r}")
 
 
 def duckdb_config() -> dict[str, str]:
@@ -200,6 +220,10 @@ def load_settings(
             mappings = _mappings(path, value, project_dir)
         elif key in known:
             values[key] = _text(value, f"settings file {path}, key {key!r}")
+            if key == "strict" and values[key].lower() not in TRUE_WORDS | FALSE_WORDS:
+                raise SettingsError(
+                    f"settings file {path}, key 'strict': true or false, not {values[key]!r}"
+                )
         else:
             raise SettingsError(
                 f"settings file {path}: unknown key {key!r} (known: {', '.join(sorted(known))}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,45 +82,72 @@ def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict,
     ]
 
 
-def test_a_failed_file_fails_its_asset_and_the_others_still_run(landing: Path, resources: dict):
+def _unresolved_check(result: dg.ExecuteInProcessResult, folder: str):
+    (check,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == asset_key(obj(folder)) and e.check_name == UNRESOLVED_CHECK
+    ]
+    return check
+
+
+def test_a_failed_file_warns_on_every_run_until_a_corrected_file_loads(
+    landing: Path, resources: dict
+):
+    """The failed-file policy: the asset materializes (its good files loaded), and its check
+    warns with the file and its error, on this run and every later one, until a corrected
+    file arrives."""
     columns = [c for c in obj(LEAD).column_names if c != "Status"]
+    bad = f"{LEAD}/{DAY}/Lead.csv"
     write(landing, LEAD, DAY, "Lead.csv", ",".join(columns).encode() + b"\n")
     deliver(landing, LEAD, DAY2, n=2)
     deliver(landing, CUSTOMERS, n=2)
     selected = [build_ingestion_asset(obj(LEAD)), build_ingestion_asset(obj(CUSTOMERS))]
+    warehouse = Path(resources["warehouse"].path)
 
-    result = dg.materialize(selected, resources=resources, raise_on_error=False)
+    outcomes = []
+    for config in (None, None, IngestConfig(retry_failed=True)):
+        run_config = dg.RunConfig({"salesforce__lead": config}) if config else None
+        result = dg.materialize(selected, resources=resources, run_config=run_config)
+        assert result.success  # a failed file fails no step
+        mats = _materializations(result)
+        check = _unresolved_check(result, LEAD)
+        outcomes.append(
+            (mats["salesforce/lead"]["files_failed"], mats["salesforce/lead"]["dagster/row_count"],
+             check.passed, check.severity, check.metadata["unresolved_files"].value)
+        )  # fmt: skip
+        assert f"{bad}: missing required column(s) Status" in check.metadata["errors"].value
+        assert check.description.startswith("1 open failed file(s): " + bad)
+    # first run: failed now; second: unchanged, not read again; third: retried, failed again
+    warn = dg.AssetCheckSeverity.WARN
+    assert outcomes == [(1, 2, False, warn, 1), (0, 2, False, warn, 1), (1, 2, False, warn, 1)]
+    assert [r["status"] for r in ledger(warehouse, bad)] == ["failed", "failed"]
+    spec = next(s for s in selected[0].check_specs if s.name == UNRESOLVED_CHECK)
+    assert not spec.blocking
 
-    assert not result.success
-    (failure,) = [e for e in result.all_events if e.is_step_failure]
-    assert failure.step_key == "salesforce__lead"
-    error = failure.event_specific_data.error.message
-    assert f"{LEAD}/{DAY}/Lead.csv: missing required column(s) Status" in error
-    assert set(_materializations(result)) == {"stripe/customers"}
+    write(landing, LEAD, DAY, "Lead.csv", (landing / LEAD / DAY2 / "Lead.csv").read_bytes())
+    fixed = dg.materialize(selected, resources=resources)
+    assert _unresolved_check(fixed, LEAD).passed  # a later duplicate row resolves it
+    assert [r["status"] for r in ledger(warehouse, bad)][-1] == "duplicate"
 
-    # The good file of the failed asset loaded; the next run reports the bad one as a warning.
-    again = dg.materialize(selected, resources=resources)
-    assert again.success
-    mats = _materializations(again)
-    assert mats["salesforce/lead"]["dagster/row_count"] == 2
-    (check,) = [
-        e
-        for e in again.get_asset_check_evaluations()
-        if e.asset_key == asset_key(obj(LEAD)) and e.check_name == UNRESOLVED_CHECK
-    ]
-    assert not check.passed
+
+def test_the_landing_folder_check_warns_about_unknown_folders(landing: Path, resources: dict):
+    deliver(landing, LEAD)
+    (landing / "hubspot" / "contacts").mkdir(parents=True)
+    (landing / "salesforce" / "Leads").mkdir()
+    result = dg.materialize([ingestion.landing_folder], resources=resources)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == ingestion.UNKNOWN_CHECK and not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
-    assert "Lead.csv: missing required column(s) Status" in check.metadata["errors"].value
+    assert check.metadata["paths"].value == "hubspot/\nsalesforce/Leads/"
+    assert "salesforce/Leads/ is not an object of the export contract" in check.description
 
-    # Run config can ask for failed files to be attempted again.
-    retry = dg.materialize(
-        selected[:1],
-        resources=resources,
-        run_config=dg.RunConfig({"salesforce__lead": IngestConfig(retry_failed=True)}),
-        raise_on_error=False,
-    )
-    assert not retry.success
-    assert len(ledger(Path(resources["warehouse"].path), f"{LEAD}/{DAY}/Lead.csv")) == 2
+    for path in (landing / "hubspot", landing / "salesforce" / "Leads"):
+        shutil.rmtree(path)
+    (again,) = dg.materialize(
+        [ingestion.landing_folder], resources=resources
+    ).get_asset_check_evaluations()
+    assert again.passed
 
 
 def test_an_optional_object_never_delivered_passes_its_freshness_check(resources: dict):

@@ -13,7 +13,11 @@ import duckdb
 import pytest
 
 from orchestration.defs.ingestion import assets as ingestion
-from orchestration.defs.ingestion.assets import build_ingestion_asset, is_transient
+from orchestration.defs.ingestion.assets import (
+    UNRESOLVED_CHECK,
+    build_ingestion_asset,
+    is_transient,
+)
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from revops import cli
 from revops.ingest import ingest_landing, loader
@@ -115,7 +119,7 @@ def test_nothing_outside_the_landing_folder_is_read(
     assert len(ledger(warehouse)) == len(status)
 
 
-def test_a_symlink_loop_fails_the_lead_asset_once_and_the_good_file_loads(
+def test_a_symlink_loop_is_reported_once_and_the_good_file_loads(
     jail: Path, tmp_path: Path, monkeypatch
 ):
     # No waiting between attempts; an attempt would still show as STEP_UP_FOR_RETRY.
@@ -130,12 +134,15 @@ def test_a_symlink_loop_fails_the_lead_asset_once_and_the_good_file_loads(
         [build_ingestion_asset(obj(LEAD))], resources=resources, raise_on_error=False
     )
 
+    # The failed-file policy: one attempt, the asset materializes, its check warns.
     kinds = [e.event_type_value for e in result.all_events if e.step_key]
     assert kinds.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in kinds
-    (failure,) = [e for e in result.all_events if e.is_step_failure]
-    message = failure.event_specific_data.error.message
-    assert message.splitlines()[0].endswith((OUTSIDE, LOOP)), message
+    assert result.success
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == UNRESOLVED_CHECK]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    message = check.metadata["errors"].value
     assert f"{LEAD}/junk/loop: {LOOP}" in message and SECRET not in message
+    assert SECRET not in (check.description or "")
     assert query(warehouse, "select count(*) from raw.salesforce__lead") == [(3,)]
 
 

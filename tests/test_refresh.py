@@ -5,6 +5,7 @@ increments against one refresh over all days."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
-from revops import checks, contract, publish
+from revops import checks, cli, contract, publish
 from revops.cli import main
 from revops.ingest.landing import link_deliveries_until
 from revops.refresh import run_refresh
@@ -68,6 +70,7 @@ def test_published_snapshot_holds_only_the_marts(xs_published, dbt_manifest):
         publish.SNAPSHOT_TABLE,
         publish.SOURCES_TABLE,
         publish.CHECKS_TABLE,
+        publish.FAILED_FILES_TABLE,
     }
     assert {schema for schema, _ in tables} == {"main"}
     assert not any(name.startswith(("stg_", "int_", "raw", "util_")) for _, name in tables)
@@ -269,6 +272,126 @@ def test_a_failing_dbt_check_explains_itself_and_the_served_report_says_so(
         "where utm_medium = 'cpc'"
     )[0]  # fmt: skip
     assert channel == "paid_search_org"
+
+
+def _resent_rows(landing: Path, folder: str, day: str, rows: slice) -> tuple[list[str], list]:
+    """The header and some records of the object's delivery of `day` (csv module, as read)."""
+    (path,) = sorted((landing / folder / day).glob("*.csv"))[:1]
+    with path.open(encoding="utf-8", newline="") as handle:
+        header, *records = list(csv.reader(handle))
+    return header, records[rows]
+
+
+def _csv(header: list[str], records: list, delimiter: str = ",") -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerows([header, *records])
+    return out.getvalue().encode("utf-8")
+
+
+def _ledger_since(warehouse: Path, after) -> tuple[set[str], tuple]:
+    """The load ids of ledger rows finished after `after`, and what those rows add up to."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        ids = {r[0] for r in con.execute(
+            "select distinct load_id from raw._load_ledger where finished_at > ?", [after]
+        ).fetchall()}  # fmt: skip
+        marks = ", ".join("?" for _ in ids) or "null"
+        counts = con.execute(
+            f"""
+            select
+                count(*) filter (where status = 'loaded'),
+                count(*) filter (where status = 'duplicate'),
+                count(*) filter (where status = 'failed'),
+                coalesce(sum(rows_loaded), 0),
+                coalesce(sum(rows_rejected), 0)
+            from raw._load_ledger
+            where load_id in ({marks})
+            """,
+            list(ids),
+        ).fetchone()
+        return ids, counts
+    finally:
+        con.close()
+
+
+def test_a_failed_file_is_published_without_and_warned_unless_strict(xs_published, tmp_path):
+    """The failed-file policy (docs/INGESTION.md). A semicolon-delimited Lead file fails beside
+    two good Lead files, and the landing folder has folders the contract does not know.
+    Default: the refresh publishes without the failed file; the CLI, a Dagster WARN check and
+    the report name it; the summary equals this run's ledger rows. The same landing with
+    --strict: nothing new is read, the same file is still open, nothing is published and the
+    refusal names the file."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    shutil.copytree(xs_published["serving"], serving)
+    before = publish.served_snapshot_id(serving)
+    landing = tmp_path / "landing"
+    last = xs_published["truth"]["generator"]["end_date"]
+    link_deliveries_until(xs_published["landing"], landing, last)  # the same, unchanged files
+    lead = "salesforce/Lead"
+    day = max(p.name for p in (landing / lead).iterdir())
+    # two good files: leads already delivered, sent again (the same values, new versions)
+    header, records = _resent_rows(landing, lead, day, slice(0, 4))
+    (landing / lead / day / "Lead_resent_a.csv").write_bytes(_csv(header, records[:2]))
+    (landing / lead / day / "Lead_resent_b.csv").write_bytes(_csv(header, records[2:]))
+    bad = f"{lead}/{day}/Lead_semicolon.csv"
+    (landing / bad).write_bytes(_csv(header, records[:2], delimiter=";"))
+    for unknown in ("hubspot/contacts/2025-01-01", "salesforce/Leads/2025-01-01"):
+        (landing / unknown).mkdir(parents=True)
+        (landing / unknown / "x.csv").write_bytes(b"Id\n1\n")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (ledger_end,) = con.execute("select max(finished_at) from raw._load_ledger").fetchone()
+    finally:
+        con.close()
+
+    def refresh(strict: bool):
+        out = io.StringIO()
+        console = Console(file=out, width=250)
+        result = cli.run_refresh(landing, warehouse, serving, console, strict=strict)
+        (tmp_path / f"refresh-strict-{strict}.txt").write_text(out.getvalue())
+        return result, " ".join(out.getvalue().split())
+
+    result, text = refresh(strict=False)
+
+    assert result.ok, text[-3000:]
+    ids, counts = _ledger_since(warehouse, ledger_end)
+    assert set(result.load_ids) == ids and len(ids) == 1  # one object loaded files
+    fields = ("files_loaded", "files_duplicate", "files_failed", "rows_loaded", "rows_rejected")
+    assert tuple(getattr(result, f) for f in fields) == counts == (2, 0, 1, 4, 0)
+    assert "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected" in text
+    assert f"failed file: {bad}: missing required column(s)" in text
+    assert "semicolon-delimited" in text and "published without it" in text
+    for unknown in ("hubspot/", "salesforce/Leads/"):
+        assert f"warning: {unknown} is not an object of the export contract (not loaded)" in text
+    assert "not published" not in text
+    assert {"salesforce/lead:no_unresolved_failed_files", "landing_folder:no_unknown_folders"} <= (
+        set(result.checks_warned)
+    )
+    published = publish.served_snapshot_id(serving)
+    assert published != before and result.published["snapshot_id"] == published
+    assert _query(_served(serving), f"select file_path from {publish.FAILED_FILES_TABLE}") == [
+        (bad,)
+    ]
+    page = (serving / publish.REPORT_FILE).read_text(encoding="utf-8")
+    assert 'id="failed-files-status"' in page and bad in page
+    assert 'id="latest-refresh"' not in page and publish.latest_failed_refresh(serving) is None
+
+    strict, text = refresh(strict=True)
+
+    assert not strict.ok and strict.published is None
+    assert "not published: the previous snapshot stays served" in text
+    assert (strict.files_loaded, strict.files_failed, strict.rows_loaded) == (0, 0, 0)
+    assert strict.load_ids == []  # nothing new was read: the same data, the same open file
+    assert [f.file_path for f in strict.open_failures] == [bad]
+    assert f"failed file: {bad}" in text and "strict: nothing is published" in text
+    refusal = " ".join(strict.errors)
+    assert "not published (strict): 1 open failed file(s)" in refusal and bad in refusal
+    assert publish.served_snapshot_id(serving) == published
+    page = (serving / publish.REPORT_FILE).read_text(encoding="utf-8")
+    assert 'id="latest-refresh"' in page and "not published (strict)" in page
+    assert 'id="failed-files-status"' in page  # the served snapshot's own banner stays
 
 
 READER = textwrap.dedent(

@@ -449,6 +449,29 @@ def test_failed_and_missing_sources_are_flagged(xs_serving: Path, tmp_path: Path
     assert "<details open>" in page
 
 
+def test_open_failed_files_are_named_in_a_banner(xs_serving: Path, tmp_path: Path):
+    """The failed-file policy: the snapshot was published without the open failed files
+    (`revops_failed_files`); the freshness section names each, escaped; none, no banner."""
+    serving = tmp_path / "revops.duckdb"
+    shutil.copy(xs_serving, serving)
+    plain = build_report(serving, tmp_path / "plain.html").path.read_text()
+    assert 'id="failed-files-status"' not in plain
+    con = duckdb.connect(str(serving))
+    con.execute(
+        "insert into revops_failed_files values ('salesforce', 'Lead', "
+        "'salesforce/Lead/2025-03-01/Lead<b>.csv', 'missing required column(s) Id (the header "
+        "is semicolon-delimited; the contract requires commas)', timestamp '2025-03-01 06:00:00')"
+    )
+    con.close()
+    page = build_report(serving, tmp_path / "report.html").path.read_text()
+    banner = re.search(r'id="failed-files-status">(.*?)</div>', page, re.S).group(1)
+    assert banner.startswith("1 delivery file(s) failed to load and are not in these numbers")
+    assert "<code>salesforce/Lead/2025-03-01/Lead&lt;b&gt;.csv</code>" in banner
+    assert "semicolon-delimited" in banner and "2025-03-01 06:00:00 UTC" in banner
+    assert page.index('id="failed-files-status"') < page.index('id="sources-summary"')
+    assert 'id="latest-refresh"' not in page  # published: not a failed refresh
+
+
 def test_run_checks_and_a_failed_latest_refresh_are_shown(xs_serving: Path, tmp_path: Path):
     """The snapshot's warnings (revops_checks) in the freshness section; a refresh that did not
     publish opens the page, while every number stays the served snapshot's."""

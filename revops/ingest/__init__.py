@@ -10,6 +10,14 @@ that could not load. docs/INGESTION.md describes the rules.
 """
 
 from revops.ingest.landing import DeliveryFile, fingerprint, scan_object, unknown_entries
+from revops.ingest.ledger import (
+    LedgerCounts,
+    OpenFailure,
+    ledger_counts,
+    open_failures,
+    read_open_failures,
+    read_run_counts,
+)
 from revops.ingest.loader import (
     MAX_BATCH_BYTES,
     MAX_BATCH_FILES,
@@ -29,6 +37,7 @@ from revops.ingest.summary import (
     IngestSummary,
     ObjectSummary,
     source_status,
+    unknown_path_warning,
 )
 from revops.ingest.warehouse import (
     LEDGER_TABLE,
@@ -53,17 +62,24 @@ __all__ = [
     "DeliveryFile",
     "FileResult",
     "IngestSummary",
+    "LedgerCounts",
     "ObjectSummary",
+    "OpenFailure",
     "connect",
     "ensure_warehouse",
     "fingerprint",
     "forget_file",
     "ingest_landing",
     "ingest_object",
+    "ledger_counts",
     "load_object",
     "new_load_id",
+    "open_failures",
+    "read_open_failures",
+    "read_run_counts",
     "resolve_objects",
     "scan_object",
     "source_status",
     "unknown_entries",
+    "unknown_path_warning",
 ]

@@ -34,6 +34,7 @@ import duckdb
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest.landing import DeliveryFile, scan_object, unknown_entries
+from revops.ingest.ledger import open_failures
 from revops.ingest.probe import Probe, count_csv_records, normalise_endings, probe_file
 from revops.ingest.summary import (
     DUPLICATE,
@@ -1009,7 +1010,6 @@ def _load_object(
     repeats: list[tuple[DeliveryFile, Probe, _Item]] = []
     header_problems: dict[tuple[str, ...], str | None] = {}  # one check per distinct header
     files = scan_object(landing, obj)
-    present = {f.rel_path for f in files}
     summary.files_present = len(files)
     young = time.time_ns() - int(min_age_seconds * 1e9)
     for f in files:
@@ -1093,25 +1093,15 @@ def _load_object(
     summary.files.extend(late)
     con.execute(f"drop table if exists temp.{_P}batch")
     summary.raw_rows = con.execute(f"select count(*) from {raw_table(obj)}").fetchone()[0]
-    summary.unresolved = _unresolved(con, obj, present)
+    summary.unresolved = _unresolved(con, obj)
     summary.seconds = time.perf_counter() - clock
     return summary
 
 
-def _unresolved(con: duckdb.DuckDBPyConnection, obj: ExportObject, present: set[str]) -> list[str]:
-    """`<file>: <error>` for each file still in the landing folder whose latest attempt failed."""
-    rows = con.execute(
-        f"""
-        select file_path, error
-        from {LEDGER_TABLE}
-        where source = ? and object = ?
-        qualify row_number() over (partition by file_path order by finished_at desc) = 1
-            and status = 'failed'
-        order by file_path
-        """,
-        [obj.source, obj.name],
-    ).fetchall()
-    return [f"{path}: {error}" for path, error in rows if path in present]
+def _unresolved(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
+    """`<file>: <error>` of each open failed file of the object (revops/ingest/ledger.py): its
+    latest attempt failed, whether the file is still in the landing folder or not."""
+    return [f.message for f in open_failures(con, obj)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,6 +34,12 @@ def source_status(obj: ExportObject, files_loaded: int, files_failed: int) -> st
     return SOURCE_OPTIONAL_NOT_DELIVERED if obj.optional else SOURCE_MISSING
 
 
+def unknown_path_warning(path: str) -> str:
+    """The warning for a landing path no contract object claims (`unknown_entries`), worded
+    the same by `revops ingest`, `revops refresh` and the Dagster check."""
+    return f"{path} is not an object of the export contract (not loaded)"
+
+
 @dataclass
 class FileResult:
     """One attempt at one file: exactly the row it leaves in `raw._load_ledger`."""
@@ -77,8 +83,9 @@ class ObjectSummary:
     errors: list[str] = field(default_factory=list)  # object-level errors (not tied to a file)
     seconds: float = 0.0
     raw_rows: int | None = None  # rows in the raw table after the run
-    # `<file>: <error>` of files still in the landing folder whose latest attempt failed
-    # (this run's or an earlier one's): what someone has to fix or re-deliver.
+    # `<file>: <error>` of the object's open failed files: paths whose latest attempt failed
+    # (this run's or an earlier one's; revops/ingest/ledger.py): what someone has to fix or
+    # re-deliver.
     unresolved: list[str] = field(default_factory=list)
     files_present: int = 0  # files in the object's landing folder, handled before or not
     optional: bool = False  # the contract's `ExportObject.optional`
@@ -232,7 +239,7 @@ class IngestSummary:
                 f"note: {settling} file(s) modified too recently were left for the next run"
             )
         for path in self.unknown_paths:
-            lines.append(f"warning: {path} is not an object of the export contract (not loaded)")
+            lines.append(f"warning: {unknown_path_warning(path)}")
         absent = [o for o in self.objects if o.never_delivered]
         required = [o.folder for o in absent if not o.optional]
         optional = [o.folder for o in absent if o.optional]

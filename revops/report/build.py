@@ -212,7 +212,7 @@ def _freshness_html(data: ReportData) -> str:
     return f"""
 <section id="freshness"><div class="card">
 <h2 style="margin-top:0">Data freshness</h2>
-{banner}
+{banner}{_failed_files_html(data)}
 <dl class="facts">{facts_html}</dl>
 <table id="sources-summary"><thead><tr><th>Source</th><th>Latest delivery</th>
 <th class="num">Objects ok</th><th class="num">Files failed</th><th class="num">Rows rejected</th>
@@ -222,6 +222,23 @@ def _freshness_html(data: ReportData) -> str:
 <th class="num">Files loaded</th><th class="num">Files failed</th><th class="num">Rows loaded</th>
 <th class="num">Rows rejected</th><th>Status</th></tr></thead><tbody>{object_rows}</tbody></table>
 </details>{_run_checks_html(data)}</div></section>"""
+
+
+def _failed_files_html(data: ReportData) -> str:
+    """The failed-file policy's banner: each landing file whose latest load attempt failed,
+    which this snapshot was published without, with its error."""
+    if not data.failed_files:
+        return ""
+    items = "".join(
+        f"<li><code>{escape(str(f['file_path']))}</code>: {escape(str(f['error'] or '')[:500])}"
+        f" (failed {_date(f['failed_at'])})</li>"
+        for f in data.failed_files
+    )
+    return (
+        f'<div class="banner problem" id="failed-files-status">{len(data.failed_files)} '
+        "delivery file(s) failed to load and are not in these numbers; deliver a corrected "
+        f'file to include them:<ul id="failed-files">{items}</ul></div>'
+    )
 
 
 def _checks_table(checks: list[dict[str, object]], table_id: str) -> str:
@@ -385,6 +402,7 @@ def render_html(
         "sections": [s for s, _ in sections],
         "figures": figure_ids,
         "checks": data.checks,
+        "failed_files": data.failed_files,
         "failed_refresh": failed_refresh,
     }
     nav = "".join(f'<a href="#{s}">{escape(t)}</a>' for s, t in sections)

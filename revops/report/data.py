@@ -43,6 +43,9 @@ class ReportData:
     channels: list[Row]  # by month and channel (campaign rows summed)
     attribution_model: str
     checks: list[Row] = field(default_factory=list)  # the run's checks that did not pass
+    # landing files whose latest load attempt had failed when the snapshot was published: not
+    # in its numbers (the failed-file policy, docs/INGESTION.md)
+    failed_files: list[Row] = field(default_factory=list)
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -106,6 +109,16 @@ def read_checks(con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+def read_failed_files(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The snapshot's `revops_failed_files` rows (none in older snapshots)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'revops_failed_files'"
+    ).fetchone()[0]
+    if not present:
+        return []
+    return query(con, "select * from revops_failed_files order by source, object, file_path")
+
+
 def read_report_data(
     serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
 ) -> ReportData:
@@ -160,6 +173,7 @@ def read_report_data(
             channels=channel_rollup(con, attribution_model),
             attribution_model=attribution_model,
             checks=read_checks(con),
+            failed_files=read_failed_files(con),
         )
     finally:
         con.close()

@@ -15,11 +15,14 @@ from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest import (
+    FAILED,
     LINEAGE_COLUMNS,
     ObjectSummary,
     ingest_object,
     new_load_id,
     source_status,
+    unknown_entries,
+    unknown_path_warning,
 )
 from revops.ingest.reconcile import reconcile_warehouse
 
@@ -30,6 +33,8 @@ WAREHOUSE_POOL = "warehouse"
 UNRESOLVED_CHECK = "no_unresolved_failed_files"
 RECONCILED_CHECK = "loaded_plus_rejected_equals_file_rows"
 FRESHNESS_CHECK = "latest_delivery_is_recent"
+LANDING_KEY = dg.AssetKey("landing_folder")
+UNKNOWN_CHECK = "no_unknown_folders"
 # A source whose newest loaded delivery is older than this many days warns (exports are daily).
 DEFAULT_MAX_DELIVERY_AGE_DAYS = 2
 
@@ -135,8 +140,11 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 UNRESOLVED_CHECK,
                 asset=key,
                 description=(
-                    "No file in the landing folder whose latest load attempt failed: such a "
-                    "file is not retried until its bytes change (raw._load_ledger)."
+                    "Warns while the object has an open failed file: a path whose latest "
+                    "load attempt (raw._load_ledger) failed, this run's or an earlier one's. "
+                    "Lists each path and its error, and stays WARN until a corrected file "
+                    "loads (or `forget_file`). Non-blocking: the refresh publishes without "
+                    "the file, unless `strict` (docs/INGESTION.md, failed-file policy)."
                 ),
             ),
             dg.AssetCheckSpec(
@@ -177,7 +185,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 landing.resolve(),
                 warehouse.resolve(),
                 obj,
-                load_id=new_load_id(suffix=context.run.run_id[:8]),
+                # the whole run id: the refresh summary finds this run's ledger rows by it
+                load_id=new_load_id(suffix=context.run.run_id),
                 rehash=config.rehash,
                 retry_failed=config.retry_failed,
                 min_age_seconds=config.min_age_seconds,
@@ -189,14 +198,17 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             raise dg.Failure(_first_line(obj, exc), allow_retries=False) from exc
         metadata = _metadata(summary)
         (reconciled,) = reconcile_warehouse(warehouse.resolve(), [obj])
-        failed_now = [f.message for f in summary.files if f.status == "failed"]
-        if summary.errors or failed_now:
-            # The files that loaded are committed; the failure reports the ones that did not.
+        if summary.errors:
+            # Not a file's fault, and no ledger row records it (an unreadable file, a folder
+            # that cannot be listed): the files that loaded are committed; the step fails.
             raise dg.Failure(
-                description="\n".join(summary.errors + failed_now),
-                metadata=metadata,
-                allow_retries=False,
+                description="\n".join(summary.errors), metadata=metadata, allow_retries=False
             )
+        # A failed file does not fail the asset (the failed-file policy, docs/INGESTION.md):
+        # it has its ledger row, and the check below warns on this run and every later one
+        # until a corrected file loads.
+        for failed in (f for f in summary.files if f.status == FAILED):
+            context.log.warning(f"failed file (not loaded): {failed.message}")
         context.log.info(
             f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
             f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
@@ -245,6 +257,12 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "unresolved_files": len(summary.unresolved),
                         "errors": "\n".join(summary.unresolved) or "none",
                     },
+                    description=(
+                        f"{len(summary.unresolved)} open failed file(s): "
+                        + "; ".join(summary.unresolved)[:1000]
+                        if summary.unresolved
+                        else None
+                    ),
                 ),
             ],
         )
@@ -253,6 +271,51 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
 
 
 ingestion_assets: list[dg.AssetsDefinition] = [build_ingestion_asset(o) for o in contract.OBJECTS]
+
+
+@dg.asset(
+    key=LANDING_KEY,
+    group_name=GROUP,
+    description=(
+        "The landing folder as scanned: the folders and files at its top two levels that no "
+        "object of the export contract claims (`hubspot/`, `salesforce/Leads/`). Nothing is "
+        "loaded from them; `revops ingest` and `revops refresh` print the same warning."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            UNKNOWN_CHECK,
+            asset=LANDING_KEY,
+            description=(
+                "Warns while the landing folder holds a source or object folder the export "
+                "contract does not know (a typo, a new tool): its files are not loaded. "
+                "Non-blocking."
+            ),
+        )
+    ],
+)
+def landing_folder(
+    context: dg.AssetExecutionContext, landing: LandingFolder
+) -> dg.MaterializeResult:
+    root = landing.resolve()
+    unknown = unknown_entries(root)  # [] when the folder does not exist (the ingestion fails)
+    for path in unknown:
+        context.log.warning(unknown_path_warning(path))
+    listed = "\n".join(unknown) or "none"
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(root)), "unknown_paths": listed},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=UNKNOWN_CHECK,
+                passed=not unknown,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"unknown_paths": len(unknown), "paths": listed},
+                description=(
+                    "; ".join(unknown_path_warning(p) for p in unknown)[:1000] if unknown else None
+                ),
+            )
+        ],
+    )
+
 
 ingestion_job = dg.define_asset_job(
     "ingest_landing",

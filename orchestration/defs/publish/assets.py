@@ -2,7 +2,8 @@
 
 `serving_snapshot` runs only when every upstream asset materialized and no blocking check
 failed (the ingestion reconciliation, every dbt test of severity error): Dagster skips it
-otherwise, and the previous snapshot stays served.
+otherwise, and the previous snapshot stays served. An open failed file (docs/INGESTION.md)
+does not stop it, unless `strict`: then it fails first, naming the files.
 """
 
 from collections.abc import Iterator, Sequence
@@ -12,8 +13,10 @@ import dagster as dg
 from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
+from orchestration.defs.transform.resources import OrgSettings
 from orchestration.project import dbt_project
-from revops import checks, publish
+from revops import checks, publish, settings
+from revops.ingest.ledger import read_open_failures, strict_refusal
 
 GROUP = "publish"
 SNAPSHOT_KEY = dg.AssetKey("serving_snapshot")
@@ -32,6 +35,9 @@ class PublishConfig(dg.Config):
     """Run options of the publish step."""
 
     keep: int = publish.DEFAULT_KEEP  # snapshots kept for `revops rollback`
+    # publish nothing while a failed file is open (`revops refresh --strict`); the `strict`
+    # setting ($REVOPS_STRICT, the settings file) turns it on too
+    strict: bool = False
 
 
 def _checks_passed(context: dg.AssetExecutionContext) -> int:
@@ -66,7 +72,15 @@ def serving_snapshot(
     config: PublishConfig,
     warehouse: Warehouse,
     serving: ServingFolder,
+    settings_file: OrgSettings,
 ) -> Iterator[dg.MaterializeResult]:
+    # The failed-file policy (docs/INGESTION.md): the snapshot is published without the open
+    # failed files, which the report names; under `strict` nothing is published while one is.
+    failures = read_open_failures(warehouse.resolve())
+    if failures and (config.strict or settings.strict(settings_file.load())):
+        raise dg.Failure(description=strict_refusal(failures), allow_retries=False)
+    for failure in failures:
+        context.log.warning(f"published without an open failed file: {failure.message}")
     if dbt_target() != "duckdb":
         # The snapshot copies marts out of the DuckDB warehouse. On Spark the marts live in the
         # cluster's metastore and BI tools read them there (docs/SPARK.md); publishing the
