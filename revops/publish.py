@@ -749,6 +749,7 @@ def publish_snapshot(
             raise
         step("swapping the served pair")
         _serve_pair(serving, pair)
+        step("served; removing earlier pairs and old snapshots")
         (serving / LATEST_REFRESH_FILE).unlink(missing_ok=True)
         _drop_unserved_pairs(serving)
         _prune(serving, keep)
