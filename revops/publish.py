@@ -352,10 +352,12 @@ def _remove_pair(pair: Path) -> None:
         pair.rmdir()
 
 
-def _serve_pair(serving: Path, pair: Path) -> None:
+def _serve_pair(serving: Path, pair: Path) -> Path | None:
     """Serve `pair`: one rename(2) of the `current` symlink switches database and report
     together. Then make sure the fixed links readers open point through `current` (they do
-    after the first publish; this also finishes a migration from the earlier layout)."""
+    after the first publish; this also finishes a migration from the earlier layout).
+    Returns the pair served before (None if none)."""
+    previous = _served_pair(serving)
     staged = serving / f".{CURRENT_LINK}.tmp"
     staged.unlink(missing_ok=True)
     os.symlink(os.path.relpath(pair, serving), staged)
@@ -363,6 +365,7 @@ def _serve_pair(serving: Path, pair: Path) -> None:
     _fsync_dir(serving)
     for name in (SERVING_FILE, REPORT_FILE):
         _fixed_link(serving, name)
+    return previous
 
 
 def _fixed_link(serving: Path, name: str) -> None:
@@ -409,14 +412,17 @@ def _ensure_layout(serving: Path) -> None:
     _serve_pair(serving, pair)
 
 
-def _drop_unserved_pairs(serving: Path) -> None:
-    """Pair folders that are not served: earlier pairs, and pairs of a killed publish."""
+def _drop_unserved_pairs(serving: Path, previous: Path | None = None) -> None:
+    """Pair folders that are not served: earlier pairs, and pairs of a killed publish. The
+    pair served just before (`previous`) stays until the next publish, so that a reader that
+    was resolving the links during the switch still finds its files."""
     served = serving / SERVED_DIR
-    if not served.is_dir():
+    current = _served_pair(serving)
+    if not served.is_dir() or current is None:
         return
-    keep = _served_pair(serving)
+    keep = {current.resolve(), *([previous.resolve()] if previous else [])}
     for pair in served.iterdir():
-        if keep is None or pair.resolve() != keep.resolve():
+        if pair.resolve() not in keep:
             _remove_pair(pair)
 
 
@@ -431,8 +437,7 @@ def _clean_leftovers(serving: Path) -> None:
     ]:
         if not leftover.is_dir() or leftover.is_symlink():
             leftover.unlink(missing_ok=True)
-    if _served_pair(serving) is not None:
-        _drop_unserved_pairs(serving)
+    _drop_unserved_pairs(serving)
     # a snapshot file without its sidecar was killed between the two: not a kept snapshot
     for orphan in (serving / SNAPSHOT_DIR).glob("*.duckdb"):
         if not orphan.with_suffix(".json").exists() and orphan.stem != _served_stem(serving):
@@ -748,10 +753,10 @@ def publish_snapshot(
                 final.with_suffix(suffix).unlink(missing_ok=True)
             raise
         step("swapping the served pair")
-        _serve_pair(serving, pair)
+        previous = _serve_pair(serving, pair)
         step("served; removing earlier pairs and old snapshots")
         (serving / LATEST_REFRESH_FILE).unlink(missing_ok=True)
-        _drop_unserved_pairs(serving)
+        _drop_unserved_pairs(serving, previous)
         _prune(serving, keep)
     return snapshot
 
@@ -885,8 +890,7 @@ def rollback(
         if reason:
             target.report = None
         pair = _stage_pair(serving, target.snapshot_id, None if reason else html, reason)
-        _serve_pair(serving, pair)
-        _drop_unserved_pairs(serving)
+        _drop_unserved_pairs(serving, _serve_pair(serving, pair))
         return target
 
 
@@ -928,8 +932,8 @@ def publish_report(serving: Path, build: Callable[[Path, Path], Any]) -> Path:
         snapshot = serving / SNAPSHOT_DIR / f"{sid}.duckdb"
         html = snapshot.with_suffix(".html")
         _build_checked(build, snapshot, html, sid)
-        _serve_pair(serving, _stage_pair(serving, sid, html, "its report could not be built"))
-        _drop_unserved_pairs(serving)
+        pair = _stage_pair(serving, sid, html, "its report could not be built")
+        _drop_unserved_pairs(serving, _serve_pair(serving, pair))
         sidecar = snapshot.with_suffix(".json")
         if sidecar.exists():
             meta = json.loads(sidecar.read_text())

@@ -79,9 +79,7 @@ def served_pair(serving: Path) -> tuple[str | None, str | None]:
 
 def files_under(serving: Path) -> set[str]:
     """Every file and folder in the serving folder but the lock file, as relative paths."""
-    return {
-        str(p.relative_to(serving)) for p in serving.rglob("*") if p.name != publish.LOCK_FILE
-    }
+    return {str(p.relative_to(serving)) for p in serving.rglob("*") if p.name != publish.LOCK_FILE}
 
 
 def child_publish(warehouse: str, serving: str, block_at: str, ready: str) -> None:
