@@ -290,3 +290,56 @@ def test_a_serving_folder_of_the_earlier_layout_moves_to_pairs_unchanged(warehou
     assert (serving / publish.SERVING_FILE).is_symlink()
     publish.rollback(serving)
     _assert_serves(serving, old.snapshot_id)
+
+
+def _materialize_publish(warehouse: Path, serving: Path):
+    import dagster as dg
+
+    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.publish.assets import serving_snapshot
+    from orchestration.defs.publish.resources import ServingFolder
+
+    return dg.materialize(
+        [serving_snapshot],
+        resources={
+            "warehouse": Warehouse(path=str(warehouse)),
+            "serving": ServingFolder(path=str(serving)),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_the_dagster_step_serves_snapshot_and_report_together(
+    warehouse, tmp_path, monkeypatch, dbt_manifest
+):
+    """`serving_snapshot` materializes both assets in one step; a report that fails there
+    fails the step and leaves the served pair as it was."""
+    from types import SimpleNamespace
+
+    import revops.report
+
+    def report(snapshot_db: Path, out: Path) -> SimpleNamespace:
+        fake_report(snapshot_db, out)
+        sid = publish.report_snapshot_id(out)
+        return SimpleNamespace(snapshot_id=sid, bytes=out.stat().st_size, figures=())
+
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "duckdb")
+    monkeypatch.setattr(publish, "mart_tables", lambda _manifest: [MART])
+    monkeypatch.setattr(revops.report, "build_report", report)
+    serving = tmp_path / "serving"
+    result = _materialize_publish(warehouse, serving)
+    assert result.success
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(events) == {"serving_snapshot", "serving_report"}
+    sid = events["serving_snapshot"]["snapshot_id"].value
+    assert events["serving_report"]["snapshot_id"].value == sid
+    assert events["serving_report"]["path"].value == str(serving.resolve() / "report.html")
+    _assert_serves(serving, sid)
+
+    monkeypatch.setattr(revops.report, "build_report", disk_full_report)
+    failed = _materialize_publish(warehouse, serving)
+    assert not failed.success and failed.get_asset_materialization_events() == []
+    _assert_serves(serving, sid)
