@@ -382,8 +382,10 @@ def _fixed_link(serving: Path, name: str) -> None:
 
 def _ensure_layout(serving: Path) -> None:
     """Move a serving folder of an earlier version (plain `revops.duckdb` and `report.html`
-    files, swapped one after the other) to the pair layout without changing what is served:
-    the files served now become the first pair, then the fixed links replace them."""
+    files, swapped one after the other), or a copy that followed the links (Python's
+    `copytree`, `rsync` without `-l`: plain files and a plain `current` folder), to the pair
+    layout without changing what is served: the files served now become the first pair, then
+    the fixed links replace them."""
     database = serving / SERVING_FILE
     if _served_pair(serving) is not None or database.is_symlink() or not database.is_file():
         return
@@ -407,8 +409,15 @@ def _ensure_layout(serving: Path) -> None:
         write_no_report_page(staged / REPORT_FILE, sid, "it was published without one")
     _fsync_dir(staged)
     pair = served / f"{sid}.migrated"
+    _remove_pair(pair)
     os.rename(staged, pair)
     _fsync_dir(served)
+    current = serving / CURRENT_LINK
+    if current.is_dir() and not current.is_symlink():
+        # a copy of a pair, not a link to one: readers open the plain files meanwhile
+        import shutil
+
+        shutil.rmtree(current)
     _serve_pair(serving, pair)
 
 

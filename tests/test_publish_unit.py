@@ -343,3 +343,25 @@ def test_the_dagster_step_serves_snapshot_and_report_together(
     failed = _materialize_publish(warehouse, serving)
     assert not failed.success and failed.get_asset_materialization_events() == []
     _assert_serves(serving, sid)
+
+
+@pytest.mark.parametrize("symlinks", [True, False])
+def test_a_copied_serving_folder_keeps_serving_one_pair(warehouse, tmp_path, symlinks):
+    """A backup restored with `cp -a` keeps the links; Python's copytree (and rsync -L) turn
+    them into plain files and a plain `current` folder. Both read the same pair, and the next
+    publish or rollback goes on from there."""
+    import shutil
+
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    second = _publish(warehouse, serving, "r2")
+    copy = tmp_path / "copy"
+    shutil.copytree(serving, copy, symlinks=symlinks)
+    assert (copy / publish.SERVING_FILE).is_symlink() is symlinks
+    _assert_serves(copy, second.snapshot_id)
+    publish.rollback(copy)
+    _assert_serves(copy, first.snapshot_id)
+    third = _publish(warehouse, copy, "r3")
+    _assert_serves(copy, third.snapshot_id)
+    assert (copy / "current").is_symlink()
+    _assert_serves(serving, second.snapshot_id)  # the original is untouched
