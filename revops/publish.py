@@ -175,7 +175,7 @@ def served_snapshot_id(serving: Path) -> str | None:
     served = Path(serving) / SERVING_FILE
     if not served.exists():
         return None
-    stem = _served_stem(Path(serving))  # the served file is a hard link to one snapshot
+    stem = _served_stem(Path(serving))  # the served pair's name, or the hard link's inode
     if stem is not None:
         return stem
     con = connect_read_only(served)  # a copy (file systems without hard links)
@@ -402,8 +402,11 @@ def _ensure_layout(serving: Path) -> None:
     _remove_pair(staged)
     staged.mkdir()
     _link_or_copy(database, staged / SERVING_FILE)
-    report = serving / REPORT_FILE
-    if report.is_file() and not report.is_symlink():
+    # the report served with it, unless it describes another snapshot (what this layout
+    # prevents); then the snapshot's kept report, or a page saying there is none
+    reports = [serving / REPORT_FILE, serving / SNAPSHOT_DIR / f"{sid}.html"]
+    report = next((r for r in reports if r.is_file() and report_snapshot_id(r) == sid), None)
+    if report is not None:
         _link_or_copy(report, staged / REPORT_FILE)
     else:
         write_no_report_page(staged / REPORT_FILE, sid, "it was published without one")
@@ -443,6 +446,7 @@ def _clean_leftovers(serving: Path) -> None:
         *(serving / SNAPSHOT_DIR).glob("*.tmp"),
         *(serving / SNAPSHOT_DIR).glob(".*.tmp"),
         *(serving / SNAPSHOT_DIR).glob("*.tmp.wal"),
+        *(serving / SERVED_DIR).glob("*/.*.tmp"),  # a failed-refresh page being written
     ]:
         if not leftover.is_dir() or leftover.is_symlink():
             leftover.unlink(missing_ok=True)

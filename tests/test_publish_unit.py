@@ -271,7 +271,8 @@ def test_a_failed_refresh_banner_describes_the_served_snapshot(warehouse, tmp_pa
 
 def test_a_serving_folder_of_the_earlier_layout_moves_to_pairs_unchanged(warehouse, tmp_path):
     """Before this layout, revops.duckdb and report.html were hard links swapped one after the
-    other. The first publish (or rollback) moves that pair into the new layout as it is."""
+    other. The first publish (or rollback) moves that pair into the new layout, with the
+    snapshot's own report when the one served beside it described another snapshot."""
     serving = tmp_path / "serving"
     old = _publish(warehouse, serving, "r1")
     kept = serving / publish.SNAPSHOT_DIR / f"{old.snapshot_id}"
@@ -283,8 +284,10 @@ def test_a_serving_folder_of_the_earlier_layout_moves_to_pairs_unchanged(warehou
         pair.rmdir()
     (serving / publish.SERVED_DIR).rmdir()
     os.link(kept.with_suffix(".duckdb"), serving / publish.SERVING_FILE)
-    os.link(kept.with_suffix(".html"), serving / publish.REPORT_FILE)
-    _assert_serves(serving, old.snapshot_id)  # the old layout reads as before
+    # the earlier layout's fault: the report of another snapshot served beside it
+    (serving / publish.REPORT_FILE).write_text(page("20261201T000000000000Z-other"))
+    publish.rollback(serving, old.snapshot_id)  # moves the folder; serves its own report
+    _assert_serves(serving, old.snapshot_id)
     new = _publish(warehouse, serving, "r2")
     _assert_serves(serving, new.snapshot_id)
     assert (serving / publish.SERVING_FILE).is_symlink()
