@@ -368,3 +368,26 @@ def test_a_copied_serving_folder_keeps_serving_one_pair(warehouse, tmp_path, sym
     _assert_serves(copy, third.snapshot_id)
     assert (copy / "current").is_symlink()
     _assert_serves(serving, second.snapshot_id)  # the original is untouched
+
+
+def test_rebuilding_the_report_by_hand_serves_it_with_its_snapshot(
+    warehouse, tmp_path, monkeypatch, capsys
+):
+    """`python -m revops.report --serving-db <serving>/revops.duckdb` rebuilds the served
+    snapshot's report and serves it as a pair; it never writes over the link readers open."""
+    from types import SimpleNamespace
+
+    import revops.report.__main__ as report_main
+
+    def report(snapshot_db: Path, out: Path, attribution_model: str) -> SimpleNamespace:
+        fake_report(snapshot_db, out)
+        return SimpleNamespace(bytes=out.stat().st_size, figures=())
+
+    serving = tmp_path / "serving"
+    published = _publish(warehouse, serving, "r1", report=None)  # served with no report
+    monkeypatch.setattr(report_main, "build_report", report)
+    assert report_main.main(["--serving-db", str(serving / publish.SERVING_FILE)]) == 0
+    assert str(serving.resolve() / publish.REPORT_FILE) in capsys.readouterr().out
+    assert (serving / publish.REPORT_FILE).is_symlink()
+    _assert_serves(serving, published.snapshot_id)
+    assert "No report" not in (serving / publish.REPORT_FILE).read_text()
