@@ -3,7 +3,7 @@
 One graph from landing files to the served snapshot:
 
     ingestion assets (one per export object)  ->  dbt models and tests (grouped by folder)
-        ->  serving_snapshot (publish)  ->  serving_report
+        ->  serving_snapshot with serving_report (publish: one step, served together)
     org_settings (the settings file's mapping overrides)  ->  dbt's stg_settings__* models
     landing_folder (its check warns about folders the export contract does not know)
 

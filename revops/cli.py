@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser(
         "rollback",
         help="serve an earlier snapshot again",
-        description="Swap an earlier kept snapshot back in as <serving>/revops.duckdb "
+        description="Serve an earlier kept snapshot again as <serving>/revops.duckdb, with "
+        "its report as <serving>/report.html (built from the snapshot now when it has none) "
         "(default: the one published before the served one). --list shows the kept snapshots.",
     )
     rollback.add_argument("--serving", type=Path, help=SERVING_HELP)
@@ -466,22 +467,40 @@ limit 6
 
 
 def run_rollback(serving: Path, to: str | None, listing: bool, console: Console) -> None:
-    from revops.publish import list_snapshots, rollback, served_snapshot_id
+    from revops.publish import (
+        REPORT_FILE,
+        SNAPSHOT_DIR,
+        list_snapshots,
+        report_snapshot_id,
+        rollback,
+        served_snapshot_id,
+    )
 
     if listing:
         served = served_snapshot_id(serving)
         table = Table(title=f"Snapshots kept in {serving}")
-        for name in ("snapshot", "published at", "tables", "rows", "served"):
+        for name in ("snapshot", "published at", "tables", "rows", "report", "served"):
             table.add_column(name)
         for snap in list_snapshots(serving):
+            kept = serving / SNAPSHOT_DIR / f"{snap.snapshot_id}.html"
+            has_report = report_snapshot_id(kept) == snap.snapshot_id
             table.add_row(
                 snap.snapshot_id, snap.published_at, str(len(snap.tables)), f"{snap.rows:,}",
+                "kept" if has_report else "none (built on rollback)",
                 "*" if snap.snapshot_id == served else "",
             )  # fmt: skip
         console.print(table)
         return
     snap = rollback(serving, to)
-    console.print(f"serving snapshot {snap.snapshot_id} (published {snap.published_at})")
+    page = serving / REPORT_FILE
+    console.print(
+        f"serving snapshot {snap.snapshot_id} (published {snap.published_at}) with "
+        + (
+            f"its report {page}"
+            if snap.report
+            else f"{page}: a page saying this snapshot has no report (see it for why)"
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

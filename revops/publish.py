@@ -1,11 +1,19 @@
-"""Publishing: the marts, copied into a new serving DuckDB file and swapped in atomically.
+"""Publishing: the marts, copied into a new serving DuckDB file and served together with its
+report in one atomic step.
 
 BI tools never open the warehouse. They open `<serving>/revops.duckdb` read-only, which is
-always one complete, tested snapshot:
+always one complete, tested snapshot, and `<serving>/report.html` always describes that same
+snapshot:
 
     <serving>/
-        revops.duckdb          the served snapshot (a hard link to one file in snapshots/)
-        report.html            the HTML report of that snapshot, when one was built
+        revops.duckdb -> current/revops.duckdb   the served snapshot (a fixed symlink)
+        report.html   -> current/report.html     its report (a fixed symlink)
+        current       -> served/<pair>           the served pair: the one pointer that changes
+        served/
+            <id>.<stamp>/       one served pair: revops.duckdb (a hard link to
+                                snapshots/<id>.duckdb) and report.html (a report of that
+                                snapshot: its kept report, the same with a "latest refresh did
+                                not publish" banner, or a page saying it has no report)
         snapshots/
             <id>.duckdb        every kept snapshot, newest last (ids sort by publish time)
             <id>.json          what it holds: tables, row counts, run, publish time
@@ -13,11 +21,14 @@ always one complete, tested snapshot:
         latest_refresh.json    the latest refresh that did not publish, and why (removed by
                                the next publish); report.html then says so
 
-A snapshot is written to a temporary file, checkpointed, closed, verified, renamed into
-snapshots/, and only then swapped in with one `rename(2)` over `revops.duckdb`. A reader that
-opened the previous file keeps reading it (the rename does not touch open files); a process
-killed at any point leaves the old or the new snapshot served, never a mix. Rollback swaps an
-older snapshot back in the same way. docs/SERVING.md has the read-only recipes per BI tool.
+A snapshot is written to a temporary file, checkpointed, closed, verified and renamed into
+snapshots/; its report is built from that file and checked to name its id; then a new pair
+folder is staged beside the served one and swapped in with one `rename(2)` of the `current`
+symlink, which switches the database and the report together. A reader that opened the previous
+files keeps reading them (the rename does not touch open files); a process killed, or a disk
+that fills, at any point leaves the old pair or the new pair served, never a mix. Rollback and
+the failed-refresh banner build a pair the same way. docs/SERVING.md has the read-only recipes
+per BI tool.
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ from revops.settings import duckdb_config
 SERVING_FILE = "revops.duckdb"
 REPORT_FILE = "report.html"
 SNAPSHOT_DIR = "snapshots"
+SERVED_DIR = "served"
+CURRENT_LINK = "current"
 LOCK_FILE = ".publish.lock"
 DEFAULT_KEEP = 7
 SNAPSHOT_TABLE = "revops_snapshot"
@@ -51,6 +64,12 @@ SOURCES_TABLE = "revops_sources"
 CHECKS_TABLE = "revops_checks"
 FAILED_FILES_TABLE = "revops_failed_files"
 LATEST_REFRESH_FILE = "latest_refresh.json"
+# Every report names the snapshot it describes in this tag, in its first few kilobytes: a
+# publish checks it before serving the pair, and a reader can check it against the database.
+REPORT_META = "revops-snapshot-id"
+_REPORT_ID = re.compile(
+    r'<meta name="revops-snapshot-id" content="([^"]*)"|<title>revops report - ([^<\s]+)'
+)
 
 # Personal data never leaves the warehouse. A mart column declares its policy in its YAML
 # (`meta: {pii: hash}` or `meta: {pii: drop}`); a column whose name looks personal and has no
@@ -157,7 +176,7 @@ def served_snapshot_id(serving: Path) -> str | None:
     served = Path(serving) / SERVING_FILE
     if not served.exists():
         return None
-    stem = _served_stem(Path(serving))  # the served file is a hard link to one snapshot
+    stem = _served_stem(Path(serving))  # the served pair's name, or the hard link's inode
     if stem is not None:
         return stem
     con = connect_read_only(served)  # a copy (file systems without hard links)
@@ -214,20 +233,210 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _swap_in(source: Path, target: Path) -> None:
-    """Make `target` the same file as `source` in one rename (a hard link, or a copy where the
-    file system has none)."""
-    staged = target.with_name(f".{target.name}.swap")
-    staged.unlink(missing_ok=True)
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` becomes the same file as `source` (a hard link, or a copy where the file system
+    has none)."""
     try:
-        os.link(source, staged)
+        os.link(source, target)
     except OSError:
         import shutil
 
-        shutil.copyfile(source, staged)
+        shutil.copyfile(source, target)
+        _fsync_file(target)
+
+
+def report_snapshot_id(path: Path) -> str | None:
+    """The snapshot id a report names (its `revops-snapshot-id` tag, or the title of a report
+    written before the tag existed); None when the file is missing or names none."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return None
+    found = _REPORT_ID.search(head)
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def write_no_report_page(out: Path, snapshot_id: str, reason: str) -> Path:
+    """A page that says snapshot `snapshot_id` has no report, and why: what is served rather
+    than a report of another snapshot."""
+    from html import escape
+
+    sid = escape(snapshot_id)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="{REPORT_META}" content="{sid}">
+<title>revops report - {sid} (no report)</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 760px; margin: 40px auto;">
+<h1>No report for snapshot {sid}</h1>
+<p id="no-report">The served database <code>revops.duckdb</code> is snapshot <b>{sid}</b>.
+No report of this snapshot could be served: {escape(reason)}</p>
+<p>Its numbers are in the database; <code>revops rollback --list</code> shows the kept
+snapshots (docs/SERVING.md).</p>
+</body></html>
+"""
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _build_checked(
+    build: Callable[[Path, Path], Any], database: Path, out: Path, snapshot_id: str
+) -> None:
+    """Build the report of `database` into `out` through a temporary file: `out` appears
+    whole, names `snapshot_id`, and is on disk; or it does not appear at all and this
+    raises (a half-written file is removed)."""
+    staged = out.with_name(f".{out.name}.tmp")
+    partial = [staged, staged.with_name(staged.name + ".tmp")]  # build_report's own temp file
+    try:
+        build(database, staged)
+        named = report_snapshot_id(staged)
+        if named != snapshot_id:
+            raise PublishError(
+                f"the report built from {database} names snapshot {named!r}, not {snapshot_id!r}"
+            )
         _fsync_file(staged)
-    os.replace(staged, target)
-    _fsync_dir(target.parent)
+        os.replace(staged, out)
+    finally:
+        for path in partial:
+            path.unlink(missing_ok=True)
+
+
+def _served_pair(serving: Path) -> Path | None:
+    """The served pair's folder (`current`'s target), None before the first publish or in
+    the layout of earlier versions (a plain revops.duckdb, migrated by _ensure_layout)."""
+    current = serving / CURRENT_LINK
+    if not current.is_symlink():
+        return None
+    pair = serving / os.readlink(current)
+    return pair if pair.is_dir() else None
+
+
+def _pair_snapshot_id(pair: Path) -> str:
+    return pair.name.rsplit(".", 1)[0]
+
+
+def _stage_pair(serving: Path, snapshot_id: str, report: Path | None, reason: str) -> Path:
+    """A new pair folder `served/<id>.<stamp>`, complete and on disk but not served yet:
+    the snapshot's database (hard link) and `report` (hard link; it must name the snapshot),
+    or a page saying the snapshot has no report, and why."""
+    served = serving / SERVED_DIR
+    served.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = served / f"{snapshot_id}.{stamp}"
+    staged = served / f".{final.name}.tmp"
+    staged.mkdir()
+    try:
+        _link_or_copy(serving / SNAPSHOT_DIR / f"{snapshot_id}.duckdb", staged / SERVING_FILE)
+        if report is not None and report_snapshot_id(report) == snapshot_id:
+            _link_or_copy(report, staged / REPORT_FILE)
+        else:
+            write_no_report_page(staged / REPORT_FILE, snapshot_id, reason)
+        _fsync_dir(staged)
+        os.rename(staged, final)
+        _fsync_dir(served)
+    except BaseException:
+        _remove_pair(staged)
+        raise
+    return final
+
+
+def _remove_pair(pair: Path) -> None:
+    if pair.is_dir() and not pair.is_symlink():
+        for child in pair.iterdir():
+            child.unlink(missing_ok=True)
+        pair.rmdir()
+
+
+def _serve_pair(serving: Path, pair: Path) -> Path | None:
+    """Serve `pair`: one rename(2) of the `current` symlink switches database and report
+    together. Then make sure the fixed links readers open point through `current` (they do
+    after the first publish; this also finishes a migration from the earlier layout).
+    Returns the pair served before (None if none)."""
+    previous = _served_pair(serving)
+    staged = serving / f".{CURRENT_LINK}.tmp"
+    staged.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(pair, serving), staged)
+    os.replace(staged, serving / CURRENT_LINK)
+    _fsync_dir(serving)
+    for name in (SERVING_FILE, REPORT_FILE):
+        _fixed_link(serving, name)
+    return previous
+
+
+def _fixed_link(serving: Path, name: str) -> None:
+    """`<serving>/<name>` -> `current/<name>`, the path readers open; made once."""
+    link, target = serving / name, f"{CURRENT_LINK}/{name}"
+    if link.is_symlink() and os.readlink(link) == target:
+        return
+    staged = serving / f".{name}.link.tmp"
+    staged.unlink(missing_ok=True)
+    os.symlink(target, staged)
+    os.replace(staged, link)
+    _fsync_dir(serving)
+
+
+def _ensure_layout(serving: Path) -> None:
+    """Move a serving folder of an earlier version (plain `revops.duckdb` and `report.html`
+    files, swapped one after the other), or a copy that followed the links (Python's
+    `copytree`, `rsync` without `-l`: plain files and a plain `current` folder), to the pair
+    layout without changing what is served: the files served now become the first pair, then
+    the fixed links replace them."""
+    database = serving / SERVING_FILE
+    if _served_pair(serving) is not None or database.is_symlink() or not database.is_file():
+        return
+    sid = _served_stem(serving)
+    if sid is None:
+        con = connect_read_only(database)
+        try:
+            sid = con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]
+        finally:
+            con.close()
+    served = serving / SERVED_DIR
+    served.mkdir(exist_ok=True)
+    staged = served / f".{sid}.migrated.tmp"
+    _remove_pair(staged)
+    staged.mkdir()
+    _link_or_copy(database, staged / SERVING_FILE)
+    # the report served with it, unless it describes another snapshot (what this layout
+    # prevents); then the snapshot's kept report, or a page saying there is none
+    reports = [serving / REPORT_FILE, serving / SNAPSHOT_DIR / f"{sid}.html"]
+    report = next((r for r in reports if r.is_file() and report_snapshot_id(r) == sid), None)
+    if report is not None:
+        _link_or_copy(report, staged / REPORT_FILE)
+    else:
+        write_no_report_page(staged / REPORT_FILE, sid, "it was published without one")
+    _fsync_dir(staged)
+    pair = served / f"{sid}.migrated"
+    _remove_pair(pair)
+    os.rename(staged, pair)
+    _fsync_dir(served)
+    current = serving / CURRENT_LINK
+    if current.is_dir() and not current.is_symlink():
+        # a copy of a pair, not a link to one: readers open the plain files meanwhile
+        import shutil
+
+        shutil.rmtree(current)
+    _serve_pair(serving, pair)
+
+
+def _drop_unserved_pairs(serving: Path, previous: Path | None = None) -> None:
+    """Pair folders that are not served: earlier pairs, and pairs of a killed publish. The
+    pair served just before (`previous`) stays until the next publish, so that a reader that
+    was resolving the links during the switch still finds its files."""
+    served = serving / SERVED_DIR
+    current = _served_pair(serving)
+    if not served.is_dir() or current is None:
+        return
+    keep = {current.resolve(), *([previous.resolve()] if previous else [])}
+    for pair in served.iterdir():
+        if pair.resolve() not in keep:
+            _remove_pair(pair)
 
 
 def _clean_leftovers(serving: Path) -> None:
@@ -238,8 +447,11 @@ def _clean_leftovers(serving: Path) -> None:
         *(serving / SNAPSHOT_DIR).glob("*.tmp"),
         *(serving / SNAPSHOT_DIR).glob(".*.tmp"),
         *(serving / SNAPSHOT_DIR).glob("*.tmp.wal"),
+        *(serving / SERVED_DIR).glob("*/.*.tmp"),  # a failed-refresh page being written
     ]:
-        leftover.unlink(missing_ok=True)
+        if not leftover.is_dir() or leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+    _drop_unserved_pairs(serving)
     # a snapshot file without its sidecar was killed between the two: not a kept snapshot
     for orphan in (serving / SNAPSHOT_DIR).glob("*.duckdb"):
         if not orphan.with_suffix(".json").exists() and orphan.stem != _served_stem(serving):
@@ -247,6 +459,9 @@ def _clean_leftovers(serving: Path) -> None:
 
 
 def _served_stem(serving: Path) -> str | None:
+    pair = _served_pair(serving)
+    if pair is not None:
+        return _pair_snapshot_id(pair)
     served = serving / SERVING_FILE
     if not served.exists():
         return None
@@ -497,9 +712,13 @@ def publish_snapshot(
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
     snapshot's `revops_checks` table for the report.
 
-    `report(snapshot_db, out_html)`, if given, builds the snapshot's HTML report before the
-    swap. Raises PublishError (nothing served changes) when a table is missing or a check of
-    the written file fails.
+    `report(snapshot_db, out_html)`, if given, builds the snapshot's HTML report from the
+    new snapshot file before anything is served; the report must name the snapshot's id
+    (`report_snapshot_id`). Database and report are then served together in one step (the
+    module docstring); without `report`, the pair's report.html is a page saying the snapshot
+    has no report. Raises PublishError, leaving the served pair as it was and removing the
+    new snapshot's files, when a table is missing, a check of the written file fails, or the
+    report cannot be built or written (an error of the builder, a full disk).
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
@@ -510,6 +729,7 @@ def publish_snapshot(
     with _publish_lock(serving):
         folder.mkdir(parents=True, exist_ok=True)
         _clean_leftovers(serving)
+        _ensure_layout(serving)
         now = dt.datetime.now(dt.UTC)
         snapshot = Snapshot(
             snapshot_id=new_snapshot_id(run_id, now),
@@ -537,25 +757,51 @@ def publish_snapshot(
             _write_failed_files(con, has_ledger)
             con.execute("detach wh")
             con.execute("checkpoint")
+        except BaseException:
+            con.close()
+            for partial in (staged, staged.with_name(staged.name + ".wal")):
+                partial.unlink(missing_ok=True)
+            raise
         finally:
             con.close()
         _fsync_file(staged)
         os.replace(staged, final)
         snapshot.path = str(final)
-        _verify(final, snapshot)
-        if report is not None:
-            step("building the report")
-            html = folder / f"{snapshot.snapshot_id}.html"
-            report(final, html)
-            snapshot.report = str(html)
-        snapshot.seconds = round(time.monotonic() - started, 3)
-        _write_atomic(final.with_suffix(".json"), json.dumps(asdict(snapshot), indent=2) + "\n")
-        _fsync_dir(folder)
-        step("swapping the serving file")
-        if snapshot.report:
-            _swap_in(Path(snapshot.report), serving / REPORT_FILE)
-        _swap_in(final, serving / SERVING_FILE)
+        html = folder / f"{snapshot.snapshot_id}.html"
+        try:
+            _verify(final, snapshot)
+            if report is not None:
+                step("building the report")
+                try:
+                    _build_checked(report, final, html, snapshot.snapshot_id)
+                except Exception as exc:
+                    raise PublishError(
+                        f"snapshot {snapshot.snapshot_id} not published: its report could not "
+                        f"be built ({type(exc).__name__}: {exc}); the served snapshot and "
+                        "report are unchanged"
+                    ) from exc
+                snapshot.report = str(html)
+            snapshot.seconds = round(time.monotonic() - started, 3)
+            sidecar = json.dumps(asdict(snapshot), indent=2) + "\n"
+            _write_atomic(final.with_suffix(".json"), sidecar)
+            _fsync_dir(folder)
+            step("staging the served pair")
+            pair = _stage_pair(
+                serving,
+                snapshot.snapshot_id,
+                html if snapshot.report else None,
+                "it was published without one",
+            )
+        except BaseException:
+            # nothing was served: the new snapshot is not kept either
+            for suffix in (".duckdb", ".html", ".json"):
+                final.with_suffix(suffix).unlink(missing_ok=True)
+            raise
+        step("swapping the served pair")
+        previous = _serve_pair(serving, pair)
+        step("served; removing earlier pairs and old snapshots")
         (serving / LATEST_REFRESH_FILE).unlink(missing_ok=True)
+        _drop_unserved_pairs(serving, previous)
         _prune(serving, keep)
     return snapshot
 
@@ -573,9 +819,11 @@ def record_failed_refresh(
 ) -> Path | None:
     """Record that refresh `run_id` did not publish (`latest_refresh.json`), and rebuild
     `<serving>/report.html` from the served snapshot with a "latest refresh did not publish"
-    section listing the failing checks (revops.checks.CheckOutcome) and errors. The served
-    snapshot, its numbers and its kept report (`snapshots/<id>.html`, what a rollback serves)
-    are untouched. Returns the report's path (None when nothing is served yet)."""
+    section listing the failing checks (revops.checks.CheckOutcome) and errors. The page is
+    built from the served pair's own database and replaces only that pair's report.html (one
+    rename), so it describes the served snapshot; the served snapshot, its numbers and its
+    kept report (`snapshots/<id>.html`, what a rollback serves) are untouched. Returns the
+    report's path (None when nothing is served yet)."""
     serving = Path(serving).resolve()
     with _publish_lock(serving):
         previous = latest_failed_refresh(serving) or {}
@@ -589,15 +837,20 @@ def record_failed_refresh(
             "errors": [e for e in errors if e][:20] or previous.get("errors", []),
         }
         _write_atomic(serving / LATEST_REFRESH_FILE, json.dumps(failure, indent=2) + "\n")
-        served = serving / SERVING_FILE
-        if not served.exists():
+        _clean_leftovers(serving)
+        _ensure_layout(serving)
+        pair = _served_pair(serving)
+        if pair is None:
             return None
         from revops.report import build_report
 
-        staged = serving / f".{REPORT_FILE}.failed.tmp"
-        build_report(served, staged, failed_refresh=failure)
-        _swap_in(staged, serving / REPORT_FILE)
-        staged.unlink(missing_ok=True)
+        _build_checked(
+            lambda database, out: build_report(database, out, failed_refresh=failure),
+            pair / SERVING_FILE,
+            pair / REPORT_FILE,
+            _pair_snapshot_id(pair),
+        )
+        _fsync_dir(pair)
         return serving / REPORT_FILE
 
 
@@ -630,10 +883,17 @@ def _prune(serving: Path, keep: int) -> list[str]:
     return removed
 
 
-def rollback(serving: Path, to: str | None = None) -> Snapshot:
-    """Serve an older kept snapshot again: `to`, or the one published before the served one."""
+def rollback(
+    serving: Path, to: str | None = None, report: Callable[[Path, Path], Any] | None = None
+) -> Snapshot:
+    """Serve an older kept snapshot again, `to` or the one published before the served one,
+    with a report of that snapshot: its kept report, or one built from it now with `report`
+    (default revops.report.build_report) and kept; when none can be built, a page saying so
+    and why. Never the report of another snapshot."""
     serving = Path(serving).resolve()
     with _publish_lock(serving):
+        _clean_leftovers(serving)
+        _ensure_layout(serving)
         snapshots = list_snapshots(serving)
         if not snapshots:
             raise PublishError(f"{serving}: no snapshots to roll back to")
@@ -655,10 +915,27 @@ def rollback(serving: Path, to: str | None = None) -> Snapshot:
             target = matches[0]
         path = serving / SNAPSHOT_DIR / f"{target.snapshot_id}.duckdb"
         _verify(path, target)
-        report = serving / SNAPSHOT_DIR / f"{target.snapshot_id}.html"
-        if report.exists():
-            _swap_in(report, serving / REPORT_FILE)
-        _swap_in(path, serving / SERVING_FILE)
+        html = path.with_suffix(".html")
+        reason = ""
+        if report_snapshot_id(html) != target.snapshot_id:
+            if report is None:
+                from revops.report import build_report
+
+                report = build_report
+            try:
+                _build_checked(report, path, html, target.snapshot_id)
+                target.report = str(html)
+                sidecar = json.dumps(asdict(target), indent=2) + "\n"
+                _write_atomic(path.with_suffix(".json"), sidecar)
+            except Exception as exc:
+                reason = (
+                    "it was published without one, and building one at rollback failed "
+                    f"({type(exc).__name__}: {str(exc)[:500]})"
+                )
+        if reason:
+            target.report = None
+        pair = _stage_pair(serving, target.snapshot_id, None if reason else html, reason)
+        _drop_unserved_pairs(serving, _serve_pair(serving, pair))
         return target
 
 
@@ -686,17 +963,22 @@ def table_checksums(path: Path, tables: Sequence[str] | None = None) -> dict[str
 
 
 def publish_report(serving: Path, build: Callable[[Path, Path], Any]) -> Path:
-    """Build the served snapshot's HTML report as `snapshots/<id>.html` and swap it in as
-    `<serving>/report.html`. `build(snapshot_db, out_html)` writes the file."""
+    """Rebuild the served snapshot's HTML report as `snapshots/<id>.html` and serve it with
+    that snapshot (a new pair, switched in one step). `build(snapshot_db, out_html)` writes
+    the file. A refresh does not need this: publish_snapshot builds the report before it
+    serves the snapshot."""
     serving = Path(serving).resolve()
     with _publish_lock(serving):
+        _clean_leftovers(serving)
+        _ensure_layout(serving)
         sid = _served_stem(serving)
         if sid is None:
             raise PublishError(f"{serving}: no served snapshot to report on")
         snapshot = serving / SNAPSHOT_DIR / f"{sid}.duckdb"
         html = snapshot.with_suffix(".html")
-        build(snapshot, html)
-        _swap_in(html, serving / REPORT_FILE)
+        _build_checked(build, snapshot, html, sid)
+        pair = _stage_pair(serving, sid, html, "its report could not be built")
+        _drop_unserved_pairs(serving, _serve_pair(serving, pair))
         sidecar = snapshot.with_suffix(".json")
         if sidecar.exists():
             meta = json.loads(sidecar.read_text())

@@ -1,8 +1,9 @@
 """`revops refresh`: the Dagster `refresh` job, run headless in this process.
 
 The same job `dagster dev` shows and the schedule starts: ingestion assets -> dbt build (models
-and tests as asset checks) -> serving_snapshot -> serving_report. With $DAGSTER_HOME set, the
-run is recorded in that Dagster instance (and shows in the UI); otherwise an ephemeral one.
+and tests as asset checks) -> serving_snapshot and serving_report (one step: the report is built
+before the snapshot is served, and served with it). With $DAGSTER_HOME set, the run is recorded
+in that Dagster instance (and shows in the UI); otherwise an ephemeral one.
 """
 
 from __future__ import annotations

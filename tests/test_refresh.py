@@ -28,6 +28,7 @@ from revops import checks, cli, contract, publish
 from revops.cli import main
 from revops.ingest.landing import link_deliveries_until
 from revops.refresh import run_refresh
+from tests.publish_support import served_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 MART_CHECK_TABLES = ("mrr_by_month", "sales_ops_metrics", "revops_metrics", "fct_opportunities")
@@ -49,10 +50,12 @@ def test_demo_prints_the_refresh_and_headline_metrics(xs_published):
     text = xs_published["output"]
     assert "Refresh" in text and "Headline metrics" in text
     assert "not published" not in text
-    report = xs_published["serving"] / publish.REPORT_FILE
-    assert f"Report: {report.resolve()}" in text.replace("\n", "")
+    report = xs_published["serving"].resolve() / publish.REPORT_FILE  # the fixed path, not its
+    assert f"Report: {report}" in text.replace("\n", "")  # target in the served pair
     sid = publish.served_snapshot_id(xs_published["serving"])
     assert sid in report.read_text(encoding="utf-8")
+    # the served report names the snapshot the served database holds
+    assert served_pair(xs_published["serving"]) == (sid, sid)
     last_mrr = f"{Decimal(xs_published['truth']['totals']['mrr_last_month']):,.0f}"
     assert last_mrr in text  # the newest month's MRR, as the published marts hold it
 
@@ -426,8 +429,10 @@ READER = textwrap.dedent(
 
 
 def _snapshot_consistent(serving: Path) -> str:
-    """The served file is one complete snapshot: its tables hold what its sidecar recorded."""
+    """The served file is one complete snapshot: its tables hold what its sidecar recorded,
+    and the served report describes it."""
     sid = publish.served_snapshot_id(serving)
+    assert publish.report_snapshot_id(serving / publish.REPORT_FILE) == sid
     sidecar = json.loads((serving / publish.SNAPSHOT_DIR / f"{sid}.json").read_text())
     con = publish.connect_read_only(_served(serving))
     try:

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from revops import publish
 from revops.report.build import build_report
 from revops.report.data import ATTRIBUTION_MODELS, DEFAULT_ATTRIBUTION_MODEL
 
@@ -19,6 +20,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--attribution-model", choices=ATTRIBUTION_MODELS, default=DEFAULT_ATTRIBUTION_MODEL
     )
     args = parser.parse_args(argv)
+    folder = args.serving_db.parent
+    if args.out is None and (folder / publish.CURRENT_LINK).is_symlink():
+        # a serving folder: rebuild the served snapshot's report and serve it with that
+        # snapshot (docs/SERVING.md), rather than write over the link readers open
+        built = {}
+
+        def build(snapshot_db: Path, out: Path) -> None:
+            built["result"] = build_report(snapshot_db, out, args.attribution_model)
+
+        path = publish.publish_report(folder, build)
+        result = built["result"]
+        print(f"{path} ({result.bytes:,} bytes, {len(result.figures)} charts)")
+        return 0
     out = args.out or args.serving_db.with_name("report.html")
     result = build_report(args.serving_db, out, args.attribution_model)
     print(f"{result.path} ({result.bytes:,} bytes, {len(result.figures)} charts)")

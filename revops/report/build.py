@@ -410,6 +410,7 @@ def render_html(
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="revops-snapshot-id" content="{snapshot_id}">
 <title>revops report - {snapshot_id}</title>
 <style>{_CSS}</style>
 <script>{plotly.offline.get_plotlyjs()}</script>

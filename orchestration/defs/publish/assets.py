@@ -1,11 +1,15 @@
-"""The last steps of the refresh: publish the marts as a snapshot, then its HTML report.
+"""The last step of the refresh: publish the marts as a snapshot, with its HTML report.
 
-`serving_snapshot` runs only when every upstream asset materialized and no blocking check
-failed (the ingestion reconciliation, every dbt test of severity error): Dagster skips it
-otherwise, and the previous snapshot stays served. An open failed file (docs/INGESTION.md)
-does not stop it, unless `strict`: then it fails first, naming the files.
+`serving_snapshot` (one step, two assets: `serving_snapshot` and `serving_report`) runs only
+when every upstream asset materialized and no blocking check failed (the ingestion
+reconciliation, every dbt test of severity error): Dagster skips it otherwise, and the previous
+snapshot and its report stay served. The report is built before the snapshot is served and
+switched with it (revops/publish.py), so the two never describe different snapshots. An open
+failed file (docs/INGESTION.md) does not stop it, unless `strict`: then it fails first, naming
+the files.
 """
 
+import time
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
@@ -53,19 +57,39 @@ def _checks_passed(context: dg.AssetExecutionContext) -> int:
     )
 
 
-@dg.asset(
-    key=SNAPSHOT_KEY,
-    group_name=GROUP,
-    deps=mart_keys(),
+@dg.multi_asset(
+    name="serving_snapshot",
+    specs=[
+        dg.AssetSpec(
+            SNAPSHOT_KEY,
+            group_name=GROUP,
+            deps=mart_keys(),
+            kinds={"duckdb"},
+            description=(
+                "The marts (no raw or staging data; personal data hashed or dropped) copied into "
+                "a new serving DuckDB file, verified, and served as `<serving>/revops.duckdb` "
+                "together with its report; older snapshots are kept for `revops rollback` "
+                "(docs/SERVING.md)."
+            ),
+            # not materialized when dbt builds into Spark (the marts are not in the warehouse)
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            REPORT_KEY,
+            group_name=GROUP,
+            deps=[SNAPSHOT_KEY],
+            kinds={"html"},
+            description=(
+                "`<serving>/report.html`: one self-contained HTML page (plotly inlined, no "
+                "network) with the headline metrics, MRR, funnel, win rates, channels and "
+                "retention of the served snapshot, and its data freshness first "
+                "(docs/REPORT.md). Built from the new snapshot before it is served, and served "
+                "with it in one step: it always describes the served database."
+            ),
+            skippable=True,
+        ),
+    ],
     pool=WAREHOUSE_POOL,  # reads the warehouse: not while a load or a dbt build writes it
-    kinds={"duckdb"},
-    description=(
-        "The marts (no raw or staging data; personal data hashed or dropped) copied into a new "
-        "serving DuckDB file, verified, and swapped in as `<serving>/revops.duckdb`; older "
-        "snapshots are kept for `revops rollback` (docs/SERVING.md)."
-    ),
-    # not materialized when dbt builds into Spark (the marts are not in the warehouse then)
-    output_required=False,
 )
 def serving_snapshot(
     context: dg.AssetExecutionContext,
@@ -74,6 +98,8 @@ def serving_snapshot(
     serving: ServingFolder,
     settings_file: OrgSettings,
 ) -> Iterator[dg.MaterializeResult]:
+    """One step, so that the snapshot and its report are one unit (docs/SERVING.md): the
+    report is built from the new snapshot file, then both are served together."""
     # The failed-file policy (docs/INGESTION.md): the snapshot is published without the open
     # failed files, which the report names; under `strict` nothing is published while one is.
     failures = read_open_failures(warehouse.resolve())
@@ -85,12 +111,21 @@ def serving_snapshot(
         # The snapshot copies marts out of the DuckDB warehouse. On Spark the marts live in the
         # cluster's metastore and BI tools read them there (docs/SPARK.md); publishing the
         # warehouse's stale marts instead would serve old numbers.
-        # Nothing is yielded: the asset is not materialized and the report is skipped.
+        # Nothing is yielded: neither the snapshot nor the report is materialized.
         context.log.warning(
             f"not published: dbt built into target {dbt_target()!r}, and the snapshot copies "
             "marts from the DuckDB warehouse; BI tools read that target (docs/SPARK.md)"
         )
         return
+    from revops.report import build_report
+
+    built: dict[str, object] = {}
+
+    def build(snapshot_db, out):
+        started = time.monotonic()
+        built["result"] = build_report(snapshot_db, out)
+        built["seconds"] = round(time.monotonic() - started, 3)
+
     tables = publish.mart_tables(dbt_project.manifest_path)
     snapshot = publish.publish_snapshot(
         warehouse.resolve(),
@@ -99,62 +134,43 @@ def serving_snapshot(
         run_id=context.run.run_id,
         checks_passed=_checks_passed(context),
         keep=config.keep,
+        report=build,
         on_step=context.log.debug,
         # the warnings of this run's dbt build, explained (a blocking failure stops the run
         # before this step)
         checks=checks.read_checks(checks.checks_path(warehouse.resolve()), context.run.run_id)
         or [],
     )
+    served = serving.resolve()
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
-        f"{snapshot.rows:,} rows -> {serving.resolve() / publish.SERVING_FILE}"
+        f"{snapshot.rows:,} rows -> {served / publish.SERVING_FILE}, with its report "
+        f"{served / publish.REPORT_FILE}"
     )
     yield dg.MaterializeResult(
+        asset_key=SNAPSHOT_KEY,
         metadata={
             "snapshot_id": snapshot.snapshot_id,
-            "path": dg.MetadataValue.path(str(serving.resolve() / publish.SERVING_FILE)),
+            "path": dg.MetadataValue.path(str(served / publish.SERVING_FILE)),
             "tables": len(snapshot.tables),
             "rows": snapshot.rows,
             "checks_passed": snapshot.checks_passed,
             "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
             "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
             "publish_seconds": snapshot.seconds,
-        }
+        },
     )
-
-
-@dg.asset(
-    key=REPORT_KEY,
-    group_name=GROUP,
-    deps=[SNAPSHOT_KEY],
-    kinds={"html"},
-    description=(
-        "`<serving>/report.html`: one self-contained HTML page (plotly inlined, no network) "
-        "with the headline metrics, MRR, funnel, win rates, channels and retention of the "
-        "served snapshot, and its data freshness first (docs/REPORT.md)."
-    ),
-)
-def serving_report(
-    context: dg.AssetExecutionContext, serving: ServingFolder
-) -> dg.MaterializeResult:
-    from revops.report import build_report
-
-    built: dict[str, object] = {}
-
-    def build(snapshot_db, out):
-        built["result"] = build_report(snapshot_db, out)
-
-    path = publish.publish_report(serving.resolve(), build)
     result = built["result"]
-    context.log.info(f"report of snapshot {result.snapshot_id}: {path}")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key=REPORT_KEY,
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(str(served / publish.REPORT_FILE)),
             "snapshot_id": result.snapshot_id,
             "bytes": result.bytes,
             "figures": len(result.figures),
-        }
+            "report_seconds": built["seconds"],
+        },
     )
 
 
-publish_assets: list[dg.AssetsDefinition] = [serving_snapshot, serving_report]
+publish_assets: list[dg.AssetsDefinition] = [serving_snapshot]

@@ -1,0 +1,393 @@
+"""Snapshot and report are one unit (issue 16): `<serving>/report.html` always describes the
+snapshot `<serving>/revops.duckdb` holds, through kill -9, a full disk, a failed refresh and
+rollback. Small synthetic warehouses (tests/publish_support.py), no dbt: each test runs in
+about a second."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from revops import publish
+from tests.publish_support import (
+    MART,
+    disk_full_report,
+    fake_report,
+    files_under,
+    make_warehouse,
+    page,
+    served_pair,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return make_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def _publish(warehouse: Path, serving: Path, run_id: str, **kwargs) -> publish.Snapshot:
+    kwargs.setdefault("report", fake_report)
+    return publish.publish_snapshot(warehouse, serving, [MART], run_id=run_id, **kwargs)
+
+
+def _assert_serves(serving: Path, snapshot_id: str) -> None:
+    """The served pair is `snapshot_id`'s: the database inside, the report, and the id the
+    publishing code reports, all through the paths readers open."""
+    assert served_pair(serving) == (snapshot_id, snapshot_id)
+    assert publish.served_snapshot_id(serving) == snapshot_id
+
+
+def test_a_publish_serves_database_and_report_through_one_pointer(warehouse, tmp_path):
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    _assert_serves(serving, first.snapshot_id)
+    # readers open the documented paths; only `current` changes between publishes
+    assert os.readlink(serving / publish.SERVING_FILE) == "current/revops.duckdb"
+    assert os.readlink(serving / publish.REPORT_FILE) == "current/report.html"
+    kept = serving / publish.SNAPSHOT_DIR / f"{first.snapshot_id}.duckdb"
+    assert (serving / publish.SERVING_FILE).stat().st_ino == kept.stat().st_ino  # a hard link
+    con = publish.connect_read_only(serving / publish.SERVING_FILE)  # a reader of the old pair
+    try:
+        second = _publish(warehouse, serving, "r2")
+        _assert_serves(serving, second.snapshot_id)
+        sql = f"select snapshot_id from {publish.SNAPSHOT_TABLE}"
+        assert con.execute(sql).fetchone()[0] == first.snapshot_id  # unchanged under it
+    finally:
+        con.close()
+    # pair folders: the served one, and the one served before it (until the next publish)
+    third = _publish(warehouse, serving, "r3")
+    pairs = sorted(p.name.rsplit(".", 1)[0] for p in (serving / publish.SERVED_DIR).iterdir())
+    assert pairs == [second.snapshot_id, third.snapshot_id]
+
+
+def test_a_publish_without_a_report_serves_a_page_naming_its_snapshot(warehouse, tmp_path):
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    second = _publish(warehouse, serving, "r2", report=None)
+    _assert_serves(serving, second.snapshot_id)  # never the first snapshot's report
+    text = (serving / publish.REPORT_FILE).read_text()
+    assert f"No report for snapshot {second.snapshot_id}" in text
+    assert first.snapshot_id not in text
+
+
+def test_a_report_naming_another_snapshot_is_not_served(warehouse, tmp_path):
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    before = files_under(serving)
+
+    def stale(snapshot_db: Path, out: Path) -> None:  # built from the served file, not the new
+        out.write_text(page(first.snapshot_id))
+
+    with pytest.raises(publish.PublishError, match=f"names snapshot '{first.snapshot_id}'"):
+        _publish(warehouse, serving, "r2", report=stale)
+    _assert_serves(serving, first.snapshot_id)
+    assert files_under(serving) == before
+
+
+def test_disk_full_while_writing_the_report_leaves_the_old_pair(warehouse, tmp_path):
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    before = files_under(serving)
+    with pytest.raises(publish.PublishError, match="No space left on device") as raised:
+        _publish(warehouse, serving, "r2", report=disk_full_report)
+    assert "served snapshot and report are unchanged" in str(raised.value)
+    _assert_serves(serving, first.snapshot_id)
+    # no half-written report, and no new snapshot kept without its report
+    assert files_under(serving) == before
+    assert [s.snapshot_id for s in publish.list_snapshots(serving)] == [first.snapshot_id]
+    third = _publish(warehouse, serving, "r3")  # the next publish goes through
+    _assert_serves(serving, third.snapshot_id)
+
+
+def test_disk_full_while_staging_the_pair_leaves_the_old_pair(warehouse, tmp_path, monkeypatch):
+    """A file system without hard links copies the files into the pair: the disk fills there."""
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    before = files_under(serving)
+
+    def full(source: Path, target: Path) -> None:
+        target.write_text("half")
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(publish, "_link_or_copy", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        _publish(warehouse, serving, "r2")
+    _assert_serves(serving, first.snapshot_id)
+    assert files_under(serving) == before
+
+
+KILL_POINTS = [
+    # (where the child blocks, which pair is served after SIGKILL there)
+    ("copying", "old"),
+    ("building the report", "old"),
+    ("report", "old"),  # inside the report writer, half the file written
+    ("staging the served pair", "old"),
+    ("swapping the served pair", "old"),
+    ("served", "new"),
+]
+
+
+def _start_child(warehouse: Path, serving: Path, block_at: str, ready: Path):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.publish_support", str(warehouse), str(serving), block_at,
+         str(ready)],
+        cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for(ready: Path, child: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        assert child.poll() is None, f"the child publish exited early ({child.returncode})"
+        assert time.monotonic() < deadline, "the child publish never reached the kill point"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(("block_at", "expected"), KILL_POINTS)
+def test_kill_9_at_each_publish_step_leaves_one_whole_pair(warehouse, tmp_path, block_at, expected):
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    ready = tmp_path / "ready"
+    child = _start_child(warehouse, serving, block_at, ready)
+    try:
+        _wait_for(ready, child)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    db_id, report_id = served_pair(serving)
+    assert db_id == report_id
+    if expected == "old":
+        assert db_id == first.snapshot_id
+    else:
+        assert db_id != first.snapshot_id and db_id.endswith("-child")
+    assert publish.served_snapshot_id(serving) == db_id
+    # the next publish cleans up after the killed one and serves a whole pair
+    second = _publish(warehouse, serving, "r2")
+    _assert_serves(serving, second.snapshot_id)
+    leftovers = [p for p in files_under(serving) if ".tmp" in p]
+    assert leftovers == []
+    pairs = {p.name.rsplit(".", 1)[0] for p in (serving / publish.SERVED_DIR).iterdir()}
+    assert pairs <= {second.snapshot_id, db_id}  # served, and served before
+
+
+def test_kill_9_at_random_moments_never_mixes_two_snapshots(warehouse, tmp_path):
+    """The same, at moments nobody chose: kill a publish (with a report that takes a little
+    while) at random and read the served pair each time."""
+    serving = tmp_path / "serving"
+    _publish(warehouse, serving, "r0")
+    rng = random.Random(16)
+    seen = set()
+    for attempt in range(6):
+        ready = tmp_path / f"ready{attempt}"
+        child = _start_child(warehouse, serving, "never", ready)
+        time.sleep(rng.uniform(0.2, 1.2))  # a child publish takes ~0.5-1 s here
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        db_id, report_id = served_pair(serving)
+        assert db_id is not None and db_id == report_id
+        seen.add(db_id)
+    assert seen  # at least one pair was always served
+
+
+def test_rollback_to_a_snapshot_without_a_report_builds_one_from_it(warehouse, tmp_path):
+    serving = tmp_path / "serving"
+    bare = _publish(warehouse, serving, "r1", report=None)
+    newer = _publish(warehouse, serving, "r2")
+    assert not (serving / publish.SNAPSHOT_DIR / f"{bare.snapshot_id}.html").exists()
+    target = publish.rollback(serving, bare.snapshot_id, report=fake_report)
+    assert target.snapshot_id == bare.snapshot_id
+    _assert_serves(serving, bare.snapshot_id)  # not the newer snapshot's report
+    assert newer.snapshot_id not in (serving / publish.REPORT_FILE).read_text()
+    # the report built at rollback is kept with its snapshot
+    kept = serving / publish.SNAPSHOT_DIR / f"{bare.snapshot_id}.html"
+    assert publish.report_snapshot_id(kept) == bare.snapshot_id
+    assert (serving / publish.REPORT_FILE).stat().st_ino == kept.stat().st_ino
+    publish.rollback(serving, newer.snapshot_id, report=fake_report)
+    _assert_serves(serving, newer.snapshot_id)
+
+
+def test_rollback_to_a_snapshot_whose_report_cannot_be_built_says_so(warehouse, tmp_path):
+    """Through the CLI, with the real report builder: this snapshot has no metric marts, so
+    its report cannot be built; the page served says so and names the snapshot."""
+    from revops.cli import main
+
+    serving = tmp_path / "serving"
+    bare = _publish(warehouse, serving, "r1", report=None)
+    newer = _publish(warehouse, serving, "r2")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["rollback", "--serving", str(serving), "--to", bare.snapshot_id]) == 0
+    _assert_serves(serving, bare.snapshot_id)
+    text = (serving / publish.REPORT_FILE).read_text()
+    assert f"No report for snapshot {bare.snapshot_id}" in text
+    assert "building one at rollback failed" in text and "revops_metrics" in text
+    assert newer.snapshot_id not in text
+    printed = " ".join(out.getvalue().split())
+    assert f"serving snapshot {bare.snapshot_id}" in printed and "has no report" in printed
+    assert not (serving / publish.SNAPSHOT_DIR / f"{bare.snapshot_id}.html").exists()
+    with contextlib.redirect_stdout(out):
+        assert main(["rollback", "--serving", str(serving), "--list"]) == 0
+    assert "none (built on rollback)" in out.getvalue()
+
+
+def test_a_failed_refresh_banner_describes_the_served_snapshot(warehouse, tmp_path, monkeypatch):
+    import revops.report
+
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    kept = serving / publish.SNAPSHOT_DIR / f"{first.snapshot_id}.html"
+    kept_text = kept.read_text()
+    monkeypatch.setattr(revops.report, "build_report", fake_report)
+    path = publish.record_failed_refresh(serving, "failed-run", errors=["dbt: boom"])
+    assert path == serving / publish.REPORT_FILE
+    _assert_serves(serving, first.snapshot_id)
+    assert "Latest refresh did not publish: failed-run" in path.read_text()
+    assert kept.read_text() == kept_text  # what a rollback serves has no banner
+    # a full disk while writing the banner: the served report stays, still this snapshot's
+    before = files_under(serving)
+    monkeypatch.setattr(revops.report, "build_report", disk_full_report)
+    with pytest.raises(OSError, match="No space left on device"):
+        publish.record_failed_refresh(serving, "failed-run-2")
+    _assert_serves(serving, first.snapshot_id)
+    assert "failed-run" in path.read_text()
+    assert files_under(serving) == before
+    # the next publish serves a report without the banner
+    second = _publish(warehouse, serving, "r2")
+    _assert_serves(serving, second.snapshot_id)
+    assert "did not publish" not in (serving / publish.REPORT_FILE).read_text()
+    assert publish.latest_failed_refresh(serving) is None
+
+
+def test_a_serving_folder_of_the_earlier_layout_moves_to_pairs_unchanged(warehouse, tmp_path):
+    """Before this layout, revops.duckdb and report.html were hard links swapped one after the
+    other. The first publish (or rollback) moves that pair into the new layout, with the
+    snapshot's own report when the one served beside it described another snapshot."""
+    serving = tmp_path / "serving"
+    old = _publish(warehouse, serving, "r1")
+    kept = serving / publish.SNAPSHOT_DIR / f"{old.snapshot_id}"
+    for name in ("current", publish.SERVING_FILE, publish.REPORT_FILE):
+        (serving / name).unlink()
+    for pair in (serving / publish.SERVED_DIR).iterdir():
+        for child in pair.iterdir():
+            child.unlink()
+        pair.rmdir()
+    (serving / publish.SERVED_DIR).rmdir()
+    os.link(kept.with_suffix(".duckdb"), serving / publish.SERVING_FILE)
+    # the earlier layout's fault: the report of another snapshot served beside it
+    (serving / publish.REPORT_FILE).write_text(page("20261201T000000000000Z-other"))
+    publish.rollback(serving, old.snapshot_id)  # moves the folder; serves its own report
+    _assert_serves(serving, old.snapshot_id)
+    new = _publish(warehouse, serving, "r2")
+    _assert_serves(serving, new.snapshot_id)
+    assert (serving / publish.SERVING_FILE).is_symlink()
+    publish.rollback(serving)
+    _assert_serves(serving, old.snapshot_id)
+
+
+def _materialize_publish(warehouse: Path, serving: Path):
+    import dagster as dg
+
+    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.publish.assets import serving_snapshot
+    from orchestration.defs.publish.resources import ServingFolder
+
+    return dg.materialize(
+        [serving_snapshot],
+        resources={
+            "warehouse": Warehouse(path=str(warehouse)),
+            "serving": ServingFolder(path=str(serving)),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_the_dagster_step_serves_snapshot_and_report_together(
+    warehouse, tmp_path, monkeypatch, dbt_manifest
+):
+    """`serving_snapshot` materializes both assets in one step; a report that fails there
+    fails the step and leaves the served pair as it was."""
+    from types import SimpleNamespace
+
+    import revops.report
+
+    def report(snapshot_db: Path, out: Path) -> SimpleNamespace:
+        fake_report(snapshot_db, out)
+        sid = publish.report_snapshot_id(out)
+        return SimpleNamespace(snapshot_id=sid, bytes=out.stat().st_size, figures=())
+
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "duckdb")
+    monkeypatch.setattr(publish, "mart_tables", lambda _manifest: [MART])
+    monkeypatch.setattr(revops.report, "build_report", report)
+    serving = tmp_path / "serving"
+    result = _materialize_publish(warehouse, serving)
+    assert result.success
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(events) == {"serving_snapshot", "serving_report"}
+    sid = events["serving_snapshot"]["snapshot_id"].value
+    assert events["serving_report"]["snapshot_id"].value == sid
+    assert events["serving_report"]["path"].value == str(serving.resolve() / "report.html")
+    _assert_serves(serving, sid)
+
+    monkeypatch.setattr(revops.report, "build_report", disk_full_report)
+    failed = _materialize_publish(warehouse, serving)
+    assert not failed.success and failed.get_asset_materialization_events() == []
+    _assert_serves(serving, sid)
+
+
+@pytest.mark.parametrize("symlinks", [True, False])
+def test_a_copied_serving_folder_keeps_serving_one_pair(warehouse, tmp_path, symlinks):
+    """A backup restored with `cp -a` keeps the links; Python's copytree (and rsync -L) turn
+    them into plain files and a plain `current` folder. Both read the same pair, and the next
+    publish or rollback goes on from there."""
+    import shutil
+
+    serving = tmp_path / "serving"
+    first = _publish(warehouse, serving, "r1")
+    second = _publish(warehouse, serving, "r2")
+    copy = tmp_path / "copy"
+    shutil.copytree(serving, copy, symlinks=symlinks)
+    assert (copy / publish.SERVING_FILE).is_symlink() is symlinks
+    _assert_serves(copy, second.snapshot_id)
+    publish.rollback(copy)
+    _assert_serves(copy, first.snapshot_id)
+    third = _publish(warehouse, copy, "r3")
+    _assert_serves(copy, third.snapshot_id)
+    assert (copy / "current").is_symlink()
+    _assert_serves(serving, second.snapshot_id)  # the original is untouched
+
+
+def test_rebuilding_the_report_by_hand_serves_it_with_its_snapshot(
+    warehouse, tmp_path, monkeypatch, capsys
+):
+    """`python -m revops.report --serving-db <serving>/revops.duckdb` rebuilds the served
+    snapshot's report and serves it as a pair; it never writes over the link readers open."""
+    from types import SimpleNamespace
+
+    import revops.report.__main__ as report_main
+
+    def report(snapshot_db: Path, out: Path, attribution_model: str) -> SimpleNamespace:
+        fake_report(snapshot_db, out)
+        return SimpleNamespace(bytes=out.stat().st_size, figures=())
+
+    serving = tmp_path / "serving"
+    published = _publish(warehouse, serving, "r1", report=None)  # served with no report
+    monkeypatch.setattr(report_main, "build_report", report)
+    assert report_main.main(["--serving-db", str(serving / publish.SERVING_FILE)]) == 0
+    assert str(serving.resolve() / publish.REPORT_FILE) in capsys.readouterr().out
+    assert (serving / publish.REPORT_FILE).is_symlink()
+    _assert_serves(serving, published.snapshot_id)
+    assert "No report" not in (serving / publish.REPORT_FILE).read_text()
