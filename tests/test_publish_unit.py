@@ -301,12 +301,14 @@ def _materialize_publish(warehouse: Path, serving: Path):
     from orchestration.defs.ingestion.resources import Warehouse
     from orchestration.defs.publish.assets import serving_snapshot
     from orchestration.defs.publish.resources import ServingFolder
+    from orchestration.defs.transform.resources import OrgSettings
 
     return dg.materialize(
         [serving_snapshot],
         resources={
             "warehouse": Warehouse(path=str(warehouse)),
             "serving": ServingFolder(path=str(serving)),
+            "settings_file": OrgSettings(),
         },
         raise_on_error=False,
     )
