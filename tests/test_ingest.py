@@ -234,6 +234,12 @@ def _semicolons() -> bytes:
     return GOOD_LEAD.replace(b",", b";")
 
 
+def _quoted_semicolons() -> bytes:
+    """Every field quoted, semicolons between them (`"Id";"FirstName";...`)."""
+    lines = [LEAD_COLS, *([str(r[c]) for c in LEAD_COLS] for r in rows(LEAD, 3))]
+    return "".join(";".join(f'"{v}"' for v in line) + "\n" for line in lines).encode()
+
+
 def _latin1() -> bytes:
     data = rows(LEAD, 3)
     data[1]["LastName"] = "M\u00fcller"
@@ -256,6 +262,15 @@ BAD_CSV = {
     "header_only": (csv_bytes(LEAD_COLS, []), "loaded", 0, 0, None),
     "latin1": (_latin1(), "failed", 0, 0, "not valid UTF-8 (line 3, column LastName)"),
     "semicolons": (_semicolons(), "failed", 0, 0, "the header is semicolon-delimited"),
+    "quoted_semicolons": (
+        _quoted_semicolons(),
+        "failed",
+        0,
+        0,
+        "missing required column(s) Id, LastName, Company, Status, OwnerId, CreatedDate, "
+        "LastModifiedDate, IsConverted, IsDeleted (the header is semicolon-delimited; the "
+        "contract requires commas)",
+    ),
     "empty": (b"", "failed", 0, 0, "empty file (0 bytes)"),
     "binary": (bytes(range(256)) * 4, "failed", 0, 0, "binary content: NUL byte at offset 0"),
     "gzip": (gzip.compress(GOOD_LEAD), "failed", 0, 0, "looks like a gzip archive"),

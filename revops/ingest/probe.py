@@ -97,8 +97,27 @@ def _csv_header(head: bytes, complete: bool) -> tuple[tuple[str, ...] | None, st
     try:
         names = next(csv.reader([text], delimiter=",", quotechar='"', strict=True))
     except csv.Error as exc:
+        if _other_delimiter(text):
+            # `"Id";"FirstName";...`: read with commas, the whole line is one (malformed)
+            # field. Returned as that one name, it gets the same "semicolon-delimited"
+            # message from the header check as an unquoted semicolon header.
+            return (text,), None
         return None, f"malformed header row: {exc}"
     return tuple(names), None
+
+
+def _other_delimiter(text: str) -> bool:
+    """Whether a header that commas cannot parse is a clean header in another delimiter."""
+    for sep in (";", "\t", "|"):
+        if sep not in text:
+            continue
+        try:
+            names = next(csv.reader([text], delimiter=sep, quotechar='"', strict=True))
+        except csv.Error:
+            continue
+        if len(names) > 1:
+            return True
+    return False
 
 
 # The CSV count keeps only quotes and line breaks of a chunk (a C-speed `translate`), then drops
