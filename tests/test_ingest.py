@@ -618,6 +618,34 @@ def test_counts_that_do_not_add_up_fail_the_file(landing: Path, warehouse: Path,
     assert count(warehouse, LEAD) == 2  # the other file of the batch loads
 
 
+def test_reconcile_reports_a_loaded_file_whose_rows_read_differ_from_its_count(
+    landing: Path, warehouse: Path
+):
+    import duckdb
+
+    from revops.ingest.reconcile import reconcile_warehouse
+
+    deliver(landing, LEAD, DAY, n=3)
+    deliver(landing, LEAD, DAY2, n=2, start=10)
+    ingest_landing(landing, warehouse)
+    (clean,) = reconcile_warehouse(warehouse, [obj(LEAD)])
+    assert clean.ok and (clean.files, clean.rows_read) == (2, 5)
+
+    con = duckdb.connect(str(warehouse))
+    # A ledger that disagrees with itself (the loader fails such a file before it is recorded
+    # as loaded; this is what a hand edit or a loader bug would leave), and an older ledger
+    # row without a count, which is not a problem.
+    con.execute(f"update raw._load_ledger set rows_counted = 4 where file_path like '%/{DAY}/%'")
+    con.execute(f"update raw._load_ledger set rows_counted = null where file_path like '%{DAY2}%'")
+    (load_id,) = con.execute("select distinct load_id from raw._load_ledger").fetchone()
+    con.close()
+
+    (found,) = reconcile_warehouse(warehouse, [obj(LEAD)])
+    assert found.problems == [
+        f"{LEAD}/{DAY}/Lead.csv (load {load_id}): 3 rows read != 4 records counted in the file"
+    ]
+
+
 def test_an_old_ledger_gets_the_rows_counted_column(landing: Path, warehouse: Path):
     import duckdb
 
