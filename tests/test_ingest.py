@@ -646,6 +646,53 @@ def test_reconcile_reports_a_loaded_file_whose_rows_read_differ_from_its_count(
     ]
 
 
+def test_large_fields_load_whole_and_longer_records_are_rejected_with_a_prefix(
+    landing: Path, warehouse: Path
+):
+    limit = probe.MAX_RECORD_BYTES
+    assert limit == 16 * 1024 * 1024 and probe.OVERSIZE_PREFIX_CHARS == 10_000
+    data = rows(LEAD, 4)
+    data[0]["Title"] = "\u00e9" * 5_000_000  # a 10 MB field (DuckDB's default limit: 2 MB)
+    data[1]["Title"] = "x" * limit  # the record is longer than the limit
+    # a malformed record of 50 kB: DuckDB's rejects keep 10,000 bytes of it, we keep it whole
+    short_row = b"Id-9," + b"z" * 50_000 + b",too,few"
+    write(landing, LEAD, DAY, "Lead.csv", csv_bytes(LEAD_COLS, data) + short_row + b"\n")
+    customers = rows(CUSTOMERS, 2)
+    customers[0]["name"] = "n" * limit
+    write(landing, CUSTOMERS, DAY, "customers.jsonl", jsonl_bytes(customers))
+
+    summary = ingest_landing(landing, warehouse, objects=[LEAD, CUSTOMERS])
+
+    assert summary.ok, summary.errors
+    assert accounts(warehouse, f"{LEAD}/{DAY}/Lead.csv") == ("loaded", 5, 5, 3, 2, None)
+    assert accounts(warehouse, f"{CUSTOMERS}/{DAY}/customers.jsonl") == ("loaded", 2, 2, 1, 1, None)
+    titles = 'select "Id", length("Title") from raw.salesforce__lead order by 1'
+    assert query(warehouse, titles) == [
+        ("Id-1", 5_000_000),
+        ("Id-3", 7),
+        ("Id-4", 7),
+    ]
+    rejects = query(
+        warehouse,
+        "select object, row_number, error_type, error, raw_line from raw._rejects "
+        "order by object, row_number",
+    )
+    over = (
+        "longer than the maximum of 16,777,216 bytes (16 MiB; docs/INGESTION.md, "
+        '"Large fields"); raw_line holds its first 10,000 characters'
+    )
+    lead_line = csv_bytes(LEAD_COLS, data[1:2]).split(b"\n")[1].decode()
+    customer_line = jsonl_bytes(customers[:1]).decode().rstrip("\n")
+    assert rejects == [
+        ("Lead", 2, "LINE SIZE OVER MAXIMUM", f"record of {len(lead_line):,} bytes is {over}",
+         lead_line[:10_000]),
+        ("Lead", 5, "MISSING COLUMNS", "Expected Number of Columns: 20 Found: 4",
+         short_row.decode()),
+        ("customers", 1, "LINE SIZE OVER MAXIMUM",
+         f"record of {len(customer_line):,} bytes is {over}", customer_line[:10_000]),
+    ]  # fmt: skip
+
+
 def test_an_old_ledger_gets_the_rows_counted_column(landing: Path, warehouse: Path):
     import duckdb
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import secrets
 import tempfile
 import time
@@ -34,7 +35,15 @@ import duckdb
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest.landing import DeliveryFile, scan_object, unknown_entries
-from revops.ingest.probe import Probe, count_csv_records, normalise_endings, probe_file
+from revops.ingest.probe import (
+    MAX_RECORD_BYTES,
+    OVERSIZE_PREFIX_CHARS,
+    Probe,
+    count_csv_records,
+    normalise_endings,
+    probe_file,
+    read_record,
+)
 from revops.ingest.summary import (
     DUPLICATE,
     FAILED,
@@ -74,14 +83,17 @@ _FIDX = f"{_P}fidx"  # the file's position in the batch (DuckDB's `file_index`)
 # so row positions are exact physical line numbers.
 _LINE_READER = (
     "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, delim = '\x01', "
-    "quote = '', escape = '', strict_mode = false, max_line_size = 16777216"
+    f"quote = '', escape = '', strict_mode = false, max_line_size = {MAX_RECORD_BYTES}"
 )
 # The contract's CSV dialect, nothing sniffed: a file that differs fails instead of loading
 # with a guessed layout.
 _CSV_READER = (
     "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-    "strict_mode = true"
+    f"strict_mode = true, max_line_size = {MAX_RECORD_BYTES}"
 )
+# DuckDB's rejects table keeps the first 10,000 bytes of a rejected record's text (cut even
+# inside a character): a text this long is read again from the file, whole.
+_REJECT_TEXT_CUT = 10_000
 _STORE_REJECTS = (
     f"store_rejects = true, rejects_table = '{_P}reader_errors', rejects_scan = '{_P}reader_scans'"
 )
@@ -304,12 +316,13 @@ def _empty_reader_rejects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create or replace temp table {_P}bad (fidx bigint, line_number bigint, "
         "ordinal bigint, column_name varchar, error_type varchar, error varchar, "
-        "raw_line varchar, bad_encoding boolean)"
+        "raw_line varchar, bad_encoding boolean, line_start bigint, cut boolean)"
     )
 
 
-def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, header_lines: int) -> None:
-    """One row per record DuckDB's reader rejected (it reports one row per error)."""
+def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, header_lines: int, fmt: str) -> None:
+    """One row per record DuckDB's reader rejected (it reports one row per error), with its
+    whole text (see `_complete_reject_texts`)."""
     con.execute(
         f"""
         insert into temp.{_P}bad
@@ -322,13 +335,56 @@ def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, header_lines: int) -
             -- one message per record: a short row gets one error per missing column
             arg_min(e.error_message, coalesce(e.column_idx, 0)),
             any_value(e.csv_line),
-            bool_or(e.error_type = 'INVALID ENCODING')
+            bool_or(e.error_type = 'INVALID ENCODING'),
+            -- 1-based in DuckDB 2.0.1 (checked: the first byte of the record is at 1)
+            min(e.line_byte_position) - 1,
+            bool_or(e.error_type = 'LINE SIZE OVER MAXIMUM')
+                or max(strlen(e.csv_line)) >= {_REJECT_TEXT_CUT}
         from temp.{_P}reader_errors as e
         join temp.{_P}reader_scans as s using (scan_id, file_id)
         join temp.{_P}files as f on f.filename = s.file_path
         group by f.fidx, e.line
         """
     )
+    _complete_reject_texts(con, fmt)
+
+
+def _complete_reject_texts(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
+    """Replace the text DuckDB cut at 10,000 bytes with the record's whole text, read again
+    from the file; a record over MAX_RECORD_BYTES keeps its first OVERSIZE_PREFIX_CHARS
+    characters, and its error names the limit. Rare (rejected records over 10 kB), so one
+    record at a time."""
+    cut = con.execute(
+        f"""
+        select b.fidx, b.line_number, b.line_start, f.filename, left(b.raw_line, 100),
+            b.error_type like '%LINE SIZE OVER MAXIMUM%', b.error
+        from temp.{_P}bad as b
+        join temp.{_P}files as f using (fidx)
+        where b.cut
+        """
+    ).fetchall()
+    for fidx, line, start, filename, head, oversize, error in cut:
+        text = None
+        if start is not None and start >= 0:
+            limit = OVERSIZE_PREFIX_CHARS * 4 if oversize else MAX_RECORD_BYTES
+            text = read_record(Path(filename), start, fmt, limit)
+            if oversize:
+                text = text[:OVERSIZE_PREFIX_CHARS]
+            if not text.startswith(head or ""):
+                text = None  # not where DuckDB said: keep DuckDB's text
+        if oversize:
+            size = re.search(r"Actual Size:\s*(\d+)", error or "")
+            error = (
+                (f"record of {int(size.group(1)):,} bytes is" if size else "record is")
+                + f" longer than the maximum of {MAX_RECORD_BYTES:,} bytes "
+                f'({MAX_RECORD_BYTES // (1 << 20)} MiB; docs/INGESTION.md, "Large fields"); '
+                f"raw_line holds its first {OVERSIZE_PREFIX_CHARS:,} characters"
+            )
+        con.execute(
+            f"update temp.{_P}bad set raw_line = coalesce(?, raw_line), error = ? "
+            "where fidx = ? and line_number = ?",
+            [text, error, fidx, line],
+        )
 
 
 class _BatchLoader:
@@ -680,7 +736,7 @@ class _BatchLoader:
             rejects = f", {_STORE_REJECTS}"
             con.execute(read.replace("@REJECTS@", rejects), [paths])
             # DuckDB numbers CSV records from the header (line 1), blank lines included.
-            _collect_reader_rejects(con, header_lines=1)
+            _collect_reader_rejects(con, header_lines=1, fmt="csv")
         key_null = " or ".join(f"nullif(trim({ident(k)}), '') is null" for k in obj.key)
         outcomes = self._decide(key_null, jsonl=False)
         # A key reject has no raw text left: re-create its CSV line from the values read.
@@ -716,10 +772,18 @@ class _BatchLoader:
                 f"""
                 create or replace temp table {_P}src as
                 select file_index as {_FIDX}, json as {_P}j, 'ok' as {_P}kind
-                from read_json_objects(?, format = 'newline_delimited')
+                from read_json_objects(?, format = 'newline_delimited',
+                    maximum_object_size = {MAX_RECORD_BYTES})
                 """,
                 [paths],
             )
+            # `maximum_object_size` is not a strict bound on a line (DuckDB 2.0.1 reads lines
+            # of twice its value): the line reader enforces the limit, with rejects.
+            (over,) = con.execute(
+                f"select count(*) from temp.{_P}src where strlen({_P}j) > {MAX_RECORD_BYTES}"
+            ).fetchone()
+            if over:
+                raise _SplitBatch(f"a line longer than {MAX_RECORD_BYTES} bytes")
         else:
             con.execute(
                 f"""
@@ -733,7 +797,7 @@ class _BatchLoader:
                 """,
                 [paths],
             )
-            _collect_reader_rejects(con, header_lines=0)
+            _collect_reader_rejects(con, header_lines=0, fmt="jsonl")
         # Every top-level key of every object, so that no delivered field is dropped (objects
         # of one export share a few key lists, so the distinct lists are few).
         key_lists = con.execute(
