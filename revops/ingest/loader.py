@@ -404,6 +404,8 @@ class _BatchLoader:
         self.by_path = {str(i.data_path): i for i in self.items}
         self.paths = list(self.by_path)  # position = fidx
         self.started = _now()
+        # Files to load again on their own: their counts did not add up in this batch's read.
+        self.alone: list[_Item] = []
         # CSV rows are all of kind 'ok'; JSON Lines batches carry a kind per line.
         self._kind_column = f", 'ok' as {_P}kind" if obj.format == "csv" else ""
 
@@ -442,6 +444,7 @@ class _BatchLoader:
         stats = self._stats(key_null)
         bad = self._bad()
         outcomes: dict[str, _Outcome] = {}
+        self.alone = []
         for fidx, (path, item) in enumerate(self.by_path.items()):
             first, n_read, n_ok, n_nokey, n_notjson, n_blank = stats.get(fidx, (0,) * 6)
             n_bad, line, column, error, enc_line, enc_col = bad.get(fidx, (0,) + (None,) * 5)
@@ -461,6 +464,12 @@ class _BatchLoader:
                 )
             elif (mismatch := self._count_mismatch(item, rows_read, n_ok - n_nokey)) is not None:
                 outcomes[path] = _Outcome(False, rows_read, error=mismatch)
+                if len(self.items) > 1:
+                    # DuckDB 2.0.1 reading many files at once can drop a record cut inside
+                    # quotes at the end of a file without reporting it (read alone, the same
+                    # file gives the reject): the file is left out of this batch's commit
+                    # and loaded again by itself, where a mismatch fails it.
+                    self.alone.append(item)
             else:
                 outcomes[path] = _Outcome(
                     True,
@@ -669,6 +678,8 @@ class _BatchLoader:
         contract_cols = set(self.obj.column_names)
         results = []
         for path, item in self.by_path.items():
+            if item in self.alone:
+                continue
             o = outcomes[path]
             f = item.file
             columns = delivered.get(path, ())
@@ -1008,7 +1019,20 @@ def _load_batch(
     started = _now()
     try:
         loader = _BatchLoader(con, obj, batch, load_id)
-        return loader.load_csv() if obj.format == "csv" else loader.load_jsonl()
+        results = loader.load_csv() if obj.format == "csv" else loader.load_jsonl()
+        if not loader.alone:
+            return results
+        # Committed without the files to load again alone: results in the batch's order.
+        by_path = {r.rel_path: r for r in results}
+        return [
+            r
+            for item in batch
+            for r in (
+                _load_batch(con, obj, [item], load_id)
+                if item in loader.alone
+                else [by_path[item.file.rel_path]]
+            )
+        ]
     except (duckdb.Error, _SplitBatch) as exc:
         if len(batch) > 1:
             return [r for item in batch for r in _load_batch(con, obj, [item], load_id)]
