@@ -18,6 +18,7 @@ import pytest
 
 from revops import publish
 from revops.cli import main
+from revops.ingest.warehouse import ident
 from tests.corpus import DAY, LEAD, Case, Landing, collect_cases
 
 CASES = collect_cases()
@@ -119,7 +120,8 @@ def _present(path: Path, table: str, column: str, keys: list[str]) -> set[str]:
     """Which of `keys` are values of `table.column` in the database at `path`."""
     if not keys:
         return set()
-    rows = _query(path, f'select distinct "{column}" from {table} where "{column}" in ?', [keys])
+    column = ident(column)
+    rows = _query(path, f"select distinct {column} from {table} where {column} in ?", [keys])
     return {r[0] for r in rows}
 
 
@@ -133,7 +135,7 @@ def _tables_holding(path: Path, text: str) -> list[str]:
         ).fetchall()
         found = []
         for schema, table in tables:
-            name = f'"{schema}"."{table}"'
+            name = f"{ident(schema)}.{ident(table)}"
             (hits,) = con.execute(
                 f"select count(*) from {name} as t where contains(t::varchar, ?)", [text]
             ).fetchone()
@@ -239,7 +241,8 @@ def test_case(case: Case, corpus_run: CorpusRun):
     for cell in case.raw_cells:
         rows = _query(
             run.warehouse,
-            f'select "{cell.column}" from raw."{cell.raw_table}" where "{cell.key_column}" = ?',
+            f"select {ident(cell.column)} from raw.{ident(cell.raw_table)} "
+            f"where {ident(cell.key_column)} = ?",
             [cell.key],
         )
         assert rows == [(cell.value,)], (cell.key, cell.column)
@@ -247,7 +250,7 @@ def test_case(case: Case, corpus_run: CorpusRun):
     # Which rows reached raw, and which the served snapshot.
     for marker in case.markers:
         in_raw = _present(
-            run.warehouse, f'raw."{marker.raw_table}"', marker.raw_column, [marker.key]
+            run.warehouse, f"raw.{ident(marker.raw_table)}", marker.raw_column, [marker.key]
         )
         assert bool(in_raw) is marker.in_raw, (marker.key, "raw")
         if marker.published is None or marker.mart is None:
@@ -255,7 +258,7 @@ def test_case(case: Case, corpus_run: CorpusRun):
         if marker.published and not run.published:
             continue  # see SHARED_REFRESH_PUBLISHES
         served = (
-            _present(run.served, marker.mart, marker.mart_column, [marker.key])
+            _present(run.served, ident(marker.mart), marker.mart_column, [marker.key])
             if run.published
             else set()
         )

@@ -78,7 +78,7 @@ def _symlink_file_outside(land: Landing) -> None:
     _symlink(land.root / _day(case), Path(relative))
 
 
-SYMLINKEDDAY = "2019-01-01"
+SYMLINKED_DAY = "2019-01-01"
 
 
 def _symlink_folder_outside(land: Landing) -> None:
@@ -86,7 +86,7 @@ def _symlink_folder_outside(land: Landing) -> None:
     folder = land.outside / case
     folder.mkdir()
     (folder / "Lead.csv").write_bytes(_secret_leads(land, case))
-    _symlink(land.root / LEAD / SYMLINKEDDAY, folder)
+    _symlink(land.root / LEAD / SYMLINKED_DAY, folder)
 
 
 def _symlink_to_a_secret(land: Landing) -> None:
@@ -315,14 +315,16 @@ CASES = [
         _symlink_file_outside,
         files=(FileExpect(_day("symlink_file_outside"), "failed", error=OUTSIDE),),
         markers=_leads_in("symlink_file_outside", 1, 2, in_raw=False, published=False),
+        shown=(f"{_day('symlink_file_outside')}: {OUTSIDE}",),
         never_shown=(SECRET,),
     ),
     Case(
         "symlink_folder_outside",
         "Finding 2: a delivery folder symlinked out of the landing folder was scanned.",
         _symlink_folder_outside,
-        files=(FileExpect(f"{LEAD}/{SYMLINKEDDAY}", "failed", error=OUTSIDE),),
+        files=(FileExpect(f"{LEAD}/{SYMLINKED_DAY}", "failed", error=OUTSIDE),),
         markers=_leads_in("symlink_folder_outside", 1, 2, in_raw=False, published=False),
+        shown=(f"{LEAD}/{SYMLINKED_DAY}: {OUTSIDE}",),
         never_shown=(SECRET,),
     ),
     Case(
@@ -330,6 +332,7 @@ CASES = [
         "Finding 2: a symlink to the password file failed quoting the target's first line.",
         _symlink_to_a_secret,
         files=(FileExpect(_day("symlink_to_a_secret"), "failed", error=OUTSIDE),),
+        shown=(f"{_day('symlink_to_a_secret')}: {OUTSIDE}",),
         never_shown=(SECRET, "root:x:0:0"),
     ),
     Case(
@@ -337,6 +340,7 @@ CASES = [
         "Finding 2: a JSON Lines symlink stored every line of its target in raw_line.",
         _jsonl_symlink_to_a_secret,
         files=(FileExpect(_coupons("jsonl_symlink_to_a_secret"), "failed", error=OUTSIDE),),
+        shown=(f"{_coupons('jsonl_symlink_to_a_secret')}: {OUTSIDE}",),
         never_shown=(SECRET, "root:x:0:0"),
     ),
     Case(
@@ -345,6 +349,7 @@ CASES = [
         "folder.",
         _object_folder_symlink,
         files=(FileExpect("salesforce/LeadStatus", "failed", error=OUTSIDE),),
+        shown=(f"salesforce/LeadStatus: {OUTSIDE}",),
         never_shown=(SECRET,),
     ),
     Case(
@@ -358,7 +363,11 @@ CASES = [
             FileExpect(_day("symlink_loop", "-a.csv"), "failed", error=LOOP),
             FileExpect(_day("symlink_loop", "-b.csv"), "failed", error=LOOP),
         ),
-        shown=(f"{LOOP_FOLDER}/loop: {LOOP}",),
+        shown=(
+            f"{LOOP_FOLDER}/loop: {LOOP}",
+            f"{_day('symlink_loop', '-a.csv')}: {LOOP}",
+            f"{_day('symlink_loop', '-b.csv')}: {LOOP}",
+        ),
     ),
     Case(
         "bad_cells",
