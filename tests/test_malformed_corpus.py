@@ -6,6 +6,7 @@ served snapshot and what the CLI printed (tests/corpus/README.md)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import shutil
 from collections import Counter
@@ -18,10 +19,12 @@ import pytest
 
 from revops import publish
 from revops.cli import main
+from revops.ingest import ingest_landing
 from revops.ingest.warehouse import ident
 from tests.corpus import DAY, LEAD, Case, Landing, collect_cases
 
 CASES = collect_cases()
+SHARED = [c for c in CASES if not c.isolated]
 
 # Whether the shared refresh publishes a snapshot. It does not today: a failed file fails its
 # object's ingestion step, so nothing downstream runs (issue 16, "One policy for failed
@@ -69,17 +72,35 @@ def _by_path(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _tables(warehouse: Path) -> tuple[dict, dict]:
+    """The ledger and the rejects, by file path."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        ledger = _by_path(_rows(con, "select * from raw._load_ledger"))
+        rejects = _by_path(_rows(con, "select * from raw._rejects"))
+    finally:
+        con.close()
+    return ledger, rejects
+
+
 @pytest.fixture(scope="session")
-def corpus_run(xs_company, tmp_path_factory: pytest.TempPathFactory) -> CorpusRun:
+def templates(xs_company, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Landing]:
+    """The company's landing folder, copied, and the `Landing` the builders write through."""
     base = tmp_path_factory.mktemp("corpus")
     landing, outside = base / "landing", base / "outside"
     shutil.copytree(xs_company.out, landing)
     outside.mkdir()
-    company = {p.relative_to(landing).as_posix() for p in landing.rglob("*") if p.is_file()}
     lead_days = sorted(p.name for p in (landing / LEAD).iterdir())
     assert lead_days[-1] == DAY, "the corpus delivers into the company's newest Lead folder"
-    land = Landing.of(landing, outside)
-    for case in CASES:
+    return base, Landing.of(landing, outside)
+
+
+@pytest.fixture(scope="session")
+def corpus_run(templates: tuple[Path, Landing]) -> CorpusRun:
+    base, land = templates
+    landing = land.root
+    company = {p.relative_to(landing).as_posix() for p in landing.rglob("*") if p.is_file()}
+    for case in SHARED:
         case.build(land)
     warehouse, serving = base / "warehouse.duckdb", base / "serving"
     out, err = io.StringIO(), io.StringIO()
@@ -88,12 +109,7 @@ def corpus_run(xs_company, tmp_path_factory: pytest.TempPathFactory) -> CorpusRu
             ["refresh", "--landing", str(landing), "--warehouse", str(warehouse),
              "--serving", str(serving)]
         )  # fmt: skip
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        ledger = _by_path(_rows(con, "select * from raw._load_ledger"))
-        rejects = _by_path(_rows(con, "select * from raw._rejects"))
-    finally:
-        con.close()
+    ledger, rejects = _tables(warehouse)
     log = warehouse.with_name("refresh.log")
     return CorpusRun(
         landing=landing,
@@ -106,6 +122,41 @@ def corpus_run(xs_company, tmp_path_factory: pytest.TempPathFactory) -> CorpusRu
         ledger=ledger,
         rejects=rejects,
     )
+
+
+def _isolated_run(case: Case, land: Landing, base: Path) -> CorpusRun:
+    """An isolated case: its files alone in a landing folder, loaded by `ingest_landing`."""
+    own = dataclasses.replace(land, root=base / "landing", outside=base / "outside")
+    own.root.mkdir(parents=True)
+    own.outside.mkdir()
+    case.build(own)
+    warehouse = base / "warehouse.duckdb"
+    summary = ingest_landing(own.root, warehouse)
+    ledger, rejects = _tables(warehouse)
+    return CorpusRun(
+        landing=own.root,
+        warehouse=warehouse,
+        serving=base / "serving",  # never written: nothing is published
+        exit_code=0 if summary.ok else 1,
+        output=" ".join("\n".join([summary.format_table(), *summary.errors]).split()),
+        log="",
+        company_files=set(),
+        ledger=ledger,
+        rejects=rejects,
+    )
+
+
+@pytest.fixture
+def run_of(request: pytest.FixtureRequest, templates, tmp_path: Path):
+    """The run a case is checked against: the shared refresh, or its own load if isolated."""
+
+    def run(case: Case) -> CorpusRun:
+        if case.isolated:
+            assert all(m.published is None for m in case.markers), "isolated: not published"
+            return _isolated_run(case, templates[1], tmp_path)
+        return request.getfixturevalue("corpus_run")
+
+    return run
 
 
 def _query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
@@ -172,7 +223,7 @@ def test_the_shared_refresh_publishes_as_the_failed_file_policy_says(corpus_run:
 def test_every_company_file_loads_beside_the_corpus(corpus_run: CorpusRun):
     """The cases take nothing from the company's own files (a loop, a failed file of the same
     object), and every ledger row belongs to the company or to a case."""
-    declared = {p for c in CASES for p in c.paths}
+    declared = {p for c in SHARED for p in c.paths}
     statuses = Counter()
     for path, rows in corpus_run.ledger.items():
         assert len(rows) == 1, (path, rows)
@@ -190,8 +241,8 @@ def test_every_company_file_loads_beside_the_corpus(corpus_run: CorpusRun):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case(case: Case, corpus_run: CorpusRun):
-    run = corpus_run
+def test_case(case: Case, run_of):
+    run = run_of(case)
     # The ledger: one row per path of the case, with the expected counts and error.
     for want in case.files:
         rows = run.ledger.get(want.path, [])

@@ -102,6 +102,11 @@ class Case:
     the terminal wraps). `never_shown`: text that must appear nowhere: CLI output, dbt's log,
     any warehouse table, the served snapshot (a secret behind a symlink, say).
     `not_in_ledger`: paths that must have no ledger row (folders the contract does not know).
+    `isolated`: the case cannot share the landing folder (it would change what the shared
+    refresh shows for every case: blocking publishing, say); its files are written to a landing
+    folder of their own and loaded by `ingest_landing` alone, with no refresh. Its markers'
+    `published` must then be None (not applicable), and `shown` is matched against the ingest
+    summary's table and errors. Say why in `about`.
     """
 
     name: str
@@ -114,6 +119,7 @@ class Case:
     shown: tuple[str, ...] = ()
     never_shown: tuple[str, ...] = ()
     not_in_ledger: tuple[str, ...] = ()
+    isolated: bool = False
 
     @property
     def paths(self) -> list[str]:

@@ -111,6 +111,13 @@ def _object_folder_symlink(land: Landing) -> None:
     _symlink(land.root / "salesforce" / "LeadStatus", land.outside / "LeadStatus")
 
 
+def _delivered_object_folder_symlink(land: Landing) -> None:
+    folder = land.outside / "Contact" / DAY
+    folder.mkdir(parents=True)
+    (folder / "Contact.csv").write_text(f"Id,LastName\n1,{SECRET}\n", encoding="utf-8")
+    _symlink(land.root / "salesforce" / "Contact", land.outside / "Contact")
+
+
 LOOP_FOLDER = f"{LEAD}/{file_name('symlink_loop', '')}"
 
 
@@ -351,6 +358,16 @@ CASES = [
         files=(FileExpect("salesforce/LeadStatus", "failed", error=OUTSIDE),),
         shown=(f"salesforce/LeadStatus: {OUTSIDE}",),
         never_shown=(SECRET,),
+    ),
+    Case(
+        "delivered_object_folder_symlink",
+        "Finding 2: the folder of an object the company delivers (Contact) symlinked out of the "
+        "landing folder. Isolated: in the shared landing it would hide the company's Contacts.",
+        _delivered_object_folder_symlink,
+        files=(FileExpect("salesforce/Contact", "failed", error=OUTSIDE),),
+        shown=(f"salesforce/Contact: {OUTSIDE}",),
+        never_shown=(SECRET,),
+        isolated=True,
     ),
     Case(
         "symlink_loop",
