@@ -12,6 +12,8 @@ How one object is loaded (docs/INGESTION.md has the full story):
    file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it
    (rows read must add up to the probe's count, or the file fails rather than lose rows),
    and one transaction appends the kept files' rows, their rejects and every file's ledger row.
+   A file whose counts do not add up in a batch of several is first loaded again on its own
+   (DuckDB can drop a cut last record of one file of many without reporting it).
    A batch that DuckDB cannot read as a whole is retried one file at a time, so a bad file
    fails alone.
 """
@@ -360,7 +362,8 @@ def _complete_reject_texts(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
             b.error_type like '%LINE SIZE OVER MAXIMUM%', b.error
         from temp.{_P}bad as b
         join temp.{_P}files as f using (fidx)
-        where b.cut
+        -- a record with invalid UTF-8 fails its file: its text is never stored
+        where b.cut and not b.bad_encoding
         """
     ).fetchall()
     for fidx, line, start, filename, head, oversize, error in cut:
@@ -677,8 +680,9 @@ class _BatchLoader:
         finished = _now()
         contract_cols = set(self.obj.column_names)
         results = []
+        alone = {id(item) for item in self.alone}
         for path, item in self.by_path.items():
-            if item in self.alone:
+            if id(item) in alone:
                 continue
             o = outcomes[path]
             f = item.file
@@ -1020,19 +1024,6 @@ def _load_batch(
     try:
         loader = _BatchLoader(con, obj, batch, load_id)
         results = loader.load_csv() if obj.format == "csv" else loader.load_jsonl()
-        if not loader.alone:
-            return results
-        # Committed without the files to load again alone: results in the batch's order.
-        by_path = {r.rel_path: r for r in results}
-        return [
-            r
-            for item in batch
-            for r in (
-                _load_batch(con, obj, [item], load_id)
-                if item in loader.alone
-                else [by_path[item.file.rel_path]]
-            )
-        ]
     except (duckdb.Error, _SplitBatch) as exc:
         if len(batch) > 1:
             return [r for item in batch for r in _load_batch(con, obj, [item], load_id)]
@@ -1041,6 +1032,21 @@ def _load_batch(
         result = _result(item.file, item.probe, FAILED, started, error=message)
         _record(con, obj, load_id, [result])
         return [result]
+    if not loader.alone:
+        return results
+    # The batch was committed without the files to load again alone: each is its own batch
+    # now, and the results keep the batch's order.
+    alone = {id(item) for item in loader.alone}
+    by_path = {r.rel_path: r for r in results}
+    return [
+        r
+        for item in batch
+        for r in (
+            _load_batch(con, obj, [item], load_id)
+            if id(item) in alone
+            else [by_path[item.file.rel_path]]
+        )
+    ]
 
 
 def load_object(
