@@ -19,6 +19,17 @@ from pathlib import Path
 
 CHUNK = 1 << 20
 
+# The longest record the loader reads, in bytes (a CSV record, quoted line breaks included, or
+# a JSON Lines line): DuckDB's `max_line_size` for CSV and for JSON Lines read line by line, and
+# `maximum_object_size` for JSON Lines. Salesforce's longest text field (a long or rich text
+# area) holds 131,072 characters, at most 512 KiB in UTF-8; 16 MiB is 32 such fields in one
+# record, and the JSON reader's own default. A longer record is rejected (not lost): docs/
+# INGESTION.md, "Large fields". DuckDB's default, 2,000,000 bytes, rejected a 10 MB field.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+# What `raw._rejects.raw_line` keeps of a record longer than MAX_RECORD_BYTES: its first
+# characters (every shorter rejected record is kept whole).
+OVERSIZE_PREFIX_CHARS = 10_000
+
 _UTF8_BOM = codecs.BOM_UTF8
 # Longest first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 _OTHER_BOMS = (
@@ -97,8 +108,27 @@ def _csv_header(head: bytes, complete: bool) -> tuple[tuple[str, ...] | None, st
     try:
         names = next(csv.reader([text], delimiter=",", quotechar='"', strict=True))
     except csv.Error as exc:
+        if _other_delimiter(text):
+            # `"Id";"FirstName";...`: read with commas, the whole line is one (malformed)
+            # field. Returned as that one name, it gets the same "semicolon-delimited"
+            # message from the header check as an unquoted semicolon header.
+            return (text,), None
         return None, f"malformed header row: {exc}"
     return tuple(names), None
+
+
+def _other_delimiter(text: str) -> bool:
+    """Whether a header that commas cannot parse is a clean header in another delimiter."""
+    for sep in (";", "\t", "|"):
+        if sep not in text:
+            continue
+        try:
+            names = next(csv.reader([text], delimiter=sep, quotechar='"', strict=True))
+        except csv.Error:
+            continue
+        if len(names) > 1:
+            return True
+    return False
 
 
 # The CSV count keeps only quotes and line breaks of a chunk (a C-speed `translate`), then drops
@@ -318,6 +348,35 @@ def normalise_endings(source: Path, target: Path, fmt: str) -> None:
             dst.write(b'"'.join(parts))
         if carry:
             dst.write(b"\n" if fmt == "csv" and not quoted else carry)
+
+
+def read_record(path: Path, offset: int, fmt: str, limit: int) -> str:
+    """The text of the record that starts at byte `offset` of `path`, without its line break,
+    cut after `limit` bytes: for a reject whose text DuckDB's reader cut short. CSV: up to the
+    first CR or LF outside quotes (every quote toggles quoting, as in the probe's count);
+    JSON Lines: up to the first LF."""
+    out = bytearray()
+    quoted = False
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        while len(out) < limit and (chunk := fh.read(min(CHUNK, limit - len(out)))):
+            end = -1
+            if fmt == "csv":
+                for match in _CSV_EVENT.finditer(chunk):
+                    if chunk[match.start()] == 0x22:
+                        quoted = not quoted
+                    elif not quoted:
+                        end = match.start()
+                        break
+            else:
+                end = chunk.find(b"\n")
+            if end >= 0:
+                out += chunk[:end]
+                break
+            out += chunk
+    if fmt != "csv" and out.endswith(b"\r"):
+        del out[-1:]
+    return out[:limit].decode("utf-8", errors="replace")
 
 
 def count_csv_records(path: Path) -> int | None:

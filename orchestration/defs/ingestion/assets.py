@@ -152,8 +152,9 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description=(
-                    "Blocking: for every loaded file, rows read = rows loaded + rows rejected, "
-                    "and the raw table holds exactly the rows the ledger says were loaded. "
+                    "Blocking: for every loaded file, rows read = rows loaded + rows rejected "
+                    "= rows counted by the probe, and the raw table holds exactly the rows the "
+                    "ledger says were loaded. "
                     "Nothing downstream is built or published when it fails."
                 ),
             ),
