@@ -60,3 +60,32 @@ def test_test_customers_have_no_mrr(s_dirty_warehouse):
         f"select count(*) from fct_mrr where customer_id in ({placeholders})", customers
     ).fetchone()[0]
     assert count == 0
+
+
+def test_an_exchange_rate_move_alone_is_never_an_expansion(s_dirty_warehouse):
+    """A customer whose items are worth exactly the same in its own currency as last month
+    (a flat native MRR) is `unchanged` whatever the rates did, and its whole MRR change is
+    fx_mrr; there are many such customer-months with a non-zero fx on the `s` company."""
+    _, warehouse = s_dirty_warehouse
+    con = duckdb.connect(str(warehouse), read_only=True)
+    flat = con.execute(
+        """
+        with native as (
+            select
+                customer_id,
+                month_start_date as month,
+                monthly_value_x1200,
+                lag(monthly_value_x1200) over (
+                    partition by customer_id order by month_start_date
+                ) as previous_value_x1200
+            from int_mrr_customer_months
+        )
+        select f.movement, f.mrr - f.previous_mrr = f.fx_mrr, f.fx_mrr <> 0, count(*)
+        from fct_mrr as f
+        inner join native as n on f.customer_id = n.customer_id and f.month = n.month
+        where n.monthly_value_x1200 > 0 and n.monthly_value_x1200 = n.previous_value_x1200
+        group by all
+        """
+    ).fetchall()
+    assert {(movement, balanced) for movement, balanced, _, _ in flat} == {("unchanged", True)}
+    assert sum(count for _, _, moved, count in flat if moved) > 1000, flat

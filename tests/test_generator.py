@@ -110,11 +110,17 @@ def _d(value: str) -> Decimal:
 
 
 def test_mrr_movements_bridge_every_month_and_segment(xs_company):
-    rows = xs_company.truth["mrr"]
+    """truth `mrr_fx_neutral`: previous + constant-currency movements + fx = MRR to the cent,
+    its MRR is truth `mrr`'s, and the monthly retention parts follow from the bridge."""
+    rows = xs_company.truth["mrr_fx_neutral"]
+    mrr = {(r["month"], r["segment"]): r for r in xs_company.truth["mrr"]}
     by_key = {(r["month"], r["segment"]): r for r in rows}
+    assert set(by_key) == set(mrr)
     months = sorted({r["month"] for r in rows})
     assert any(_d(r["mrr"]) > 0 for r in rows)
     for r in rows:
+        key = (r["month"], r["segment"])
+        assert (r["mrr"], r["previous_mrr"]) == (mrr[key]["mrr"], mrr[key]["previous_mrr"])
         bridge = (
             _d(r["previous_mrr"])
             + _d(r["new"])
@@ -122,14 +128,19 @@ def test_mrr_movements_bridge_every_month_and_segment(xs_company):
             + _d(r["expansion"])
             - _d(r["contraction"])
             - _d(r["churn"])
+            + _d(r["fx"])
         )
         assert bridge == _d(r["mrr"]), r
+        retained = _d(r["previous_mrr"]) + _d(r["expansion"]) - _d(r["contraction"])
+        assert _d(r["monthly_net_retained"]) == retained - _d(r["churn"]), r
+        assert _d(r["monthly_retention_base"]) == _d(r["previous_mrr"]), r
         i = months.index(r["month"])
         if i:
             assert _d(r["previous_mrr"]) == _d(by_key[(months[i - 1], r["segment"])]["mrr"])
-    # every kind of movement happens somewhere in three years
+    # every kind of movement happens somewhere in three years, and the rates move both ways
     for name in ("new", "expansion", "contraction", "churn", "reactivation"):
         assert sum(_d(r[name]) for r in rows) > 0, name
+    assert any(_d(r["fx"]) > 0 for r in rows) and any(_d(r["fx"]) < 0 for r in rows)
 
 
 def test_cohort_stage_counts_never_increase_down_the_funnel(xs_company):

@@ -88,6 +88,7 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "mrr",
             "arr",
             "previous_month_mrr",
+            "fx_mrr",
             "logo_churn_numerator",
             "logo_churn_denominator",
             "gross_revenue_churn_numerator",
@@ -98,6 +99,9 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "monthly_net_revenue_retention_denominator",
             "monthly_gross_revenue_retention_numerator",
             "monthly_gross_revenue_retention_denominator",
+            "trailing_12m_net_revenue_retention_numerator",
+            "trailing_12m_net_revenue_retention_denominator",
+            "trailing_12m_gross_revenue_retention_numerator",
         ],
     )
     sales_ops = by_month_and_segment(
@@ -111,7 +115,15 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "revenue_churn_denominator",
         ],
     )
-    truth = {(row["month"], row["segment"]): row for row in company.truth["mrr"]}
+    # MRR and customers from truth `mrr`, the FX-neutral movements and retention parts from
+    # truth `mrr_fx_neutral` (movements in constant currency, fx apart).
+    customers = {(row["month"], row["segment"]): row["customers"] for row in company.truth["mrr"]}
+    truth = {
+        (row["month"], row["segment"]): row
+        | {"customers": customers[(row["month"], row["segment"])]}
+        for row in company.truth["mrr_fx_neutral"]
+    }
+    assert set(truth) == set(customers)
     customers_before: dict[str, int] = defaultdict(int)
     checked = 0
     for (month, segment), row in sorted(truth.items()):
@@ -120,6 +132,7 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "mrr": t["mrr"],
             "arr": 12 * t["mrr"],
             "previous_month_mrr": t["previous_mrr"],
+            "fx_mrr": t["fx"],
             "logo_churn_numerator": t["churn_customers"],
             "logo_churn_denominator": customers_before[segment],
             "gross_revenue_churn_numerator": t["contraction"] + t["churn"],
@@ -137,7 +150,18 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             - t["contraction"]
             - t["churn"],
             "monthly_gross_revenue_retention_denominator": t["previous_mrr"],
+            "trailing_12m_net_revenue_retention_numerator": t["trailing_12m_net_retained"],
+            "trailing_12m_net_revenue_retention_denominator": t["trailing_12m_retention_base"],
+            "trailing_12m_gross_revenue_retention_numerator": t["trailing_12m_gross_retained"],
         }
+        # The generator's own retention parts agree with the bridge identity above.
+        assert (
+            t["monthly_net_retained"] == expected_revops["monthly_net_revenue_retention_numerator"]
+        )
+        assert (
+            t["monthly_gross_retained"]
+            == expected_revops["monthly_gross_revenue_retention_numerator"]
+        )
         expected_sales_ops = {
             "arpa_numerator": t["mrr"],
             "arpa_denominator": t["customers"],

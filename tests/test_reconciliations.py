@@ -78,6 +78,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "expansion_mrr": "decimal(18, 2)",
         "contraction_mrr": "decimal(18, 2)",
         "churn_mrr": "decimal(18, 2)",
+        "fx_mrr": "decimal(18, 2)",
         "unconverted_movements": "bigint",
     },
     "fct_mrr": {
@@ -86,11 +87,13 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "movement": "varchar",
         "mrr": "decimal(18, 2)",
         "previous_mrr": "decimal(18, 2)",
+        "mrr_at_previous_month_rate": "decimal(18, 2)",
         "new_mrr": "decimal(18, 2)",
         "reactivation_mrr": "decimal(18, 2)",
         "expansion_mrr": "decimal(18, 2)",
         "contraction_mrr": "decimal(18, 2)",
         "churn_mrr": "decimal(18, 2)",
+        "fx_mrr": "decimal(18, 2)",
     },
     "mrr_cohort_retention": {
         "segment": "varchar",
@@ -182,6 +185,7 @@ MOVEMENTS_ZERO = {
     "expansion_mrr": 0,
     "contraction_mrr": 0,
     "churn_mrr": 0,
+    "fx_mrr": 0,
 }
 BRIDGE_ZERO = {"starting_mrr": 0} | MOVEMENTS_ZERO
 
@@ -310,6 +314,10 @@ CASES: dict[str, dict[str, Any]] = {
                 {"segment": "All", "month": "2024-02-01", "mrr": 0, "unconverted_movements": 1}
                 | BRIDGE_ZERO
                 | {"starting_mrr": 100},
+                # 110 = 100 + 5 expansion at last month's rate + 5 currency effect
+                {"segment": "All", "month": "2024-03-01", "mrr": 110, "unconverted_movements": 0}
+                | BRIDGE_ZERO
+                | {"starting_mrr": 100, "expansion_mrr": 5, "fx_mrr": 5},
             ],
             "fct_mrr": [
                 {"customer_id": "c1", "month": "2024-01-01", "movement": "new", "mrr": 100}
@@ -318,6 +326,18 @@ CASES: dict[str, dict[str, Any]] = {
                 {"customer_id": "c1", "month": "2024-02-01", "movement": "unconverted"}
                 | MOVEMENTS_ZERO
                 | {"mrr": None, "previous_mrr": 100},
+                # an exchange-rate move alone: unchanged in constant currency, all of it fx
+                {"customer_id": "c2", "month": "2024-02-01", "movement": "unchanged", "mrr": 108}
+                | MOVEMENTS_ZERO
+                | {"previous_mrr": 100, "mrr_at_previous_month_rate": 100, "fx_mrr": 8},
+                {"customer_id": "c3", "month": "2024-02-01", "movement": "expansion", "mrr": 110}
+                | MOVEMENTS_ZERO
+                | {
+                    "previous_mrr": 100,
+                    "mrr_at_previous_month_rate": 105,
+                    "expansion_mrr": 5,
+                    "fx_mrr": 5,
+                },
             ],
         },
         "null": {
@@ -333,6 +353,46 @@ CASES: dict[str, dict[str, Any]] = {
                     {"customer_id": "c1", "month": "2024-01-01", "movement": "new", "mrr": 100}
                     | MOVEMENTS_ZERO
                     | {"previous_mrr": 0, "new_mrr": None},
+                ],
+            },
+            "null fx in mrr_by_month": {
+                "mrr_by_month": [
+                    {"segment": "All", "month": "2024-01-01", "unconverted_movements": 0}
+                    | BRIDGE_ZERO
+                    | {"mrr": 108, "starting_mrr": 100, "fx_mrr": None},
+                ],
+            },
+            "null fx in fct_mrr": {
+                "fct_mrr": [
+                    {"customer_id": "c1", "month": "2024-02-01", "movement": "unchanged"}
+                    | MOVEMENTS_ZERO
+                    | {
+                        "mrr": 108,
+                        "previous_mrr": 100,
+                        "mrr_at_previous_month_rate": 100,
+                        "fx_mrr": None,
+                    },
+                ],
+            },
+            # fx used as a plug: the reported bridge balances, but the rate move was booked as
+            # expansion (MRR at last month's rate is still 100)
+            "expansion that is an exchange-rate move": {
+                "fct_mrr": [
+                    {"customer_id": "c1", "month": "2024-02-01", "movement": "expansion"}
+                    | MOVEMENTS_ZERO
+                    | {
+                        "mrr": 108,
+                        "previous_mrr": 100,
+                        "mrr_at_previous_month_rate": 100,
+                        "expansion_mrr": 8,
+                    },
+                ],
+            },
+            "null MRR at last month's rate": {
+                "fct_mrr": [
+                    {"customer_id": "c1", "month": "2024-02-01", "movement": "unchanged"}
+                    | MOVEMENTS_ZERO
+                    | {"mrr": 108, "previous_mrr": 100, "fx_mrr": 8},
                 ],
             },
         },

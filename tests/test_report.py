@@ -258,13 +258,14 @@ def test_mrr_figures_equal_mrr_by_month(xs_serving: Path, parsed: _Scripts):
     bridge = _sql(
         xs_serving,
         "select month, starting_mrr, new_mrr, reactivation_mrr, expansion_mrr, "
-        "contraction_mrr, churn_mrr, mrr from mrr_by_month where segment = 'All' order by month",
+        "contraction_mrr, churn_mrr, fx_mrr, mrr from mrr_by_month where segment = 'All' "
+        "order by month",
     )
     waterfall = _figure(parsed, "fig-mrr-waterfall")["data"]
     assert len(waterfall) == len(bridge)
     for trace, row in zip(waterfall, bridge, strict=True):
         assert trace["y"] == [
-            float(v) * sign for v, sign in zip(row[1:], (1, 1, 1, 1, -1, -1, 1), strict=True)
+            float(v) * sign for v, sign in zip(row[1:], (1, 1, 1, 1, -1, -1, 1, 1), strict=True)
         ]
         assert trace["measure"][0] == trace["measure"][-1] == "absolute"
     assert sum(bool(t["visible"]) for t in waterfall) == 1
@@ -275,7 +276,8 @@ def test_mrr_figures_equal_mrr_by_month(xs_serving: Path, parsed: _Scripts):
     net = _sql(
         xs_serving, "select net_new_mrr from mrr_by_month where segment = 'All' order by month"
     )
-    assert movements["Net new MRR"]["y"] == [float(r[0]) for r in net]
+    assert movements["Net new MRR (FX-neutral)"]["y"] == [float(r[0]) for r in net]
+    assert movements["FX"]["y"] == [float(r[7]) for r in bridge]
 
 
 def test_funnel_figures_equal_sales_ops_metrics(xs_serving: Path, parsed: _Scripts):

@@ -39,6 +39,12 @@ MRR_FIELDS = {
     "mrr": "mrr",
     "customers": "customers",
     "previous_mrr": "starting_mrr",
+}
+# truth.json `mrr_fx_neutral` field -> mrr_by_month column: the FX-neutral bridge, the customers
+# behind each movement, and the retention parts (constant currency).
+MRR_FX_NEUTRAL_FIELDS = {
+    "mrr": "mrr",
+    "previous_mrr": "starting_mrr",
     "new": "new_mrr",
     "new_customers": "new_customers",
     "reactivation": "reactivation_mrr",
@@ -49,6 +55,14 @@ MRR_FIELDS = {
     "contraction_customers": "contraction_customers",
     "churn": "churn_mrr",
     "churn_customers": "churn_customers",
+    "fx": "fx_mrr",
+    "fx_customers": "fx_customers",
+    "monthly_retention_base": "monthly_net_revenue_retention_denominator",
+    "monthly_net_retained": "monthly_net_revenue_retention_numerator",
+    "monthly_gross_retained": "monthly_gross_revenue_retention_numerator",
+    "trailing_12m_retention_base": "trailing_12m_net_revenue_retention_denominator",
+    "trailing_12m_net_retained": "trailing_12m_net_revenue_retention_numerator",
+    "trailing_12m_gross_retained": "trailing_12m_gross_revenue_retention_numerator",
 }
 
 
@@ -102,27 +116,49 @@ def assert_cohorts_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> i
     return checked
 
 
-def assert_mrr_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
-    """truth `mrr` (month x segment) against mrr_by_month, every movement and its customers."""
-    columns = ", ".join(MRR_FIELDS.values())
-    got = {
-        (row[0], row[1]): dict(zip(MRR_FIELDS, row[2:], strict=True))
+def _mrr_by_month(con: duckdb.DuckDBPyConnection, fields: dict[str, str]) -> dict[tuple, dict]:
+    columns = ", ".join(fields.values())
+    return {
+        (row[0], row[1]): dict(zip(fields, row[2:], strict=True))
         for row in con.execute(
             f"select strftime(month, '%Y-%m'), segment, {columns} from mrr_by_month"
         ).fetchall()
     }
+
+
+def _assert_rows_equal(got: dict[tuple, dict], rows: list[dict], fields: dict[str, str]) -> int:
     checked = 0
-    for row in truth["mrr"]:
+    for row in rows:
         key = (row["month"], row["segment"])
         assert key in got, key
-        for field in MRR_FIELDS:
+        for field in fields:
             assert got[key][field] is not None, (key, field)
-            assert Decimal(str(got[key][field])) == Decimal(str(row[field])), (key, field)
+            assert Decimal(str(got[key][field])) == Decimal(str(row[field])), (
+                key,
+                field,
+                got[key][field],
+                row[field],
+            )
             checked += Decimal(str(row[field])) != 0
+    return checked
+
+
+def assert_mrr_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `mrr` (month x segment) against mrr_by_month: MRR, customers and starting MRR; and
+    truth `mrr_fx_neutral`: every FX-neutral movement, fx and its customers, and the retention
+    parts, to the cent."""
+    got = _mrr_by_month(con, MRR_FIELDS)
+    checked = _assert_rows_equal(got, truth["mrr"], MRR_FIELDS)
     listed = {(row["month"], row["segment"]) for row in truth["mrr"]}
     for key, values in got.items():
         if key not in listed and key[1] != "All":
-            assert values["mrr"] == 0 and values["churn"] == 0, key
+            assert values["mrr"] == 0 and values["previous_mrr"] == 0, key
+    neutral = _mrr_by_month(con, MRR_FX_NEUTRAL_FIELDS)
+    checked += _assert_rows_equal(neutral, truth["mrr_fx_neutral"], MRR_FX_NEUTRAL_FIELDS)
+    assert {(row["month"], row["segment"]) for row in truth["mrr_fx_neutral"]} == listed
+    for key, values in neutral.items():
+        if key not in listed and key[1] != "All":
+            assert not any(values.values()), key
     return checked
 
 

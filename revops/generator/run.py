@@ -494,26 +494,24 @@ def build_truth(
                 {"cohort_month": m, "segment": s, **{k: int(g[mi_, si_]) for k, g in grids.items()}}
             )
     # MRR
-    cents, constant, _ = truth.customer_mrr(billing, fx, start_ts, end_ts)
-    mv = truth.movements(cents)
+    values = truth.customer_values(billing, fx, start_ts, end_ts)
+    cents, constant = values.cents, values.constant
     cust_seg = np.array(crm.SEGMENTS)[billing.customers.segment]
     mrr = []
     for j, m in enumerate(months):
-        for si, s in enumerate(crm.SEGMENTS):
+        for s in crm.SEGMENTS:
             sel = cust_seg == s
-            rec = {
-                "month": m,
-                "segment": s,
-                "mrr": truth.cents_str(int(cents[sel, j].sum())),
-                "mrr_constant_currency": truth.cents_str(int(constant[sel, j].sum())),
-                "customers": int((cents[sel, j] > 0).sum()),
-                "previous_mrr": truth.cents_str(int(mv["previous"][sel, j].sum())),
-            }
-            for name in ("new", "expansion", "contraction", "churn", "reactivation"):
-                rec[name] = truth.cents_str(int(mv[name][sel, j].sum()))
-                rec[f"{name}_customers"] = int((mv[name][sel, j] > 0).sum())
-            mrr.append(rec)
-            del si
+            mrr.append(
+                {
+                    "month": m,
+                    "segment": s,
+                    "mrr": truth.cents_str(int(cents[sel, j].sum())),
+                    "mrr_constant_currency": truth.cents_str(int(constant[sel, j].sum())),
+                    "customers": int((cents[sel, j] > 0).sum()),
+                    "previous_mrr": truth.cents_str(int(cents[sel, j - 1].sum()) if j else 0),
+                }
+            )
+    mrr_fx_neutral = _mrr_fx_neutral(values, cust_seg, months)
     # ad spend, as last delivered, in USD
     spend_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     last = _latest_delivery(ads)
@@ -575,6 +573,15 @@ def build_truth(
                 "per customer and month, exact in the customer's currency, then converted "
                 "and rounded half up to the cent"
             ),
+            "mrr_fx_neutral": (
+                "movements in constant currency: a customer paying both months expands or "
+                "contracts by this month's items at last month's rate less last month's MRR; "
+                "fx = this month's MRR less the same items at last month's rate; new and "
+                "reactivation at this month's rate, churn at last month's; previous_mrr + new + "
+                "reactivation + expansion - contraction - churn + fx = mrr. Retained MRR "
+                "(NRR/GRR numerators) at the cohort month's rates: last month's for monthly, "
+                "twelve months earlier's for trailing 12"
+            ),
         },
         "totals": {
             "leads": int(live.sum()),
@@ -589,6 +596,7 @@ def build_truth(
         "funnel": funnel,
         "funnel_cohorts": cohorts,
         "mrr": mrr,
+        "mrr_fx_neutral": mrr_fx_neutral,
         "ad_spend": spend,
         "dirty": faults,
         "reps": reps,
@@ -596,3 +604,39 @@ def build_truth(
         "settings": dict(config.profile.settings),
         "stripe_api": _stripe_api(config),
     }
+
+
+_FX_NEUTRAL_MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "fx")
+_RETENTION_PARTS = (
+    "monthly_retention_base",
+    "monthly_net_retained",
+    "monthly_gross_retained",
+    "trailing_12m_retention_base",
+    "trailing_12m_net_retained",
+    "trailing_12m_gross_retained",
+)
+
+
+def _mrr_fx_neutral(
+    values: truth.CustomerValues, cust_seg: np.ndarray, months: list[str]
+) -> list[dict]:
+    """truth `mrr_fx_neutral`: the FX-neutral MRR bridge and retention parts per month and
+    segment, and the customers behind each movement (fx: customers with a currency effect)."""
+    parts = truth.fx_neutral_movements(values)
+    rows = []
+    for j, m in enumerate(months):
+        for s in crm.SEGMENTS:
+            sel = cust_seg == s
+            rec: dict[str, object] = {
+                "month": m,
+                "segment": s,
+                "mrr": truth.cents_str(int(values.cents[sel, j].sum())),
+                "previous_mrr": truth.cents_str(int(parts["previous"][sel, j].sum())),
+            }
+            for name in _FX_NEUTRAL_MOVEMENTS:
+                rec[name] = truth.cents_str(int(parts[name][sel, j].sum()))
+                rec[f"{name}_customers"] = int((parts[name][sel, j] != 0).sum())
+            for name in _RETENTION_PARTS:
+                rec[name] = truth.cents_str(int(parts[name][sel, j].sum()))
+            rows.append(rec)
+    return rows

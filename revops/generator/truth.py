@@ -12,13 +12,19 @@ Definitions (the same ones docs/METRICS.md gives the marts):
 - mrr: per customer, the normalised monthly value of every subscription item in service at the
   month's reference instant (its last second, or the subscription's last second of service in
   the month if it ended during it); summed in the customer's currency, converted at the rate
-  of the month's last day and rounded to the cent. Movements compare each customer with its
-  previous month: new, reactivation, churn, expansion, contraction.
+  of the month's last day and rounded to the cent.
+- FX-neutral movements (`fx_neutral_movements`): each customer against its previous month, in
+  constant currency: new (first MRR ever), reactivation (MRR after a month at zero), churn (zero
+  after MRR), and for a customer paying both months expansion or contraction of this month's
+  items at last month's rate against last month's MRR; fx = this month's MRR at this month's
+  rate less at last month's, so previous + movements + fx = MRR to the cent. Retention parts
+  value the cohort's MRR at the cohort month's rates (last month's, or twelve months earlier's).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +55,32 @@ def month_label(month_idx: np.ndarray | int) -> np.ndarray:
 
 def customer_mrr(billing: Billing, fx: dict[str, np.ndarray], start_ts: int, end_ts: int):
     """MRR per customer and month in reporting cents (dense: customers x months)."""
+    values = customer_values(billing, fx, start_ts, end_ts)
+    return values.cents, values.constant, values.m0
+
+
+class CustomerValues(NamedTuple):
+    """Per customer x month (dense): 1,200 x the monthly value in the customer's currency, the
+    rate of each month's last day (micro units), the currency's 10^exponent, and MRR in
+    reporting cents at the month's rate (`cents`) and at the first day's (`constant`)."""
+
+    numer: np.ndarray
+    rates: np.ndarray
+    exp: np.ndarray
+    cents: np.ndarray
+    constant: np.ndarray
+    m0: int
+
+    def at_rates(self, rates: np.ndarray) -> np.ndarray:
+        """This month's values at other rates (one per customer and month), in cents."""
+        denom = np.broadcast_to(1200 * 10**6 * self.exp, self.numer.shape)
+        return to_cents(self.numer * rates * 100, denom)
+
+
+def customer_values(
+    billing: Billing, fx: dict[str, np.ndarray], start_ts: int, end_ts: int
+) -> CustomerValues:
+    """Item values per customer and month in the customer's currency, and their conversions."""
     seg = billing.ledger.table("segments")
     subs = billing.subs
     cat = billing.catalogue
@@ -96,22 +128,51 @@ def customer_mrr(billing: Billing, fx: dict[str, np.ndarray], start_ts: int, end
     denom = 1200 * 10**6 * exp
     cents = to_cents(numer * rates * 100, np.broadcast_to(denom, numer.shape))
     constant = to_cents(numer * fixed * 100, np.broadcast_to(denom, numer.shape))
-    return cents, constant, m0
+    return CustomerValues(numer, rates, exp, cents, constant, m0)
 
 
-def movements(cents: np.ndarray) -> dict[str, np.ndarray]:
-    prev = np.concatenate([np.zeros((cents.shape[0], 1), dtype=np.int64), cents[:, :-1]], axis=1)
+def _shifted(a: np.ndarray, months: int) -> np.ndarray:
+    """a[:, j - months], 0 where j < months."""
+    out = np.zeros_like(a)
+    out[:, months:] = a[:, : a.shape[1] - months]
+    return out
+
+
+def fx_neutral_movements(values: CustomerValues) -> dict[str, np.ndarray]:
+    """The FX-neutral MRR bridge and retention parts per customer and month, in cents."""
+    cents = values.cents
+    prev = _shifted(cents, 1)
+    # this month's items at last month's rate (the first month has no previous month: its
+    # customers are all new, so the value is never used; it is this month's MRR there)
+    rates_before = values.rates.copy()
+    rates_before[:, 1:] = values.rates[:, :-1]
+    at_previous = values.at_rates(rates_before)
     had = np.maximum.accumulate(cents > 0, axis=1)
     had_before = np.concatenate([np.zeros((cents.shape[0], 1), dtype=bool), had[:, :-1]], axis=1)
     starts = (prev == 0) & (cents > 0)
-    return {
+    paying = (prev > 0) & (cents > 0)
+    out = {
         "previous": prev,
         "new": np.where(starts & ~had_before, cents, 0),
         "reactivation": np.where(starts & had_before, cents, 0),
         "churn": np.where((prev > 0) & (cents == 0), prev, 0),
-        "expansion": np.where((prev > 0) & (cents > prev), cents - prev, 0),
-        "contraction": np.where((prev > 0) & (cents > 0) & (cents < prev), prev - cents, 0),
+        "expansion": np.where(paying & (at_previous > prev), at_previous - prev, 0),
+        "contraction": np.where(paying & (at_previous < prev), prev - at_previous, 0),
+        "fx": np.where(paying, cents - at_previous, 0),
+        "monthly_retention_base": np.where(prev > 0, prev, 0),
+        "monthly_net_retained": np.where(prev > 0, at_previous, 0),
+        "monthly_gross_retained": np.where(prev > 0, np.minimum(at_previous, prev), 0),
     }
+    year_ago = _shifted(cents, 12)
+    rates_year_ago = values.rates.copy()
+    rates_year_ago[:, 12:] = values.rates[:, :-12]
+    at_year_ago = values.at_rates(rates_year_ago)
+    out["trailing_12m_retention_base"] = np.where(year_ago > 0, year_ago, 0)
+    out["trailing_12m_net_retained"] = np.where(year_ago > 0, at_year_ago, 0)
+    out["trailing_12m_gross_retained"] = np.where(
+        year_ago > 0, np.minimum(at_year_ago, year_ago), 0
+    )
+    return out
 
 
 def cents_str(c: int) -> str:
@@ -128,4 +189,12 @@ def group_sum(keys: list[tuple], values: dict[str, np.ndarray]) -> dict[tuple, d
     return out
 
 
-__all__ = ["NAT", "amount_to_usd_cents", "cents_str", "customer_mrr", "month_label", "movements"]
+__all__ = [
+    "NAT",
+    "amount_to_usd_cents",
+    "cents_str",
+    "customer_mrr",
+    "customer_values",
+    "fx_neutral_movements",
+    "month_label",
+]

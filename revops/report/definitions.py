@@ -46,13 +46,14 @@ MRR = MetricDefinition(
 ARR = MetricDefinition("ARR", "12 x MRR.", ("revops_metrics.arr",), _BILLING)
 NRR = MetricDefinition(
     "NRR (trailing 12 months)",
-    "MRR now of the customers who paid 12 months ago / their MRR then (expansion included).",
+    "MRR now of the customers who paid 12 months ago, at the exchange rates of then / their MRR "
+    "then (expansion included; constant currency).",
     ("revops_metrics.trailing_12m_net_revenue_retention_rate",),
     _RETENTION,
 )
 GRR = MetricDefinition(
     "GRR (trailing 12 months)",
-    "As NRR, each customer capped at its MRR 12 months ago (no expansion).",
+    "As NRR, each customer capped at its MRR 12 months ago (no expansion; constant currency).",
     ("revops_metrics.trailing_12m_gross_revenue_retention_rate",),
     _RETENTION,
 )
@@ -104,8 +105,9 @@ MRR_BY_SEGMENT = MetricDefinition(
 )
 MRR_MOVEMENTS = MetricDefinition(
     "MRR movements",
-    "Starting MRR + new + reactivation + expansion - contraction - churn = MRR (the bridge "
-    "holds for every month; a dbt test checks it).",
+    "Starting MRR + new + reactivation + expansion - contraction - churn + FX = MRR. Movements "
+    "are in constant currency (this month's MRR at last month's exchange rates); FX is the "
+    "currency effect. The bridge holds to the cent for every month; a dbt test checks it.",
     (
         "mrr_by_month.starting_mrr",
         "mrr_by_month.new_mrr",
@@ -113,6 +115,7 @@ MRR_MOVEMENTS = MetricDefinition(
         "mrr_by_month.expansion_mrr",
         "mrr_by_month.contraction_mrr",
         "mrr_by_month.churn_mrr",
+        "mrr_by_month.fx_mrr",
         "mrr_by_month.net_new_mrr",
         "mrr_by_month.mrr",
     ),

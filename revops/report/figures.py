@@ -154,6 +154,7 @@ _BRIDGE = (
     ("expansion_mrr", "Expansion", "relative", 1),
     ("contraction_mrr", "Contraction", "relative", -1),
     ("churn_mrr", "Churn", "relative", -1),
+    ("fx_mrr", "FX", "relative", 1),
     ("mrr", "MRR", "absolute", 1),
 )
 
@@ -162,7 +163,8 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
     """The month's MRR bridge as a waterfall, one trace per month behind a month picker.
 
     Both ends are drawn as `absolute` bars from the mart's `starting_mrr` and `mrr`, so plotly
-    sums nothing; contraction and churn are the mart's positive amounts drawn downwards.
+    sums nothing; contraction and churn are the mart's positive amounts drawn downwards; the
+    movements are in constant currency and the signed currency effect `fx_mrr` closes the bridge.
     """
     money = _money_format(data.reporting_currency)
     rows = [r for r in data.mrr_by_month if r["segment"] == ALL]
@@ -236,6 +238,7 @@ def mrr_movements(data: ReportData) -> FigureSpec:
         ("expansion_mrr", "Expansion", "#54a24b", 1),
         ("contraction_mrr", "Contraction", "#f58518", -1),
         ("churn_mrr", "Churn", "#c0392b", -1),
+        ("fx_mrr", "FX", "#9d9da1", 1),
     ):
         fig.add_trace(
             go.Bar(
@@ -250,7 +253,7 @@ def mrr_movements(data: ReportData) -> FigureSpec:
         go.Scatter(
             x=months,
             y=_series(rows, "net_new_mrr"),
-            name="Net new MRR",
+            name="Net new MRR (FX-neutral)",
             mode="lines+markers",
             line={"color": "#222222"},
             hovertemplate=f"Net new<br>%{{x|%b %Y}}: %{{y:{money}}}<extra></extra>",

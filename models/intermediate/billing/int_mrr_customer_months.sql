@@ -3,7 +3,10 @@
 -- Test, internal and deleted customers are excluded. MRR sums the customer's item values in its
 -- currency exactly, then converts at the rate of the month's reference date (its last day, or
 -- the latest day of history) rounded half up to the cent; constant-currency MRR converts at the
--- currency's first usable rate of history instead. Without a usable rate, MRR in service is null.
+-- currency's first usable rate of history instead. The same month's value is also converted at
+-- the previous month's rate and at the rate of the month a year earlier (the FX-neutral MRR
+-- bridge and retention compare with those months at their own rates). Without a usable rate,
+-- MRR in service is null.
 with
 
 months as (
@@ -99,7 +102,15 @@ customer_month_spine as (
         customers.account_id,
         customers.currency,
         months.month_start_date,
-        months.reference_date
+        months.reference_date,
+        -- The reference date of the month before (always its last day: only the latest month
+        -- of history can be partial) and of the same month a year earlier.
+        cast({{ dbt.dateadd('day', -1, 'months.month_start_date') }} as date)
+            as previous_month_reference_date,
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', -11, 'months.month_start_date')) }}
+            as date
+        ) as year_ago_reference_date
     from customers
     inner join first_months
         on customers.customer_id = first_months.customer_id
@@ -119,6 +130,8 @@ valued as (
         coalesce(customer_values.monthly_value_x1200, 0) as monthly_value_x1200,
         month_rates.rate_to_reporting,
         constant_rates.rate_to_reporting as constant_rate_to_reporting,
+        previous_month_rates.rate_to_reporting as previous_month_rate_to_reporting,
+        year_ago_rates.rate_to_reporting as year_ago_rate_to_reporting,
         customer_month_spine.month_start_date,
         customer_month_spine.reference_date
     from customer_month_spine
@@ -138,6 +151,15 @@ valued as (
         on
             first_rates.currency = constant_rates.currency
             and first_rates.first_rate_date = constant_rates.calendar_date
+    left join fx_rates as previous_month_rates
+        on
+            customer_month_spine.currency = previous_month_rates.currency
+            and customer_month_spine.previous_month_reference_date
+            = previous_month_rates.calendar_date
+    left join fx_rates as year_ago_rates
+        on
+            customer_month_spine.currency = year_ago_rates.currency
+            and customer_month_spine.year_ago_reference_date = year_ago_rates.calendar_date
 
 ),
 
@@ -155,7 +177,15 @@ converted as (
         {{ divide_round_half_up(
             ['monthly_value_x1200 * 1000000', 'constant_rate_to_reporting * 1000000'],
             '12000000000000',
-        ) }} as mrr_constant_currency_cents
+        ) }} as mrr_constant_currency_cents,
+        {{ divide_round_half_up(
+            ['monthly_value_x1200 * 1000000', 'previous_month_rate_to_reporting * 1000000'],
+            '12000000000000',
+        ) }} as mrr_at_previous_month_rate_cents,
+        {{ divide_round_half_up(
+            ['monthly_value_x1200 * 1000000', 'year_ago_rate_to_reporting * 1000000'],
+            '12000000000000',
+        ) }} as mrr_at_year_ago_rate_cents
     from valued
 
 ),
@@ -172,6 +202,8 @@ final as (
         monthly_value_x1200,
         rate_to_reporting,
         constant_rate_to_reporting,
+        previous_month_rate_to_reporting,
+        year_ago_rate_to_reporting,
         -- Without a usable rate (int_fx_rates_daily) MRR in service is null, never 0; a month
         -- without service is 0 in any currency.
         case
@@ -182,6 +214,17 @@ final as (
             when monthly_value_x1200 = 0 then cast(0 as decimal(18, 2))
             else cast(mrr_constant_currency_cents * 0.01 as decimal(18, 2))
         end as mrr_constant_currency,
+        -- This month's items at last month's rate (null in the first month of history or when
+        -- last month's reference date has no usable rate), and at the rate of the same month a
+        -- year earlier (null before twelve months of history).
+        case
+            when monthly_value_x1200 = 0 then cast(0 as decimal(18, 2))
+            else cast(mrr_at_previous_month_rate_cents * 0.01 as decimal(18, 2))
+        end as mrr_at_previous_month_rate,
+        case
+            when monthly_value_x1200 = 0 then cast(0 as decimal(18, 2))
+            else cast(mrr_at_year_ago_rate_cents * 0.01 as decimal(18, 2))
+        end as mrr_at_year_ago_rate,
         subscriptions_in_service > 0 as is_in_service,
         month_start_date,
         reference_date

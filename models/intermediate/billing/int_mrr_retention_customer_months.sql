@@ -1,7 +1,9 @@
 -- One row per billing customer x month (from fct_mrr): the customer's part of the monthly and
--- trailing-12-month net and gross revenue retention of its segment. A customer is in the
--- monthly cohort when it had MRR the month before, in the trailing-12 cohort when it had MRR
--- twelve months before; GRR caps its current MRR at the cohort MRR (no expansion).
+-- trailing-12-month net and gross revenue retention of its segment, in constant currency. A
+-- customer is in the monthly cohort when it had MRR the month before, in the trailing-12 cohort
+-- when it had MRR twelve months before; its retained MRR is this month's MRR at the rate of the
+-- cohort month (last month's, or the month a year earlier), so an exchange-rate move is neither
+-- expansion nor contraction. GRR caps the retained MRR at the cohort MRR (no expansion).
 with
 
 customer_months as (
@@ -11,8 +13,19 @@ customer_months as (
         segment,
         mrr,
         previous_mrr,
+        mrr_at_previous_month_rate,
         month
     from {{ ref('fct_mrr') }}
+
+),
+
+converted_months as (
+
+    select
+        customer_id,
+        mrr_at_year_ago_rate,
+        month_start_date
+    from {{ ref('int_mrr_customer_months') }}
 
 ),
 
@@ -33,9 +46,15 @@ joined as (
         customer_months.segment,
         customer_months.mrr,
         customer_months.previous_mrr,
+        customer_months.mrr_at_previous_month_rate,
+        converted_months.mrr_at_year_ago_rate,
         coalesce(year_ago.mrr_12_months_ago, 0) as mrr_12_months_ago,
         customer_months.month
     from customer_months
+    left join converted_months
+        on
+            customer_months.customer_id = converted_months.customer_id
+            and customer_months.month = converted_months.month_start_date
     left join year_ago
         on
             customer_months.customer_id = year_ago.customer_id
@@ -51,16 +70,20 @@ final as (
         mrr,
         previous_mrr,
         mrr_12_months_ago,
+        mrr_at_previous_month_rate,
+        mrr_at_year_ago_rate,
         cast(
             case when previous_mrr > 0 then previous_mrr else 0 end as decimal(18, 2)
         ) as monthly_retention_base_mrr,
         cast(
-            case when previous_mrr > 0 then mrr else 0 end as decimal(18, 2)
+            case when previous_mrr > 0 then mrr_at_previous_month_rate else 0 end
+            as decimal(18, 2)
         ) as monthly_net_retained_mrr,
         cast(
             case
-                when previous_mrr > 0 and mrr > previous_mrr then previous_mrr
-                when previous_mrr > 0 then mrr
+                when previous_mrr > 0 and mrr_at_previous_month_rate > previous_mrr
+                    then previous_mrr
+                when previous_mrr > 0 then mrr_at_previous_month_rate
                 else 0
             end as decimal(18, 2)
         ) as monthly_gross_retained_mrr,
@@ -69,12 +92,14 @@ final as (
             as decimal(18, 2)
         ) as trailing_12m_retention_base_mrr,
         cast(
-            case when mrr_12_months_ago > 0 then mrr else 0 end as decimal(18, 2)
+            case when mrr_12_months_ago > 0 then mrr_at_year_ago_rate else 0 end
+            as decimal(18, 2)
         ) as trailing_12m_net_retained_mrr,
         cast(
             case
-                when mrr_12_months_ago > 0 and mrr > mrr_12_months_ago then mrr_12_months_ago
-                when mrr_12_months_ago > 0 then mrr
+                when mrr_12_months_ago > 0 and mrr_at_year_ago_rate > mrr_12_months_ago
+                    then mrr_12_months_ago
+                when mrr_12_months_ago > 0 then mrr_at_year_ago_rate
                 else 0
             end as decimal(18, 2)
         ) as trailing_12m_gross_retained_mrr,

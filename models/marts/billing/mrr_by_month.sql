@@ -1,8 +1,9 @@
 -- One row per month of billing history x segment, plus an `All` row per month: MRR, ARR,
--- paying customers, the MRR bridge (new, reactivation, expansion, contraction, churn) with the
--- customers behind each movement, the logo and gross revenue churn rates, net and gross revenue
--- retention (monthly and trailing 12 months), annual renewals and upsell. Every month is
--- present, with zeros when a segment has no customers.
+-- paying customers, the MRR bridge (new, reactivation, expansion, contraction, churn in constant
+-- currency, and the currency effect fx) with the customers behind each movement, the logo and
+-- gross revenue churn rates, net and gross revenue retention (monthly and trailing 12 months),
+-- annual renewals and upsell. Every month is present, with zeros when a segment has no
+-- customers.
 with
 
 months as (
@@ -32,6 +33,7 @@ customer_months as (
         expansion_mrr,
         contraction_mrr,
         churn_mrr,
+        fx_mrr,
         month
     from {{ ref('fct_mrr') }}
 
@@ -132,6 +134,7 @@ segmented as (
         expansion_mrr,
         contraction_mrr,
         churn_mrr,
+        fx_mrr,
         month
     from customer_months
 
@@ -148,12 +151,14 @@ aggregated as (
         sum(expansion_mrr) as expansion_mrr,
         sum(contraction_mrr) as contraction_mrr,
         sum(churn_mrr) as churn_mrr,
+        sum(fx_mrr) as fx_mrr,
         sum(case when mrr > 0 then 1 else 0 end) as customers,
         sum(case when movement = 'new' then 1 else 0 end) as new_customers,
         sum(case when movement = 'reactivation' then 1 else 0 end) as reactivation_customers,
         sum(case when movement = 'expansion' then 1 else 0 end) as expansion_customers,
         sum(case when movement = 'contraction' then 1 else 0 end) as contraction_customers,
         sum(case when movement = 'churn' then 1 else 0 end) as churn_customers,
+        sum(case when fx_mrr <> 0 then 1 else 0 end) as fx_customers,
         sum(case when mrr is null then 1 else 0 end) as mrr_unconverted_customers,
         sum(case when movement = 'unconverted' then 1 else 0 end) as unconverted_movements
     from segmented
@@ -181,6 +186,7 @@ filled as (
         cast(coalesce(aggregated.expansion_mrr, 0) as decimal(18, 2)) as expansion_mrr,
         cast(coalesce(aggregated.contraction_mrr, 0) as decimal(18, 2)) as contraction_mrr,
         cast(coalesce(aggregated.churn_mrr, 0) as decimal(18, 2)) as churn_mrr,
+        cast(coalesce(aggregated.fx_mrr, 0) as decimal(18, 2)) as fx_mrr,
         cast(coalesce(aggregated.customers, 0) as bigint) as customers,
         cast(coalesce(aggregated.new_customers, 0) as bigint) as new_customers,
         cast(coalesce(aggregated.reactivation_customers, 0) as bigint)
@@ -188,6 +194,7 @@ filled as (
         cast(coalesce(aggregated.expansion_customers, 0) as bigint) as expansion_customers,
         cast(coalesce(aggregated.contraction_customers, 0) as bigint) as contraction_customers,
         cast(coalesce(aggregated.churn_customers, 0) as bigint) as churn_customers,
+        cast(coalesce(aggregated.fx_customers, 0) as bigint) as fx_customers,
         cast(coalesce(aggregated.mrr_unconverted_customers, 0) as bigint)
             as mrr_unconverted_customers,
         cast(coalesce(aggregated.unconverted_movements, 0) as bigint) as unconverted_movements,
@@ -259,6 +266,7 @@ final as (
             new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churn_mrr
             as decimal(18, 2)
         ) as net_new_mrr,
+        fx_mrr,
         customers,
         starting_customers,
         new_customers,
@@ -266,6 +274,7 @@ final as (
         expansion_customers,
         contraction_customers,
         churn_customers,
+        fx_customers,
         mrr_unconverted_customers,
         unconverted_movements,
         churn_customers as logo_churn_numerator,

@@ -1,5 +1,7 @@
 -- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLV, renewal, upsell,
 -- retention, churn, growth, pipeline velocity, ROI), each ratio with numerator and denominator.
+-- Upsell, retention and revenue churn are FX-neutral (mrr_by_month); fx_mrr is the currency part
+-- of the MRR change.
 with
 
 sales_ops as (
@@ -26,6 +28,7 @@ mrr_months as (
         mrr,
         arr,
         mrr_unconverted_customers,
+        fx_mrr,
         renewal_numerator,
         renewal_denominator,
         renewal_rate,
@@ -272,6 +275,7 @@ final as (
         mrr_months.gross_revenue_churn_denominator,
         mrr_months.gross_revenue_churn_rate,
         revenue_months.previous_month_mrr,
+        cast(coalesce(mrr_months.fx_mrr, 0) as decimal(18, 2)) as fx_mrr,
         revenue_months.previous_year_mrr,
         revenue_months.mrr_growth_mom,
         revenue_months.mrr_growth_yoy,
