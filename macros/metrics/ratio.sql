@@ -5,7 +5,7 @@
 -#}
 {% macro ratio(numerator, denominator) -%}
     case
-        when {{ denominator }} > 0
-            then cast({{ numerator }} as double) / {{ denominator }}
+        when ({{ denominator }}) > 0
+            then cast({{ numerator }} as double) / ({{ denominator }})
     end
 {%- endmacro %}
