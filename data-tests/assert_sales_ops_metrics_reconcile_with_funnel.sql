@@ -22,11 +22,16 @@ lead_metrics as (
 
 deal_metrics as (
 
+    -- A null in any category's row makes the month's sum null (sum() would skip it).
     select
         month,
-        sum(won_amount) as won_amount,
-        sum(won_without_amount) as won_without_amount,
-        sum(won_unconverted) as won_unconverted
+        case when count(*) = count(won_amount) then sum(won_amount) end as won_amount,
+        case
+            when count(*) = count(won_without_amount) then sum(won_without_amount)
+        end as won_without_amount,
+        case
+            when count(*) = count(won_unconverted) then sum(won_unconverted)
+        end as won_unconverted
     from {{ ref('sales_ops_metrics_by_deal_category') }}
     where segment = 'All'
     group by month
@@ -40,9 +45,15 @@ metrics as (
         lead_metrics.leads,
         lead_metrics.mqls,
         lead_metrics.sqls,
-        coalesce(deal_metrics.won_amount, 0) as won_amount,
-        coalesce(deal_metrics.won_without_amount, 0) as won_without_amount,
-        coalesce(deal_metrics.won_unconverted, 0) as won_unconverted
+        -- no deal-category row for the month: nothing was won in it
+        case when deal_metrics.month is null then 0 else deal_metrics.won_amount end
+            as won_amount,
+        case
+            when deal_metrics.month is null then 0 else deal_metrics.won_without_amount
+        end as won_without_amount,
+        case
+            when deal_metrics.month is null then 0 else deal_metrics.won_unconverted
+        end as won_unconverted
     from lead_metrics
     left join deal_metrics
         on lead_metrics.month = deal_metrics.month
