@@ -396,9 +396,24 @@ CASES: dict[str, dict[str, Any]] = {
             "util_history_window": WINDOW,
             "rep_performance": [{"won_amount_reporting": 100}, {"won_amount_reporting": 0}],
             "fct_opportunities": [
-                {"deal_category": "new_business", "amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
-                {"deal_category": "new_business", "amount_reporting": None, "is_won": True, "close_date": "2024-01-11"},
-                {"deal_category": "new_business", "amount_reporting": 70, "is_won": False, "close_date": "2024-01-12"},
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": 100,
+                    "is_won": True,
+                    "close_date": "2024-01-10",
+                },
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": None,
+                    "is_won": True,
+                    "close_date": "2024-01-11",
+                },
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": 70,
+                    "is_won": False,
+                    "close_date": "2024-01-12",
+                },
                 # a renewal: not in rep_performance's (new-business) won amount
                 {
                     "deal_category": "renewal",
@@ -413,13 +428,23 @@ CASES: dict[str, dict[str, Any]] = {
                 "util_history_window": WINDOW,
                 "rep_performance": [{"won_amount_reporting": None}],
                 "fct_opportunities": [
-                    {"deal_category": "new_business", "amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
+                    {
+                        "deal_category": "new_business",
+                        "amount_reporting": 100,
+                        "is_won": True,
+                        "close_date": "2024-01-10",
+                    },
                 ],
             },
             "empty mart": {
                 "util_history_window": WINDOW,
                 "fct_opportunities": [
-                    {"deal_category": "new_business", "amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
+                    {
+                        "deal_category": "new_business",
+                        "amount_reporting": 100,
+                        "is_won": True,
+                        "close_date": "2024-01-10",
+                    },
                 ],
             },
         },

@@ -514,6 +514,9 @@ def build_truth(
         r["won_amount_cents"] += int(usd[i]) if counted[i] else 0
         r["won_without_amount"] += int(no_amount[i])
         r["won_unconverted"] += int(unconverted[i])
+        if opps.type[c_opp[i]] == "New Business":
+            r["new_business_won"] += 1
+            r["new_business_won_amount_cents"] += int(usd[i]) if counted[i] else 0
     reps = [
         {
             "month": m,
@@ -522,6 +525,8 @@ def build_truth(
             "won_amount": _won_amount(r, ""),
             "won_without_amount": r["won_without_amount"],
             "won_unconverted": r["won_unconverted"],
+            "new_business_won": r["new_business_won"],
+            "new_business_won_amount": _won_amount(r, "new_business_"),
         }
         for (m, o), r in sorted(rep_rows.items())
     ]
@@ -626,7 +631,10 @@ def build_truth(
                 "(won_without_amount) and won deals whose currency has no rate on or before the "
                 "close date at most 7 days old (won_unconverted); opportunities_won counts both"
             ),
-            "reps": "one row per close month and owner with at least one won opportunity",
+            "reps": (
+                "one row per close month and owner with at least one won opportunity (every "
+                "deal type); new_business_won / new_business_won_amount: its new-business deals"
+            ),
             "mrr_rounding": (
                 "per customer and month, exact in the customer's currency, then converted "
                 "and rounded half up to the cent"
