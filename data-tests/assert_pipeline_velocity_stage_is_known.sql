@@ -1,12 +1,20 @@
 -- Fails with one row when the stage named by the setting pipeline_velocity_past_stage is not
 -- one of the org's opportunity stages (int_opportunity_stages_resolved): no opportunity would
--- qualify and pipeline velocity would be null in every month, silently.
+-- qualify and pipeline velocity would be null in every month, silently. The row says how many
+-- months of pipeline_velocity_by_month that leaves without velocity.
 with
 
 stages as (
 
     select stage_name
     from {{ ref('int_opportunity_stages_resolved') }}
+
+),
+
+velocity_months as (
+
+    select count(distinct month) as months_without_velocity
+    from {{ ref('pipeline_velocity_by_month') }}
 
 ),
 
@@ -22,9 +30,10 @@ final as (
 
     select
         '{{ setting("pipeline_velocity_past_stage") }}' as pipeline_velocity_past_stage,
-        matching_stages
+        velocity_months.months_without_velocity
     from matched
-    where matching_stages = 0
+    cross join velocity_months
+    where matched.matching_stages = 0
 
 )
 

@@ -128,6 +128,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "won_unconverted": "bigint",
     },
     "int_opportunity_stages_resolved": {"stage_name": "varchar"},
+    "pipeline_velocity_by_month": {"segment": "varchar", "month": "date"},
     "sales_ops_metrics_by_deal_category": {
         "segment": "varchar",
         "month": "date",

@@ -7,10 +7,9 @@
 -- per month: won_without_amount, won_unconverted, ad_spend_unconverted, expenses_unconverted.
 {%- set margin = setting('gross_margin') %}
 {%- set cap = setting('cltv_max_months') %}
-{%- set measures = [
-    ['leads', 'bigint'],
-    ['mqls', 'bigint'],
-    ['sqls', 'bigint'],
+{#- The additive parts of every row, by the activity they count: [column, type]. #}
+{%- set lead_measures = [['leads', 'bigint'], ['mqls', 'bigint'], ['sqls', 'bigint']] %}
+{%- set deal_measures = [
     ['opportunities_created', 'bigint'],
     ['opportunities_won', 'bigint'],
     ['opportunities_lost', 'bigint'],
@@ -21,17 +20,16 @@
     ['sales_cycle_days', 'bigint'],
     ['time_to_close_days', 'bigint'],
     ['time_to_close_leads', 'bigint'],
+] %}
+{%- set cohort_measures = [
     ['cohort_leads', 'bigint'],
     ['cohort_reached_mql', 'bigint'],
     ['cohort_reached_sql', 'bigint'],
     ['cohort_reached_opportunity', 'bigint'],
     ['cohort_reached_won', 'bigint'],
-    ['new_customers', 'bigint'],
 ] %}
-{%- set lead_measures = measures[0:3] %}
-{%- set deal_measures = measures[3:13] %}
-{%- set cohort_measures = measures[13:18] %}
-{%- set customer_measures = measures[18:] %}
+{%- set customer_measures = [['new_customers', 'bigint']] %}
+{%- set measures = lead_measures + deal_measures + cohort_measures + customer_measures %}
 with
 
 lead_funnel as (
