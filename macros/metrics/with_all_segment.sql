@@ -39,3 +39,22 @@
         as {{ measure[0] }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#-
+    The additive opportunity parts of a metric row ([column, data type] pairs), in the order
+    sales_ops_metrics_by_deal_category builds them and sales_ops_metrics reads them.
+-#}
+{% macro opportunity_measures() -%}
+    {{ return([
+        ['opportunities_created', 'bigint'],
+        ['opportunities_won', 'bigint'],
+        ['opportunities_lost', 'bigint'],
+        ['won_amount', 'decimal(18, 2)'],
+        ['won_with_amount', 'bigint'],
+        ['won_without_amount', 'bigint'],
+        ['won_unconverted', 'bigint'],
+        ['sales_cycle_days', 'bigint'],
+        ['time_to_close_days', 'bigint'],
+        ['time_to_close_leads', 'bigint'],
+    ]) }}
+{%- endmacro %}

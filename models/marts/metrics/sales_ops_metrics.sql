@@ -9,18 +9,7 @@
 {%- set cap = setting('cltv_max_months') %}
 {#- The additive parts of every row, by the activity they count: [column, type]. #}
 {%- set lead_measures = [['leads', 'bigint'], ['mqls', 'bigint'], ['sqls', 'bigint']] %}
-{%- set deal_measures = [
-    ['opportunities_created', 'bigint'],
-    ['opportunities_won', 'bigint'],
-    ['opportunities_lost', 'bigint'],
-    ['won_amount', 'decimal(18, 2)'],
-    ['won_with_amount', 'bigint'],
-    ['won_without_amount', 'bigint'],
-    ['won_unconverted', 'bigint'],
-    ['sales_cycle_days', 'bigint'],
-    ['time_to_close_days', 'bigint'],
-    ['time_to_close_leads', 'bigint'],
-] %}
+{%- set deal_measures = opportunity_measures() %}
 {%- set cohort_measures = [
     ['cohort_leads', 'bigint'],
     ['cohort_reached_mql', 'bigint'],

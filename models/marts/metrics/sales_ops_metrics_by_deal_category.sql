@@ -2,18 +2,7 @@
 -- other: the org mapping opportunity_types): the opportunity metrics of sales_ops_metrics per
 -- deal category. Created by created month; won, lost, won amount and sales cycle by close
 -- month; time to close by the close month of the lead's converted opportunity.
-{%- set measures = [
-    ['opportunities_created', 'bigint'],
-    ['opportunities_won', 'bigint'],
-    ['opportunities_lost', 'bigint'],
-    ['won_amount', 'decimal(18, 2)'],
-    ['won_with_amount', 'bigint'],
-    ['won_without_amount', 'bigint'],
-    ['won_unconverted', 'bigint'],
-    ['sales_cycle_days', 'bigint'],
-    ['time_to_close_days', 'bigint'],
-    ['time_to_close_leads', 'bigint'],
-] %}
+{%- set measures = opportunity_measures() %}
 with
 
 opportunities as (
