@@ -149,8 +149,9 @@ trailing_closes as (
     inner join closes
         on
             sales_ops.segment = closes.segment
-            and closes.close_month <= sales_ops.month
-            and closes.close_month >= cast({{ dbt.dateadd('month', -2, 'sales_ops.month') }} as date)
+            -- closed this month or in the 2 before it
+            and sales_ops.month >= closes.close_month
+            and sales_ops.month <= cast({{ dbt.dateadd('month', 2, 'closes.close_month') }} as date)
     group by sales_ops.month, sales_ops.segment
 
 ),

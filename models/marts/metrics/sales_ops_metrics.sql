@@ -34,12 +34,20 @@ lead_funnel as (
 
 new_business_deals as (
 
+    -- the columns of opportunity_measures()
     select
         month,
         segment,
-        {%- for measure in deal_measures %}
-        {{ measure[0] }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        opportunities_created,
+        opportunities_won,
+        opportunities_lost,
+        won_amount,
+        won_with_amount,
+        won_without_amount,
+        won_unconverted,
+        sales_cycle_days,
+        time_to_close_days,
+        time_to_close_leads
     from {{ ref('sales_ops_metrics_by_deal_category') }}
     where deal_category = 'new_business' and segment <> 'All'
 

@@ -130,6 +130,13 @@ activity_months as (
 
 ),
 
+last_activity as (
+
+    select max(month) as last_month
+    from activity_months
+
+),
+
 segments as (
 
     select segment from created_counts
@@ -149,7 +156,8 @@ spine as (
     from months
     cross join segments
     cross join deal_categories
-    where months.month_start_date <= (select max(month) from activity_months)
+    cross join last_activity
+    where months.month_start_date <= last_activity.last_month
 
 ),
 

@@ -6,15 +6,7 @@
 -- Opportunity counts, close rate, won amount and sales cycle are of new-business deals; quota
 -- attainment divides the won amount of the deal categories the setting quota_deal_categories
 -- names (default new_business: the quota file holds new-bookings targets) by the quota.
-{%- set quota_categories = [] %}
-{%- for category in (setting('quota_deal_categories') | string).split(',') %}
-    {%- if category | trim != '' %}{% do quota_categories.append(category | trim) %}{% endif %}
-{%- endfor %}
-{%- if quota_categories | length == 0 %}
-    {{ exceptions.raise_compiler_error(
-        "Setting quota_deal_categories (REVOPS_QUOTA_DEAL_CATEGORIES) names no deal category"
-    ) }}
-{%- endif %}
+{%- set quota_categories = list_setting('quota_deal_categories') %}
 with
 
 reps as (
