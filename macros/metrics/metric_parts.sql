@@ -1,3 +1,5 @@
+{#- The additive parts of the metric marts: `All` rows, zero-filled sums, shared part lists. -#}
+
 {#-
     The rows of `relation` (one per `keys` x segment) plus an `All` row per `keys`: each measure
     summed over the segments and cast back to its type (sums widen integers and decimals).
