@@ -1,5 +1,5 @@
--- Total won amount in rep_performance equals the total won amount (reporting currency) of
--- fct_opportunities within the history window (util_history_window): no won deal is lost to
+-- Total won amount in rep_performance equals the total won amount (reporting currency) of the
+-- new-business deals in fct_opportunities within the history window (util_history_window): no won deal is lost to
 -- an owner outside the rep list or a month outside the spine, and none is counted twice. Won
 -- deals without an amount or a usable FX rate are null on both sides. Compared with
 -- `is distinct from`, and a null won amount in the mart (its rows are 0 when nothing was won)
@@ -31,6 +31,7 @@ source as (
     cross join history_window
     where
         opportunities.is_won
+        and opportunities.deal_category = 'new_business'
         and not (
             opportunities.close_date < history_window.history_start_date
             or opportunities.close_date > history_window.last_month_end_date

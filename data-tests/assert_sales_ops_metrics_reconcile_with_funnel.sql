@@ -1,23 +1,62 @@
--- Fails with one row per month where the All row of sales_ops_metrics disagrees with the funnel
--- marts: leads, MQLs and SQLs (fct_lead_funnel by event month), and won amount, won deals
--- without an amount and won deals without a usable FX rate (fct_opportunities by close
--- month), within the history window (util_history_window: rows outside it are reported by the
--- warning check assert_rows_inside_history_window). The mart side is compared as it is, with
+-- Fails with one row per month where the All rows of the metric marts disagree with the funnel
+-- marts: leads, MQLs and SQLs of sales_ops_metrics (fct_lead_funnel by event month), and won
+-- amount, won deals without an amount and won deals without a usable FX rate summed over the
+-- deal categories of sales_ops_metrics_by_deal_category (fct_opportunities by close month; the
+-- new_business rows are sales_ops_metrics' own), within the history window
+-- (util_history_window: rows outside it are reported by the warning check
+-- assert_rows_inside_history_window). The mart side is compared as it is, with
 -- `is distinct from`: its counts and sums are never null (0 when empty), so a null fails.
 with
 
-metrics as (
+lead_metrics as (
 
     select
         month,
         leads,
         mqls,
-        sqls,
-        won_amount,
-        won_without_amount,
-        won_unconverted
+        sqls
     from {{ ref('sales_ops_metrics') }}
     where segment = 'All'
+
+),
+
+deal_metrics as (
+
+    -- A null in any category's row makes the month's sum null (sum() would skip it).
+    select
+        month,
+        case when count(*) = count(won_amount) then sum(won_amount) end as won_amount,
+        case
+            when count(*) = count(won_without_amount) then sum(won_without_amount)
+        end as won_without_amount,
+        case
+            when count(*) = count(won_unconverted) then sum(won_unconverted)
+        end as won_unconverted
+    from {{ ref('sales_ops_metrics_by_deal_category') }}
+    where segment = 'All'
+    group by month
+
+),
+
+metrics as (
+
+    select
+        lead_metrics.month,
+        lead_metrics.leads,
+        lead_metrics.mqls,
+        lead_metrics.sqls,
+        -- no deal-category row for the month: nothing was won in it
+        case when deal_metrics.month is null then 0 else deal_metrics.won_amount end
+            as won_amount,
+        case
+            when deal_metrics.month is null then 0 else deal_metrics.won_without_amount
+        end as won_without_amount,
+        case
+            when deal_metrics.month is null then 0 else deal_metrics.won_unconverted
+        end as won_unconverted
+    from lead_metrics
+    left join deal_metrics
+        on lead_metrics.month = deal_metrics.month
 
 ),
 

@@ -425,7 +425,8 @@ def print_headline(serving: Path, console: Console) -> None:
     finally:
         con.close()
     table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
-    names = ("month", "MRR", "ARR", "NRR", "GRR", "close rate", "sales cycle", "CAC", "MQLs")
+    # Close rate and sales cycle are of new-business deals (docs/METRICS.md "Deal categories").
+    names = ("month", "MRR", "ARR", "NRR", "GRR", "NB close rate", "NB cycle", "CAC", "MQLs")
     for name in names:
         table.add_column(name, justify="left" if name == "month" else "right")
 

@@ -33,6 +33,12 @@ def test_rep_wins_equal_the_truth(s_dirty_warehouse):
     assert ts.assert_rep_wins_equal_truth(con, company.truth) > 100
 
 
+def test_deal_categories_and_new_business_close_rate_equal_the_truth(s_dirty_warehouse):
+    company, warehouse = s_dirty_warehouse
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert ts.assert_deal_categories_equal_truth(con, company.truth) > 500
+
+
 def test_excluded_and_deleted_leads_are_not_in_the_funnel(s_dirty_warehouse):
     company, warehouse = s_dirty_warehouse
     con = duckdb.connect(str(warehouse), read_only=True)

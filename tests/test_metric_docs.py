@@ -17,9 +17,16 @@ MODEL_YAML = (
     ROOT / "models/marts/metrics/_metrics__models.yml",
     ROOT / "models/marts/performance/_performance__models.yml",
 )
-METRIC_MODELS = ("sales_ops_metrics", "revops_metrics", "rep_performance", "channel_performance")
+METRIC_MODELS = (
+    "sales_ops_metrics",
+    "sales_ops_metrics_by_deal_category",
+    "pipeline_velocity_by_month",
+    "revops_metrics",
+    "rep_performance",
+    "channel_performance",
+)
 # Keys and grain columns: they say which row, not a metric.
-KEYS = {"month", "month_start_date", "segment", "rep_id", "channel", "campaign_id"}
+KEYS = {"month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id"}
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}
 ENTRY = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")

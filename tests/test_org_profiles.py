@@ -106,7 +106,8 @@ def _check_salesforce_defaults(run: dict, con: duckdb.DuckDBPyConnection) -> Non
     expected = _truth_total(truth, "won_without_amount")
     assert expected > 0
     (got,) = con.execute(
-        "select sum(won_without_amount) from sales_ops_metrics where segment = 'All'"
+        "select sum(won_without_amount) from sales_ops_metrics_by_deal_category "
+        "where segment = 'All'"
     ).fetchone()
     assert got == expected
 
@@ -141,7 +142,7 @@ def _check_multi_currency_gaps(run: dict, con: duckdb.DuckDBPyConnection) -> Non
     expected = _truth_total(truth, "won_unconverted")
     assert expected > 0
     (got,) = con.execute(
-        "select sum(won_unconverted) from sales_ops_metrics where segment = 'All'"
+        "select sum(won_unconverted) from sales_ops_metrics_by_deal_category where segment = 'All'"
     ).fetchone()
     assert got == expected
     # and a warning names the currencies and the days without a rate

@@ -103,6 +103,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     "rep_performance": {"won_amount_reporting": "decimal(18, 2)"},
     "fct_opportunities": {
+        "deal_category": "varchar",
         "currency": "varchar",
         "amount": "decimal(18, 2)",
         "amount_reporting": "decimal(18, 2)",
@@ -125,6 +126,16 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "leads": "bigint",
         "mqls": "bigint",
         "sqls": "bigint",
+        "won_amount": "decimal(18, 2)",
+        "won_without_amount": "bigint",
+        "won_unconverted": "bigint",
+    },
+    "int_opportunity_stages_resolved": {"stage_name": "varchar"},
+    "pipeline_velocity_by_month": {"segment": "varchar", "month": "date"},
+    "sales_ops_metrics_by_deal_category": {
+        "segment": "varchar",
+        "month": "date",
+        "deal_category": "varchar",
         "won_amount": "decimal(18, 2)",
         "won_without_amount": "bigint",
         "won_unconverted": "bigint",
@@ -427,14 +438,50 @@ CASES: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "assert_pipeline_velocity_stage_is_known": {
+        "clean": {
+            "int_opportunity_stages_resolved": [
+                {"stage_name": "Prospecting"},
+                {"stage_name": "Qualification"},
+            ],
+        },
+        "null": {
+            "the default stage is not one of the org's": {
+                "int_opportunity_stages_resolved": [{"stage_name": "Discovery"}],
+            },
+            "no stages at all": {},
+        },
+    },
     "assert_rep_performance_won_amount_reconciles": {
         "clean": {
             "util_history_window": WINDOW,
             "rep_performance": [{"won_amount_reporting": 100}, {"won_amount_reporting": 0}],
             "fct_opportunities": [
-                {"amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
-                {"amount_reporting": None, "is_won": True, "close_date": "2024-01-11"},
-                {"amount_reporting": 70, "is_won": False, "close_date": "2024-01-12"},
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": 100,
+                    "is_won": True,
+                    "close_date": "2024-01-10",
+                },
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": None,
+                    "is_won": True,
+                    "close_date": "2024-01-11",
+                },
+                {
+                    "deal_category": "new_business",
+                    "amount_reporting": 70,
+                    "is_won": False,
+                    "close_date": "2024-01-12",
+                },
+                # a renewal: not in rep_performance's (new-business) won amount
+                {
+                    "deal_category": "renewal",
+                    "amount_reporting": 500,
+                    "is_won": True,
+                    "close_date": "2024-01-12",
+                },
             ],
         },
         "null": {
@@ -442,13 +489,23 @@ CASES: dict[str, dict[str, Any]] = {
                 "util_history_window": WINDOW,
                 "rep_performance": [{"won_amount_reporting": None}],
                 "fct_opportunities": [
-                    {"amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
+                    {
+                        "deal_category": "new_business",
+                        "amount_reporting": 100,
+                        "is_won": True,
+                        "close_date": "2024-01-10",
+                    },
                 ],
             },
             "empty mart": {
                 "util_history_window": WINDOW,
                 "fct_opportunities": [
-                    {"amount_reporting": 100, "is_won": True, "close_date": "2024-01-10"},
+                    {
+                        "deal_category": "new_business",
+                        "amount_reporting": 100,
+                        "is_won": True,
+                        "close_date": "2024-01-10",
+                    },
                 ],
             },
         },
@@ -476,25 +533,34 @@ CASES: dict[str, dict[str, Any]] = {
         "clean": {
             "util_history_window": WINDOW,
             "sales_ops_metrics": [
+                {"segment": "All", "month": "2024-01-01", "leads": 1, "mqls": 1, "sqls": 0},
+                {"segment": "All", "month": "2024-02-01", "leads": 0, "mqls": 0, "sqls": 0},
+            ],
+            # won amounts summed over the deal categories (All rows; segment rows not read)
+            "sales_ops_metrics_by_deal_category": [
                 {
                     "segment": "All",
                     "month": "2024-01-01",
-                    "leads": 1,
-                    "mqls": 1,
-                    "sqls": 0,
-                    "won_amount": 100,
+                    "deal_category": "new_business",
+                    "won_amount": 60,
                     "won_without_amount": 1,
-                    "won_unconverted": 1,
+                    "won_unconverted": 0,
                 },
                 {
                     "segment": "All",
-                    "month": "2024-02-01",
-                    "leads": 0,
-                    "mqls": 0,
-                    "sqls": 0,
-                    "won_amount": 0,
+                    "month": "2024-01-01",
+                    "deal_category": "renewal",
+                    "won_amount": 40,
                     "won_without_amount": 0,
-                    "won_unconverted": 0,
+                    "won_unconverted": 1,
+                },
+                {
+                    "segment": "SMB",
+                    "month": "2024-01-01",
+                    "deal_category": "renewal",
+                    "won_amount": 40,
+                    "won_without_amount": 0,
+                    "won_unconverted": 1,
                 },
             ],
             "fct_lead_funnel": [
@@ -502,8 +568,14 @@ CASES: dict[str, dict[str, Any]] = {
             ],
             "fct_opportunities": [
                 {
-                    "amount": 100,
-                    "amount_reporting": 100,
+                    "amount": 60,
+                    "amount_reporting": 60,
+                    "is_won": True,
+                    "close_date": "2024-01-10",
+                },
+                {
+                    "amount": 40,
+                    "amount_reporting": 40,
                     "is_won": True,
                     "close_date": "2024-01-10",
                 },
@@ -522,15 +594,24 @@ CASES: dict[str, dict[str, Any]] = {
             ],
         },
         "null": {
-            "null won amount in the metrics": {
+            "null won amount in one deal category": {
                 "util_history_window": WINDOW,
                 "sales_ops_metrics": [
+                    {"segment": "All", "month": "2024-01-01", "leads": 0, "mqls": 0, "sqls": 0},
+                ],
+                "sales_ops_metrics_by_deal_category": [
                     {
                         "segment": "All",
                         "month": "2024-01-01",
-                        "leads": 0,
-                        "mqls": 0,
-                        "sqls": 0,
+                        "deal_category": "new_business",
+                        "won_amount": 100,
+                        "won_without_amount": 0,
+                        "won_unconverted": 0,
+                    },
+                    {
+                        "segment": "All",
+                        "month": "2024-01-01",
+                        "deal_category": "renewal",
                         "won_amount": None,
                         "won_without_amount": 0,
                         "won_unconverted": 0,
@@ -548,16 +629,7 @@ CASES: dict[str, dict[str, Any]] = {
             "null lead count in the metrics": {
                 "util_history_window": WINDOW,
                 "sales_ops_metrics": [
-                    {
-                        "segment": "All",
-                        "month": "2024-01-01",
-                        "leads": None,
-                        "mqls": 0,
-                        "sqls": 0,
-                        "won_amount": 0,
-                        "won_without_amount": 0,
-                        "won_unconverted": 0,
-                    },
+                    {"segment": "All", "month": "2024-01-01", "leads": None, "mqls": 0, "sqls": 0},
                 ],
                 "fct_lead_funnel": [{"created_at": "2024-01-02 10:00:00"}],
             },

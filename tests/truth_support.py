@@ -180,7 +180,9 @@ def assert_spend_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> in
 
 
 def assert_rep_wins_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
-    """truth `reps` (month x owner) against rep_performance: wins and won amount per rep."""
+    """truth `reps` (month x owner) against rep_performance: new-business wins and won amount
+    per rep (rep_performance counts new-business deals; a truth written before the
+    new_business_* fields existed had every deal type in opportunities_won)."""
     got = _grouped(
         con,
         "select strftime(month_start_date, '%Y-%m'), rep_id, opportunities_won, "
@@ -190,17 +192,73 @@ def assert_rep_wins_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> 
     for row in truth["reps"]:
         key = (row["month"], row["owner_id"])
         won, amount = got.get(key, (0, None))
-        assert (won or 0, _decimal(amount)) == (
-            row["opportunities_won"],
-            Decimal(row["won_amount"]),
-        ), (
-            key,
-            won,
-            amount,
-            row,
-        )
-        checked += bool(row["opportunities_won"])
+        want = (row["new_business_won"], Decimal(row["new_business_won_amount"]))
+        assert (won or 0, _decimal(amount)) == want, (key, won, amount, row)
+        checked += bool(row["new_business_won"])
     listed = {(row["month"], row["owner_id"]) for row in truth["reps"]}
     extra = [key for key, (won, _) in got.items() if won and key not in listed]
     assert not extra, extra[:10]
+    return checked
+
+
+def assert_deal_categories_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `deal_categories` against the marts: per month x segment x category,
+    sales_ops_metrics_by_deal_category's counts and won amounts; sales_ops_metrics' opportunity
+    columns equal the new_business rows; and its `All` close rate the new-business close rate."""
+    fields = (
+        "opportunities_created",
+        "opportunities_won",
+        "opportunities_lost",
+        "won_amount",
+        "won_without_amount",
+        "won_unconverted",
+    )
+    columns = ", ".join(fields)
+    got = {
+        tuple(row[:3]): dict(zip(fields, row[3:], strict=True))
+        for row in con.execute(
+            f"select strftime(month, '%Y-%m'), segment, deal_category, {columns} "
+            "from sales_ops_metrics_by_deal_category where segment <> 'All'"
+        ).fetchall()
+    }
+    sales_ops = {
+        tuple(row[:2]): dict(zip(fields[:4], row[2:], strict=True))
+        for row in con.execute(
+            "select strftime(month, '%Y-%m'), segment, opportunities_created, "
+            "opportunities_won, opportunities_lost, won_amount from sales_ops_metrics"
+        ).fetchall()
+    }
+    checked = 0
+    listed = set()
+    for row in truth["deal_categories"]["rows"]:
+        key = (row["month"], row["segment"], row["deal_category"])
+        listed.add(key)
+        have = got.get(key, dict.fromkeys(fields, 0))
+        for name in fields:
+            want = Decimal(row[name]) if name == "won_amount" else row[name]
+            value = _decimal(have[name]) if name == "won_amount" else have[name]
+            assert value == want, (key, name, value, want)
+            checked += bool(want)
+            if row["deal_category"] == "new_business" and name in fields[:4]:
+                in_sales_ops = sales_ops.get(key[:2], dict.fromkeys(fields[:4], 0))[name]
+                assert (_decimal(in_sales_ops) if name == "won_amount" else in_sales_ops) == want, (
+                    key,
+                    name,
+                    "sales_ops_metrics",
+                )
+    extra = [key for key, values in got.items() if key not in listed and any(values.values())]
+    assert not extra, sorted(extra)[:10]
+    close_rates = dict(
+        con.execute(
+            "select strftime(month, '%Y-%m'), close_rate from sales_ops_metrics "
+            "where segment = 'All'"
+        ).fetchall()
+    )
+    for row in truth["deal_categories"]["new_business_close_rate"]:
+        have = close_rates.get(row["month"])
+        if row["close_rate"] is None:
+            assert have is None, row
+        else:
+            assert have is not None and abs(have - row["close_rate"]) < 1e-12, (row, have)
+            checked += 1
     return checked

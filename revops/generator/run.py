@@ -348,6 +348,57 @@ def _delivery_summary(
     return summary
 
 
+# The generator's opportunity types and the deal category each maps to (seed opportunity_types).
+DEAL_CATEGORIES = {"New Business": "new_business", "Expansion": "expansion", "Renewal": "renewal"}
+
+
+def _deal_categories(rows, months, segments) -> dict:
+    """truth `deal_categories`: per month x segment x category the opportunities created, won
+    and lost, won amount (and the won deals it leaves out), and the new-business close rate per
+    month over every segment (won / (won + lost), null without a close)."""
+    per_segment = []
+    close_rate = []
+    for m in months:
+        won_all = closed_all = 0
+        for s in segments:
+            r = rows.get((m, s), {})
+            for category in DEAL_CATEGORIES.values():
+                per_segment.append(
+                    {
+                        "month": m,
+                        "segment": s,
+                        "deal_category": category,
+                        "opportunities_created": int(r.get(f"{category}_created", 0)),
+                        "opportunities_won": int(r.get(f"{category}_won", 0)),
+                        "opportunities_lost": int(r.get(f"{category}_lost", 0)),
+                        "won_amount": _won_amount(r, f"{category}_"),
+                        "won_without_amount": int(r.get(f"{category}_won_without_amount", 0)),
+                        "won_unconverted": int(r.get(f"{category}_won_unconverted", 0)),
+                    }
+                )
+            won = int(r.get("new_business_won", 0))
+            won_all += won
+            closed_all += won + int(r.get("new_business_lost", 0))
+        close_rate.append(
+            {
+                "month": m,
+                "won": won_all,
+                "closed": closed_all,
+                "close_rate": won_all / closed_all if closed_all else None,
+            }
+        )
+    return {
+        "definition": (
+            "deal_category from the opportunity type (New Business -> new_business, Expansion "
+            "-> expansion, Renewal -> renewal); created by created month, won / lost / "
+            "won_amount by close month, as in `funnel`; new_business_close_rate = new-business "
+            "won / (won + lost) per close month over every segment"
+        ),
+        "rows": per_segment,
+        "new_business_close_rate": close_rate,
+    }
+
+
 def build_truth(
     config,
     leads,
@@ -423,6 +474,10 @@ def build_truth(
         sel = keep & c_won & is_t[c_opp]
         count(np.where(sel, c_t, NAT), seg_o[c_opp], f"{key}_won")
         count(np.where(sel & counted, c_t, NAT), seg_o[c_opp], f"{key}_won_amount_cents", usd)
+        lost_t = keep & ~c_won & is_t[c_opp]
+        count(np.where(lost_t, c_t, NAT), seg_o[c_opp], f"{key}_lost")
+        count(np.where(sel & no_amount, c_t, NAT), seg_o[c_opp], f"{key}_won_without_amount")
+        count(np.where(sel & unconverted, c_t, NAT), seg_o[c_opp], f"{key}_won_unconverted")
     segments_all = [*crm.SEGMENTS, crm.UNKNOWN_SEGMENT]
     funnel = []
     for m in months:
@@ -446,6 +501,7 @@ def build_truth(
                 rec[f"{typ}_won"] = int(r.get(f"{typ}_won", 0))
                 rec[f"{typ}_won_amount"] = _won_amount(r, f"{typ}_")
             funnel.append(rec)
+    deal_categories = _deal_categories(rows, months, segments_all)
     # won deals per month and owner (every opportunity owner is a user)
     user_id = sf_ids("005", np.arange(users.name.size))
     rep_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -458,6 +514,9 @@ def build_truth(
         r["won_amount_cents"] += int(usd[i]) if counted[i] else 0
         r["won_without_amount"] += int(no_amount[i])
         r["won_unconverted"] += int(unconverted[i])
+        if opps.type[c_opp[i]] == "New Business":
+            r["new_business_won"] += 1
+            r["new_business_won_amount_cents"] += int(usd[i]) if counted[i] else 0
     reps = [
         {
             "month": m,
@@ -466,6 +525,8 @@ def build_truth(
             "won_amount": _won_amount(r, ""),
             "won_without_amount": r["won_without_amount"],
             "won_unconverted": r["won_unconverted"],
+            "new_business_won": r["new_business_won"],
+            "new_business_won_amount": _won_amount(r, "new_business_"),
         }
         for (m, o), r in sorted(rep_rows.items())
     ]
@@ -568,7 +629,10 @@ def build_truth(
                 "(won_without_amount) and won deals whose currency has no rate on or before the "
                 "close date at most 7 days old (won_unconverted); opportunities_won counts both"
             ),
-            "reps": "one row per close month and owner with at least one won opportunity",
+            "reps": (
+                "one row per close month and owner with at least one won opportunity (every "
+                "deal type); new_business_won / new_business_won_amount: its new-business deals"
+            ),
             "mrr_rounding": (
                 "per customer and month, exact in the customer's currency, then converted "
                 "and rounded half up to the cent"
@@ -594,6 +658,7 @@ def build_truth(
             "mrr_last_month": truth.cents_str(int(cents[:, -1].sum())),
         },
         "funnel": funnel,
+        "deal_categories": deal_categories,
         "funnel_cohorts": cohorts,
         "mrr": mrr,
         "mrr_fx_neutral": mrr_fx_neutral,

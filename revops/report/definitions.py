@@ -64,14 +64,15 @@ LOGO_CHURN = MetricDefinition(
     _BILLING,
 )
 CLOSE_RATE = MetricDefinition(
-    "Close rate",
-    "Opportunities won / (won + lost), by close month.",
+    "Close rate (new business)",
+    "New-business opportunities won / (won + lost), by close month; expansion and renewal "
+    "deals close at other rates and are reported apart (sales_ops_metrics_by_deal_category).",
     ("sales_ops_metrics.close_rate",),
     _METRIC_TABLES,
 )
 SALES_CYCLE = MetricDefinition(
-    "Sales cycle",
-    "Average days from created to close date of the month's won opportunities.",
+    "Sales cycle (new business)",
+    "Average days from created to close date of the month's won new-business opportunities.",
     ("sales_ops_metrics.avg_sales_cycle_days",),
     _METRIC_TABLES,
 )
@@ -139,9 +140,9 @@ FUNNEL = MetricDefinition(
     _COHORT,
 )
 SEGMENT_WIN_RATE = MetricDefinition(
-    "Close rate and sales cycle by segment",
-    "Close rate = won / (won + lost) and average sales cycle of won deals, by close month and "
-    "opportunity (account) segment.",
+    "Close rate and sales cycle by segment (new business)",
+    "Close rate = won / (won + lost) and average sales cycle of won deals, new-business "
+    "opportunities, by close month and opportunity (account) segment.",
     (
         "sales_ops_metrics.close_rate",
         "sales_ops_metrics.close_rate_denominator",
@@ -150,9 +151,10 @@ SEGMENT_WIN_RATE = MetricDefinition(
     _METRIC_TABLES,
 )
 REP_WIN_RATE = MetricDefinition(
-    "Close rate and sales cycle by rep",
-    "Per Account Executive / SDR and close month: won / (won + lost) and average sales cycle "
-    "days of won deals; blank when the rep closed nothing that month.",
+    "Close rate and sales cycle by rep (new business)",
+    "Per Account Executive / SDR and close month, new-business opportunities: won / (won + "
+    "lost) and average sales cycle days of won deals; blank when the rep closed nothing that "
+    "month.",
     (
         "rep_performance.close_rate",
         "rep_performance.opportunities_closed",

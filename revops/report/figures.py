@@ -422,7 +422,7 @@ def win_rate_by_segment(data: ReportData) -> FigureSpec:
     fig.update_yaxes(ticksuffix=" d", row=2, col=1)
     return FigureSpec(
         "fig-win-rate-segment",
-        "Close rate and sales cycle by segment",
+        "Close rate and sales cycle by segment (new business)",
         d.SEGMENT_WIN_RATE,
         _style(fig, height=560),
         d.SEGMENT_WIN_RATE.source,
@@ -491,7 +491,7 @@ def win_rate_by_rep(data: ReportData) -> FigureSpec:
     height = max(480, 180 + 2 * 26 * len(reps))
     return FigureSpec(
         "fig-win-rate-rep",
-        "Close rate and sales cycle by rep",
+        "Close rate and sales cycle by rep (new business)",
         d.REP_WIN_RATE,
         _style(fig, height=height),
         d.REP_WIN_RATE.source,

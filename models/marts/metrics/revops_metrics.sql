@@ -10,10 +10,6 @@ sales_ops as (
         month,
         segment,
         mqls,
-        opportunities_won,
-        opportunities_lost,
-        won_amount,
-        sales_cycle_days,
         ad_spend,
         cltv
     from {{ ref('sales_ops_metrics') }}
@@ -79,15 +75,21 @@ revenue_months as (
 
 ),
 
-stage_history as (
+pipeline_velocity as (
 
     select
-        opportunity_id,
-        stage_order,
-        is_closed_stage,
-        entered_at,
-        exited_at
-    from {{ ref('fct_opportunity_stage_history') }}
+        month,
+        segment,
+        open_qualified_opportunities,
+        trailing_3m_won,
+        trailing_3m_lost,
+        trailing_3m_won_amount,
+        trailing_3m_sales_cycle_days,
+        pipeline_velocity_numerator,
+        pipeline_velocity_denominator,
+        pipeline_velocity_per_day,
+        pipeline_velocity_per_month
+    from {{ ref('pipeline_velocity_by_month') }}
 
 ),
 
@@ -95,7 +97,6 @@ opportunities as (
 
     select
         opportunity_id,
-        segment,
         close_date
     from {{ ref('fct_opportunities') }}
 
@@ -126,50 +127,6 @@ spine as (
 
 ),
 
-month_ends as (
-
-    select distinct
-        month,
-        cast({{ dbt.dateadd('month', 1, 'month') }} as timestamp) as next_month_at
-    from spine
-
-),
-
-open_qualified as (
-
-    select
-        month_ends.month,
-        opportunities.segment,
-        count(distinct stage_history.opportunity_id) as open_qualified_opportunities
-    from month_ends
-    inner join stage_history
-        on
-            month_ends.next_month_at > stage_history.entered_at
-            and (
-                stage_history.exited_at is null
-                or month_ends.next_month_at <= stage_history.exited_at
-            )
-    inner join opportunities
-        on stage_history.opportunity_id = opportunities.opportunity_id
-    -- Beyond Qualification (stage_order 1 in the seed opportunity_stages) and still open.
-    where stage_history.stage_order > 1 and not stage_history.is_closed_stage
-    group by month_ends.month, opportunities.segment
-
-),
-
-open_qualified_with_all as (
-
-    select * from open_qualified
-    union all
-    select
-        month,
-        'All' as segment,
-        sum(open_qualified_opportunities) as open_qualified_opportunities
-    from open_qualified
-    group by month
-
-),
-
 attributed_won as (
 
     select
@@ -187,53 +144,31 @@ attributed_won as (
 
 ),
 
-trailing_sums as (
+velocity as (
 
+    -- Pipeline velocity: new-business, qualified opportunities (pipeline_velocity_by_month).
     select
         spine.month,
         spine.segment,
         coalesce(sales_ops.mqls, 0) as mqls,
         sales_ops.cltv,
         sales_ops.ad_spend,
-        coalesce(open_qualified_with_all.open_qualified_opportunities, 0)
+        coalesce(pipeline_velocity.open_qualified_opportunities, 0)
             as open_qualified_opportunities,
-        sum(coalesce(sales_ops.opportunities_won, 0)) over (
-            partition by spine.segment order by spine.month
-            rows between 2 preceding and current row
-        ) as trailing_3m_won,
-        sum(coalesce(sales_ops.opportunities_lost, 0)) over (
-            partition by spine.segment order by spine.month
-            rows between 2 preceding and current row
-        ) as trailing_3m_lost,
-        sum(coalesce(sales_ops.won_amount, 0)) over (
-            partition by spine.segment order by spine.month
-            rows between 2 preceding and current row
-        ) as trailing_3m_won_amount,
-        sum(coalesce(sales_ops.sales_cycle_days, 0)) over (
-            partition by spine.segment order by spine.month
-            rows between 2 preceding and current row
-        ) as trailing_3m_sales_cycle_days
+        coalesce(pipeline_velocity.trailing_3m_won, 0) as trailing_3m_won,
+        coalesce(pipeline_velocity.trailing_3m_lost, 0) as trailing_3m_lost,
+        coalesce(pipeline_velocity.trailing_3m_won_amount, 0) as trailing_3m_won_amount,
+        coalesce(pipeline_velocity.trailing_3m_sales_cycle_days, 0)
+            as trailing_3m_sales_cycle_days,
+        pipeline_velocity.pipeline_velocity_numerator,
+        pipeline_velocity.pipeline_velocity_denominator,
+        pipeline_velocity.pipeline_velocity_per_day,
+        pipeline_velocity.pipeline_velocity_per_month
     from spine
     left join sales_ops
         on spine.month = sales_ops.month and spine.segment = sales_ops.segment
-    left join open_qualified_with_all
-        on
-            spine.month = open_qualified_with_all.month
-            and spine.segment = open_qualified_with_all.segment
-
-),
-
-velocity as (
-
-    select
-        *,
-        -- open x (won / (won + lost)) x (amount / won) / (cycle days / won), as one fraction.
-        cast(open_qualified_opportunities as double)
-        * cast(trailing_3m_won_amount as double)
-        * trailing_3m_won as pipeline_velocity_numerator,
-        cast(trailing_3m_won + trailing_3m_lost as double)
-        * trailing_3m_sales_cycle_days as pipeline_velocity_denominator
-    from trailing_sums
+    left join pipeline_velocity
+        on spine.month = pipeline_velocity.month and spine.segment = pipeline_velocity.segment
 
 ),
 
@@ -293,16 +228,8 @@ final as (
         cast(velocity.trailing_3m_sales_cycle_days as bigint) as trailing_3m_sales_cycle_days,
         velocity.pipeline_velocity_numerator,
         velocity.pipeline_velocity_denominator,
-        case
-            when velocity.pipeline_velocity_denominator > 0
-                then velocity.pipeline_velocity_numerator / velocity.pipeline_velocity_denominator
-        end as pipeline_velocity_per_day,
-        case
-            when velocity.pipeline_velocity_denominator > 0
-                then
-                    velocity.pipeline_velocity_numerator / velocity.pipeline_velocity_denominator
-                    * 30.4375
-        end as pipeline_velocity_per_month,
+        velocity.pipeline_velocity_per_day,
+        velocity.pipeline_velocity_per_month,
         case
             when velocity.segment = 'All'
                 then cast(coalesce(attributed_won.attributed_won_revenue, 0) as decimal(18, 2))

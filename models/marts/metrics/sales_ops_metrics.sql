@@ -1,9 +1,24 @@
 -- One row per month x segment (plus `All`): the Sales Ops metrics, each ratio with its
 -- numerator and denominator so BI tools can re-aggregate by summing the parts.
+-- Opportunity metrics (created, won, lost, won amount, close rate, win/loss, sales cycle, time
+-- to close, average deal size) are of new-business deals: the same metrics per deal category
+-- are in sales_ops_metrics_by_deal_category, whose new_business rows these are.
 -- Amounts without a usable FX rate (or without an amount) are left out of the sums and counted
 -- per month: won_without_amount, won_unconverted, ad_spend_unconverted, expenses_unconverted.
 {%- set margin = setting('gross_margin') %}
 {%- set cap = setting('cltv_max_months') %}
+{#- The additive parts of every row, by the activity they count: [column, type]. #}
+{%- set lead_measures = [['leads', 'bigint'], ['mqls', 'bigint'], ['sqls', 'bigint']] %}
+{%- set deal_measures = opportunity_measures() %}
+{%- set cohort_measures = [
+    ['cohort_leads', 'bigint'],
+    ['cohort_reached_mql', 'bigint'],
+    ['cohort_reached_sql', 'bigint'],
+    ['cohort_reached_opportunity', 'bigint'],
+    ['cohort_reached_won', 'bigint'],
+] %}
+{%- set customer_measures = [['new_customers', 'bigint']] %}
+{%- set measures = lead_measures + deal_measures + cohort_measures + customer_measures %}
 with
 
 lead_funnel as (
@@ -12,25 +27,29 @@ lead_funnel as (
         segment,
         created_at,
         mql_at,
-        sql_at,
-        closed_at,
-        is_won
+        sql_at
     from {{ ref('fct_lead_funnel') }}
 
 ),
 
-opportunities as (
+new_business_deals as (
 
+    -- the columns of opportunity_measures()
     select
+        month,
         segment,
-        amount,
-        amount_reporting,
+        opportunities_created,
+        opportunities_won,
+        opportunities_lost,
+        won_amount,
+        won_with_amount,
+        won_without_amount,
+        won_unconverted,
         sales_cycle_days,
-        is_closed,
-        is_won,
-        created_date,
-        close_date
-    from {{ ref('fct_opportunities') }}
+        time_to_close_days,
+        time_to_close_leads
+    from {{ ref('sales_ops_metrics_by_deal_category') }}
+    where deal_category = 'new_business' and segment <> 'All'
 
 ),
 
@@ -114,33 +133,22 @@ lead_events as (
     select
         segment,
         'lead' as event_type,
-        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month,  -- noqa: RF04
-        0 as days_to_close
+        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month  -- noqa: RF04
     from lead_funnel
     union all
     select
         segment,
         'mql' as event_type,
-        cast({{ dbt.date_trunc('month', 'mql_at') }} as date) as month,  -- noqa: RF04
-        0 as days_to_close
+        cast({{ dbt.date_trunc('month', 'mql_at') }} as date) as month  -- noqa: RF04
     from lead_funnel
     where mql_at is not null
     union all
     select
         segment,
         'sql' as event_type,
-        cast({{ dbt.date_trunc('month', 'sql_at') }} as date) as month,  -- noqa: RF04
-        0 as days_to_close
+        cast({{ dbt.date_trunc('month', 'sql_at') }} as date) as month  -- noqa: RF04
     from lead_funnel
     where sql_at is not null
-    union all
-    select
-        segment,
-        'won' as event_type,
-        cast({{ dbt.date_trunc('month', 'closed_at') }} as date) as month,  -- noqa: RF04
-        {{ dbt.datediff('created_at', 'closed_at', 'day') }} as days_to_close  -- noqa: LT05
-    from lead_funnel
-    where is_won and closed_at is not null
 
 ),
 
@@ -151,55 +159,9 @@ lead_counts as (
         segment,
         sum(case when event_type = 'lead' then 1 else 0 end) as leads,
         sum(case when event_type = 'mql' then 1 else 0 end) as mqls,
-        sum(case when event_type = 'sql' then 1 else 0 end) as sqls,
-        sum(case when event_type = 'won' then days_to_close else 0 end) as time_to_close_days,
-        sum(case when event_type = 'won' then 1 else 0 end) as time_to_close_leads
+        sum(case when event_type = 'sql' then 1 else 0 end) as sqls
     from lead_events
     group by month, segment
-
-),
-
-opportunity_events as (
-
-    select
-        segment,
-        'created' as event_type,
-        created_date as month_date,
-        0 as amount_reporting,
-        0 as sales_cycle_days,
-        0 as is_without_amount,
-        0 as is_unconverted
-    from opportunities
-    union all
-    select
-        segment,
-        case when is_won then 'won' else 'lost' end as event_type,
-        close_date as month_date,
-        case when is_won then amount_reporting else 0 end as amount_reporting,
-        case when is_won then sales_cycle_days else 0 end as sales_cycle_days,
-        case when is_won and amount is null then 1 else 0 end as is_without_amount,
-        case
-            when is_won and amount is not null and amount_reporting is null then 1 else 0
-        end as is_unconverted
-    from opportunities
-    where is_closed and close_date is not null
-
-),
-
-opportunity_counts as (
-
-    select
-        segment,
-        cast({{ dbt.date_trunc('month', 'month_date') }} as date) as month,  -- noqa: RF04
-        sum(case when event_type = 'created' then 1 else 0 end) as opportunities_created,
-        sum(case when event_type = 'won' then 1 else 0 end) as opportunities_won,
-        sum(case when event_type = 'lost' then 1 else 0 end) as opportunities_lost,
-        sum(amount_reporting) as won_amount,
-        sum(sales_cycle_days) as sales_cycle_days,
-        sum(is_without_amount) as won_without_amount,
-        sum(is_unconverted) as won_unconverted
-    from opportunity_events
-    group by segment, cast({{ dbt.date_trunc('month', 'month_date') }} as date)
 
 ),
 
@@ -227,131 +189,6 @@ new_customer_counts as (
     from customer_months
     where movement = 'new'
     group by month, segment
-
-),
-
-activity as (
-
-    select
-        month,
-        segment,
-        leads,
-        mqls,
-        sqls,
-        time_to_close_days,
-        time_to_close_leads,
-        0 as opportunities_created,
-        0 as opportunities_won,
-        0 as opportunities_lost,
-        0 as won_amount,
-        0 as sales_cycle_days,
-        0 as won_without_amount,
-        0 as won_unconverted,
-        0 as cohort_leads,
-        0 as cohort_reached_mql,
-        0 as cohort_reached_sql,
-        0 as cohort_reached_opportunity,
-        0 as cohort_reached_won,
-        0 as new_customers
-    from lead_counts
-    union all
-    select
-        month,
-        segment,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as time_to_close_days,
-        0 as time_to_close_leads,
-        opportunities_created,
-        opportunities_won,
-        opportunities_lost,
-        won_amount,
-        sales_cycle_days,
-        won_without_amount,
-        won_unconverted,
-        0 as cohort_leads,
-        0 as cohort_reached_mql,
-        0 as cohort_reached_sql,
-        0 as cohort_reached_opportunity,
-        0 as cohort_reached_won,
-        0 as new_customers
-    from opportunity_counts
-    union all
-    select
-        month,
-        segment,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as time_to_close_days,
-        0 as time_to_close_leads,
-        0 as opportunities_created,
-        0 as opportunities_won,
-        0 as opportunities_lost,
-        0 as won_amount,
-        0 as sales_cycle_days,
-        0 as won_without_amount,
-        0 as won_unconverted,
-        cohort_leads,
-        cohort_reached_mql,
-        cohort_reached_sql,
-        cohort_reached_opportunity,
-        cohort_reached_won,
-        0 as new_customers
-    from cohort_counts
-    union all
-    select
-        month,
-        segment,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as time_to_close_days,
-        0 as time_to_close_leads,
-        0 as opportunities_created,
-        0 as opportunities_won,
-        0 as opportunities_lost,
-        0 as won_amount,
-        0 as sales_cycle_days,
-        0 as won_without_amount,
-        0 as won_unconverted,
-        0 as cohort_leads,
-        0 as cohort_reached_mql,
-        0 as cohort_reached_sql,
-        0 as cohort_reached_opportunity,
-        0 as cohort_reached_won,
-        new_customers
-    from new_customer_counts
-
-),
-
-activity_with_all as (
-
-    select * from activity
-    union all
-    select
-        month,
-        'All' as segment,
-        leads,
-        mqls,
-        sqls,
-        time_to_close_days,
-        time_to_close_leads,
-        opportunities_created,
-        opportunities_won,
-        opportunities_lost,
-        won_amount,
-        sales_cycle_days,
-        won_without_amount,
-        won_unconverted,
-        cohort_leads,
-        cohort_reached_mql,
-        cohort_reached_sql,
-        cohort_reached_opportunity,
-        cohort_reached_won,
-        new_customers
-    from activity
 
 ),
 
@@ -393,7 +230,13 @@ last_activity as (
 
     select max(month) as last_month
     from (
-        select month from activity
+        select month from lead_counts
+        union all
+        select month from new_business_deals
+        union all
+        select month from cohort_counts
+        union all
+        select month from new_customer_counts
         union all
         select month from spend_by_month
     ) as activity_months
@@ -402,9 +245,13 @@ last_activity as (
 
 segments as (
 
-    select distinct segment from activity_with_all
+    select segment from lead_counts
     union
-    select 'All' as segment
+    select segment from new_business_deals
+    union
+    select segment from cohort_counts
+    union
+    select segment from new_customer_counts
 
 ),
 
@@ -420,55 +267,35 @@ spine as (
 
 ),
 
-aggregated as (
+segment_rows as (
 
     select
         spine.month,
         spine.segment,
-        cast(coalesce(sum(activity_with_all.leads), 0) as bigint) as leads,
-        cast(coalesce(sum(activity_with_all.mqls), 0) as bigint) as mqls,
-        cast(coalesce(sum(activity_with_all.sqls), 0) as bigint) as sqls,
-        cast(
-            coalesce(sum(activity_with_all.opportunities_created), 0) as bigint
-        ) as opportunities_created,
-        cast(coalesce(sum(activity_with_all.opportunities_won), 0) as bigint) as opportunities_won,
-        cast(
-            coalesce(sum(activity_with_all.opportunities_lost), 0) as bigint
-        ) as opportunities_lost,
-        cast(coalesce(sum(activity_with_all.won_amount), 0) as decimal(18, 2)) as won_amount,
-        cast(
-            coalesce(sum(activity_with_all.sales_cycle_days), 0) as bigint
-        ) as sales_cycle_days,
-        cast(
-            coalesce(sum(activity_with_all.won_without_amount), 0) as bigint
-        ) as won_without_amount,
-        cast(coalesce(sum(activity_with_all.won_unconverted), 0) as bigint) as won_unconverted,
-        cast(
-            coalesce(sum(activity_with_all.time_to_close_days), 0) as bigint
-        ) as time_to_close_days,
-        cast(
-            coalesce(sum(activity_with_all.time_to_close_leads), 0) as bigint
-        ) as time_to_close_leads,
-        cast(coalesce(sum(activity_with_all.cohort_leads), 0) as bigint) as cohort_leads,
-        cast(
-            coalesce(sum(activity_with_all.cohort_reached_mql), 0) as bigint
-        ) as cohort_reached_mql,
-        cast(
-            coalesce(sum(activity_with_all.cohort_reached_sql), 0) as bigint
-        ) as cohort_reached_sql,
-        cast(
-            coalesce(sum(activity_with_all.cohort_reached_opportunity), 0) as bigint
-        ) as cohort_reached_opportunity,
-        cast(
-            coalesce(sum(activity_with_all.cohort_reached_won), 0) as bigint
-        ) as cohort_reached_won,
-        cast(coalesce(sum(activity_with_all.new_customers), 0) as bigint) as new_customers
+        {{ summed_measures('lead_counts', lead_measures) }},
+        {{ summed_measures('new_business_deals', deal_measures) }},
+        {{ summed_measures('cohort_counts', cohort_measures) }},
+        {{ summed_measures('new_customer_counts', customer_measures) }}
     from spine
-    left join activity_with_all
+    left join lead_counts
+        on spine.month = lead_counts.month and spine.segment = lead_counts.segment
+    left join new_business_deals
         on
-            spine.month = activity_with_all.month
-            and spine.segment = activity_with_all.segment
+            spine.month = new_business_deals.month
+            and spine.segment = new_business_deals.segment
+    left join cohort_counts
+        on spine.month = cohort_counts.month and spine.segment = cohort_counts.segment
+    left join new_customer_counts
+        on
+            spine.month = new_customer_counts.month
+            and spine.segment = new_customer_counts.segment
     group by spine.month, spine.segment
+
+),
+
+aggregated as (
+
+    {{ with_all_segment('segment_rows', ['month'], measures) }}
 
 ),
 
@@ -514,12 +341,8 @@ ratios as (
         *,
         opportunities_won + opportunities_lost as close_rate_denominator,
         cast(ad_spend + sales_marketing_expenses as decimal(18, 2)) as cac_fully_loaded_numerator,
-        case
-            when customers > 0 then cast(mrr as double) / customers
-        end as arpa,
-        case
-            when starting_mrr > 0 then cast(churn_mrr as double) / cast(starting_mrr as double)
-        end as revenue_churn_rate
+        {{ ratio('mrr', 'customers') }} as arpa,
+        {{ ratio('churn_mrr', 'starting_mrr') }} as revenue_churn_rate
     from costed
 
 ),
@@ -534,13 +357,8 @@ lifetimes as (
             when 1.0 / revenue_churn_rate > {{ cap }} then cast({{ cap }} as double)
             else 1.0 / revenue_churn_rate
         end as customer_lifetime_months,
-        case
-            when new_customers > 0 then cast(ad_spend as double) / new_customers
-        end as cac_paid,
-        case
-            when new_customers > 0
-                then cast(cac_fully_loaded_numerator as double) / new_customers
-        end as cac_fully_loaded
+        {{ ratio('ad_spend', 'new_customers') }} as cac_paid,
+        {{ ratio('cac_fully_loaded_numerator', 'new_customers') }} as cac_fully_loaded
     from ratios
 
 ),
@@ -556,50 +374,32 @@ final as (
         opportunities_won,
         opportunities_lost,
         won_amount,
+        won_amount as new_business_bookings,
+        won_with_amount,
         won_without_amount,
         won_unconverted,
+        {{ ratio('won_amount', 'won_with_amount') }} as avg_deal_size,
         opportunities_won as close_rate_numerator,
         close_rate_denominator,
-        case
-            when close_rate_denominator > 0
-                then cast(opportunities_won as double) / close_rate_denominator
-        end as close_rate,
-        case
-            when opportunities_lost > 0
-                then cast(opportunities_won as double) / opportunities_lost
-        end as win_loss_ratio,
+        {{ ratio('opportunities_won', 'close_rate_denominator') }} as close_rate,
+        {{ ratio('opportunities_won', 'opportunities_lost') }} as win_loss_ratio,
         sales_cycle_days,
-        case
-            when opportunities_won > 0 then cast(sales_cycle_days as double) / opportunities_won
-        end as avg_sales_cycle_days,
+        {{ ratio('sales_cycle_days', 'opportunities_won') }} as avg_sales_cycle_days,
         time_to_close_days,
         time_to_close_leads,
-        case
-            when time_to_close_leads > 0
-                then cast(time_to_close_days as double) / time_to_close_leads
-        end as avg_time_to_close_days,
+        {{ ratio('time_to_close_days', 'time_to_close_leads') }} as avg_time_to_close_days,
         cohort_leads,
         cohort_reached_mql,
         cohort_reached_sql,
         cohort_reached_opportunity,
         cohort_reached_won,
-        case
-            when cohort_leads > 0 then cast(cohort_reached_mql as double) / cohort_leads
-        end as pct_leads_to_mql,
-        case
-            when cohort_leads > 0 then cast(cohort_reached_sql as double) / cohort_leads
-        end as pct_leads_to_sql,
-        case
-            when cohort_leads > 0 then cast(cohort_reached_opportunity as double) / cohort_leads
-        end as pct_leads_to_opportunity,
-        case
-            when cohort_leads > 0 then cast(cohort_reached_won as double) / cohort_leads
-        end as pct_leads_to_won,
+        {{ ratio('cohort_reached_mql', 'cohort_leads') }} as pct_leads_to_mql,
+        {{ ratio('cohort_reached_sql', 'cohort_leads') }} as pct_leads_to_sql,
+        {{ ratio('cohort_reached_opportunity', 'cohort_leads') }} as pct_leads_to_opportunity,
+        {{ ratio('cohort_reached_won', 'cohort_leads') }} as pct_leads_to_won,
         ad_spend,
         ad_spend_unconverted,
-        case
-            when leads > 0 then cast(ad_spend as double) / leads
-        end as cost_per_lead,
+        {{ ratio('ad_spend', 'leads') }} as cost_per_lead,
         sales_marketing_expenses,
         expenses_unconverted,
         cac_fully_loaded_numerator,

@@ -3,6 +3,10 @@
 -- opportunities created, won and lost, won amount (with the won deals it leaves out: no amount,
 -- or no usable FX rate), sales cycle, open and weighted pipeline at month end and the month's
 -- share of the quarterly quota. Every ratio ships with its numerator and denominator.
+-- Opportunity counts, close rate, won amount and sales cycle are of new-business deals; quota
+-- attainment divides the won amount of the deal categories the setting quota_deal_categories
+-- names (default new_business: the quota file holds new-bookings targets) by the quota.
+{%- set quota_categories = list_setting('quota_deal_categories') %}
 with
 
 reps as (
@@ -36,6 +40,7 @@ opportunities as (
 
     select
         owner_id,
+        deal_category,
         amount,
         amount_reporting,
         probability,
@@ -100,9 +105,30 @@ created_counts as (
         cast({{ dbt.date_trunc("month", "created_date") }} as date) as month_start_date,
         count(*) as opportunities_created
     from opportunities
+    where deal_category = 'new_business'
     group by
         owner_id,
         cast({{ dbt.date_trunc("month", "created_date") }} as date)
+
+),
+
+closed_opportunities as (
+
+    select
+        owner_id,
+        amount,
+        amount_reporting,
+        sales_cycle_days,
+        is_won,
+        close_date,
+        deal_category = 'new_business' as is_new_business,
+        deal_category in (
+            {%- for category in quota_categories %}
+            '{{ category }}'{{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as is_quota_category
+    from opportunities
+    where is_closed
 
 ),
 
@@ -111,17 +137,27 @@ closed_counts as (
     select
         owner_id,
         cast({{ dbt.date_trunc("month", "close_date") }} as date) as month_start_date,
-        sum(case when is_won then 1 else 0 end) as opportunities_won,
-        sum(case when is_won then 0 else 1 end) as opportunities_lost,
-        sum(case when is_won then amount_reporting else 0 end) as won_amount_reporting,
+        sum(case when is_new_business and is_won then 1 else 0 end) as opportunities_won,
+        sum(case when is_new_business and not is_won then 1 else 0 end) as opportunities_lost,
+        sum(case when is_new_business and is_won then amount_reporting else 0 end)
+            as won_amount_reporting,
         -- won deals left out of the won amount: no Amount, or an amount without a usable rate
-        sum(case when is_won and amount is null then 1 else 0 end) as won_without_amount,
+        sum(case when is_new_business and is_won and amount is null then 1 else 0 end)
+            as won_without_amount,
         sum(
-            case when is_won and amount is not null and amount_reporting is null then 1 else 0 end
+            case
+                when is_new_business and is_won and amount is not null and amount_reporting is null
+                    then 1
+                else 0
+            end
         ) as won_unconverted,
-        sum(case when is_won then sales_cycle_days else 0 end) as won_sales_cycle_days
-    from opportunities
-    where is_closed
+        sum(case when is_new_business and is_won then sales_cycle_days else 0 end)
+            as won_sales_cycle_days,
+        sum(case when is_quota_category and is_won then amount_reporting else 0 end)
+            as quota_bookings_reporting,
+        sum(case when is_quota_category and is_won and amount_reporting is null then 1 else 0 end)
+            as quota_bookings_left_out
+    from closed_opportunities
     group by
         owner_id,
         cast({{ dbt.date_trunc("month", "close_date") }} as date)
@@ -255,8 +291,12 @@ final as (
             round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2) as decimal(18, 2)
         ) as weighted_pipeline_reporting,
         cast(monthly_quotas.quota_amount as decimal(18, 2)) as quota_amount,
+        cast(coalesce(closed_counts.quota_bookings_reporting, 0) as decimal(18, 2))
+            as quota_bookings_reporting,
+        cast(coalesce(closed_counts.quota_bookings_left_out, 0) as bigint)
+            as quota_bookings_left_out,
         -- attainment only when the quota is in the reporting currency (no FX on targets)
-        cast(coalesce(closed_counts.won_amount_reporting, 0) as double)
+        cast(coalesce(closed_counts.quota_bookings_reporting, 0) as double)
         / nullif(
             case
                 when monthly_quotas.quota_currency = '{{ setting("reporting_currency") }}'
