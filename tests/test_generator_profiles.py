@@ -215,9 +215,13 @@ def test_won_deals_in_the_files_equal_the_truth(profile_companies, name):
 # sha256 of `revops generate --leads 400 --days 120 --seed 5 --dirty` before org profiles
 # existed (every file but truth.json, which gained keys; see the next test)
 REVOPS_SMALL_DIGEST = "1030ee900c8fb8115d41fe7a1adcb4c5cd16df8bf05274f19187dcd558e60760"
-# sha256 of that company's truth.json then; today's, less the keys the profiles added, is it
-REVOPS_SMALL_TRUTH = "85828112fae9b8c9286207fe27601ac838b14ddbbbb27325bad6dd1818f92c69"
-ADDED_KEYS = ("reps", "fx_gaps", "settings", "stripe_api", "deal_categories")
+# sha256 of that company's truth.json then, its `mrr` rows cut to the fields they keep today
+# (the reporting-currency movements moved to `mrr_fx_neutral`, in constant currency; the full
+# old file's sha256 was 85828112fae9b8c9286207fe27601ac838b14ddbbbb27325bad6dd1818f92c69);
+# today's, less the keys added since, is it
+REVOPS_SMALL_TRUTH = "4d47f2fa0de0672c5d132a556dff04efa445beb3bb2c53bd570c0289c7aeda9d"
+ADDED_KEYS = ("reps", "fx_gaps", "settings", "stripe_api", "deal_categories", "mrr_fx_neutral")
+MRR_KEPT_FIELDS = ["month", "segment", "mrr", "mrr_constant_currency", "customers", "previous_mrr"]
 
 
 def _digest(root: Path) -> str:
@@ -240,6 +244,8 @@ def test_revops_profile_is_the_default_and_unchanged(tmp_path):
     assert all(r["won_without_amount"] == r["won_unconverted"] == 0 for r in truth["funnel"])
     del truth["generator"]["org_profile"]
     del truth["definitions"]["won_exclusions"], truth["definitions"]["reps"]
+    del truth["definitions"]["mrr_fx_neutral"]
+    assert [list(r) for r in truth["mrr"]] == [MRR_KEPT_FIELDS] * len(truth["mrr"])
     for r in truth["funnel"]:
         del r["won_without_amount"], r["won_unconverted"]
     for key in ADDED_KEYS:
