@@ -101,6 +101,13 @@ def parsed_sql(obj: ExportObject, column: Column, expr: str) -> str | None:
     target = sql_type(obj, column)
     if target is None:
         return None
+    if target == _MINOR_UNITS:
+        # macros/staging/minor_units_to_decimal.sql: decimal(18, 0) times the currency's
+        # minor-unit factor, cast to decimal(18, scale), which raises on overflow. The factor
+        # depends on the row's currency; the rule takes the one that accepts least (1, for
+        # currencies without minor units), so that no accepted amount can break staging.
+        scale, factor = (6, "0.000001") if obj.source == "google_ads" else (4, "1")
+        return f"try_cast(try_cast({expr} as {_MINOR_UNITS}) * {factor} as decimal(18, {scale}))"
     return f"try_cast({expr} as {target})"
 
 
