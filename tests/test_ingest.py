@@ -791,7 +791,7 @@ def test_files_load_over_several_batches(landing: Path, warehouse: Path, monkeyp
 
 def test_row_numbers_follow_the_file_across_row_groups_and_rejects(landing: Path, warehouse: Path):
     n = 150_000  # more than one DuckDB row group (122,880 rows)
-    TS = b"2025-03-01T10:00:00Z"  # noqa: N806 (a valid value: the row is not quarantined)
+    TS = b"2025-03-01T10:00:00Z"  # a valid value: the rows are not quarantined
     header = (
         b"Id,LastName,Company,Status,OwnerId,CreatedDate,LastModifiedDate,IsConverted,IsDeleted\n"
     )
