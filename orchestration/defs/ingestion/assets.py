@@ -101,6 +101,7 @@ def _metadata(summary: ObjectSummary) -> dict[str, object]:
         "new_versions": summary.new_versions,
         "rows_loaded": summary.rows_loaded,
         "rows_rejected": summary.rows_rejected,
+        "rows_quarantined": summary.rows_quarantined,
         "extra_columns": ", ".join(summary.extra_columns) or "none",
         "load_seconds": round(summary.seconds, 2),
         "dagster/row_count": summary.raw_rows or 0,
@@ -144,7 +145,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description=(
-                    "Blocking: for every loaded file, rows read = rows loaded + rows rejected, "
+                    "Blocking: for every loaded file, rows read = rows loaded + rows rejected "
+                    "+ rows quarantined, "
                     "and the raw table holds exactly the rows the ledger says were loaded. "
                     "Nothing downstream is built or published when it fails."
                 ),
@@ -200,8 +202,10 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         context.log.info(
             f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
             f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
-            f"{summary.rows_rejected} rejected"
+            f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined"
         )
+        for sample in summary.quarantine_samples:
+            context.log.warning(f"{obj.folder}: quarantined {sample}")
         latest = reconciled.latest_delivery_date
         age = (dt.datetime.now(dt.UTC).date() - latest).days if latest else None
         status = source_status(obj, reconciled.files, len(summary.unresolved))
@@ -217,6 +221,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "rows_read": reconciled.rows_read,
                         "rows_loaded": reconciled.rows_loaded,
                         "rows_rejected": reconciled.rows_rejected,
+                        "rows_quarantined": reconciled.rows_quarantined,
                         "raw_rows": reconciled.raw_rows,
                         "problems": "\n".join(reconciled.problems) or "none",
                     },
