@@ -220,6 +220,7 @@ INGEST_COLUMNS = (
     "files_unchanged",
     "rows_loaded",
     "rows_rejected",
+    "rows_quarantined",
 )
 
 
@@ -275,7 +276,8 @@ def run_refresh(
         "ingest",
         f"{result.files_loaded:,} files loaded, {result.files_duplicate:,} duplicate, "
         f"{result.files_failed:,} failed; {result.rows_loaded:,} rows, "
-        f"{result.rows_rejected:,} rejected",
+        f"{result.rows_rejected:,} rejected"
+        + (f", {result.rows_quarantined:,} quarantined" if result.rows_quarantined else ""),
     )
     table.add_row("models", f"{result.models:,} materialized")
     table.add_row(

@@ -37,6 +37,7 @@ class RefreshResult:
     files_failed: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_quarantined: int = 0  # held back in raw._quarantine (a value staging cannot cast)
     models: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
@@ -263,6 +264,7 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.files_failed += int(meta.get("files_failed", 0))
                 out.rows_loaded += int(meta.get("rows_loaded", 0))
                 out.rows_rejected += int(meta.get("rows_rejected", 0))
+                out.rows_quarantined += int(meta.get("rows_quarantined", 0))
             else:
                 out.models += 1
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:

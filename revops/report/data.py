@@ -23,6 +23,8 @@ ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
 DEFAULT_ATTRIBUTION_MODEL = "w_shaped"
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise", "Unknown")
+# Quarantined cells listed in the report (the count says how many there are in all).
+QUARANTINE_ROWS = 50
 ALL = "All"
 
 
@@ -43,6 +45,9 @@ class ReportData:
     channels: list[Row]  # by month and channel (campaign rows summed)
     attribution_model: str
     checks: list[Row] = field(default_factory=list)  # the run's checks that did not pass
+    # Open (unreleased) quarantined cells, at most QUARANTINE_ROWS, and how many in all.
+    quarantine: list[Row] = field(default_factory=list)
+    quarantine_open: int = 0
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -106,6 +111,33 @@ def read_checks(con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+def read_quarantine(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], int]:
+    """The snapshot's open quarantined cells (`data_quality_quarantine`, not released), the
+    first QUARANTINE_ROWS by object, file, row and column, and their count (none in snapshots
+    from before the quarantine)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_name = 'data_quality_quarantine'"
+    ).fetchone()[0]
+    if not present:
+        return [], 0
+    (total,) = con.execute(
+        "select count(*) from data_quality_quarantine where not is_released"
+    ).fetchone()
+    rows = query(
+        con,
+        f"""
+        select source_name, object_name, file_path, row_number, column_name, delivered_value,
+            quarantine_rule, quarantine_message
+        from data_quality_quarantine
+        where not is_released
+        order by source_name, object_name, file_path, row_number, column_name
+        limit {QUARANTINE_ROWS}
+        """,
+    )
+    return rows, int(total)
+
+
 def read_report_data(
     serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
 ) -> ReportData:
@@ -129,6 +161,7 @@ def read_report_data(
         currency_row = con.execute(
             "select any_value(reporting_currency) from mrr_by_month"
         ).fetchone()
+        quarantine, quarantine_open = read_quarantine(con)
         return ReportData(
             snapshot=snapshot_rows[0],
             sources=sources,
@@ -160,6 +193,8 @@ def read_report_data(
             channels=channel_rollup(con, attribution_model),
             attribution_model=attribution_model,
             checks=read_checks(con),
+            quarantine=quarantine,
+            quarantine_open=quarantine_open,
         )
     finally:
         con.close()
