@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -243,6 +244,15 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
     console.print(table)
     for path in summary.unknown_paths:
         console.print(f"[yellow]warning:[/] {path} is not an object of the export contract")
+    for obj in summary.objects:
+        if obj.rows_quarantined:
+            samples = "; ".join(obj.quarantine_samples)
+            console.print(
+                f"[yellow]warning:[/] {obj.folder}: {obj.rows_quarantined:,} row(s) quarantined "
+                "(raw._quarantine; released when a corrected version arrives), e.g. "
+                + rich_escape(samples),
+                highlight=False,
+            )
     for error in summary.errors:
         console.print(f"[red]error:[/] {error}")
     return summary.ok
