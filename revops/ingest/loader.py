@@ -10,8 +10,12 @@ How one object is loaded (docs/INGESTION.md has the full story):
 3. Load the rest in batches: one DuckDB read of many files (`read_csv([...])` or
    `read_json_objects([...])`, with `file_index`) into a temp table whose row order numbers each
    file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it
-   (rows read must add up to the probe's count, or the file fails rather than lose rows),
-   and one transaction appends the kept files' rows, their rejects and every file's ledger row.
+   (rows read must add up to the probe's count, or the file fails rather than lose rows).
+   Every row of a kept file is checked against the contract in SQL (revops/ingest/quarantine.py):
+   a value staging cannot cast, or an empty required value, sends the row to `raw._quarantine`
+   instead of raw. One transaction appends the kept files' rows, their rejects and quarantined
+   rows, releases quarantined rows that a corrected version supersedes, and writes every file's
+   ledger row.
    A batch that DuckDB cannot read as a whole is retried one file at a time, so a bad file
    fails alone.
 """
@@ -544,6 +548,12 @@ class _BatchLoader:
         # A corrected version of the row: the same key, loaded after it. The latest such row
         # per key (by delivery date, file, row) names the release, so the outcome is one.
         position = "(coalesce({d}, date '0001-01-01'), {p}, {r})"
+        raw_position = position.format(d="_delivery_date", p="_file_path", r="_row_number")
+        quarantined_position = position.format(
+            d=f"(select delivery_date from temp.{_P}files where rel_path = q.file_path limit 1)",
+            p="q.file_path",
+            r="q.row_number",
+        )
         self.con.execute(
             f"""
             update {QUARANTINE_TABLE} as q
@@ -552,8 +562,7 @@ class _BatchLoader:
                 select key_value, max(pos) as pos, arg_max(file_path, pos) as file_path
                 from (
                     select {key_text} as key_value, _file_path as file_path,
-                        {position.format(d="_delivery_date", p="_file_path", r="_row_number")}
-                            as pos
+                        {raw_position} as pos
                     from {raw_table(obj)}
                     where _loaded_at = ? and _load_id = ?
                 )
@@ -561,17 +570,7 @@ class _BatchLoader:
             ) as r
             where q.source = ? and q.object = ? and q.released_at is null
                 and q.key_value = r.key_value
-                and (
-                    q.quarantined_at < ?
-                    or r.pos > {
-                position.format(
-                    d=f"(select delivery_date from temp.{_P}files "
-                    "where rel_path = q.file_path limit 1)",
-                    p="q.file_path",
-                    r="q.row_number",
-                )
-            }
-                )
+                and (q.quarantined_at < ? or r.pos > {quarantined_position})
             """,
             [loaded_at, self.load_id, loaded_at, self.load_id, obj.source, obj.name, loaded_at],
         )
@@ -603,8 +602,8 @@ class _BatchLoader:
         delivered: dict[str, Sequence[str]],
         line_known: bool,
     ) -> list[FileResult]:
-        """Append the kept files' rows, rejects and quarantined rows and every file's ledger
-        row, atomically, then release the quarantined rows this batch supersedes.
+        """Append the kept files' rows, rejects and quarantined rows, release the quarantined
+        rows this batch supersedes, and write every file's ledger row, in one transaction.
 
         `value(column)` is the SQL of a data column over `temp._revops_batch`; `header_lines`
         turns a row's position into its line number (`line_known`: exactly, as in JSON Lines);
