@@ -25,6 +25,9 @@ CUSTOMERS = obj("stripe/customers")
 SETTINGS = settings(
     max_examples=30,
     deadline=None,
+    # The same examples on every run: the suite must not fail on one machine and pass on the
+    # next. (Run with `--hypothesis-seed=random` / a new seed to explore further.)
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -59,10 +62,20 @@ class Expected:
     # in every object fails the whole file (a file-level rule, as a CSV header without it).
     objects: int = 0
     objects_created: int = 0
+    not_json: int = 0  # lines that are no JSON object: a file of only those is not JSON Lines
 
     @property
-    def file_fails(self) -> bool:
-        return self.objects > 0 and self.objects_created == 0
+    def file_fails(self) -> tuple[str, ...]:
+        """The errors the whole file may fail with (file-level rules); empty if it loads.
+
+        A file of lines that are no JSON object fails; which message depends on the reader:
+        valid JSON that is no object (`[1, 2]`) passes DuckDB's fast JSON reader as an object
+        without keys, so its file fails for want of the required keys."""
+        if self.objects == 0 and self.not_json:
+            return ("not JSON Lines: no line is a JSON object", "missing required column(s)")
+        if self.objects > 0 and self.objects_created == 0:
+            return ("missing required column(s) created",)
+        return ()
 
     @property
     def rows(self) -> int:
@@ -167,6 +180,7 @@ def jsonl_files(draw) -> tuple[bytes, Expected]:
         elif kind == "not_json":
             lines.append(draw(st.sampled_from(["{bad", "[1, 2]", '"text"', "{'a': 1}"])))
             expected.rejected += 1
+            expected.not_json += 1
         else:
             expected.good.append(row)
             expected.good_rows.append(row_number)
@@ -245,7 +259,7 @@ def test_jsonl_rows_are_loaded_rejected_or_quarantined_and_none_lost(case):
     entry, raw, quarantined = _load(CUSTOMERS.folder, "customers.jsonl", data)
     if expected.file_fails:
         assert entry["status"] == "failed"
-        assert entry["error"].startswith("missing required column(s) created")
+        assert entry["error"].startswith(expected.file_fails)
         assert raw == quarantined == []
         return
     _check_counts(entry, expected)
