@@ -500,3 +500,33 @@ def test_nested_json_columns_must_be_json_of_their_type():
     accepted = {v for v in TRICKY if _accepts(con, as_object, v)}
     assert accepted == {"{}", '{"a": 1}'}
     assert {v for v in TRICKY if _accepts(con, as_array, v)} == {"[1, 2]", "[]"}
+
+
+def test_rows_of_a_batch_are_pinned_on_their_own_file(landing: Path, warehouse: Path):
+    # Three files in one batch (same header); a malformed record shifts positions in the first.
+    first = rows(LEAD, 3)
+    first[2]["ConvertedDate"] = "soon"
+    content = csv_bytes(obj(LEAD).column_names, first).replace(b"\nId-2,", b"\nId-x,\nId-2,", 1)
+    write(landing, LEAD, DAY, "Lead.csv", content)
+    second = rows(LEAD, 2, start=10)
+    second[1]["IsConverted"] = "maybe"
+    write(landing, LEAD, DAY2, "Lead.csv", csv_bytes(obj(LEAD).column_names, second))
+    write(
+        landing, LEAD, DAY2, "More.csv", csv_bytes(obj(LEAD).column_names, rows(LEAD, 2, start=20))
+    )
+
+    summary = ingest_landing(landing, warehouse)
+
+    got = [(q["file_path"], q["row_number"], q["column_name"]) for q in _quarantine(warehouse)]
+    assert got == [
+        (LEAD_CSV, 4, "ConvertedDate"),  # row 2 is the malformed record, a reject
+        (f"{LEAD}/{DAY2}/Lead.csv", 2, "IsConverted"),
+    ]
+    entries = {e["file_path"]: e for e in ledger(warehouse)}
+    assert [
+        (entries[p]["rows_read"], entries[p]["rows_loaded"], entries[p]["rows_rejected"],
+         entries[p]["rows_quarantined"])
+        for p in sorted(entries)
+    ] == [(4, 2, 1, 1), (2, 1, 0, 1), (2, 2, 0, 0)]  # fmt: skip
+    assert summary.rows_quarantined == 2
+    assert _raw_ids(warehouse) == ["Id-1", "Id-10", "Id-2", "Id-20", "Id-21"]
