@@ -231,6 +231,7 @@ INGEST_COLUMNS = (
     "files_unchanged",
     "rows_loaded",
     "rows_rejected",
+    "rows_quarantined",
 )
 
 
@@ -253,6 +254,15 @@ def run_ingest(landing: Path, warehouse: Path, console: Console) -> bool:
     console.print(table)
     for path in summary.unknown_paths:
         console.print(f"[yellow]warning:[/] {escape(unknown_path_warning(path))}")
+    for obj in summary.objects:
+        if obj.rows_quarantined:
+            samples = "; ".join(obj.quarantine_samples)
+            console.print(
+                f"[yellow]warning:[/] {obj.folder}: {obj.rows_quarantined:,} row(s) quarantined "
+                "(raw._quarantine; released when a corrected version arrives), e.g. "
+                + escape(samples),
+                highlight=False,
+            )
     for error in summary.errors:
         console.print(f"[red]error:[/] {error}")
     # The failed-file policy (docs/INGESTION.md): a file that failed in an earlier run is not
@@ -276,6 +286,7 @@ REFRESH_FILE_COUNTS = (
 REFRESH_ROW_COUNTS = (
     ("rows_loaded", "rows"),
     ("rows_rejected", "rejected"),
+    ("rows_quarantined", "quarantined"),
 )
 
 

@@ -45,6 +45,7 @@ class RefreshResult:
     files_failed: int | None = 0
     rows_loaded: int | None = 0
     rows_rejected: int | None = 0
+    rows_quarantined: int | None = 0  # held back in raw._quarantine (a value staging cannot cast)
     load_ids: list[str] = field(default_factory=list)
     # The failed-file policy (docs/INGESTION.md): every open failed file after the run, this
     # run's or an earlier one's; they block publishing only when `strict`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -51,7 +52,13 @@ def rows(folder: str, n: int, start: int = 1) -> list[dict[str, Any]]:
         row = {c.name: _value(c, i, folder) for c in export.columns}
         for key in export.key:
             col = next(c for c in export.columns if c.name == key)
-            row[key] = i if col.type == contract.INTEGER else f"{key}-{i}"
+            # Unique per row and of the key's type (a date key that is no date is quarantined).
+            if col.type == contract.INTEGER:
+                row[key] = i
+            elif col.type == contract.DATE:
+                row[key] = (dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat()
+            else:
+                row[key] = f"{key}-{i}"
         out.append(row)
     return out
 

@@ -799,3 +799,39 @@ def test_chromium_renders_every_chart_offline(report: ReportResult, tmp_path: Pa
         assert colours > 20 and ink > 0.02, (chart["id"], colours, ink)
     colours, ink = _colours(screenshot)
     assert colours > 50 and ink > 0.1, (colours, ink)
+
+
+def test_open_quarantined_rows_are_listed_bounded(xs_serving: Path, tmp_path: Path):
+    """The quarantine section: the open cells (file, row, column, value, rule), at most
+    QUARANTINE_ROWS of them with the count of all; released ones are not listed."""
+    from revops.report.data import QUARANTINE_ROWS
+
+    serving = tmp_path / "revops.duckdb"
+    shutil.copy(xs_serving, serving)
+    clean = build_report(serving, tmp_path / "clean.html").path.read_text()
+    assert 'id="quarantine-status">No delivered row is held back' in clean
+    con = duckdb.connect(str(serving))
+    con.execute(
+        """
+        insert into data_quality_quarantine
+        select 'salesforce', 'Lead', 'salesforce/Lead/2025-03-01/Lead.csv', 'sha', 'CreatedDate',
+            case when i = 1 then '<b>yesterday</b>' else 'bad ' || i end, 'cast:timestamp',
+            'not an ISO 8601 timestamp', 'Id-' || i, null, i, null, false
+        from range(1, 61) as t(i)
+        """
+    )
+    con.execute(
+        "insert into data_quality_quarantine values ('stripe', 'customers', 'x.jsonl', 'sha', "
+        "'created', 'soon', 'cast:unix_time', 'm', 'cus_1', 'y.jsonl', 1, 1, true)"
+    )
+    con.close()
+    page = build_report(serving, tmp_path / "report.html").path.read_text()
+    status = re.search(r'id="quarantine-status">(.*?)</p>', page).group(1)
+    assert status.startswith("60 value(s)") and f"The first {QUARANTINE_ROWS} are listed" in status
+    table = re.search(r'<table id="quarantine">(.*?)</table>', page, re.S).group(1)
+    assert table.count("<tr>") == QUARANTINE_ROWS + 1  # the header row, then the cells
+    assert "salesforce/Lead/2025-03-01/Lead.csv" in table and "CreatedDate" in table
+    assert "&lt;b&gt;yesterday&lt;/b&gt;" in table and "cast:timestamp" in table
+    assert "x.jsonl" not in table  # released
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
+    assert data["quarantine"]["open"] == 60

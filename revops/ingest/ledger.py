@@ -94,6 +94,7 @@ class LedgerCounts:
     files_failed: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_quarantined: int = 0
 
 
 # field of LedgerCounts -> its aggregate over the runs' ledger rows. Rows count for `loaded`
@@ -104,6 +105,7 @@ COUNTS: dict[str, str] = {
     "files_failed": f"count(*) filter (where status = '{FAILED}')",
     "rows_loaded": f"coalesce(sum(rows_loaded) filter (where status = '{LOADED}'), 0)",
     "rows_rejected": f"coalesce(sum(rows_rejected) filter (where status = '{LOADED}'), 0)",
+    "rows_quarantined": f"coalesce(sum(rows_quarantined) filter (where status = '{LOADED}'), 0)",
 }
 
 

@@ -10,10 +10,13 @@ How one object is loaded (docs/INGESTION.md has the full story):
 3. Load the rest in batches: one DuckDB read of many files (`read_csv([...])` or
    `read_json_objects([...])`, with `file_index`) into a temp table whose row order numbers each
    file's rows. Per-file counts and reader rejects then decide, per file, to keep or fail it
-   (rows read must add up to the probe's count, or the file fails rather than lose rows),
-   and one transaction appends the kept files' rows, their rejects and every file's ledger row.
-   A file whose counts do not add up in a batch of several is first loaded again on its own
-   (DuckDB can drop a cut last record of one file of many without reporting it).
+    (rows read must add up to the probe's count, or the file fails rather than lose rows).
+    Every row of a kept file is checked against the contract in SQL (revops/ingest/quarantine.py):
+    a value staging cannot cast, or an empty required value, sends the row to `raw._quarantine`
+    instead of raw. One transaction appends the kept files' rows, their rejects and quarantined
+    rows, releases quarantined rows that a corrected version supersedes, and writes every file's
+    ledger row. A file whose counts do not add up in a batch of several is first loaded again on
+    its own (DuckDB can drop a cut last record of one file of many without reporting it).
    A batch that DuckDB cannot read as a whole is retried one file at a time, so a bad file
    fails alone.
 """
@@ -47,10 +50,12 @@ from revops.ingest.probe import (
     probe_file,
     read_record,
 )
+from revops.ingest.quarantine import failures_sql, key_sql
 from revops.ingest.summary import (
     DUPLICATE,
     FAILED,
     LOADED,
+    QUARANTINE_SAMPLES,
     FileResult,
     IngestSummary,
     ObjectSummary,
@@ -58,6 +63,7 @@ from revops.ingest.summary import (
 from revops.ingest.warehouse import (
     LEDGER_TABLE,
     LINEAGE_NAMES,
+    QUARANTINE_TABLE,
     REJECTS_TABLE,
     REMOVALS_TABLE,
     add_columns,
@@ -136,6 +142,7 @@ class _Outcome:
     rows_read: int | None = 0  # None: the file was not read
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_quarantined: int = 0
     error: str | None = None
     first_rowid: int = 0
     no_key: int = 0  # rows without a key value
@@ -410,6 +417,7 @@ class _BatchLoader:
         self.started = _now()
         # Files to load again on their own: their counts did not add up in this batch's read.
         self.alone: list[_Item] = []
+        self.quarantined = False  # whether `temp._revops_qflags` holds rows of this batch
         # CSV rows are all of kind 'ok'; JSON Lines batches carry a kind per line.
         self._kind_column = f", 'ok' as {_P}kind" if obj.format == "csv" else ""
 
@@ -528,6 +536,127 @@ class _BatchLoader:
         ).fetchone()
         return bool(row and row[0])
 
+    # -- quarantine -----------------------------------------------------------------------
+
+    def _flag_quarantine(
+        self,
+        outcomes: dict[str, _Outcome],
+        fails: str | None,
+        key_null: str,
+        key_text: str,
+        row_json: str,
+    ) -> None:
+        """Find the rows of kept files that fail a contract rule (revops/ingest/quarantine.py)
+        into `temp._revops_qflags` (one row per batch row, its failures as a list), and take
+        them out of the files' loaded counts. Rejected rows (no key, not JSON) are not checked.
+
+        `fails` is the SQL of the row's failures over `temp._revops_batch` (None: no column
+        has a rule), `key_text` the row's key as text, `row_json` the whole row as JSON text.
+        """
+        self.quarantined = False
+        if fails is None:
+            return
+        self.con.execute(
+            f"""
+            create or replace temp table {_P}qflags as
+            select {_P}qrowid, {_FIDX}, {_P}fails, {_P}key, {_P}row_json
+            from (
+                select rowid as {_P}qrowid, {_FIDX}, {fails} as {_P}fails,
+                    {key_text} as {_P}key, {row_json} as {_P}row_json
+                from (select *, rowid{self._kind_column} from temp.{_P}batch)
+                where {_P}kind = 'ok' and not ({key_null})
+            )
+            where len({_P}fails) > 0
+            """
+        )
+        counts = self.con.execute(
+            f"select {_FIDX}, count(*) from temp.{_P}qflags group by 1"
+        ).fetchall()
+        for fidx, n in counts:
+            outcome = outcomes[self.paths[fidx]]
+            if outcome.keep:
+                outcome.rows_quarantined = n
+                outcome.rows_loaded -= n
+                self.quarantined = True
+
+    def _insert_quarantine(
+        self, numbered: str, line_known: bool, meta: list[str], quarantined_at: dt.datetime
+    ) -> None:
+        """One `raw._quarantine` row per (flagged row, failing column) of the kept files."""
+        line = f"n.{_P}line" if line_known else "null"
+        self.con.execute(
+            f"""
+            insert into {QUARANTINE_TABLE} (load_id, source, object, raw_table, file_path,
+                file_sha256, row_number, line_number, column_name, value, rule, message,
+                key_value, row_json, quarantined_at)
+            select ?, ?, ?, ?, n.{_P}path, n.{_P}sha, n.{_P}row, {line},
+                q.f.column_name, q.f.value, q.f.rule, q.f.message, q.{_P}key, q.{_P}row_json, ?
+            from ({numbered}) as n
+            join (
+                select {_P}qrowid, {_P}key, {_P}row_json, unnest({_P}fails) as f
+                from temp.{_P}qflags
+            ) as q on n.{_P}rowid = q.{_P}qrowid
+            """,
+            [*meta, self.obj.raw_table, quarantined_at],
+        )
+
+    def _release(self, key_text: str, loaded_at: dt.datetime) -> None:
+        """Release the object's quarantined rows that a row loaded by this batch supersedes:
+        one with the same key, loaded later (an earlier batch's quarantine, or this batch's
+        from an earlier file or row), or a new version of the same file."""
+        obj = self.obj
+        (open_rows,) = self.con.execute(
+            f"select count(*) from {QUARANTINE_TABLE} "
+            "where source = ? and object = ? and released_at is null",
+            [obj.source, obj.name],
+        ).fetchone()
+        if not open_rows:
+            return
+        params = [loaded_at, self.load_id, obj.source, obj.name]
+        # A corrected version of the row: the same key, loaded after it. The latest such row
+        # per key (by delivery date, file, row) names the release, so the outcome is one.
+        position = "(coalesce({d}, date '0001-01-01'), {p}, {r})"
+        raw_position = position.format(d="_delivery_date", p="_file_path", r="_row_number")
+        quarantined_position = position.format(
+            d=f"(select delivery_date from temp.{_P}files where rel_path = q.file_path limit 1)",
+            p="q.file_path",
+            r="q.row_number",
+        )
+        self.con.execute(
+            f"""
+            update {QUARANTINE_TABLE} as q
+            set released_at = ?, released_by_file = r.file_path, released_load_id = ?
+            from (
+                select key_value, max(pos) as pos, arg_max(file_path, pos) as file_path
+                from (
+                    select {key_text} as key_value, _file_path as file_path,
+                        {raw_position} as pos
+                    from {raw_table(obj)}
+                    where _loaded_at = ? and _load_id = ?
+                )
+                group by key_value
+            ) as r
+            where q.source = ? and q.object = ? and q.released_at is null
+                and q.key_value = r.key_value
+                and (q.quarantined_at < ? or r.pos > {quarantined_position})
+            """,
+            [loaded_at, self.load_id, loaded_at, self.load_id, obj.source, obj.name, loaded_at],
+        )
+        # A new version of the file that held the row (the row fixed, or no longer sent).
+        self.con.execute(
+            f"""
+            update {QUARANTINE_TABLE} as q
+            set released_at = ?, released_by_file = q.file_path, released_load_id = ?
+            where q.source = ? and q.object = ? and q.released_at is null
+                and q.quarantined_at < ?
+                and exists (
+                    select 1 from temp.{_P}files as f
+                    where f.keep and f.rel_path = q.file_path and f.sha256 <> q.file_sha256
+                )
+            """,
+            [*params, loaded_at],
+        )
+
     # -- commit ---------------------------------------------------------------------------
 
     def _commit(
@@ -539,12 +668,14 @@ class _BatchLoader:
         raw_line_sql: str,
         extras: Sequence[str],
         delivered: dict[str, Sequence[str]],
+        line_known: bool,
     ) -> list[FileResult]:
-        """Append the kept files' rows and rejects and every file's ledger row, atomically.
+        """Append the kept files' rows, rejects and quarantined rows, release the quarantined
+        rows this batch supersedes, and write every file's ledger row, in one transaction.
 
         `value(column)` is the SQL of a data column over `temp._revops_batch`; `header_lines`
-        turns a row's position into its line number; `raw_line_sql` gives a row's text for a
-        key reject.
+        turns a row's position into its line number (`line_known`: exactly, as in JSON Lines);
+        `raw_line_sql` gives a row's text for a key reject.
         """
         con, obj = self.con, self.obj
         kept = [i for i, p in enumerate(self.paths) if outcomes[p].keep]
@@ -583,7 +714,8 @@ class _BatchLoader:
             else ""
         )
         numbered = f"""
-            select b.*{self._kind_column}, {row} as {_P}row, {row} + {header_lines} as {_P}line,
+            select b.*{self._kind_column}, b.rowid as {_P}rowid, {row} as {_P}row,
+                {row} + {header_lines} as {_P}line,
                 f.rel_path as {_P}path, f.sha256 as {_P}sha, f.delivery_date as {_P}date
             from temp.{_P}batch as b
             join temp.{_P}keep as k on b.{_FIDX} = k.{_P}kfidx
@@ -602,6 +734,11 @@ class _BatchLoader:
         cols = ", ".join(ident(c) for c in columns)
         values = ", ".join(f"{value(c)}" for c in columns)
         meta = [self.load_id, obj.source, obj.name]
+        not_quarantined = (
+            f" and {_P}rowid not in (select {_P}qrowid from temp.{_P}qflags)"
+            if self.quarantined
+            else ""
+        )
         results = self._results(outcomes, delivered)
         con.execute("begin transaction")
         try:
@@ -616,11 +753,13 @@ class _BatchLoader:
                         _row_number, _delivery_date, _load_id, _loaded_at)
                     select {values}, {_P}path, {_P}sha, {_P}row, {_P}date, ?, ?
                     from ({numbered})
-                    where {_P}kind = 'ok' and not ({key_null})
+                    where {_P}kind = 'ok' and not ({key_null}){not_quarantined}
                     """,
                     [self.load_id, loaded_at],
                 )
                 con.execute("set preserve_insertion_order = true")
+                if self.quarantined:
+                    self._insert_quarantine(numbered, line_known, meta, loaded_at)
                 # Records DuckDB's reader refused (bad quoting, field count, line too long).
                 con.execute(
                     f"""
@@ -648,6 +787,7 @@ class _BatchLoader:
                     )
                 if any(o.keep and o.not_json for o in outcomes.values()):
                     self._insert_json_rejects(numbered, meta, loaded_at)
+                self._release(key_sql(obj, ident), loaded_at)
             _insert_ledger(con, obj, self.load_id, results)
             if _before_commit is not None:
                 _before_commit(f"{obj.folder}: {len(self.items)} file(s)")
@@ -702,6 +842,9 @@ class _BatchLoader:
                     rows_counted=item.probe.records,
                     rows_loaded=o.rows_loaded if o.keep else 0,
                     rows_rejected=o.rows_rejected if o.keep else 0,
+                    rows_quarantined=(
+                        None if o.rows_read is None else o.rows_quarantined if o.keep else 0
+                    ),
                     error=o.error,
                     is_new_version=o.keep and item.previous_sha is not None,
                     previous_sha256=item.previous_sha,
@@ -755,6 +898,13 @@ class _BatchLoader:
             _collect_reader_rejects(con, header_lines=1, fmt="csv")
         key_null = " or ".join(f"nullif(trim({ident(k)}), '') is null" for k in obj.key)
         outcomes = self._decide(key_null, jsonl=False)
+        # The whole delivered row, each value as its text, for the quarantine.
+        row_json = (
+            "json_object(" + ", ".join(f"{literal(c)}, {ident(c)}" for c in header) + ")::varchar"
+        )
+        self._flag_quarantine(
+            outcomes, failures_sql(obj, header, ident), key_null, key_sql(obj, ident), row_json
+        )
         # A key reject has no raw text left: re-create its CSV line from the values read.
         raw_line = (
             "concat_ws(',', "
@@ -763,7 +913,7 @@ class _BatchLoader:
             )
             + ")"
         )
-        return self._commit(outcomes, header, ident, 1, raw_line, extras, delivered)
+        return self._commit(outcomes, header, ident, 1, raw_line, extras, delivered, False)
 
     # -- JSON Lines -----------------------------------------------------------------------
 
@@ -838,25 +988,41 @@ class _BatchLoader:
             return f"struct_extract({_P}s, {literal(c)})"
 
         key_null = " or ".join(f"nullif(trim({value(k)}), '') is null" for k in obj.key)
+        # The rule failures of each row (revops/ingest/quarantine.py) are found here, where the
+        # line's text is at hand: a quarantined row keeps it.
+        fails = failures_sql(obj, columns, value)
+        live = f"{_P}kind = 'ok' and not ({key_null})"
+        fails_sql = f"case when {live} then {fails} end" if fails else "[]"
         # Nested objects and arrays become their JSON text; the raw line is kept only where a
-        # reject needs it.
+        # reject or the quarantine needs it.
         con.execute(
             f"""
             create or replace temp table {_P}batch as
-            select {_FIDX}, {_P}kind, {_P}s,
-                case when {_P}kind <> 'ok' or ({key_null}) then {_P}j end as {_P}raw
+            select {_FIDX}, {_P}kind, {_P}s, {_P}fails,
+                case when {_P}kind <> 'ok' or ({key_null}) or len({_P}fails) > 0
+                    then {_P}j end as {_P}raw
             from (
-                select {_FIDX}, {_P}kind, {_P}j,
-                    case when {_P}kind = 'ok' then json_transform({_P}j, {literal(spec)}) end
-                        as {_P}s
-                from temp.{_P}src
+                select *, {fails_sql} as {_P}fails
+                from (
+                    select {_FIDX}, {_P}kind, {_P}j,
+                        case when {_P}kind = 'ok' then json_transform({_P}j, {literal(spec)}) end
+                            as {_P}s
+                    from temp.{_P}src
+                )
             )
             """
         )
         con.execute(f"drop table temp.{_P}src")
         outcomes = self._decide(key_null, jsonl=True, fast=fast)
         self._check_required(outcomes, value)
-        return self._commit(outcomes, columns, value, 0, f"{_P}raw", extras, delivered)
+        self._flag_quarantine(
+            outcomes,
+            f"{_P}fails" if fails else None,
+            key_null,
+            key_sql(obj, value),
+            f"{_P}raw",
+        )
+        return self._commit(outcomes, columns, value, 0, f"{_P}raw", extras, delivered, True)
 
     def _check_required(self, outcomes: dict[str, _Outcome], value: Callable[[str], str]) -> None:
         """Fail files in which no object carries a required key, or any key of a
@@ -914,6 +1080,7 @@ def _insert_ledger(
         "rows_counted": ([r.rows_counted for r in results], "bigint"),
         "rows_loaded": ([r.rows_loaded for r in results], "bigint"),
         "rows_rejected": ([r.rows_rejected for r in results], "bigint"),
+        "rows_quarantined": ([r.rows_quarantined for r in results], "bigint"),
         "extra_columns": ([r.extra_columns for r in results], "varchar[]"),
         "missing_columns": ([r.missing_columns for r in results], "varchar[]"),
         "error": ([r.error for r in results], "varchar"),
@@ -967,6 +1134,7 @@ def _result(
         started_at=started,
         finished_at=_now(),
         rows_read=rows_read,
+        rows_quarantined=None if rows_read is None else 0,
         rows_counted=probe.records,
         error=error,
         duplicate_of=duplicate_of,
@@ -1187,9 +1355,38 @@ def _load_object(
     summary.files.extend(late)
     con.execute(f"drop table if exists temp.{_P}batch")
     summary.raw_rows = con.execute(f"select count(*) from {raw_table(obj)}").fetchone()[0]
+    if summary.rows_quarantined:
+        summary.quarantine_samples = _quarantine_samples(con, obj, load_id)
     summary.unresolved = _unresolved(con, obj)
     summary.seconds = time.perf_counter() - clock
     return summary
+
+
+def _quarantine_samples(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, load_id: str
+) -> list[str]:
+    """The first cells this run quarantined for `obj`, as `<file> row <n>, column <c>: ...`."""
+    rows = con.execute(
+        f"""
+        select file_path, row_number, column_name, value, rule
+        from {QUARANTINE_TABLE}
+        where load_id = ? and source = ? and object = ?
+        order by file_path, row_number, column_name
+        limit {QUARANTINE_SAMPLES}
+        """,
+        [load_id, obj.source, obj.name],
+    ).fetchall()
+    return [
+        f"{path} row {row}, column {column}: {_shown(value)} ({rule})"
+        for path, row, column, value, rule in rows
+    ]
+
+
+def _shown(value: str | None, limit: int = 40) -> str:
+    """A delivered value for a message: quoted, cut to `limit` characters."""
+    if value is None:
+        return "empty"
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 def _unresolved(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
@@ -1312,7 +1509,8 @@ def ingest_landing(
 
 def forget_file(warehouse: Path, rel_path: str) -> dict[str, int]:
     """Remove every trace of one landing file (all its versions) so that the next run loads it
-    again: its raw rows, its rejects and its ledger rows, in one transaction.
+    again: its raw rows, its rejects, its quarantined rows and its ledger rows, in one
+    transaction.
 
     `rel_path` is the path relative to the landing folder, as in `raw._load_ledger.file_path`.
     Returns the number of rows deleted per table. The landing file itself is not touched.
@@ -1336,6 +1534,23 @@ def forget_file(warehouse: Path, rel_path: str) -> dict[str, int]:
                 ).fetchone()
                 con.execute(f"delete from {table} where {column} = ?{extra}", params)
                 deleted[table] = count
+            # Its quarantined rows go with it; rows it released are open again (until the next
+            # corrected version, usually this file loaded again, releases them).
+            (count,) = con.execute(
+                f"select count(*) from {QUARANTINE_TABLE} "
+                "where file_path = ? and source = ? and object = ?",
+                [rel_path, source, name],
+            ).fetchone()
+            con.execute(
+                f"delete from {QUARANTINE_TABLE} where file_path = ? and source = ? and object = ?",
+                [rel_path, source, name],
+            )
+            deleted[QUARANTINE_TABLE] = count
+            con.execute(
+                f"update {QUARANTINE_TABLE} set released_at = null, released_by_file = null, "
+                "released_load_id = null where released_by_file = ? and source = ? and object = ?",
+                [rel_path, source, name],
+            )
             if deleted[raw_table(obj)]:
                 con.execute(
                     f"insert into {REMOVALS_TABLE} values (?, ?, ?, ?)",

@@ -28,8 +28,9 @@ class ExportedTable:
 
 
 def export_raw_parquet(warehouse: Path, out_dir: Path) -> list[ExportedTable]:
-    """Write every table of the warehouse's `raw` schema (the raw tables, `_load_ledger` and
-    `_rejects`) to `<out_dir>/<table>/part-0.parquet`, replacing what an earlier export wrote.
+    """Write every table of the warehouse's `raw` schema (the raw tables, `_load_ledger`,
+    `_rejects` and `_quarantine`) to `<out_dir>/<table>/part-0.parquet`, replacing what an
+    earlier export wrote.
 
     Column names and types are kept (text stays text, `_row_number` BIGINT, `_delivery_date`
     DATE, `_loaded_at` a UTC timestamp). The warehouse is opened read-only, so other readers

@@ -304,7 +304,10 @@ def probe_file(path: Path, fmt: str) -> Probe:
                 if nul >= 0:
                     problem = f"binary content: NUL byte at offset {size + nul}"
             if problem is None:
-                counter.feed(chunk)
+                # DuckDB drops a UTF-8 BOM: a JSON Lines file of a BOM and a line break holds
+                # a blank line, not a record. (The CSV counter's first record is the header.)
+                skip = len(_UTF8_BOM) if size == 0 and chunk.startswith(_UTF8_BOM) else 0
+                counter.feed(chunk[skip:] if skip and fmt != "csv" else chunk)
             size += len(chunk)
             last = chunk[-1:]
     records: int | None = counter.finish()

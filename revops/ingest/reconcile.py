@@ -1,9 +1,10 @@
 """The ingestion invariant, checked before anything downstream may be published.
 
-For every file whose latest attempt loaded: rows read = rows loaded + rows rejected; rows read
-= rows counted (the probe's own count, which does not use DuckDB's parser); and the raw table
-holds exactly the rows the ledger says were loaded, file by file. A raw row lost or
-added behind the ledger's back (a manual delete, a half-restored backup) fails the check.
+For every file whose latest attempt loaded: rows read = rows loaded + rows rejected + rows
+quarantined; rows read = rows counted (the probe's own count, which does not use DuckDB's
+parser); and the raw table holds exactly the rows the ledger says were loaded, file by file. A
+raw row lost or added behind the ledger's back (a manual delete, a half-restored backup) fails
+the check.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Reconciliation:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_quarantined: int = 0
     raw_rows: int = 0
     latest_delivery_date: dt.date | None = None  # newest delivery among loaded files
     problems: list[str] = field(default_factory=list)
@@ -50,7 +52,7 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
     ledger = con.execute(
         f"""
         select file_path, file_sha256, load_id, rows_read, rows_loaded, rows_rejected,
-            rows_counted, delivery_date
+            rows_counted, delivery_date, coalesce(rows_quarantined, 0)
         from {LEDGER_TABLE}
         where source = {literal(obj.source)} and object = {literal(obj.name)}
             and status = 'loaded'
@@ -67,7 +69,7 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
         ).fetchall()
     )
     expected_keys = set()
-    for path, sha, load_id, read, loaded, rejected, counted, delivered in ledger:
+    for path, sha, load_id, read, loaded, rejected, counted, delivered, quarantined in ledger:
         result.files += 1
         if delivered and (
             not result.latest_delivery_date or delivered > result.latest_delivery_date
@@ -76,11 +78,12 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
         result.rows_read += read or 0
         result.rows_loaded += loaded
         result.rows_rejected += rejected
+        result.rows_quarantined += quarantined
         expected_keys.add((path, sha, load_id))
-        if read is not None and read != loaded + rejected:
+        if read is not None and read != loaded + rejected + quarantined:
             result.problems.append(
                 f"{path} (load {load_id}): {read} rows read != {loaded} loaded + {rejected} "
-                "rejected"
+                f"rejected + {quarantined} quarantined"
             )
         # Null on ledger rows written before the probe counted records (docs/INGESTION.md).
         if read is not None and counted is not None and read != counted:

@@ -12,6 +12,8 @@ LOADED = "loaded"
 DUPLICATE = "duplicate"
 FAILED = "failed"
 STATUSES = (LOADED, DUPLICATE, FAILED)
+# Quarantined cells named per object in the summary (raw._quarantine holds them all).
+QUARANTINE_SAMPLES = 5
 
 # A source object's delivery status, as the published snapshot (`revops_sources.status`) and
 # the report show it. An optional object (`ExportObject.optional`, e.g. Salesforce's
@@ -57,6 +59,9 @@ class FileResult:
     rows_counted: int | None = None
     rows_loaded: int = 0
     rows_rejected: int = 0
+    # Rows held back in `raw._quarantine` (a value staging cannot cast, a required value
+    # empty); None when the file's rows were not read.
+    rows_quarantined: int | None = None
     error: str | None = None
     is_new_version: bool = False
     previous_sha256: str | None = None
@@ -89,6 +94,9 @@ class ObjectSummary:
     unresolved: list[str] = field(default_factory=list)
     files_present: int = 0  # files in the object's landing folder, handled before or not
     optional: bool = False  # the contract's `ExportObject.optional`
+    # `<file> row <n>, column <c>: <value> (<rule>)` of the first rows this run quarantined
+    # (at most QUARANTINE_SAMPLES; `rows_quarantined` counts them all).
+    quarantine_samples: list[str] = field(default_factory=list)
 
     @property
     def never_delivered(self) -> bool:
@@ -127,6 +135,10 @@ class ObjectSummary:
         return sum(f.rows_rejected for f in self.files if f.status == LOADED)
 
     @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined or 0 for f in self.files if f.status == LOADED)
+
+    @property
     def extra_columns(self) -> list[str]:
         seen: dict[str, None] = {}
         for f in self.files:
@@ -155,6 +167,7 @@ class ObjectSummary:
             "files_unchanged": self.files_unchanged,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
+            "rows_quarantined": self.rows_quarantined,
             "seconds": round(self.seconds, 2),
         }
 
@@ -199,6 +212,10 @@ class IngestSummary:
     @property
     def rows_rejected(self) -> int:
         return sum(o.rows_rejected for o in self.objects)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(o.rows_quarantined for o in self.objects)
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One dict per object (same keys, in display order): ready for a table printer."""
@@ -249,5 +266,12 @@ class IngestSummary:
             lines.append(
                 f"note: optional object(s) not delivered (not a problem): {', '.join(optional)}"
             )
+        for o in self.objects:
+            if o.rows_quarantined:
+                lines.append(
+                    f"warning: {o.folder}: {o.rows_quarantined} row(s) quarantined (kept out of "
+                    "raw until a corrected version arrives; raw._quarantine), e.g. "
+                    + "; ".join(o.quarantine_samples)
+                )
         lines.extend(f"error: {e}" for e in self.errors)
         return "\n".join(lines)

@@ -16,6 +16,9 @@ from revops.settings import duckdb_config
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
 REJECTS_TABLE = f"{RAW_SCHEMA}._rejects"
+# Rows held back from their raw table because a value cannot be cast to its contract type or a
+# required value is empty: one row per (row, failing column), the whole row kept as JSON.
+QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
 # Raw rows deleted after they were loaded (`forget_file`): incremental dbt models built before
 # such a removal may hold rows derived from them, so the next build rebuilds them.
 REMOVALS_TABLE = f"{RAW_SCHEMA}._raw_rows_removed"
@@ -55,12 +58,13 @@ create table if not exists {LEDGER_TABLE} (
     error varchar,
     started_at timestamptz not null,
     finished_at timestamptz not null,
-    rows_counted bigint
+    rows_counted bigint,
+    rows_quarantined bigint
 )
 """
 # Columns added to the ledger after its first release, created in older warehouses too (last,
 # so that old and new ledgers have the same layout).
-LEDGER_ADDED_COLUMNS = (("rows_counted", "bigint"),)
+LEDGER_ADDED_COLUMNS = (("rows_counted", "bigint"), ("rows_quarantined", "bigint"))
 
 REJECTS_DDL = f"""
 create table if not exists {REJECTS_TABLE} (
@@ -76,6 +80,30 @@ create table if not exists {REJECTS_TABLE} (
     error varchar not null,
     raw_line varchar,
     rejected_at timestamptz not null
+)
+"""
+
+
+QUARANTINE_DDL = f"""
+create table if not exists {QUARANTINE_TABLE} (
+    load_id varchar not null,
+    source varchar not null,
+    object varchar not null,
+    raw_table varchar not null,
+    file_path varchar not null,
+    file_sha256 varchar not null,
+    row_number bigint not null,
+    line_number bigint,
+    column_name varchar not null,
+    value varchar,
+    rule varchar not null,
+    message varchar not null,
+    key_value varchar,
+    row_json varchar not null,
+    quarantined_at timestamptz not null,
+    released_at timestamptz,
+    released_by_file varchar,
+    released_load_id varchar
 )
 """
 
@@ -119,7 +147,8 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, the ledger, the rejects table and every object's raw table.
+    """Create the raw schema, the ledger, the rejects and quarantine tables and every object's
+    raw table.
 
     Every raw table exists from the first run on, delivered or not, so that the dbt sources
     always resolve (an object without files is an empty table, not a missing one).
@@ -129,6 +158,7 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql_type in LEDGER_ADDED_COLUMNS:
         con.execute(f"alter table {LEDGER_TABLE} add column if not exists {name} {sql_type}")
     con.execute(REJECTS_DDL)
+    con.execute(QUARANTINE_DDL)
     con.execute(REMOVALS_DDL)
     for obj in contract.OBJECTS:
         ensure_raw_table(con, obj)

@@ -221,7 +221,52 @@ def _freshness_html(data: ReportData) -> str:
 <table id="sources"><thead><tr><th>Source</th><th>Object</th><th>Latest delivery</th>
 <th class="num">Files loaded</th><th class="num">Files failed</th><th class="num">Rows loaded</th>
 <th class="num">Rows rejected</th><th>Status</th></tr></thead><tbody>{object_rows}</tbody></table>
-</details>{_run_checks_html(data)}</div></section>"""
+</details>{_quarantine_html(data)}{_run_checks_html(data)}</div></section>"""
+
+
+def _delivered(value: object, limit: int = 200) -> str:
+    """A delivered value for the page: escaped, cut to `limit` characters, `empty` for null."""
+    if value is None:
+        return "<em>empty</em>"
+    text = str(value)
+    return escape(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _quarantine_html(data: ReportData) -> str:
+    """Open quarantined cells: rows ingestion kept out of the marts (file, row, column, value,
+    rule), the first QUARANTINE_ROWS of them and the count of all."""
+    if not data.quarantine_open:
+        return (
+            '<h3 style="margin-top:12px">Quarantined rows</h3>'
+            '<p id="quarantine-status">No delivered row is held back: every value could be '
+            "cast.</p>"
+        )
+    shown = len(data.quarantine)
+    more = (
+        f" The first {shown} are listed; raw._quarantine and the mart data_quality_quarantine "
+        "hold them all."
+        if shown < data.quarantine_open
+        else ""
+    )
+    rows = "".join(
+        f"<tr><td>{escape(str(q['source_name']))}/{escape(str(q['object_name']))}</td>"
+        f"<td>{escape(str(q['file_path']))}</td>"
+        f'<td class="num">{int(q["row_number"]):,}</td>'
+        f"<td>{escape(str(q['column_name']))}</td>"
+        f"<td>{_delivered(q['delivered_value'])}</td>"
+        f"<td>{escape(str(q['quarantine_rule']))}</td>"
+        f"<td>{escape(str(q['quarantine_message']))}</td></tr>"
+        for q in data.quarantine
+    )
+    return (
+        '<h3 style="margin-top:12px">Quarantined rows</h3>'
+        f'<p id="quarantine-status">{data.quarantine_open:,} value(s) in delivered rows could not '
+        "be cast or were empty where required: those rows are in no mart until a corrected "
+        f"version is delivered.{more}</p>"
+        '<table id="quarantine"><thead><tr><th>Object</th><th>File</th>'
+        '<th class="num">Row</th><th>Column</th><th>Value</th><th>Rule</th><th>Why</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def _failed_files_html(data: ReportData) -> str:
@@ -403,6 +448,7 @@ def render_html(
         "figures": figure_ids,
         "checks": data.checks,
         "failed_files": data.failed_files,
+        "quarantine": {"open": data.quarantine_open, "rows": data.quarantine},
         "failed_refresh": failed_refresh,
     }
     nav = "".join(f'<a href="#{s}">{escape(t)}</a>' for s, t in sections)

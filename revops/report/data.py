@@ -23,6 +23,8 @@ ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
 DEFAULT_ATTRIBUTION_MODEL = "w_shaped"
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise", "Unknown")
+# Quarantined cells listed in the report (the count says how many there are in all).
+QUARANTINE_ROWS = 50
 ALL = "All"
 
 
@@ -46,6 +48,9 @@ class ReportData:
     # landing files whose latest load attempt had failed when the snapshot was published: not
     # in its numbers (the failed-file policy, docs/INGESTION.md)
     failed_files: list[Row] = field(default_factory=list)
+    # Open (unreleased) quarantined cells, at most QUARANTINE_ROWS, and how many in all.
+    quarantine: list[Row] = field(default_factory=list)
+    quarantine_open: int = 0
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -117,6 +122,31 @@ def read_failed_files(con: duckdb.DuckDBPyConnection) -> list[Row]:
     if not present:
         return []
     return query(con, "select * from revops_failed_files order by source, object, file_path")
+def read_quarantine(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], int]:
+    """The snapshot's open quarantined cells (`data_quality_quarantine`, not released), the
+    first QUARANTINE_ROWS by object, file, row and column, and their count (none in snapshots
+    from before the quarantine)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_name = 'data_quality_quarantine'"
+    ).fetchone()[0]
+    if not present:
+        return [], 0
+    (total,) = con.execute(
+        "select count(*) from data_quality_quarantine where not is_released"
+    ).fetchone()
+    rows = query(
+        con,
+        f"""
+        select source_name, object_name, file_path, row_number, column_name, delivered_value,
+            quarantine_rule, quarantine_message
+        from data_quality_quarantine
+        where not is_released
+        order by source_name, object_name, file_path, row_number, column_name
+        limit {QUARANTINE_ROWS}
+        """,
+    )
+    return rows, int(total)
 
 
 def read_report_data(
@@ -142,6 +172,7 @@ def read_report_data(
         currency_row = con.execute(
             "select any_value(reporting_currency) from mrr_by_month"
         ).fetchone()
+        quarantine, quarantine_open = read_quarantine(con)
         return ReportData(
             snapshot=snapshot_rows[0],
             sources=sources,
@@ -174,6 +205,8 @@ def read_report_data(
             attribution_model=attribution_model,
             checks=read_checks(con),
             failed_files=read_failed_files(con),
+            quarantine=quarantine,
+            quarantine_open=quarantine_open,
         )
     finally:
         con.close()

@@ -106,6 +106,7 @@ def _metadata(summary: ObjectSummary) -> dict[str, object]:
         "new_versions": summary.new_versions,
         "rows_loaded": summary.rows_loaded,
         "rows_rejected": summary.rows_rejected,
+        "rows_quarantined": summary.rows_quarantined,
         "extra_columns": ", ".join(summary.extra_columns) or "none",
         "load_seconds": round(summary.seconds, 2),
         "dagster/row_count": summary.raw_rows or 0,
@@ -153,8 +154,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 blocking=True,
                 description=(
                     "Blocking: for every loaded file, rows read = rows loaded + rows rejected "
-                    "= rows counted by the probe, and the raw table holds exactly the rows the "
-                    "ledger says were loaded. "
+                    "+ rows quarantined, rows read = rows counted by the probe, and the raw "
+                    "table holds exactly the rows the ledger says were loaded. "
                     "Nothing downstream is built or published when it fails."
                 ),
             ),
@@ -213,8 +214,10 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         context.log.info(
             f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
             f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
-            f"{summary.rows_rejected} rejected"
+            f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined"
         )
+        for sample in summary.quarantine_samples:
+            context.log.warning(f"{obj.folder}: quarantined {sample}")
         latest = reconciled.latest_delivery_date
         age = (dt.datetime.now(dt.UTC).date() - latest).days if latest else None
         status = source_status(obj, reconciled.files, len(summary.unresolved))
@@ -230,6 +233,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "rows_read": reconciled.rows_read,
                         "rows_loaded": reconciled.rows_loaded,
                         "rows_rejected": reconciled.rows_rejected,
+                        "rows_quarantined": reconciled.rows_quarantined,
                         "raw_rows": reconciled.raw_rows,
                         "problems": "\n".join(reconciled.problems) or "none",
                     },
