@@ -122,6 +122,8 @@ def read_failed_files(con: duckdb.DuckDBPyConnection) -> list[Row]:
     if not present:
         return []
     return query(con, "select * from revops_failed_files order by source, object, file_path")
+
+
 def read_quarantine(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], int]:
     """The snapshot's open quarantined cells (`data_quality_quarantine`, not released), the
     first QUARANTINE_ROWS by object, file, row and column, and their count (none in snapshots
