@@ -26,14 +26,11 @@ from tests.corpus import DAY, LEAD, Case, Landing, collect_cases
 CASES = collect_cases()
 SHARED = [c for c in CASES if not c.isolated]
 
-# Whether the shared refresh publishes a snapshot. It does not today: a failed file fails its
-# object's ingestion step, so nothing downstream runs (issue 16, "One policy for failed
-# files", makes failed files not block unless --strict), and the bad cells fail staging's
-# blocking tests (issue 16, "Row-level quarantine"). While this is False, a marker expected in
-# the snapshot (`Marker.published=True`) cannot be checked there and only its raw row is;
-# markers expected absent are checked either way. Set it to True once both have landed:
-# test_the_shared_refresh_publishes_as_the_failed_file_policy_says fails until then.
-SHARED_REFRESH_PUBLISHES = False
+# Whether the shared refresh publishes a snapshot. It does: failed files are reported and do not
+# block unless --strict (docs/INGESTION.md, "One policy for failed files"), and bad cells are
+# quarantined instead of failing staging's tests ("Row-level quarantine"). Were it False, a
+# marker expected in the snapshot (`Marker.published=True`) could not be checked there.
+SHARED_REFRESH_PUBLISHES = True
 
 
 @dataclass
@@ -254,6 +251,7 @@ def test_case(case: Case, run_of):
             "rows_loaded": want.rows_loaded,
             "rows_rejected": want.rows_rejected,
             "rows_counted": want.rows_counted,
+            "rows_quarantined": want.quarantined_count,
             "duplicate_of": want.duplicate_of,
             "extra_columns": list(want.extra_columns),
         }
@@ -287,6 +285,28 @@ def test_case(case: Case, run_of):
             assert line.startswith(want.raw_line_starts), line[:200]
         if want.raw_line_length is not None:
             assert len(line) == want.raw_line_length
+
+    # The quarantine: exactly the expected cells, released or still open.
+    marks = ", ".join("?" for _ in case.paths)
+    got_cells = (
+        _query(
+            run.warehouse,
+            "select file_path, row_number, column_name, rule, released_at is not null, value "
+            f"from raw._quarantine where file_path in ({marks})",
+            case.paths,
+        )
+        if case.paths
+        else []
+    )
+    assert sorted(c[:5] for c in got_cells) == sorted(
+        (q.path, q.row_number, q.column, q.rule, q.released) for q in case.quarantined
+    )
+    for want in case.quarantined:
+        if want.value is not None:
+            (value,) = [
+                c[5] for c in got_cells if c[:3] == (want.path, want.row_number, want.column)
+            ]
+            assert value == want.value, (want.path, want.row_number, want.column)
 
     # Raw values as delivered.
     for cell in case.raw_cells:

@@ -36,7 +36,8 @@ class FileExpect:
     that fails as a whole: a symlink out of the landing folder, a loop).
 
     Every field is compared exactly, `None` included (a null in the ledger); `error` is a
-    substring of the ledger's error (None: the error is null)."""
+    substring of the ledger's error (None: the error is null). `rows_quarantined` defaults to
+    what a file with no bad cell has (`QUARANTINE_AUTO`): 0 when its rows were read, else null."""
 
     path: str  # relative to the landing folder, as `raw._load_ledger.file_path`
     status: str  # loaded, duplicate, failed
@@ -48,6 +49,30 @@ class FileExpect:
     duplicate_of: str | None = None
     extra_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] | None = None  # None: not compared
+    rows_quarantined: int | str | None = "auto"
+
+    @property
+    def quarantined_count(self) -> int | None:
+        if self.rows_quarantined == QUARANTINE_AUTO:
+            return 0 if self.rows_read is not None else None
+        return self.rows_quarantined  # type: ignore[return-value]
+
+
+QUARANTINE_AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class QuarantineExpect:
+    """One row of `raw._quarantine` (a quarantined row's failing column) for a file of the
+    case. The case's quarantined cells are compared as a whole: exactly these (path, row
+    number, column, rule, released), no more. `value` (the delivered text) when given."""
+
+    path: str
+    row_number: int
+    column: str
+    rule: str  # cast:<contract type> or required
+    released: bool = False
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +144,7 @@ class Case:
     shown: tuple[str, ...] = ()
     never_shown: tuple[str, ...] = ()
     not_in_ledger: tuple[str, ...] = ()
+    quarantined: tuple[QuarantineExpect, ...] = ()
     isolated: bool = False
 
     @property

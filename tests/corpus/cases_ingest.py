@@ -17,6 +17,7 @@ from tests.corpus import (
     FileExpect,
     Landing,
     Marker,
+    QuarantineExpect,
     RawCell,
     RejectExpect,
     coupon_id,
@@ -388,30 +389,40 @@ CASES = [
     ),
     Case(
         "bad_cells",
-        "Finding 4: text in NumberOfEmployees and `yesterday` in CreatedDate load as delivered "
-        "text. Today staging's cast tests then block publishing; with row-level quarantine "
-        "the two rows stay out of the marts and the third publishes.",
+        "Finding 4: text in NumberOfEmployees and `yesterday` in CreatedDate used to load as "
+        "text and then block every publish at staging's cast tests. Row-level quarantine: the "
+        "two rows go to raw._quarantine (file, row, column, value, rule), stay out of raw and "
+        "the marts, a warning check names them, and the third row publishes.",
         _bad_cells,
-        files=(FileExpect(_day("bad_cells"), "loaded", 3, 3, 0, 3),),
-        raw_cells=(
-            RawCell(lead_id("bad_cells", 1), "NumberOfEmployees", "fifty"),
-            RawCell(lead_id("bad_cells", 2), "CreatedDate", "yesterday"),
+        files=(FileExpect(_day("bad_cells"), "loaded", 3, 1, 0, 3, rows_quarantined=2),),
+        quarantined=(
+            QuarantineExpect(
+                _day("bad_cells"), 1, "NumberOfEmployees", "cast:integer", value="fifty"
+            ),
+            QuarantineExpect(
+                _day("bad_cells"), 2, "CreatedDate", "cast:timestamp", value="yesterday"
+            ),
         ),
         markers=(
-            *_leads_in("bad_cells", 1, 2, in_raw=True, published=False),
+            *_leads_in("bad_cells", 1, 2, in_raw=False, published=False),
             *_leads_in("bad_cells", 3, in_raw=True, published=True),
         ),
+        shown=("assert_no_open_quarantined_rows", _day("bad_cells")),
     ),
     Case(
         "failed_semicolon_file",
-        "Finding 5: a semicolon-delimited file fails with the documented message (the summary "
-        "counts that did not add up are the failed-file policy's to assert).",
+        "Finding 5: a semicolon-delimited file fails with the documented message; the refresh "
+        "publishes without it and says so (the failed-file policy; the summary's counts equal "
+        "the ledger: tests/test_failed_file_policy.py).",
         _semicolon_file,
         files=(
             FileExpect(_day("failed_semicolon_file"), "failed", rows_counted=2, error=SEMICOLONS),
         ),
         markers=_leads_in("failed_semicolon_file", 1, 2, in_raw=False, published=False),
-        shown=(f"{_day('failed_semicolon_file')}: missing required column(s) Id,",),
+        shown=(
+            f"{_day('failed_semicolon_file')}: missing required column(s) Id,",
+            "published without",
+        ),
     ),
     Case(
         "quoted_semicolon_header",
@@ -431,10 +442,14 @@ CASES = [
     ),
     Case(
         "unknown_folders",
-        "Finding 6: folders the contract does not know are not loaded and have no ledger row. "
-        "The refresh's warning about them is the failed-file policy section's to assert.",
+        "Finding 6: folders the contract does not know are not loaded, have no ledger row, and "
+        "`revops refresh` warns about them as `revops ingest` does.",
         _unknown_folders,
         not_in_ledger=UNKNOWN,
+        shown=(
+            "hubspot/ is not an object of the export contract (not loaded)",
+            "salesforce/Leads/ is not an object of the export contract (not loaded)",
+        ),
         markers=_leads_in("unknown_folders", 1, 2, in_raw=False, published=False),
     ),
     Case(
