@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from revops import publish
 from revops.cli import main
 
 pytestmark = pytest.mark.slow
@@ -116,3 +117,24 @@ def test_bad_cells_are_quarantined_published_around_and_released(xs_published, t
         (BAD_IDS[0], int(employees) if employees else None),
         (BAD_IDS[1], 120),
     ]
+
+    # Systemic breakage: a delivery whose every row has a date in another format. Its load
+    # quarantines 12 of 12 rows (at least `quarantine_block_min_rows`, 10, and more than
+    # `quarantine_block_share`, 1%): the blocking check stops publishing, naming the object,
+    # and the served snapshot stays the one before.
+    served_before = publish.served_snapshot_id(serving)
+    broken = day / "Lead_broken.csv"
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\r\n")
+    writer.writeheader()
+    for i in range(12):
+        writer.writerow(template | {"Id": f"00QQUARANTINE1{i:03d}", "CreatedDate": "06/12/2026"})
+    broken.write_text(buf.getvalue(), encoding="utf-8")
+
+    code, output = _refresh(landing, warehouse, serving)
+
+    assert code == 1, output[-5000:]
+    assert "12 quarantined" in output
+    assert "assert_quarantine_share_below_threshold" in output
+    assert "object_name=Lead" in output
+    assert publish.served_snapshot_id(serving) == served_before
