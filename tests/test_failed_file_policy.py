@@ -58,7 +58,8 @@ def _direct_counts(warehouse: Path, load_ids: list[str]) -> tuple:
                 count(*) filter (where status = 'duplicate'),
                 count(*) filter (where status = 'failed'),
                 coalesce(sum(rows_loaded), 0),
-                coalesce(sum(rows_rejected), 0)
+                coalesce(sum(rows_rejected), 0),
+                coalesce(sum(rows_quarantined), 0)
             from raw._load_ledger
             where load_id in ({marks})
             """,
@@ -78,13 +79,13 @@ def test_counts_of_a_run_equal_its_ledger_rows(landing: Path, warehouse: Path):
         counts = ledger_counts(con, [summary.load_id])
         assert ledger_counts(con, ["no-such-load"]) == LedgerCounts(load_ids=["no-such-load"])
     # by hand: Lead.csv (3 rows) and customers.jsonl (1 row) loaded, the semicolon file failed
-    assert counts == LedgerCounts([summary.load_id], 2, 0, 1, 4, 0)
-    assert _direct_counts(warehouse, [summary.load_id]) == (2, 0, 1, 4, 0)
+    assert counts == LedgerCounts([summary.load_id], 2, 0, 1, 4, 0, 0)
+    assert _direct_counts(warehouse, [summary.load_id]) == (2, 0, 1, 4, 0, 0)
     assert list(COUNTS) == ["files_loaded", "files_duplicate", "files_failed", "rows_loaded",
-                            "rows_rejected"]  # fmt: skip
+                            "rows_rejected", "rows_quarantined"]  # fmt: skip
 
     line = cli.ingest_line(counts)
-    assert line == "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected"
+    assert line == "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected, 0 quarantined"
     unknown = SimpleNamespace(**{name: None for name in COUNTS})
     assert cli.ingest_line(unknown).startswith("unknown files loaded")  # never 0 for unknown
 

@@ -308,7 +308,8 @@ def _ledger_since(warehouse: Path, after) -> tuple[set[str], tuple]:
                 count(*) filter (where status = 'duplicate'),
                 count(*) filter (where status = 'failed'),
                 coalesce(sum(rows_loaded), 0),
-                coalesce(sum(rows_rejected), 0)
+                coalesce(sum(rows_rejected), 0),
+                coalesce(sum(rows_quarantined), 0)
             from raw._load_ledger
             where load_id in ({marks})
             """,
@@ -362,9 +363,16 @@ def test_a_failed_file_is_published_without_and_warned_unless_strict(xs_publishe
     assert result.ok, text[-3000:]
     ids, counts = _ledger_since(warehouse, ledger_end)
     assert set(result.load_ids) == ids and len(ids) == 1  # one object loaded files
-    fields = ("files_loaded", "files_duplicate", "files_failed", "rows_loaded", "rows_rejected")
-    assert tuple(getattr(result, f) for f in fields) == counts == (2, 0, 1, 4, 0)
-    assert "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected" in text
+    fields = (
+        "files_loaded",
+        "files_duplicate",
+        "files_failed",
+        "rows_loaded",
+        "rows_rejected",
+        "rows_quarantined",
+    )
+    assert tuple(getattr(result, f) for f in fields) == counts == (2, 0, 1, 4, 0, 0)
+    assert "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected, 0 quarantined" in text
     assert f"failed file: {bad}: missing required column(s)" in text
     assert "semicolon-delimited" in text and "published without it" in text
     for unknown in ("hubspot/", "salesforce/Leads/"):
