@@ -78,14 +78,15 @@ SALES_CYCLE = MetricDefinition(
 )
 CAC = MetricDefinition(
     "CAC",
-    "Fully loaded: (ad spend + sales and marketing expenses) / new customers; paid-only "
-    "(ad spend / new customers) when the month's expenses are not delivered.",
-    ("sales_ops_metrics.cac_fully_loaded", "sales_ops_metrics.cac_paid"),
+    "Fully loaded: (ad spend + sales and marketing expenses) / new customers, for the latest "
+    "month whose spend, expenses and billing are delivered through its end (never paid-only).",
+    ("sales_ops_metrics.cac_fully_loaded",),
     _METRIC_TABLES,
 )
 LTV_TO_CAC = MetricDefinition(
     "LTV:CAC",
-    "CLTV (ARPA x gross margin x capped customer lifetime) / CAC (fully loaded, else paid).",
+    "CLTV (ARPA x gross margin x capped customer lifetime) / fully loaded CAC, for the latest "
+    "complete month.",
     ("sales_ops_metrics.ltv_to_cac",),
     _METRIC_TABLES,
 )
