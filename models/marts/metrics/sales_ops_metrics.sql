@@ -12,7 +12,7 @@
 {%- set cap = setting('cltv_max_months') %}
 {%- set lag = numeric_setting('cac_lag_months', whole=true) | int %}
 {%- set program_categories = list_setting('marketing_program_expense_categories') %}
-{%- set event_channels = list_setting('event_channels') %}
+{%- set event_channel = setting('event_channel') %}
 {#- The additive parts of every row, by the activity they count: [column, type]. #}
 {%- set lead_measures = [
     ['leads', 'bigint'],
@@ -180,7 +180,7 @@ lead_events as (
         case
             when paid_channels.channel is not null then 'paid_lead'
             when
-                lead_funnel.channel in ({{ quoted_list(event_channels) }})
+                lead_funnel.channel = '{{ event_channel }}'
                 then 'event_lead'
             else 'lead'
         end as event_type,
