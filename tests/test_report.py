@@ -354,27 +354,33 @@ def test_channel_figure_is_the_documented_rollup(xs_serving: Path, parsed: _Scri
     assert report_data["attribution_model"] == model
     rows = _sql(
         xs_serving,
-        f"select month_start_date, channel, sum(spend_reporting), sum(leads), "
-        f"sum(attributed_won_{model}) from channel_performance group by all",
+        f"select month_start_date, channel, sum(cost_reporting), sum(leads), "
+        f"sum(attributed_won_{model}), bool_and(is_complete) from channel_performance "
+        "group by all",
     )
-    mart = {(m.isoformat(), c): (s, n, w) for m, c, s, n, w in rows}
+    mart = {(m.isoformat(), c): (s, n, w, k) for m, c, s, n, w, k in rows}
     traces = _figure(parsed, "fig-channels")["data"]
-    paid = {c for (_, c), (s, _, _) in mart.items() if s > 0}
-    assert {t["name"] for t in traces} == paid
+    costed = {c for (_, c), (s, _, _, _) in mart.items() if s > 0}
+    assert "events" in costed  # events are costed from expenses (issue 17), not shown at 0
+    assert {t["name"] for t in traces} == costed
     for trace in traces:
         axis = trace.get("yaxis", "y")
         for x, y in zip(trace["x"], trace["y"], strict=True):
-            spend, leads, won = mart[(x, trace["name"])]
+            cost, leads, won, complete = mart[(x, trace["name"])]
             if axis == "y":
-                assert y == float(spend)
+                assert y == float(cost)
             elif axis == "y2":
-                assert _close(y, spend / leads if leads else None)
+                assert _close(y, cost / leads if leads and complete else None)
             else:
-                assert _close(y, (won - spend) / spend if spend else None)
-    # The total spend equals the company's spend in sales_ops_metrics (All rows).
+                assert _close(y, won / cost if cost and complete else None)
+    # The total cost equals the company's ad spend and events expenses (sales_ops_metrics).
     total = sum(y for t in traces if t.get("yaxis", "y") == "y" for y in t["y"])
-    ad_spend = _sql(xs_serving, "select sum(ad_spend) from sales_ops_metrics where segment = 'All'")
-    assert abs(total - float(ad_spend[0][0])) < 0.01
+    cost = _sql(
+        xs_serving,
+        "select sum(ad_spend) + sum(coalesce(event_expenses, 0)) from sales_ops_metrics "
+        "where segment = 'All'",
+    )
+    assert abs(total - float(cost[0][0])) < 0.01
 
 
 def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):

@@ -443,7 +443,7 @@ def build_report(
     """Write the HTML report of the serving file `serving_db` to `out` (read-only access).
 
     `attribution_model` picks the fct_attribution model of the channel ROI chart; it defaults
-    to the dbt var `roi_attribution_model`'s default, which revops_metrics.roi uses.
+    to the setting `roi_attribution_model`'s default, which revops_metrics.roas uses.
     `failed_refresh` (publish.record_failed_refresh): the latest refresh did not publish; the
     page opens with why, and every number stays the served snapshot's.
     """

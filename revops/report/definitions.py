@@ -166,12 +166,14 @@ REP_WIN_RATE = MetricDefinition(
     _REPS,
 )
 CHANNELS = MetricDefinition(
-    "Spend, cost per lead and ROI by channel",
-    "Ad spend by report month; cost per lead = spend / leads created; ROI = (attributed won "
-    "- spend) / spend, won credited by the attribution model to the month the opportunity "
-    "was created. A channel's figure sums its campaign rows, then divides.",
+    "Cost, cost per lead and ROAS by channel",
+    "Cost = ad spend by report month, and the events expenses for the event channel; cost per "
+    "lead = cost / leads created; ROAS = attributed won / cost, won credited by the "
+    "attribution model to the month the opportunity was created (bookings, not profit: "
+    "marketing ROI is revops_metrics.marketing_roi). A channel's figure sums its campaign "
+    "rows, then divides; blank for a month not complete.",
     (
-        "channel_performance.spend_reporting",
+        "channel_performance.cost_reporting",
         "channel_performance.leads",
         "channel_performance.attributed_won_<model>",
     ),
