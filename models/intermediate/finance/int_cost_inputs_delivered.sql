@@ -61,8 +61,8 @@ platforms_behind as (
     from months
     inner join platform_deliveries
         on
-            platform_deliveries.delivered_through_date >= months.month_start_date
-            and platform_deliveries.delivered_through_date < months.month_end_date
+            months.month_start_date <= platform_deliveries.delivered_through_date
+            and months.month_end_date > platform_deliveries.delivered_through_date
     group by months.month_start_date
 
 ),

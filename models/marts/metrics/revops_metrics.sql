@@ -1,5 +1,6 @@
 -- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLV, renewal, upsell,
--- retention, churn, growth, pipeline velocity, ROAS and marketing ROI), each ratio with numerator and denominator.
+-- retention, churn, growth, pipeline velocity, ROAS and marketing ROI), each ratio with
+-- numerator and denominator.
 -- Upsell, retention and revenue churn are FX-neutral (mrr_by_month); fx_mrr is the currency part
 -- of the MRR change.
 with

@@ -184,7 +184,7 @@ lead_events as (
                 then 'event_lead'
             else 'lead'
         end as event_type,
-        cast({{ dbt.date_trunc('month', 'lead_funnel.created_at') }} as date) as month  -- noqa: RF04
+        cast({{ dbt.date_trunc('month', 'lead_funnel.created_at') }} as date) as month  -- noqa: RF04, LT05
     from lead_funnel
     left join paid_channels
         on lead_funnel.channel = paid_channels.channel
