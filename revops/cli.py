@@ -429,15 +429,22 @@ def _print_checks(result, console: Console) -> None:
 def print_headline(serving: Path, console: Console) -> None:
     """Headline metrics of the last six months of the served snapshot (all segments)."""
     from revops.publish import SERVING_FILE, connect_read_only
+    from revops.report.complete_months import LATEST_COMPLETE_CAC_SQL
 
     con = connect_read_only(serving / SERVING_FILE)
     try:
         rows = con.execute(HEADLINE_SQL).fetchall()
+        latest_cac = con.execute(LATEST_COMPLETE_CAC_SQL).fetchone()
     finally:
         con.close()
     table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
     # Close rate and sales cycle are of new-business deals (docs/METRICS.md "Deal categories").
-    names = ("month", "MRR", "ARR", "NRR", "GRR", "NB close rate", "NB cycle", "CAC", "MQLs")
+    # CAC is fully loaded only: a month whose spend, expenses or billing are not delivered
+    # through its end shows "incomplete", never another basis; its counts are month to date.
+    names = (
+        "month", "MRR", "ARR", "NRR", "GRR", "NB close rate", "NB cycle", "CAC (fully loaded)",
+        "MQLs",
+    )  # fmt: skip
     for name in names:
         table.add_column(name, justify="left" if name == "month" else "right")
 
@@ -447,13 +454,25 @@ def print_headline(serving: Path, console: Console) -> None:
     def money(value) -> str:
         return "-" if value is None else f"{value:,.0f}"
 
-    for month, mrr, arr, nrr, grr, close, cycle, cac, mqls in rows:
+    for month, mrr, arr, nrr, grr, close, cycle, cac, mqls, complete in rows:
         cycle_text = "-" if cycle is None else f"{cycle:.0f} d"
+        month_text = str(month)[:7] + ("" if complete else " (partial)")
+        cac_text = money(cac) if complete else "incomplete"
         table.add_row(
-            str(month)[:7], money(mrr), money(arr), pct(nrr), pct(grr), pct(close), cycle_text,
-            money(cac), f"{mqls:,}",
+            month_text, money(mrr), money(arr), pct(nrr), pct(grr), pct(close), cycle_text,
+            cac_text, f"{mqls:,}",
         )  # fmt: skip
     console.print(table)
+    console.print(
+        "(partial): month to date, or its sources not all delivered through its last day."
+    )
+    if latest_cac is None:
+        console.print("CAC (fully loaded): no complete month yet.")
+    else:
+        console.print(
+            f"CAC (fully loaded), latest complete month {str(latest_cac[0])[:7]}: "
+            f"{money(latest_cac[1])}"
+        )
 
 
 # The last six months up to the newest delivery, from the published metric marts.
@@ -466,8 +485,9 @@ select
     r.monthly_gross_revenue_retention_rate,
     s.close_rate,
     s.avg_sales_cycle_days,
-    coalesce(s.cac_fully_loaded, s.cac_paid),
-    r.mqls
+    s.cac_fully_loaded,
+    r.mqls,
+    s.is_complete
 from revops_metrics as r
 inner join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
 where

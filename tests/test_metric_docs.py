@@ -24,9 +24,13 @@ METRIC_MODELS = (
     "revops_metrics",
     "rep_performance",
     "channel_performance",
+    "marketing_returns_by_month",
 )
 # Keys and grain columns: they say which row, not a metric.
-KEYS = {"month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id"}
+KEYS = {
+    "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
+    "attribution_model",
+}  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}
 ENTRY = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
@@ -130,9 +134,9 @@ def test_a_doc_entry_without_a_column_is_reported():
 
 def test_a_column_dropped_from_a_model_is_reported():
     columns = model_columns()
-    columns["revops_metrics"] = columns["revops_metrics"] - {"roi"}
+    columns["revops_metrics"] = columns["revops_metrics"] - {"roas"}
     assert problems(DOC.read_text(), columns) == [
-        "docs name revops_metrics.roi, which the model does not have"
+        "docs name revops_metrics.roas, which the model does not have"
     ]
 
 

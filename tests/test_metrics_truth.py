@@ -14,12 +14,33 @@ import duckdb
 import pytest
 import yaml
 
+from tests.truth_support import assert_costs_equal_truth
+
 ROOT = Path(__file__).resolve().parent.parent
 METRIC_TABLES = ("sales_ops_metrics", "revops_metrics", "pipeline_velocity_by_month")
 # Columns filled on `All` rows only (spend and expenses have no segment).
 ALL_ONLY = {
-    "sales_ops_metrics": {"ad_spend", "sales_marketing_expenses", "cac_fully_loaded_numerator"},
-    "revops_metrics": {"attributed_won_revenue", "marketing_spend", "roi_numerator"},
+    "sales_ops_metrics": {
+        "ad_spend",
+        "sales_marketing_expenses",
+        "marketing_program_expenses",
+        "event_expenses",
+        "cac_paid_numerator",
+        "cac_paid_denominator",
+        "cac_fully_loaded_numerator",
+        "cac_fully_loaded_denominator",
+        "cac_paid_lagged_numerator",
+        "cac_fully_loaded_lagged_numerator",
+        "paid_cost_per_lead_numerator",
+        "event_cost_per_lead_numerator",
+        "blended_cost_per_lead_numerator",
+    },
+    "revops_metrics": {
+        "attributed_won_revenue",
+        "marketing_spend",
+        "marketing_cost",
+        "marketing_roi_numerator",
+    },
     "pipeline_velocity_by_month": set(),
 }
 FUNNEL = (
@@ -210,6 +231,13 @@ def test_ad_spend_equals_the_truth(s_dirty_warehouse, con):
         assert spend == (expected.get(month, Decimal(0)),) * 2, month
     assert set(expected) <= set(got)
     assert sum(spend for spend, _ in got.values()) == sum(expected.values())
+
+
+def test_costs_equal_the_truth(s_dirty_warehouse, con):
+    """Paid and event leads, expenses as delivered and fully loaded CAC equal truth `costs`;
+    a month without its expenses has no fully loaded figure and none on another basis."""
+    company, _ = s_dirty_warehouse
+    assert assert_costs_equal_truth(con, company.truth) > 50
 
 
 @pytest.mark.parametrize("table", METRIC_TABLES)

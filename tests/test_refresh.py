@@ -581,3 +581,38 @@ def test_nothing_is_published_when_dbt_builds_into_spark(monkeypatch, tmp_path, 
     assert result.success
     assert result.get_asset_materialization_events() == []
     assert not (tmp_path / "serving" / publish.SERVING_FILE).exists()
+
+
+def test_demo_headline_cac_is_the_documented_basis_or_incomplete(xs_published):
+    """Issue 17: the newest month's headline CAC is fully loaded CAC (docs/METRICS.md) or is
+    shown as incomplete, never paid-only CAC in its place; the latest complete month's fully
+    loaded CAC is printed and named."""
+    out = io.StringIO()
+    cli.print_headline(xs_published["serving"].resolve(), Console(file=out, width=220))
+    text = out.getvalue()
+    served = _served(xs_published["serving"])
+    newest, loaded, paid, complete = _query(
+        served,
+        "select month, cac_fully_loaded, cac_paid, is_complete from sales_ops_metrics "
+        "where segment = 'All' and month <= "
+        "(select date_trunc('month', latest_delivery_date) from revops_snapshot) "
+        "order by month desc limit 1",
+    )[0]
+    row = next(line for line in text.splitlines() if line.startswith(f"│ {newest:%Y-%m}"))
+    cac_cell = [cell.strip() for cell in row.split("│")][8]
+    if complete:
+        assert cac_cell == ("-" if loaded is None else f"{loaded:,.0f}"), row
+    else:
+        assert "(partial)" in row
+        assert cac_cell == "incomplete", row
+        assert loaded is None  # the mart holds no value on another basis either
+    if paid is not None and (loaded is None or f"{paid:,.0f}" != f"{loaded:,.0f}"):
+        assert cac_cell != f"{paid:,.0f}", row
+    month, cac = _query(
+        served,
+        "select month, cac_fully_loaded from sales_ops_metrics "
+        "where segment = 'All' and is_complete order by month desc limit 1",
+    )[0]
+    assert f"CAC (fully loaded), latest complete month {month:%Y-%m}: {cac:,.0f}" in text
+    # the xs demo's newest month lacks a day of deliveries and its expenses: incomplete
+    assert not complete and month < newest

@@ -196,14 +196,17 @@ def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
     month = _sql(xs_serving, "select max(month) from revops_metrics where segment = 'All'")[0][0]
     assert report_data["report_month"] == month.isoformat()
     revops = "trailing_12m_net_revenue_retention_rate, trailing_12m_gross_revenue_retention_rate"
-    sales = "close_rate, avg_sales_cycle_days, cac_fully_loaded, cac_paid, ltv_to_cac, mqls"
-    # CAC compares like with like: fully loaded only when both months have it.
-    cac_fully_loaded_both = _sql(
+    sales = "close_rate, avg_sales_cycle_days, mqls"
+    # Cost tiles: fully loaded, for the latest complete month and the month before it.
+    complete = _sql(
         xs_serving,
-        "select count(cac_fully_loaded) = 2 from sales_ops_metrics "
-        "where segment = 'All' and month in (?, ? - interval 1 month)",
-        [month, month],
+        "select max(month) from sales_ops_metrics where segment = 'All' and is_complete",
     )[0][0]
+    assert complete is not None and complete <= month
+    for key in ("cac", "ltv_to_cac"):
+        tile = report_data["tiles"][key]
+        assert tile["month"] == complete.isoformat(), (key, tile["month"])
+        assert tile["column"] == f"sales_ops_metrics.{'cac_fully_loaded' if key == 'cac' else key}"
     checked = 0
     for offset, field in ((0, "value"), (1, "previous")):
         r = _sql(
@@ -218,6 +221,12 @@ def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
             "where segment = 'All' and month = ? - to_months(?)",
             [month, offset],
         )[0]
+        c = _sql(
+            xs_serving,
+            "select cac_fully_loaded, ltv_to_cac from sales_ops_metrics "
+            "where segment = 'All' and month = ? - to_months(?)",
+            [complete, offset],
+        )[0]
         expected = {
             "mrr": r[0],
             "arr": r[1],
@@ -226,9 +235,9 @@ def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
             "logo_churn": r[4],
             "close_rate": s[0],
             "sales_cycle": s[1],
-            "cac": s[2] if cac_fully_loaded_both else s[3],
-            "ltv_to_cac": s[4],
-            "mqls": s[5],
+            "cac": c[0],
+            "ltv_to_cac": c[1],
+            "mqls": s[2],
         }
         for key, value in expected.items():
             tile = report_data["tiles"][key]
@@ -345,27 +354,33 @@ def test_channel_figure_is_the_documented_rollup(xs_serving: Path, parsed: _Scri
     assert report_data["attribution_model"] == model
     rows = _sql(
         xs_serving,
-        f"select month_start_date, channel, sum(spend_reporting), sum(leads), "
-        f"sum(attributed_won_{model}) from channel_performance group by all",
+        f"select month_start_date, channel, sum(cost_reporting), sum(leads), "
+        f"sum(attributed_won_{model}), bool_and(is_complete) from channel_performance "
+        "group by all",
     )
-    mart = {(m.isoformat(), c): (s, n, w) for m, c, s, n, w in rows}
+    mart = {(m.isoformat(), c): (s, n, w, k) for m, c, s, n, w, k in rows}
     traces = _figure(parsed, "fig-channels")["data"]
-    paid = {c for (_, c), (s, _, _) in mart.items() if s > 0}
-    assert {t["name"] for t in traces} == paid
+    costed = {c for (_, c), (s, _, _, _) in mart.items() if s > 0}
+    assert "events" in costed  # events are costed from expenses (issue 17), not shown at 0
+    assert {t["name"] for t in traces} == costed
     for trace in traces:
         axis = trace.get("yaxis", "y")
         for x, y in zip(trace["x"], trace["y"], strict=True):
-            spend, leads, won = mart[(x, trace["name"])]
+            cost, leads, won, complete = mart[(x, trace["name"])]
             if axis == "y":
-                assert y == float(spend)
+                assert y == float(cost)
             elif axis == "y2":
-                assert _close(y, spend / leads if leads else None)
+                assert _close(y, cost / leads if leads and complete else None)
             else:
-                assert _close(y, (won - spend) / spend if spend else None)
-    # The total spend equals the company's spend in sales_ops_metrics (All rows).
+                assert _close(y, won / cost if cost and complete else None)
+    # The total cost equals the company's ad spend and events expenses (sales_ops_metrics).
     total = sum(y for t in traces if t.get("yaxis", "y") == "y" for y in t["y"])
-    ad_spend = _sql(xs_serving, "select sum(ad_spend) from sales_ops_metrics where segment = 'All'")
-    assert abs(total - float(ad_spend[0][0])) < 0.01
+    cost = _sql(
+        xs_serving,
+        "select sum(ad_spend) + sum(coalesce(event_expenses, 0)) from sales_ops_metrics "
+        "where segment = 'All'",
+    )
+    assert abs(total - float(cost[0][0])) < 0.01
 
 
 def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):

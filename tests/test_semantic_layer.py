@@ -45,7 +45,8 @@ SEGMENT_METRICS = {
 # Spend has no segment: these are compared on the `All` rows only.
 TOTAL_ONLY_METRICS = {
     "marketing_spend": ("sales_ops_metrics", "ad_spend"),
-    "cac": ("sales_ops_metrics", "cac_paid"),
+    "cac": ("sales_ops_metrics", "cac_fully_loaded"),
+    "cac_paid": ("sales_ops_metrics", "cac_paid"),
 }
 
 

@@ -262,3 +262,53 @@ def assert_deal_categories_equal_truth(con: duckdb.DuckDBPyConnection, truth: di
             assert have is not None and abs(have - row["close_rate"]) < 1e-12, (row, have)
             checked += 1
     return checked
+
+
+def assert_costs_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `costs` against sales_ops_metrics' `All` rows: paid and event leads, the expenses
+    as delivered (null until then), whether the month's expenses are complete; and fully loaded
+    CAC, LTV:CAC and payback on one basis: (truth ad spend + expenses) / truth new customers in
+    a complete month, null (never paid-only) in one whose expenses are not delivered."""
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    for row in truth["ad_spend"]:
+        spend[row["month"]] += Decimal(row["spend"])
+    new_customers: dict[str, int] = defaultdict(int)
+    for row in truth["mrr_fx_neutral"]:
+        new_customers[row["month"]] += row["new_customers"]
+    got = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "select strftime(month, '%Y-%m'), paid_leads, event_leads, sales_marketing_expenses, "
+            "marketing_program_expenses, event_expenses, is_expenses_complete, is_complete, "
+            "cac_fully_loaded, ltv_to_cac, cac_payback_months, cac_paid "
+            "from sales_ops_metrics where segment = 'All'"
+        ).fetchall()
+    }
+    checked = 0
+    for row in truth["costs"]:
+        month = row["month"]
+        assert month in got, month
+        paid, event, expenses, programs, events, delivered, complete, cac, ltv, payback, _ = got[
+            month
+        ]
+        assert (paid, event) == (row["paid_leads"], row["event_leads"]), month
+        for name, value in (
+            ("sales_marketing_expenses", expenses),
+            ("marketing_program_expenses", programs),
+            ("event_expenses", events),
+        ):
+            expected = None if row[name] is None else Decimal(row[name])
+            assert value == expected, (month, name, value, expected)
+        assert delivered == row["expenses_delivered"], month
+        checked += (paid > 0) + (event > 0) + (expenses is not None)
+        if not row["expenses_delivered"]:
+            # the basis never changes: no fully loaded figure, and nothing in its place
+            assert not complete and cac is None and ltv is None and payback is None, month
+        elif complete and new_customers[month]:
+            expected_cac = (spend[month] + Decimal(row["sales_marketing_expenses"])) / Decimal(
+                new_customers[month]
+            )
+            assert abs(Decimal(str(cac)) - expected_cac) < Decimal("0.000001"), month
+            checked += 1
+    assert any(not r["expenses_delivered"] for r in truth["costs"])  # the newest month
+    return checked

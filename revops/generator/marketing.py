@@ -21,6 +21,7 @@ class Channel:
     p_mql: float  # chance a lead from it becomes an MQL
     platform: str | None = None  # ad platform folder for paid channels
     cpl_usd: float = 0.0  # cost per lead on the platform
+    event: bool = False  # an event channel: its cost is the `events` expenses, not ad spend
 
 
 CHANNELS: tuple[Channel, ...] = (
@@ -28,8 +29,8 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("LinkedIn", 0.12, 0.40, "linkedin_ads", 190.0),
     Channel("Facebook", 0.10, 0.22, "meta_ads", 55.0),
     Channel("Organic Search", 0.19, 0.30),
-    Channel("Webinar", 0.08, 0.45),
-    Channel("Trade Show", 0.04, 0.50),
+    Channel("Webinar", 0.08, 0.45, event=True),
+    Channel("Trade Show", 0.04, 0.50, event=True),
     Channel("Referral", 0.07, 0.55),
     Channel("Outbound", 0.11, 0.22),
     Channel("Partner", 0.05, 0.45),

@@ -234,6 +234,7 @@ def generate(
         users=users,
         fx_usable=fx_usable,
         fx_gaps=fx_gap_rows,
+        expenses=expenses,
     )
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != TRUTH_FILE)
     result_truth["deliveries"] = _delivery_summary(out, files, objects)
@@ -413,6 +414,7 @@ def build_truth(
     users,
     fx_usable: dict[str, np.ndarray],
     fx_gaps: list[dict],
+    expenses: dict[str, np.ndarray] | None = None,
 ) -> dict:
     start_ts, end_ts = config.start_ts, config.end_ts
     m0 = int(month_index(np.array([start_ts]))[0])
@@ -637,6 +639,13 @@ def build_truth(
                 "per customer and month, exact in the customer's currency, then converted "
                 "and rounded half up to the cent"
             ),
+            "costs": (
+                "per month: paid_leads = leads (not deleted) of channels with an ad platform, "
+                "event_leads = of event channels (Webinar, Trade Show); expenses in USD as "
+                "delivered for the month (null until delivered, on the 5th of the next month): "
+                "sales and marketing, marketing programs (every marketing category but "
+                "salaries), marketing events"
+            ),
             "mrr_fx_neutral": (
                 "movements in constant currency: a customer paying both months expands or "
                 "contracts by this month's items at last month's rate less last month's MRR; "
@@ -662,6 +671,7 @@ def build_truth(
         "funnel_cohorts": cohorts,
         "mrr": mrr,
         "mrr_fx_neutral": mrr_fx_neutral,
+        "costs": _costs(leads, live, expenses, months, m0),
         "ad_spend": spend,
         "dirty": faults,
         "reps": reps,
@@ -669,6 +679,49 @@ def build_truth(
         "settings": dict(config.profile.settings),
         "stripe_api": _stripe_api(config),
     }
+
+
+# Marketing program categories: every marketing expense but salaries (the setting
+# marketing_program_expense_categories' default).
+_PROGRAM_CATEGORIES = ("agencies", "events", "tools", "other")
+
+
+def _costs(leads, live: np.ndarray, expenses: dict | None, months: list[str], m0: int) -> list:
+    """truth `costs`: per month, the leads of paid channels (an ad platform) and of event
+    channels, and the sales and marketing expenses delivered for the month (all, marketing
+    programs, events; null when the month's expenses are not delivered), in USD."""
+    paid = np.array([c.platform is not None for c in marketing.CHANNELS])[leads.channel]
+    event = np.array([c.event for c in marketing.CHANNELS])[leads.channel]
+    created = month_index(leads.created[live]) - m0
+    paid_counts = np.bincount(created[paid[live]], minlength=len(months))
+    event_counts = np.bincount(created[event[live]], minlength=len(months))
+    cents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if expenses:
+        for ms, dept, cat, amount in zip(
+            expenses["month"].tolist(),
+            expenses["department"].tolist(),
+            expenses["category"].tolist(),
+            expenses["amount_cents"].tolist(),
+            strict=True,
+        ):
+            m = months[int(month_index(np.array([ms]))[0]) - m0]
+            cents[m]["sales_marketing_expenses"] += amount
+            if dept == "marketing" and cat in _PROGRAM_CATEGORIES:
+                cents[m]["marketing_program_expenses"] += amount
+            if dept == "marketing" and cat == "events":
+                cents[m]["event_expenses"] += amount
+    rows = []
+    for i, m in enumerate(months):
+        row: dict[str, object] = {
+            "month": m,
+            "paid_leads": int(paid_counts[i]),
+            "event_leads": int(event_counts[i]),
+            "expenses_delivered": m in cents,
+        }
+        for name in ("sales_marketing_expenses", "marketing_program_expenses", "event_expenses"):
+            row[name] = truth.cents_str(cents[m][name]) if m in cents else None
+        rows.append(row)
+    return rows
 
 
 _FX_NEUTRAL_MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "fx")

@@ -364,15 +364,14 @@ def _tiles_html(data: ReportData, tiles: list[Tile]) -> str:
     for tile in tiles:
         change, css = format_change(tile, data.reporting_currency)
         was = format_value(tile.previous, tile.unit, data.reporting_currency)
-        basis = ""
-        if tile.key == "cac" and tile.column:
-            basis = " (paid-only)" if tile.column.endswith("cac_paid") else " (fully loaded)"
+        basis = " (fully loaded)" if tile.key == "cac" else ""
+        vs = tile.previous_month.strftime("%b %Y") if tile.previous_month else previous
         cards.append(
             f'<div class="tile" id="tile-{tile.key}" data-metric="{tile.key}">'
             f'<div class="name">{escape(tile.definition.name)}{basis}</div>'
             f'<div class="value">'
             f"{escape(format_value(tile.value, tile.unit, data.reporting_currency))}</div>"
-            f'<div class="change {css}">{escape(change)} vs {escape(previous)} '
+            f'<div class="change {css}">{escape(change)} vs {escape(vs)} '
             f"({escape(was)})</div>"
             + (f'<div class="note">{escape(tile.note)}</div>' if tile.note else "")
             + f'<div class="def" title="{escape(tile.definition.source)}">'
@@ -490,7 +489,7 @@ def build_report(
     """Write the HTML report of the serving file `serving_db` to `out` (read-only access).
 
     `attribution_model` picks the fct_attribution model of the channel ROI chart; it defaults
-    to the dbt var `roi_attribution_model`'s default, which revops_metrics.roi uses.
+    to the setting `roi_attribution_model`'s default, which revops_metrics.roas uses.
     `failed_refresh` (publish.record_failed_refresh): the latest refresh did not publish; the
     page opens with why, and every number stays the served snapshot's.
     """

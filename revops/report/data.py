@@ -19,7 +19,7 @@ import duckdb
 Row = dict[str, Any]
 
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
-# The dbt var `roi_attribution_model` defaults to this; revops_metrics.roi uses it too.
+# The setting `roi_attribution_model` defaults to this; revops_metrics.roas / marketing_roi use it.
 DEFAULT_ATTRIBUTION_MODEL = "w_shaped"
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise", "Unknown")
@@ -86,15 +86,17 @@ def channel_rollup(con: duckdb.DuckDBPyConnection, model: str) -> list[Row]:
                 month_start_date as month,
                 channel,
                 sum(spend_reporting) as spend_reporting,
+                sum(cost_reporting) as cost_reporting,
                 sum(leads) as leads,
                 sum(attributed_won_{model}) as attributed_won,
+                bool_and(is_complete) as is_complete,
             from channel_performance
             group by month_start_date, channel
         )
         select
             *,
-            spend_reporting / nullif(leads, 0) as cost_per_lead,
-            (attributed_won - spend_reporting) / nullif(spend_reporting, 0) as roi,
+            case when is_complete then cost_reporting / nullif(leads, 0) end as cost_per_lead,
+            case when is_complete then attributed_won / nullif(cost_reporting, 0) end as roas,
         from summed
         order by month, channel
         """,

@@ -78,14 +78,15 @@ SALES_CYCLE = MetricDefinition(
 )
 CAC = MetricDefinition(
     "CAC",
-    "Fully loaded: (ad spend + sales and marketing expenses) / new customers; paid-only "
-    "(ad spend / new customers) when the month's expenses are not delivered.",
-    ("sales_ops_metrics.cac_fully_loaded", "sales_ops_metrics.cac_paid"),
+    "Fully loaded: (ad spend + sales and marketing expenses) / new customers, for the latest "
+    "month whose spend, expenses and billing are delivered through its end (never paid-only).",
+    ("sales_ops_metrics.cac_fully_loaded",),
     _METRIC_TABLES,
 )
 LTV_TO_CAC = MetricDefinition(
     "LTV:CAC",
-    "CLTV (ARPA x gross margin x capped customer lifetime) / CAC (fully loaded, else paid).",
+    "CLTV (ARPA x gross margin x capped customer lifetime) / fully loaded CAC, for the latest "
+    "complete month.",
     ("sales_ops_metrics.ltv_to_cac",),
     _METRIC_TABLES,
 )
@@ -165,12 +166,14 @@ REP_WIN_RATE = MetricDefinition(
     _REPS,
 )
 CHANNELS = MetricDefinition(
-    "Spend, cost per lead and ROI by channel",
-    "Ad spend by report month; cost per lead = spend / leads created; ROI = (attributed won "
-    "- spend) / spend, won credited by the attribution model to the month the opportunity "
-    "was created. A channel's figure sums its campaign rows, then divides.",
+    "Cost, cost per lead and ROAS by channel",
+    "Cost = ad spend by report month, and the events expenses for the event channel; cost per "
+    "lead = cost / leads created; ROAS = attributed won / cost, won credited by the "
+    "attribution model to the month the opportunity was created (bookings, not profit: "
+    "marketing ROI is revops_metrics.marketing_roi). A channel's figure sums its campaign "
+    "rows, then divides; blank for a month not complete.",
     (
-        "channel_performance.spend_reporting",
+        "channel_performance.cost_reporting",
         "channel_performance.leads",
         "channel_performance.attributed_won_<model>",
     ),

@@ -501,18 +501,18 @@ def win_rate_by_rep(data: ReportData) -> FigureSpec:
 
 
 def channel_performance(data: ReportData) -> FigureSpec:
-    """Spend, cost per lead and ROI per channel and month under the chosen attribution model."""
+    """Cost, cost per lead and ROAS per channel and month under the chosen attribution model."""
     money = _money_format(data.reporting_currency)
-    paid = sorted({r["channel"] for r in data.channels if (r["spend_reporting"] or 0) > 0})
+    paid = sorted({r["channel"] for r in data.channels if (r["cost_reporting"] or 0) > 0})
     fig = make_subplots(
         rows=3,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.07,
         subplot_titles=(
-            f"Ad spend ({data.reporting_currency})",
+            f"Cost: ad spend, events from expenses ({data.reporting_currency})",
             f"Cost per lead ({data.reporting_currency})",
-            f"ROI ({data.attribution_model} attribution)",
+            f"ROAS ({data.attribution_model} attribution)",
         ),
     )
     for i, channel in enumerate(paid):
@@ -522,7 +522,7 @@ def channel_performance(data: ReportData) -> FigureSpec:
         fig.add_trace(
             go.Bar(
                 x=months,
-                y=_series(rows, "spend_reporting"),
+                y=_series(rows, "cost_reporting"),
                 name=channel,
                 legendgroup=channel,
                 marker_color=colour,
@@ -552,7 +552,7 @@ def channel_performance(data: ReportData) -> FigureSpec:
         fig.add_trace(
             go.Scatter(
                 x=months,
-                y=_series(rows, "roi"),
+                y=_series(rows, "roas"),
                 name=channel,
                 legendgroup=channel,
                 showlegend=False,
@@ -560,7 +560,7 @@ def channel_performance(data: ReportData) -> FigureSpec:
                 line={"color": colour},
                 customdata=_series(rows, "attributed_won"),
                 hovertemplate=(
-                    f"{channel}<br>%{{x|%b %Y}}: ROI %{{y:.2f}} "
+                    f"{channel}<br>%{{x|%b %Y}}: ROAS %{{y:.2f}} "
                     f"(won credited %{{customdata:{money}}})<extra></extra>"
                 ),
             ),
@@ -575,12 +575,13 @@ def channel_performance(data: ReportData) -> FigureSpec:
     source = definition.source.replace("<model>", data.attribution_model)
     return FigureSpec(
         "fig-channels",
-        f"Spend, cost per lead and ROI by channel ({data.attribution_model} attribution)",
+        f"Cost, cost per lead and ROAS by channel ({data.attribution_model} attribution)",
         definition,
         _style(fig, height=720),
         source,
-        note="Channels with ad spend only; organic channels have leads but no spend, so no "
-        "cost per lead or ROI.",
+        note="Channels with a cost only (ad spend; events costed from expenses); organic "
+        "channels have leads but no cost. Cost per lead and ROAS are blank for a month whose "
+        "spend, expenses or CRM are not delivered through its end.",
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from revops.report import definitions as d
+from revops.report.complete_months import COST_TILES, latest_complete_month, month_before
 from revops.report.data import ALL, ReportData, Row, plain
 
 MONEY = "money"
@@ -30,16 +31,19 @@ class Tile:
     previous: float | int | None
     growth: float | None = None  # a mart growth column, when the mart has one (MRR)
     note: str = ""
+    # a cost tile's own months: the latest complete month and the one before (None: the report's)
+    month: dt.date | None = None
+    previous_month: dt.date | None = None
 
     def as_json(self, month: dt.date, previous_month: dt.date | None) -> dict[str, object]:
         """The tile as the report's machine-readable data block holds it."""
         return {
             "name": self.definition.name,
             "unit": self.unit,
-            "month": plain(month),
+            "month": plain(self.month or month),
             "value": self.value,
             "column": self.column,
-            "previous_month": plain(previous_month),
+            "previous_month": plain(self.previous_month or previous_month),
             "previous": self.previous,
             "previous_column": self.previous_column,
             "growth": self.growth,
@@ -56,8 +60,8 @@ _SOURCES: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "logo_churn": ("revops_metrics", ("logo_churn_rate",), RATE, False),
     "close_rate": ("sales_ops_metrics", ("close_rate",), RATE, True),
     "sales_cycle": ("sales_ops_metrics", ("avg_sales_cycle_days",), DAYS, False),
-    # Fully loaded when the month's expenses are delivered (as ltv_to_cac chooses), else paid.
-    "cac": ("sales_ops_metrics", ("cac_fully_loaded", "cac_paid"), MONEY, False),
+    # One basis, fully loaded, for the latest complete month (complete_months.py).
+    "cac": ("sales_ops_metrics", ("cac_fully_loaded",), MONEY, False),
     "ltv_to_cac": ("sales_ops_metrics", ("ltv_to_cac",), RATIO, True),
     "mqls": ("sales_ops_metrics", ("mqls",), COUNT, True),
 }
@@ -85,20 +89,24 @@ def build_tiles(data: ReportData) -> list[Tile]:
         rows = by_mart[mart]
         current = rows.get(data.report_month)
         previous = rows.get(data.previous_month) if data.previous_month else None
-        if key == "cac":
-            # Compare like with like: paid-only in both months unless both are fully loaded.
-            loaded = [
-                r is not None and r["cac_fully_loaded"] is not None for r in (current, previous)
-            ]
-            columns = columns if all(loaded) else ("cac_paid",)
+        month = previous_month = None
+        note = ""
+        if key in COST_TILES:
+            # The latest complete month, named: never the newest month on another basis.
+            month = latest_complete_month(rows, data.report_month)
+            previous_month = month_before(rows, month) if month else None
+            current = rows.get(month) if month else None
+            previous = rows.get(previous_month) if previous_month else None
+            if month is None:
+                note = "No month with complete cost inputs yet."
+            elif month != data.report_month:
+                note = (
+                    f"{month:%b %Y}, the latest complete month (later months' expenses or "
+                    "spend not all delivered)."
+                )
         column, value = _pick(current, mart, columns)
         previous_column, previous_value = _pick(previous, mart, columns)
         growth = plain(current["mrr_growth_mom"]) if key == "mrr" and current else None
-        note = ""
-        if key in ("cac", "ltv_to_cac") and current and current["cac_fully_loaded"] is None:
-            note = "This month's expenses are not delivered yet: paid-only CAC."
-            if key == "ltv_to_cac":
-                note = "This month on paid-only CAC (expenses not delivered yet)."
         tiles.append(
             Tile(
                 key=key,
@@ -111,6 +119,8 @@ def build_tiles(data: ReportData) -> list[Tile]:
                 previous=previous_value,
                 growth=growth,
                 note=note,
+                month=month,
+                previous_month=previous_month,
             )
         )
     return tiles

@@ -1,5 +1,6 @@
 -- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLV, renewal, upsell,
--- retention, churn, growth, pipeline velocity, ROI), each ratio with numerator and denominator.
+-- retention, churn, growth, pipeline velocity, ROAS and marketing ROI), each ratio with
+-- numerator and denominator.
 -- Upsell, retention and revenue churn are FX-neutral (mrr_by_month); fx_mrr is the currency part
 -- of the MRR change.
 with
@@ -93,23 +94,18 @@ pipeline_velocity as (
 
 ),
 
-opportunities as (
+marketing_returns as (
 
+    -- ROAS and marketing ROI of the attribution model the setting names
     select
-        opportunity_id,
-        close_date
-    from {{ ref('fct_opportunities') }}
-
-),
-
-attribution as (
-
-    select
-        opportunity_id,
-        touch_id,
-        attribution_model,
-        won_amount_credited
-    from {{ ref('fct_attribution') }}
+        month,
+        attributed_bookings,
+        marketing_cost,
+        roas,
+        marketing_roi_numerator,
+        marketing_roi
+    from {{ ref('marketing_returns_by_month') }}
+    where attribution_model = '{{ setting("roi_attribution_model") }}'
 
 ),
 
@@ -124,23 +120,6 @@ spine as (
         month,
         segment
     from mrr_months
-
-),
-
-attributed_won as (
-
-    select
-        cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date) as month,  -- noqa: RF04, LT05
-        sum(attribution.won_amount_credited) as attributed_won_revenue
-    from attribution
-    inner join opportunities
-        on attribution.opportunity_id = opportunities.opportunity_id
-    where
-        attribution.attribution_model = '{{ setting("roi_attribution_model") }}'
-        and attribution.won_amount_credited is not null
-        -- The `unattributed` row (no touch) is revenue marketing did not touch.
-        and attribution.touch_id is not null
-    group by cast({{ dbt.date_trunc('month', 'opportunities.close_date') }} as date)
 
 ),
 
@@ -232,31 +211,21 @@ final as (
         velocity.pipeline_velocity_per_month,
         case
             when velocity.segment = 'All'
-                then cast(coalesce(attributed_won.attributed_won_revenue, 0) as decimal(18, 2))
+                then cast(coalesce(marketing_returns.attributed_bookings, 0) as decimal(18, 2))
         end as attributed_won_revenue,
         velocity.ad_spend as marketing_spend,
-        case
-            when velocity.segment = 'All'
-                then cast(
-                    coalesce(attributed_won.attributed_won_revenue, 0) - velocity.ad_spend
-                    as decimal(18, 2)
-                )
-        end as roi_numerator,
-        case
-            when velocity.segment = 'All' and velocity.ad_spend > 0
-                then cast(
-                    coalesce(attributed_won.attributed_won_revenue, 0) - velocity.ad_spend
-                    as double
-                ) / cast(velocity.ad_spend as double)
-        end as roi,
+        marketing_returns.marketing_cost,
+        marketing_returns.roas,
+        marketing_returns.marketing_roi_numerator,
+        marketing_returns.marketing_roi,
         velocity.month
     from velocity
     left join mrr_months
         on velocity.month = mrr_months.month and velocity.segment = mrr_months.segment
     left join revenue_months
         on velocity.month = revenue_months.month and velocity.segment = revenue_months.segment
-    left join attributed_won
-        on velocity.month = attributed_won.month
+    left join marketing_returns
+        on velocity.month = marketing_returns.month and velocity.segment = 'All'
 
 )
 

@@ -5,10 +5,22 @@
 -- are in sales_ops_metrics_by_deal_category, whose new_business rows these are.
 -- Amounts without a usable FX rate (or without an amount) are left out of the sums and counted
 -- per month: won_without_amount, won_unconverted, ad_spend_unconverted, expenses_unconverted.
+-- Cost metrics (CAC, cost per lead) exist per basis (paid, fully loaded) and are null unless the
+-- month is closed and every source they read was delivered through its last day
+-- (int_cost_inputs_delivered); `is_complete` says whether every source of the row was.
 {%- set margin = setting('gross_margin') %}
 {%- set cap = setting('cltv_max_months') %}
+{%- set lag = numeric_setting('cac_lag_months', whole=true) | int %}
+{%- set program_categories = list_setting('marketing_program_expense_categories') %}
+{%- set event_channel = setting('event_channel') %}
 {#- The additive parts of every row, by the activity they count: [column, type]. #}
-{%- set lead_measures = [['leads', 'bigint'], ['mqls', 'bigint'], ['sqls', 'bigint']] %}
+{%- set lead_measures = [
+    ['leads', 'bigint'],
+    ['paid_leads', 'bigint'],
+    ['event_leads', 'bigint'],
+    ['mqls', 'bigint'],
+    ['sqls', 'bigint'],
+] %}
 {%- set deal_measures = opportunity_measures() %}
 {%- set cohort_measures = [
     ['cohort_leads', 'bigint'],
@@ -25,10 +37,33 @@ lead_funnel as (
 
     select
         segment,
+        channel,
         created_at,
         mql_at,
         sql_at
     from {{ ref('fct_lead_funnel') }}
+
+),
+
+channel_map as (
+
+    select
+        channel,
+        ad_platform
+    from {{ org_mapping('lead_source_channels') }}
+
+),
+
+cost_inputs as (
+
+    select
+        month_start_date,
+        is_month_closed,
+        is_ad_spend_complete,
+        is_expenses_complete,
+        is_crm_complete,
+        is_billing_complete
+    from {{ ref('int_cost_inputs_delivered') }}
 
 ),
 
@@ -104,6 +139,7 @@ expenses as (
 
     select
         department,
+        expense_category,
         currency,
         amount,
         month_start_date
@@ -128,13 +164,30 @@ months as (
 
 ),
 
+paid_channels as (
+
+    -- a channel is paid when an ad platform's spend maps to it
+    select distinct channel
+    from channel_map
+    where ad_platform is not null
+
+),
+
 lead_events as (
 
     select
-        segment,
-        'lead' as event_type,
-        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month  -- noqa: RF04
+        lead_funnel.segment,
+        case
+            when paid_channels.channel is not null then 'paid_lead'
+            when
+                lead_funnel.channel = '{{ event_channel }}'
+                then 'event_lead'
+            else 'lead'
+        end as event_type,
+        cast({{ dbt.date_trunc('month', 'lead_funnel.created_at') }} as date) as month  -- noqa: RF04, LT05
     from lead_funnel
+    left join paid_channels
+        on lead_funnel.channel = paid_channels.channel
     union all
     select
         segment,
@@ -157,7 +210,11 @@ lead_counts as (
     select
         month,
         segment,
-        sum(case when event_type = 'lead' then 1 else 0 end) as leads,
+        sum(
+            case when event_type in ('lead', 'paid_lead', 'event_lead') then 1 else 0 end
+        ) as leads,
+        sum(case when event_type = 'paid_lead' then 1 else 0 end) as paid_leads,
+        sum(case when event_type = 'event_lead' then 1 else 0 end) as event_leads,
         sum(case when event_type = 'mql' then 1 else 0 end) as mqls,
         sum(case when event_type = 'sql' then 1 else 0 end) as sqls
     from lead_events
@@ -210,6 +267,21 @@ expenses_by_month as (
     select
         expenses.month_start_date as month,  -- noqa: RF04
         sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses,
+        -- marketing programs (events, agencies, ...) beside ad spend: the full marketing cost
+        sum(
+            case
+                when
+                    expenses.department = 'marketing'
+                    and expenses.expense_category in ({{ quoted_list(program_categories) }})
+                    then round(expenses.amount * fx_rates.rate_to_reporting, 2)
+            end
+        ) as marketing_program_expenses,
+        sum(
+            case
+                when expenses.department = 'marketing' and expenses.expense_category = 'events'
+                    then round(expenses.amount * fx_rates.rate_to_reporting, 2)
+            end
+        ) as event_expenses,
         sum(
             case
                 when expenses.amount is not null and fx_rates.rate_to_reporting is null then 1
@@ -319,6 +391,22 @@ costed as (
             when aggregated.segment = 'All'
                 then cast(coalesce(expenses_by_month.expenses_unconverted, 0) as bigint)
         end as expenses_unconverted,
+        -- delivered expenses without a program or event row are 0; undelivered ones null
+        case
+            when aggregated.segment = 'All' and expenses_by_month.month is not null
+                then cast(
+                    coalesce(expenses_by_month.marketing_program_expenses, 0) as decimal(18, 2)
+                )
+        end as marketing_program_expenses,
+        case
+            when aggregated.segment = 'All' and expenses_by_month.month is not null
+                then cast(coalesce(expenses_by_month.event_expenses, 0) as decimal(18, 2))
+        end as event_expenses,
+        coalesce(cost_inputs.is_month_closed, false) as is_month_closed,
+        coalesce(cost_inputs.is_ad_spend_complete, false) as is_ad_spend_complete,
+        coalesce(cost_inputs.is_expenses_complete, false) as is_expenses_complete,
+        coalesce(cost_inputs.is_crm_complete, false) as is_crm_complete,
+        coalesce(cost_inputs.is_billing_complete, false) as is_billing_complete,
         coalesce(mrr_months.mrr, 0) as mrr,
         coalesce(mrr_months.customers, 0) as customers,
         coalesce(mrr_months.starting_mrr, 0) as starting_mrr,
@@ -332,6 +420,59 @@ costed as (
         on
             aggregated.month = mrr_months.month
             and aggregated.segment = mrr_months.segment
+    left join cost_inputs
+        on aggregated.month = cost_inputs.month_start_date
+
+),
+
+bases as (
+
+    -- Which basis each cost metric can be computed on this month: its sources delivered
+    -- through the month's end and the month closed. Never a fallback to another basis.
+    select
+        *,
+        is_month_closed and is_ad_spend_complete and is_billing_complete as is_paid_cac_complete,
+        is_month_closed
+        and is_ad_spend_complete
+        and is_expenses_complete
+        and is_billing_complete as is_fully_loaded_cac_complete,
+        is_month_closed
+        and is_ad_spend_complete
+        and is_expenses_complete
+        and is_crm_complete
+        and is_billing_complete as is_complete
+    from costed
+
+),
+
+lagged as (
+
+    -- Lagged CAC: the spend of the previous {{ lag }} month(s) (setting cac_lag_months), each
+    -- of them complete on the basis, over this month's new customers.
+    select
+        *,
+        sum(ad_spend) over (
+            partition by segment order by month
+            rows between {{ lag }} preceding and 1 preceding
+        ) as lagged_ad_spend,
+        sum(case when is_month_closed and is_ad_spend_complete then 1 else 0 end) over (
+            partition by segment order by month
+            rows between {{ lag }} preceding and 1 preceding
+        ) as lagged_paid_months,
+        sum(ad_spend + sales_marketing_expenses) over (
+            partition by segment order by month
+            rows between {{ lag }} preceding and 1 preceding
+        ) as lagged_fully_loaded_cost,
+        sum(
+            case
+                when is_month_closed and is_ad_spend_complete and is_expenses_complete then 1
+                else 0
+            end
+        ) over (
+            partition by segment order by month
+            rows between {{ lag }} preceding and 1 preceding
+        ) as lagged_fully_loaded_months
+    from bases
 
 ),
 
@@ -340,10 +481,48 @@ ratios as (
     select
         *,
         opportunities_won + opportunities_lost as close_rate_denominator,
-        cast(ad_spend + sales_marketing_expenses as decimal(18, 2)) as cac_fully_loaded_numerator,
+        case
+            when is_paid_cac_complete then ad_spend
+        end as cac_paid_numerator,
+        case
+            when is_paid_cac_complete and ad_spend is not null then new_customers
+        end as cac_paid_denominator,
+        case
+            when is_fully_loaded_cac_complete
+                then cast(ad_spend + sales_marketing_expenses as decimal(18, 2))
+        end as cac_fully_loaded_numerator,
+        case
+            when is_fully_loaded_cac_complete and ad_spend is not null then new_customers
+        end as cac_fully_loaded_denominator,
+        case
+            when lagged_paid_months = {{ lag }} and is_month_closed and is_billing_complete
+                then cast(lagged_ad_spend as decimal(18, 2))
+        end as cac_paid_lagged_numerator,
+        case
+            when
+                lagged_fully_loaded_months = {{ lag }}
+                and is_month_closed
+                and is_billing_complete
+                then cast(lagged_fully_loaded_cost as decimal(18, 2))
+        end as cac_fully_loaded_lagged_numerator,
+        case
+            when is_month_closed and is_ad_spend_complete and is_crm_complete then ad_spend
+        end as paid_cost_per_lead_numerator,
+        case
+            when is_month_closed and is_expenses_complete and is_crm_complete
+                then event_expenses
+        end as event_cost_per_lead_numerator,
+        case
+            when
+                is_month_closed
+                and is_ad_spend_complete
+                and is_expenses_complete
+                and is_crm_complete
+                then cast(ad_spend + marketing_program_expenses as decimal(18, 2))
+        end as blended_cost_per_lead_numerator,
         {{ ratio('mrr', 'customers') }} as arpa,
         {{ ratio('churn_mrr', 'starting_mrr') }} as revenue_churn_rate
-    from costed
+    from lagged
 
 ),
 
@@ -357,8 +536,12 @@ lifetimes as (
             when 1.0 / revenue_churn_rate > {{ cap }} then cast({{ cap }} as double)
             else 1.0 / revenue_churn_rate
         end as customer_lifetime_months,
-        {{ ratio('ad_spend', 'new_customers') }} as cac_paid,
-        {{ ratio('cac_fully_loaded_numerator', 'new_customers') }} as cac_fully_loaded
+        {{ ratio('cac_paid_numerator', 'cac_paid_denominator') }} as cac_paid,
+        {{ ratio('cac_fully_loaded_numerator', 'cac_fully_loaded_denominator') }}
+            as cac_fully_loaded,
+        {{ ratio('cac_paid_lagged_numerator', 'new_customers') }} as cac_paid_lagged,
+        {{ ratio('cac_fully_loaded_lagged_numerator', 'new_customers') }}
+            as cac_fully_loaded_lagged
     from ratios
 
 ),
@@ -399,13 +582,30 @@ final as (
         {{ ratio('cohort_reached_won', 'cohort_leads') }} as pct_leads_to_won,
         ad_spend,
         ad_spend_unconverted,
-        {{ ratio('ad_spend', 'leads') }} as cost_per_lead,
+        paid_leads,
+        event_leads,
+        paid_cost_per_lead_numerator,
+        {{ ratio('paid_cost_per_lead_numerator', 'paid_leads') }} as cost_per_paid_lead,
+        event_cost_per_lead_numerator,
+        {{ ratio('event_cost_per_lead_numerator', 'event_leads') }} as cost_per_event_lead,
+        blended_cost_per_lead_numerator,
+        {{ ratio('blended_cost_per_lead_numerator', 'leads') }} as cost_per_lead_blended,
         sales_marketing_expenses,
+        marketing_program_expenses,
+        event_expenses,
         expenses_unconverted,
-        cac_fully_loaded_numerator,
         new_customers,
+        cac_paid_numerator,
+        cac_paid_denominator,
         cac_paid,
+        cac_fully_loaded_numerator,
+        cac_fully_loaded_denominator,
         cac_fully_loaded,
+        cast({{ lag }} as integer) as cac_lag_months,
+        cac_paid_lagged_numerator,
+        cac_paid_lagged,
+        cac_fully_loaded_lagged_numerator,
+        cac_fully_loaded_lagged,
         mrr as arpa_numerator,
         customers as arpa_denominator,
         arpa,
@@ -414,15 +614,20 @@ final as (
         revenue_churn_rate,
         customer_lifetime_months,
         arpa * {{ margin }} * customer_lifetime_months as cltv,
+        -- one stated basis: fully loaded CAC, null (never paid-only) when it is incomplete
         case
-            when coalesce(cac_fully_loaded, cac_paid) > 0
-                then
-                    arpa * {{ margin }} * customer_lifetime_months
-                    / coalesce(cac_fully_loaded, cac_paid)
+            when cac_fully_loaded > 0
+                then arpa * {{ margin }} * customer_lifetime_months / cac_fully_loaded
         end as ltv_to_cac,
         case
-            when arpa > 0 then coalesce(cac_fully_loaded, cac_paid) / (arpa * {{ margin }})
+            when arpa > 0 then cac_fully_loaded / (arpa * {{ margin }})
         end as cac_payback_months,
+        is_month_closed,
+        is_ad_spend_complete,
+        is_expenses_complete,
+        is_crm_complete,
+        is_billing_complete,
+        is_complete,
         month
     from lifetimes
 

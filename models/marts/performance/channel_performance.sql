@@ -2,7 +2,11 @@
 -- funnel attributes to a channel only, unmatched spend and touches without a campaign). Every
 -- month of the spine up to the last month with activity appears for every combination seen.
 -- Spend, leads, MQLs and SQLs by event month; attributed pipeline and won amount per
--- attribution model by opportunity-created month; cost per stage and ROI with their parts.
+-- attribution model by opportunity-created month. Cost = ad spend, plus the month's `events`
+-- expenses on the event channel's no-campaign row (setting event_channel): events cost money
+-- that is in expenses, not in ad platforms. Cost per stage and ROAS (attributed won / cost)
+-- are null unless the month is complete (closed, spend, expenses and CRM delivered).
+{%- set event_channel = setting('event_channel') %}
 with
 
 months as (
@@ -31,6 +35,40 @@ leads as (
         mql_at,
         sql_at
     from {{ ref('fct_lead_funnel') }}
+
+),
+
+expenses as (
+
+    select
+        department,
+        expense_category,
+        currency,
+        amount,
+        month_start_date
+    from {{ ref('stg_reference__expenses') }}
+
+),
+
+fx_rates as (
+
+    select
+        currency,
+        calendar_date,
+        rate_to_reporting
+    from {{ ref('int_fx_rates_daily') }}
+
+),
+
+cost_inputs as (
+
+    select
+        month_start_date,
+        is_month_closed
+        and is_ad_spend_complete
+        and is_expenses_complete
+        and is_crm_complete as is_complete
+    from {{ ref('int_cost_inputs_delivered') }}
 
 ),
 
@@ -63,6 +101,24 @@ spend_by_month as (
         channel,
         crm_campaign_id,
         cast({{ dbt.date_trunc("month", "report_date") }} as date)
+
+),
+
+expenses_by_month as (
+
+    -- the event channel's cost: marketing `events` expenses, on its no-campaign row
+    select
+        '{{ event_channel }}' as channel,
+        cast(null as string) as campaign_id,
+        expenses.month_start_date,
+        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses_reporting
+    from expenses
+    left join fx_rates
+        on
+            expenses.currency = fx_rates.currency
+            and expenses.month_start_date = fx_rates.calendar_date
+    where expenses.department = 'marketing' and expenses.expense_category = 'events'
+    group by expenses.month_start_date
 
 ),
 
@@ -162,6 +218,12 @@ activity as (
         campaign_id,
         month_start_date
     from attribution_by_month
+    union all
+    select
+        channel,
+        campaign_id,
+        month_start_date
+    from expenses_by_month
 
 ),
 
@@ -203,6 +265,8 @@ joined as (
         spine.campaign_id,
         coalesce(spend_by_month.spend_reporting, 0) as spend_reporting,
         coalesce(spend_by_month.spend_unconverted, 0) as spend_unconverted,
+        coalesce(expenses_by_month.expenses_reporting, 0) as expenses_reporting,
+        coalesce(cost_inputs.is_complete, false) as is_complete,
         coalesce(leads_by_month.leads, 0) as leads,
         coalesce(leads_by_month.mqls, 0) as mqls,
         coalesce(leads_by_month.sqls, 0) as sqls,
@@ -230,6 +294,23 @@ joined as (
             spine.month_start_date = attribution_by_month.month_start_date
             and spine.channel = attribution_by_month.channel
             and spine.campaign_key = coalesce(attribution_by_month.campaign_id, '')
+    left join expenses_by_month
+        on
+            spine.month_start_date = expenses_by_month.month_start_date
+            and spine.channel = expenses_by_month.channel
+            and spine.campaign_key = ''
+    left join cost_inputs
+        on spine.month_start_date = cost_inputs.month_start_date
+
+),
+
+costed as (
+
+    select
+        *,
+        spend_reporting + expenses_reporting as cost_reporting,
+        case when is_complete then spend_reporting + expenses_reporting end as complete_cost
+    from joined
 
 ),
 
@@ -241,32 +322,25 @@ final as (
         '{{ setting("reporting_currency") }}' as reporting_currency,
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
         cast(spend_unconverted as bigint) as spend_unconverted,
+        cast(expenses_reporting as decimal(18, 2)) as expenses_reporting,
+        cast(cost_reporting as decimal(18, 2)) as cost_reporting,
         cast(leads as bigint) as leads,
         cast(mqls as bigint) as mqls,
         cast(sqls as bigint) as sqls,
-        -- cost per stage = spend / count (null when the count is 0)
-        cast(spend_reporting as double) / nullif(leads, 0) as cost_per_lead,
-        cast(spend_reporting as double) / nullif(mqls, 0) as cost_per_mql,
-        cast(spend_reporting as double) / nullif(sqls, 0) as cost_per_sql,
-        -- ROI per model = (attributed won - spend) / spend (null when spend is 0)
-        cast(round(pipeline_first_touch, 2) as decimal(18, 2)) as attributed_pipeline_first_touch,
-        cast(round(won_first_touch, 2) as decimal(18, 2)) as attributed_won_first_touch,
-        cast(round(won_first_touch, 2) - spend_reporting as double)
-        / nullif(spend_reporting, 0) as roi_first_touch,
-        cast(round(pipeline_last_touch, 2) as decimal(18, 2)) as attributed_pipeline_last_touch,
-        cast(round(won_last_touch, 2) as decimal(18, 2)) as attributed_won_last_touch,
-        cast(round(won_last_touch, 2) - spend_reporting as double)
-        / nullif(spend_reporting, 0) as roi_last_touch,
-        cast(round(pipeline_linear, 2) as decimal(18, 2)) as attributed_pipeline_linear,
-        cast(round(won_linear, 2) as decimal(18, 2)) as attributed_won_linear,
-        cast(round(won_linear, 2) - spend_reporting as double)
-        / nullif(spend_reporting, 0) as roi_linear,
-        cast(round(pipeline_w_shaped, 2) as decimal(18, 2)) as attributed_pipeline_w_shaped,
-        cast(round(won_w_shaped, 2) as decimal(18, 2)) as attributed_won_w_shaped,
-        cast(round(won_w_shaped, 2) - spend_reporting as double)
-        / nullif(spend_reporting, 0) as roi_w_shaped,
+        -- cost per stage = cost / count: null when the count is 0 or the month incomplete
+        {{ ratio('complete_cost', 'leads') }} as cost_per_lead,
+        {{ ratio('complete_cost', 'mqls') }} as cost_per_mql,
+        {{ ratio('complete_cost', 'sqls') }} as cost_per_sql,
+        {%- for model in ['first_touch', 'last_touch', 'linear', 'w_shaped'] %}
+        cast(round(pipeline_{{ model }}, 2) as decimal(18, 2))
+            as attributed_pipeline_{{ model }},
+        cast(round(won_{{ model }}, 2) as decimal(18, 2)) as attributed_won_{{ model }},
+        -- ROAS: attributed won / the channel's cost (no gross margin, no minus one)
+        {{ ratio('round(won_' ~ model ~ ', 2)', 'complete_cost') }} as roas_{{ model }},
+        {%- endfor %}
+        is_complete,
         month_start_date
-    from joined
+    from costed
 
 )
 
