@@ -102,6 +102,14 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "active_customers": "bigint",
     },
     "rep_performance": {"won_amount_reporting": "decimal(18, 2)"},
+    "data_quality_quarantine_by_object": {
+        "source_name": "varchar",
+        "object_name": "varchar",
+        "load_id": "varchar",
+        "rows_read": "bigint",
+        "rows_quarantined": "bigint",
+        "quarantined_share": "double",
+    },
     "fct_opportunities": {
         "deal_category": "varchar",
         "currency": "varchar",
@@ -450,6 +458,57 @@ CASES: dict[str, dict[str, Any]] = {
                 "int_opportunity_stages_resolved": [{"stage_name": "Discovery"}],
             },
             "no stages at all": {},
+        },
+    },
+    # Blocking at the defaults: at least 10 rows (quarantine_block_min_rows) and more than 1%
+    # (quarantine_block_share) of the rows an object's latest load read.
+    "assert_quarantine_share_below_threshold": {
+        "clean": {
+            "data_quality_quarantine_by_object": [
+                # 1 of 200 = 0.5%: a bad cell, not a break
+                {
+                    "object_name": "Lead",
+                    "rows_read": 200,
+                    "rows_quarantined": 1,
+                    "quarantined_share": 0.005,
+                },
+                # 9 of 9: every row, but fewer than 10 (a small daily delivery)
+                {
+                    "object_name": "Contact",
+                    "rows_read": 9,
+                    "rows_quarantined": 9,
+                    "quarantined_share": 1.0,
+                },
+                # 10 of 1,000 = exactly 1%: not more than the share
+                {
+                    "object_name": "Account",
+                    "rows_read": 1000,
+                    "rows_quarantined": 10,
+                    "quarantined_share": 0.01,
+                },
+            ],
+        },
+        "null": {
+            "12 of 12 rows of the latest load are quarantined": {
+                "data_quality_quarantine_by_object": [
+                    {
+                        "object_name": "Lead",
+                        "rows_read": 12,
+                        "rows_quarantined": 12,
+                        "quarantined_share": 1.0,
+                    },
+                ],
+            },
+            "11 of 1,000 rows (1.1%) are quarantined": {
+                "data_quality_quarantine_by_object": [
+                    {
+                        "object_name": "Lead",
+                        "rows_read": 1000,
+                        "rows_quarantined": 11,
+                        "quarantined_share": 0.011,
+                    },
+                ],
+            },
         },
     },
     "assert_rep_performance_won_amount_reconciles": {
