@@ -21,26 +21,6 @@ quarantined as (
         is_released
     from {{ ref('stg_ingest__quarantined_values') }}
 
-),
-
-final as (
-
-    select
-        source_name,
-        object_name,
-        file_path,
-        file_sha256,
-        column_name,
-        delivered_value,
-        quarantine_rule,
-        quarantine_message,
-        key_value,
-        released_by_file,
-        row_number,
-        line_number,
-        is_released
-    from quarantined
-
 )
 
-select * from final
+select * from quarantined
