@@ -416,55 +416,28 @@ def _print_checks(result, console: Console) -> None:
 
 
 def print_headline(serving: Path, console: Console) -> None:
-    """Headline metrics of the last six months of the served snapshot (all segments)."""
+    """Headline metrics of the last six months of the served snapshot (all segments): the
+    entries of revops.headline, the list the report's tiles and the semantic layer read."""
+    from revops.headline import HEADLINES, format_value, read_headlines
     from revops.publish import SERVING_FILE, connect_read_only
 
     con = connect_read_only(serving / SERVING_FILE)
     try:
-        rows = con.execute(HEADLINE_SQL).fetchall()
+        months = list(reversed(read_headlines(con, 6)))
+        row = con.execute("select any_value(reporting_currency) from mrr_by_month").fetchone()
     finally:
         con.close()
+    currency = (row[0] if row else None) or "USD"
     table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
-    # Close rate and sales cycle are of new-business deals (docs/METRICS.md "Deal categories").
-    names = ("month", "MRR", "ARR", "NRR", "GRR", "NB close rate", "NB cycle", "CAC", "MQLs")
-    for name in names:
-        table.add_column(name, justify="left" if name == "month" else "right")
-
-    def pct(value) -> str:
-        return "-" if value is None else f"{value:.1%}"
-
-    def money(value) -> str:
-        return "-" if value is None else f"{value:,.0f}"
-
-    for month, mrr, arr, nrr, grr, close, cycle, cac, mqls in rows:
-        cycle_text = "-" if cycle is None else f"{cycle:.0f} d"
+    table.add_column("metric", justify="left")
+    for month, _ in months:
+        table.add_column(str(month)[:7], justify="right")
+    for headline in HEADLINES:
         table.add_row(
-            str(month)[:7], money(mrr), money(arr), pct(nrr), pct(grr), pct(close), cycle_text,
-            money(cac), f"{mqls:,}",
-        )  # fmt: skip
+            headline.label,
+            *(format_value(row[headline.key][1], headline.unit, currency) for _, row in months),
+        )
     console.print(table)
-
-
-# The last six months up to the newest delivery, from the published metric marts.
-HEADLINE_SQL = """
-select
-    r.month,
-    r.mrr,
-    r.arr,
-    r.monthly_net_revenue_retention_rate,
-    r.monthly_gross_revenue_retention_rate,
-    s.close_rate,
-    s.avg_sales_cycle_days,
-    coalesce(s.cac_fully_loaded, s.cac_paid),
-    r.mqls
-from revops_metrics as r
-inner join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
-where
-    r.segment = 'All'
-    and r.month <= (select date_trunc('month', latest_delivery_date) from revops_snapshot)
-order by r.month desc
-limit 6
-"""
 
 
 def run_rollback(serving: Path, to: str | None, listing: bool, console: Console) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
+from revops import headline as h
+from revops.headline import COUNT, DAYS, MONEY, RATE, RATIO, format_value
 from revops.report import definitions as d
 from revops.report.data import ALL, ReportData, Row, plain
 
-MONEY = "money"
-RATE = "rate"
-DAYS = "days"
-RATIO = "ratio"
-COUNT = "count"
+__all__ = ["COUNT", "DAYS", "MONEY", "RATE", "RATIO", "Tile", "build_tiles", "format_value"]
 
 
 @dataclass(frozen=True)
@@ -47,30 +44,8 @@ class Tile:
         }
 
 
-# key -> (mart, column or columns tried in order, unit, higher is better)
-_SOURCES: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
-    "mrr": ("revops_metrics", ("mrr",), MONEY, True),
-    "arr": ("revops_metrics", ("arr",), MONEY, True),
-    "nrr": ("revops_metrics", ("trailing_12m_net_revenue_retention_rate",), RATE, True),
-    "grr": ("revops_metrics", ("trailing_12m_gross_revenue_retention_rate",), RATE, True),
-    "logo_churn": ("revops_metrics", ("logo_churn_rate",), RATE, False),
-    "close_rate": ("sales_ops_metrics", ("close_rate",), RATE, True),
-    "sales_cycle": ("sales_ops_metrics", ("avg_sales_cycle_days",), DAYS, False),
-    # Fully loaded when the month's expenses are delivered (as ltv_to_cac chooses), else paid.
-    "cac": ("sales_ops_metrics", ("cac_fully_loaded", "cac_paid"), MONEY, False),
-    "ltv_to_cac": ("sales_ops_metrics", ("ltv_to_cac",), RATIO, True),
-    "mqls": ("sales_ops_metrics", ("mqls",), COUNT, True),
-}
-
-
-def _pick(row: Row | None, mart: str, columns: tuple[str, ...]) -> tuple[str | None, Any]:
-    """The first non-null column of a row, with its "<mart>.<column>" name."""
-    if row is None:
-        return None, None
-    for column in columns:
-        if row[column] is not None:
-            return f"{mart}.{column}", plain(row[column])
-    return f"{mart}.{columns[0]}", None
+def _month_before(month: dt.date) -> dt.date:
+    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 def build_tiles(data: ReportData) -> list[Tile]:
@@ -81,18 +56,25 @@ def build_tiles(data: ReportData) -> list[Tile]:
     }
     tiles = []
     for key, definition in d.TILES:
-        mart, columns, unit, higher_is_better = _SOURCES[key]
+        headline = h.BY_KEY[key]
+        mart, columns = headline.mart, headline.columns
+        unit, higher_is_better = headline.unit, headline.higher_is_better
         rows = by_mart[mart]
-        current = rows.get(data.report_month)
-        previous = rows.get(data.previous_month) if data.previous_month else None
+        month = h.month_for(headline, data.report_month)
+        current = rows.get(month)
+        previous_month = data.previous_month if month == data.report_month else None
+        if month != data.report_month:
+            previous_month = _month_before(month)
+        previous = rows.get(previous_month) if previous_month else None
         if key == "cac":
             # Compare like with like: paid-only in both months unless both are fully loaded.
             loaded = [
                 r is not None and r["cac_fully_loaded"] is not None for r in (current, previous)
             ]
             columns = columns if all(loaded) else ("cac_paid",)
-        column, value = _pick(current, mart, columns)
-        previous_column, previous_value = _pick(previous, mart, columns)
+        column, value = h.pick(current, headline, columns)
+        previous_column, previous_value = h.pick(previous, headline, columns)
+        value, previous_value = plain(value), plain(previous_value)
         growth = plain(current["mrr_growth_mom"]) if key == "mrr" and current else None
         note = ""
         if key in ("cac", "ltv_to_cac") and current and current["cac_fully_loaded"] is None:
@@ -114,23 +96,6 @@ def build_tiles(data: ReportData) -> list[Tile]:
             )
         )
     return tiles
-
-
-def format_value(value: float | None, unit: str, currency: str) -> str:
-    """A tile's number as people read it: $236,594, 98.7%, 22.5 days, 4.8x, 38."""
-    if value is None:
-        return "n/a"
-    if unit == MONEY:
-        prefix = "$" if currency == "USD" else f"{currency} "
-        sign = "-" if value < 0 else ""
-        return f"{sign}{prefix}{abs(value):,.0f}"
-    if unit == RATE:
-        return f"{value:.1%}"
-    if unit == DAYS:
-        return f"{value:,.1f} days"
-    if unit == RATIO:
-        return f"{value:,.1f}x"
-    return f"{value:,.0f}"
 
 
 def format_change(tile: Tile, currency: str) -> tuple[str, str]:
