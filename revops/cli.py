@@ -418,26 +418,30 @@ def _print_checks(result, console: Console) -> None:
 def print_headline(serving: Path, console: Console) -> None:
     """Headline metrics of the last six months of the served snapshot (all segments): the
     entries of revops.headline, the list the report's tiles and the semantic layer read."""
-    from revops.headline import HEADLINES, format_value, read_headlines
+    from revops.headline import FLAGGED, HEADLINES, format_value, read_headlines
     from revops.publish import SERVING_FILE, connect_read_only
 
     con = connect_read_only(serving / SERVING_FILE)
     try:
         months = list(reversed(read_headlines(con, 6)))
-        row = con.execute("select any_value(reporting_currency) from mrr_by_month").fetchone()
+        found = con.execute("select any_value(reporting_currency) from mrr_by_month").fetchone()
     finally:
         con.close()
-    currency = (row[0] if row else None) or "USD"
+    currency = (found[0] if found else None) or "USD"
     table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
     table.add_column("metric", justify="left")
     for month, _ in months:
         table.add_column(str(month)[:7], justify="right")
     for headline in HEADLINES:
-        table.add_row(
-            headline.label,
-            *(format_value(row[headline.key][1], headline.unit, currency) for _, row in months),
-        )
+        cells = []
+        for _, row in months:
+            text = format_value(row[headline.key][1], headline.unit, currency)
+            cells.append(text + " *" if headline.key in row[FLAGGED] else text)
+        table.add_row(headline.label, *cells)
     console.print(table)
+    for headline in HEADLINES:
+        if headline.flag and any(headline.key in row[FLAGGED] for _, row in months):
+            console.print(f"* {headline.label}: {headline.flag[1]} ({headline.flag[0]})")
 
 
 def run_rollback(serving: Path, to: str | None, listing: bool, console: Console) -> None:

@@ -42,6 +42,8 @@ class Headline:
     unit: str
     higher_is_better: bool
     month: str = REPORT_MONTH
+    # a boolean column of the same mart that qualifies the value when true, and what it means
+    flag: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.semantic_metrics) != len(self.columns):
@@ -132,12 +134,22 @@ HEADLINES: tuple[Headline, ...] = (
         MONEY,
         False,
     ),
-    Headline("cltv", "CLTV", SALES_OPS, ("cltv",), ("cltv",), MONEY, True),
+    Headline(
+        "cltv",
+        "CLTV",
+        SALES_OPS,
+        ("cltv",),
+        ("cltv",),
+        MONEY,
+        True,
+        flag=("cltv_capped", "lifetime capped at cltv_max_months: a floor"),
+    ),
     Headline("ltv_to_cac", "LTV:CAC", SALES_OPS, ("ltv_to_cac",), ("ltv_to_cac",), RATIO, True),
     Headline("mqls", "MQLs", SALES_OPS, ("mqls",), ("mqls",), COUNT, True),
 )
 
 BY_KEY: dict[str, Headline] = {h.key: h for h in HEADLINES}
+FLAGGED = "_flagged"  # read_headlines: the keys of the month whose flag is true
 
 
 def pick(
@@ -174,7 +186,8 @@ def headline_sql(months: int) -> str:
     selected = []
     for headline in HEADLINES:
         alias = "r" if headline.mart == REVOPS else "s"
-        for column in headline.columns:
+        flags = (headline.flag[0],) if headline.flag else ()
+        for column in (*headline.columns, *flags):
             name = f"{headline.mart}__{column}"
             if name not in (s.split(" as ")[-1] for s in selected):
                 selected.append(f"{alias}.{column} as {name}")
@@ -195,7 +208,7 @@ limit {int(months)}
 
 def read_headlines(con: Any, months: int = 6) -> list[tuple[dt.date, dict[str, tuple]]]:
     """Newest first: (month, {headline key: ("<mart>.<column>", value)}) from a connection to a
-    served snapshot."""
+    served snapshot. The keys whose flag is true are in `flagged(row)`."""
     cursor = con.execute(headline_sql(months))
     names = [d[0] for d in cursor.description]
     result = []
@@ -205,7 +218,11 @@ def read_headlines(con: Any, months: int = 6) -> list[tuple[dt.date, dict[str, t
             mart: {k.split("__", 1)[1]: v for k, v in row.items() if k.startswith(f"{mart}__")}
             for mart in (REVOPS, SALES_OPS)
         }
-        result.append((row["month"], {h.key: pick(by_mart[h.mart], h) for h in HEADLINES}))
+        values = {h.key: pick(by_mart[h.mart], h) for h in HEADLINES}
+        values[FLAGGED] = tuple(
+            h.key for h in HEADLINES if h.flag and by_mart[h.mart][h.flag[0]] is True
+        )
+        result.append((row["month"], values))
     return result
 
 

@@ -61,6 +61,12 @@ def test_cli_headline_reads_the_marts(xs_published, cli_rows):
                     f"select {name} from {mart} where segment = 'All' and month = ?", [month]
                 ).fetchone()
                 assert value == expected, (month, entry.key)
+                if entry.flag:
+                    (flag,) = con.execute(
+                        f"select {entry.flag[0]} from {mart} where segment = 'All' and month = ?",
+                        [month],
+                    ).fetchone()
+                    assert (entry.key in values[h.FLAGGED]) == (flag is True), (month, entry.key)
                 # CAC: fully loaded unless the month's expenses are missing, then paid-only.
                 if entry.key == "cac" and name == "cac_paid":
                     (loaded,) = con.execute(
@@ -76,6 +82,9 @@ def test_cli_headline_reads_the_marts(xs_published, cli_rows):
     newest = cli_rows[0][1]
     for entry in h.HEADLINES:
         assert entry.label in text, entry.label
+    # A flagged value (CLTV at the lifetime cap) is marked and the mark explained.
+    if any(values[h.FLAGGED] for _, values in cli_rows):
+        assert "* CLTV: lifetime capped at cltv_max_months" in text
     for key in ("mrr", "arr", "trailing_12m_nrr", "monthly_nrr", "close_rate", "mqls"):
         entry = h.BY_KEY[key]
         assert h.format_value(newest[key][1], entry.unit, "USD") in text, key

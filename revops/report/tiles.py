@@ -77,6 +77,8 @@ def build_tiles(data: ReportData) -> list[Tile]:
         value, previous_value = plain(value), plain(previous_value)
         growth = plain(current["mrr_growth_mom"]) if key == "mrr" and current else None
         note = ""
+        if headline.flag and current and current[headline.flag[0]] is True:
+            note = f"The {headline.flag[1]} ({headline.flag[0]})."
         if key in ("cac", "ltv_to_cac") and current and current["cac_fully_loaded"] is None:
             note = "This month's expenses are not delivered yet: paid-only CAC."
             if key == "ltv_to_cac":

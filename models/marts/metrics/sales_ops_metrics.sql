@@ -195,9 +195,9 @@ trailing_churn as (
     inner join mrr_months as window_months
         on
             this_month.segment = window_months.segment
-            and window_months.month <= this_month.month
-            and window_months.month
-            > cast({{ dbt.dateadd('month', -12, 'this_month.month') }} as date)
+            and this_month.month >= window_months.month
+            and cast({{ dbt.dateadd('month', -12, 'this_month.month') }} as date)
+            < window_months.month
     group by this_month.month, this_month.segment
 
 ),
