@@ -32,6 +32,14 @@ opportunities as (
 
 ),
 
+crm_as_of as (
+
+    -- The day the CRM's opportunities were last exported: "today" for the pipeline.
+    select max(_delivery_date) as as_of_date
+    from {{ ref('stg_salesforce__opportunities') }}
+
+),
+
 accounts as (
 
     select
@@ -136,6 +144,9 @@ final as (
         coalesce(stages.is_stage_mapped, false) as is_stage_mapped,
         opportunities.is_closed,
         opportunities.is_won,
+        -- slipped: still open although its expected close date has passed
+        not opportunities.is_closed and opportunities.close_date < crm_as_of.as_of_date
+            as is_slipped,
         opportunities.close_date,
         opportunities.created_at,
         case
@@ -143,6 +154,7 @@ final as (
                 then cast({{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }} as bigint)  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
+    cross join crm_as_of
     -- Deal category (seed opportunity_types) and the stage's order and defaults
     -- (int_opportunity_stages_resolved). The row's own IsClosed, IsWon, Probability and
     -- ForecastCategoryName are the truth; the stage's defaults fill only an empty probability
