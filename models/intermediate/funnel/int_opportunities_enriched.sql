@@ -1,4 +1,5 @@
--- One row per opportunity that is not deleted: its account's segment, its type as a code, the
+-- One row per opportunity that is not deleted: its account's segment, its type as a deal
+-- category (an opportunity without a Type: the setting deal_category_when_type_missing), the
 -- amount converted to the reporting currency at the rate of its close date, and cycle length.
 -- An empty currency is the org's corporate currency (setting `corporate_currency`); an amount
 -- without a usable rate (int_fx_rates_daily) or an empty amount converts to null, never 0. An
@@ -20,6 +21,7 @@ opportunities as (
         forecast_category,
         lead_source,
         coalesce(currency, '{{ setting("corporate_currency") }}') as currency,
+        coalesce(trim(opportunity_type), '') = '' as is_type_missing,
         amount,
         probability,
         is_closed,
@@ -125,9 +127,19 @@ final as (
         opportunities.campaign_id,
         opportunities.opportunity_name,
         -- opportunity_type keeps its published meaning (the category code); the picklist
-        -- value as delivered is opportunity_type_label. Unmapped or empty: `other`.
-        coalesce(opportunity_types.deal_category, 'other') as opportunity_type,
-        coalesce(opportunity_types.deal_category, 'other') as deal_category,
+        -- value as delivered is opportunity_type_label. No Type at all (an org that does not
+        -- use the field): the setting deal_category_when_type_missing, so its deals are not
+        -- all `other`; a Type the mapping does not know: `other` (both counted by warnings).
+        case
+            when opportunities.is_type_missing
+                then '{{ setting("deal_category_when_type_missing") }}'
+            else coalesce(opportunity_types.deal_category, 'other')
+        end as opportunity_type,
+        case
+            when opportunities.is_type_missing
+                then '{{ setting("deal_category_when_type_missing") }}'
+            else coalesce(opportunity_types.deal_category, 'other')
+        end as deal_category,
         opportunities.opportunity_type as opportunity_type_label,
         opportunities.stage_name,
         coalesce(opportunities.forecast_category, stages.forecast_category) as forecast_category,
@@ -141,6 +153,7 @@ final as (
         coalesce(opportunities.probability, stages.default_probability) as probability,
         stages.stage_order,
         opportunity_types.opportunity_type is not null as is_type_mapped,
+        opportunities.is_type_missing,
         coalesce(stages.is_stage_mapped, false) as is_stage_mapped,
         opportunities.is_closed,
         opportunities.is_won,
