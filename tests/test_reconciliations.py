@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Column types of the fixture tables: every column any reconciliation reads, per relation.
 SCHEMAS: dict[str, dict[str, str]] = {
+    "data_quality_quarantine_by_object": {
+        "source_name": "varchar",
+        "object_name": "varchar",
+        "load_id": "varchar",
+        "rows_read": "bigint",
+        "rows_quarantined": "bigint",
+        "quarantined_share": "double",
+    },
     "util_history_window": {
         "history_start_date": "date",
         "history_end_date": "date",
@@ -450,6 +458,45 @@ CASES: dict[str, dict[str, Any]] = {
                 "int_opportunity_stages_resolved": [{"stage_name": "Discovery"}],
             },
             "no stages at all": {},
+        },
+    },
+    # defaults: quarantine_block_share 0.01, quarantine_block_min_rows 10
+    "assert_quarantine_share_below_threshold": {
+        "clean": {
+            "data_quality_quarantine_by_object": [
+                # 0.5%: under the share
+                {
+                    "source_name": "salesforce",
+                    "object_name": "Lead",
+                    "load_id": "L1",
+                    "rows_read": 1000,
+                    "rows_quarantined": 5,
+                    "quarantined_share": 0.005,
+                },
+                # 9%, but 9 rows: under the minimum count
+                {
+                    "source_name": "stripe",
+                    "object_name": "invoices",
+                    "load_id": "L2",
+                    "rows_read": 100,
+                    "rows_quarantined": 9,
+                    "quarantined_share": 0.09,
+                },
+            ],
+        },
+        "null": {
+            "an object's latest load quarantined 2% (20 rows)": {
+                "data_quality_quarantine_by_object": [
+                    {
+                        "source_name": "salesforce",
+                        "object_name": "Lead",
+                        "load_id": "L1",
+                        "rows_read": 1000,
+                        "rows_quarantined": 20,
+                        "quarantined_share": 0.02,
+                    },
+                ],
+            },
         },
     },
     "assert_rep_performance_won_amount_reconciles": {
