@@ -427,75 +427,63 @@ def _print_checks(result, console: Console) -> None:
 
 
 def print_headline(serving: Path, console: Console) -> None:
-    """Headline metrics of the last six months of the served snapshot (all segments)."""
+    """Headline metrics of the last six months of the served snapshot (all segments): the
+    entries of revops.headline, the list the report's tiles and the semantic layer read.
+
+    A month whose sources are not all delivered through its last day is marked (partial): its
+    counts are month to date and its cost metrics (fully loaded CAC, LTV:CAC) read
+    "incomplete", never another basis; a line gives them for the latest complete month."""
+    from revops.headline import (
+        COMPLETE,
+        FLAGGED,
+        HEADLINES,
+        REPORT_MONTH,
+        complete_months,
+        format_value,
+        month_for,
+        read_headlines,
+    )
     from revops.publish import SERVING_FILE, connect_read_only
-    from revops.report.complete_months import LATEST_COMPLETE_CAC_SQL
 
     con = connect_read_only(serving / SERVING_FILE)
     try:
-        rows = con.execute(HEADLINE_SQL).fetchall()
-        latest_cac = con.execute(LATEST_COMPLETE_CAC_SQL).fetchone()
+        months = list(reversed(read_headlines(con, 6)))
+        latest_complete = read_headlines(con, 1, complete_only=True)
+        found = con.execute("select any_value(reporting_currency) from mrr_by_month").fetchone()
     finally:
         con.close()
+    currency = (found[0] if found else None) or "USD"
+    complete = complete_months(months)
     table = Table(title="Headline metrics, all segments (docs/METRICS.md)")
-    # Close rate and sales cycle are of new-business deals (docs/METRICS.md "Deal categories").
-    # CAC is fully loaded only: a month whose spend, expenses or billing are not delivered
-    # through its end shows "incomplete", never another basis; its counts are month to date.
-    names = (
-        "month", "MRR", "ARR", "NRR", "GRR", "NB close rate", "NB cycle", "CAC (fully loaded)",
-        "MQLs",
-    )  # fmt: skip
-    for name in names:
-        table.add_column(name, justify="left" if name == "month" else "right")
-
-    def pct(value) -> str:
-        return "-" if value is None else f"{value:.1%}"
-
-    def money(value) -> str:
-        return "-" if value is None else f"{value:,.0f}"
-
-    for month, mrr, arr, nrr, grr, close, cycle, cac, mqls, complete in rows:
-        cycle_text = "-" if cycle is None else f"{cycle:.0f} d"
-        month_text = str(month)[:7] + ("" if complete else " (partial)")
-        cac_text = money(cac) if complete else "incomplete"
-        table.add_row(
-            month_text, money(mrr), money(arr), pct(nrr), pct(grr), pct(close), cycle_text,
-            cac_text, f"{mqls:,}",
-        )  # fmt: skip
+    table.add_column("metric", justify="left")
+    for month, row in months:
+        table.add_column(str(month)[:7] + ("" if row[COMPLETE] else " (partial)"), justify="right")
+    for headline in HEADLINES:
+        cells = []
+        for month, row in months:
+            if month_for(headline, month, complete) != month:
+                cells.append("incomplete")
+                continue
+            text = format_value(row[headline.key][1], headline.unit, currency)
+            cells.append(text + " *" if headline.key in row[FLAGGED] else text)
+        table.add_row(headline.label, *cells)
     console.print(table)
-    console.print(
-        "(partial): month to date, or its sources not all delivered through its last day."
-    )
-    if latest_cac is None:
-        console.print("CAC (fully loaded): no complete month yet.")
-    else:
+    if not all(row[COMPLETE] for _, row in months):
         console.print(
-            f"CAC (fully loaded), latest complete month {str(latest_cac[0])[:7]}: "
-            f"{money(latest_cac[1])}"
+            "(partial): month to date, or its sources not all delivered through its last day."
         )
-
-
-# The last six months up to the newest delivery, from the published metric marts.
-HEADLINE_SQL = """
-select
-    r.month,
-    r.mrr,
-    r.arr,
-    r.monthly_net_revenue_retention_rate,
-    r.monthly_gross_revenue_retention_rate,
-    s.close_rate,
-    s.avg_sales_cycle_days,
-    s.cac_fully_loaded,
-    r.mqls,
-    s.is_complete
-from revops_metrics as r
-inner join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
-where
-    r.segment = 'All'
-    and r.month <= (select date_trunc('month', latest_delivery_date) from revops_snapshot)
-order by r.month desc
-limit 6
-"""
+    for headline in HEADLINES:
+        if headline.flag and any(headline.key in row[FLAGGED] for _, row in months):
+            console.print(f"* {headline.label}: {headline.flag[1]} ({headline.flag[0]})")
+    for headline in HEADLINES:
+        if headline.month == REPORT_MONTH:
+            continue
+        if not latest_complete:
+            console.print(f"{headline.label}: no complete month yet.")
+            continue
+        month, row = latest_complete[0]
+        value = format_value(row[headline.key][1], headline.unit, currency)
+        console.print(f"{headline.label}, latest complete month {str(month)[:7]}: {value}")
 
 
 def run_rollback(serving: Path, to: str | None, listing: bool, console: Console) -> None:

@@ -221,8 +221,15 @@ REVOPS_SMALL_DIGEST = "1030ee900c8fb8115d41fe7a1adcb4c5cd16df8bf05274f19187dcd55
 # today's, less the keys added since, is it
 REVOPS_SMALL_TRUTH = "4d47f2fa0de0672c5d132a556dff04efa445beb3bb2c53bd570c0289c7aeda9d"
 ADDED_KEYS = (
-    "reps", "fx_gaps", "settings", "stripe_api", "deal_categories", "mrr_fx_neutral", "costs",
-)  # fmt: skip
+    "reps",
+    "fx_gaps",
+    "settings",
+    "stripe_api",
+    "deal_categories",
+    "mrr_fx_neutral",
+    "costs",
+    "cltv_and_pipeline",
+)
 MRR_KEPT_FIELDS = ["month", "segment", "mrr", "mrr_constant_currency", "customers", "previous_mrr"]
 
 
@@ -247,6 +254,7 @@ def test_revops_profile_is_the_default_and_unchanged(tmp_path):
     del truth["generator"]["org_profile"]
     del truth["definitions"]["won_exclusions"], truth["definitions"]["reps"]
     del truth["definitions"]["mrr_fx_neutral"], truth["definitions"]["costs"]
+    del truth["definitions"]["cltv_and_pipeline"]
     assert [list(r) for r in truth["mrr"]] == [MRR_KEPT_FIELDS] * len(truth["mrr"])
     for r in truth["funnel"]:
         del r["won_without_amount"], r["won_unconverted"]

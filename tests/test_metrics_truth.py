@@ -141,8 +141,8 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "arpa_numerator",
             "arpa_denominator",
             "new_customers",
-            "revenue_churn_numerator",
-            "revenue_churn_denominator",
+            "trailing_12m_gross_revenue_churn_numerator",
+            "trailing_12m_gross_revenue_churn_denominator",
         ],
     )
     # MRR and customers from truth `mrr`, the FX-neutral movements and retention parts from
@@ -154,6 +154,12 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
         for row in company.truth["mrr_fx_neutral"]
     }
     assert set(truth) == set(customers)
+    # CLTV's churn input: truth `cltv_and_pipeline.cltv_churn` (trailing-12-month sums).
+    cltv_churn = {
+        (row["month"], row["segment"]): row
+        for row in company.truth["cltv_and_pipeline"]["cltv_churn"]
+    }
+    assert set(cltv_churn) == set(truth)
     customers_before: dict[str, int] = defaultdict(int)
     checked = 0
     for (month, segment), row in sorted(truth.items()):
@@ -196,8 +202,12 @@ def test_mrr_customers_and_movements_equal_the_truth(s_dirty_warehouse, con):
             "arpa_numerator": t["mrr"],
             "arpa_denominator": t["customers"],
             "new_customers": t["new_customers"],
-            "revenue_churn_numerator": t["churn"],
-            "revenue_churn_denominator": t["previous_mrr"],
+            "trailing_12m_gross_revenue_churn_numerator": Decimal(
+                cltv_churn[(month, segment)]["trailing_12m_gross_revenue_churn"]
+            ),
+            "trailing_12m_gross_revenue_churn_denominator": Decimal(
+                cltv_churn[(month, segment)]["trailing_12m_starting_mrr"]
+            ),
         }
         for table, got, expected in (
             ("revops_metrics", revops, expected_revops),
@@ -353,7 +363,8 @@ def test_revops_metrics_agree_with_sales_ops_metrics_and_the_marts(con):
         left join sales_ops_metrics as s on r.month = s.month and r.segment = s.segment
         left join mrr_by_month as m on r.month = m.month and r.segment = m.segment
         where r.mqls is distinct from coalesce(s.mqls, 0)
-            or r.clv is distinct from s.cltv
+            or r.cltv is distinct from s.cltv
+            or r.cltv_capped is distinct from s.cltv_capped
             or r.marketing_spend is distinct from s.ad_spend
             or r.arr is distinct from coalesce(m.arr, 0)
             or r.monthly_net_revenue_retention_numerator
@@ -371,3 +382,44 @@ def test_revops_metrics_agree_with_sales_ops_metrics_and_the_marts(con):
         "except select month, segment from revops_metrics"
     ).fetchall()
     assert missing == []
+
+
+def test_slipped_open_opportunities_equal_the_truth(s_dirty_warehouse, con):
+    """truth `cltv_and_pipeline`: open opportunities whose close date has passed, by segment;
+    they stay in the open pipeline and are counted apart there (rep_performance)."""
+    company, _ = s_dirty_warehouse
+    truth = company.truth["cltv_and_pipeline"]
+    got = dict(
+        con.execute(
+            "select segment, count(*) from fct_opportunities where is_slipped group by segment"
+        ).fetchall()
+    )
+    expected = {s: n for s, n in truth["slipped_by_segment"].items() if n}
+    assert got == expected
+    assert sum(got.values()) == truth["slipped_open_opportunities"] > 0
+    # The newest month's open pipeline counts every slipped deal apart.
+    (slipped,) = con.execute(
+        "select sum(slipped_opportunities) from rep_performance "
+        "where month_start_date = (select max(month_start_date) from rep_performance)"
+    ).fetchone()
+    assert slipped == truth["slipped_open_opportunities"]
+
+
+def test_cltv_is_arpa_times_margin_over_the_trailing_churn_with_the_cap_flagged(con):
+    """CLTV = ARPA x gross_margin / trailing-12-month gross revenue churn, the lifetime capped
+    at cltv_max_months (defaults 0.8 and 60 on the test company) and flagged when it binds."""
+    rows = con.execute(
+        "select arpa, trailing_12m_gross_revenue_churn_rate, cltv, cltv_capped "
+        "from sales_ops_metrics"
+    ).fetchall()
+    capped = uncapped = 0
+    for arpa, churn, cltv, is_capped in rows:
+        if arpa is None or churn is None:
+            assert cltv is None and (churn is not None or is_capped is None)
+            continue
+        lifetime = 60.0 if churn * 60 <= 1 else 1 / churn
+        assert cltv == pytest.approx(arpa * 0.8 * lifetime, rel=1e-12)
+        assert is_capped == (churn * 60 <= 1)
+        capped += is_capped
+        uncapped += not is_capped
+    assert capped > 0 and uncapped > 0

@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Column types of the fixture tables: every column any reconciliation reads, per relation.
 SCHEMAS: dict[str, dict[str, str]] = {
+    "data_quality_quarantine_by_object": {
+        "source_name": "varchar",
+        "object_name": "varchar",
+        "load_id": "varchar",
+        "rows_read": "bigint",
+        "rows_quarantined": "bigint",
+        "quarantined_share": "double",
+    },
     "util_history_window": {
         "history_start_date": "date",
         "history_end_date": "date",
@@ -102,14 +110,6 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "active_customers": "bigint",
     },
     "rep_performance": {"won_amount_reporting": "decimal(18, 2)"},
-    "data_quality_quarantine_by_object": {
-        "source_name": "varchar",
-        "object_name": "varchar",
-        "load_id": "varchar",
-        "rows_read": "bigint",
-        "rows_quarantined": "bigint",
-        "quarantined_share": "double",
-    },
     "fct_opportunities": {
         "deal_category": "varchar",
         "currency": "varchar",

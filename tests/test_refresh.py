@@ -26,6 +26,7 @@ from rich.console import Console
 
 from revops import checks, cli, contract, publish
 from revops.cli import main
+from revops.headline import MONEY, format_value
 from revops.ingest.landing import link_deliveries_until
 from revops.refresh import run_refresh
 from tests.publish_support import served_pair
@@ -603,21 +604,25 @@ def test_demo_headline_cac_is_the_documented_basis_or_incomplete(xs_published):
         "(select date_trunc('month', latest_delivery_date) from revops_snapshot) "
         "order by month desc limit 1",
     )[0]
-    row = next(line for line in text.splitlines() if line.startswith(f"│ {newest:%Y-%m}"))
-    cac_cell = [cell.strip() for cell in row.split("│")][8]
+    lines = text.splitlines()
+    # one row per metric, one column per month (the newest last)
+    header = next(line for line in lines if f"{newest:%Y-%m}" in line)
+    row = next(line for line in lines if line.startswith("│ CAC (fully loaded)"))
+    cac_cell = [cell.strip() for cell in row.split("│")][-2]
     if complete:
-        assert cac_cell == ("-" if loaded is None else f"{loaded:,.0f}"), row
+        assert cac_cell == format_value(loaded, MONEY, "USD"), row
     else:
-        assert "(partial)" in row
+        assert f"{newest:%Y-%m} (partial)" in header, header
         assert cac_cell == "incomplete", row
         assert loaded is None  # the mart holds no value on another basis either
     if paid is not None and (loaded is None or f"{paid:,.0f}" != f"{loaded:,.0f}"):
-        assert cac_cell != f"{paid:,.0f}", row
+        assert cac_cell != format_value(paid, MONEY, "USD"), row
     month, cac = _query(
         served,
         "select month, cac_fully_loaded from sales_ops_metrics "
         "where segment = 'All' and is_complete order by month desc limit 1",
     )[0]
-    assert f"CAC (fully loaded), latest complete month {month:%Y-%m}: {cac:,.0f}" in text
+    expected = f"CAC (fully loaded), latest complete month {month:%Y-%m}: "
+    assert expected + format_value(cac, MONEY, "USD") in text
     # the xs demo's newest month lacks a day of deliveries and its expenses: incomplete
     assert not complete and month < newest

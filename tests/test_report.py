@@ -195,8 +195,11 @@ def test_freshness_equals_the_metadata(xs_serving: Path, report_data, page: str)
 def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
     month = _sql(xs_serving, "select max(month) from revops_metrics where segment = 'All'")[0][0]
     assert report_data["report_month"] == month.isoformat()
-    revops = "trailing_12m_net_revenue_retention_rate, trailing_12m_gross_revenue_retention_rate"
-    sales = "close_rate, avg_sales_cycle_days, mqls"
+    revops = (
+        "trailing_12m_net_revenue_retention_rate, trailing_12m_gross_revenue_retention_rate, "
+        "monthly_net_revenue_retention_rate, monthly_gross_revenue_retention_rate"
+    )
+    sales = "close_rate, avg_sales_cycle_days, mqls, cltv"
     # Cost tiles: fully loaded, for the latest complete month and the month before it.
     complete = _sql(
         xs_serving,
@@ -230,22 +233,25 @@ def test_tiles_equal_the_marts(xs_serving: Path, report_data, page: str):
         expected = {
             "mrr": r[0],
             "arr": r[1],
-            "nrr": r[2],
-            "grr": r[3],
-            "logo_churn": r[4],
+            "trailing_12m_nrr": r[2],
+            "trailing_12m_grr": r[3],
+            "monthly_nrr": r[4],
+            "monthly_grr": r[5],
+            "logo_churn": r[6],
             "close_rate": s[0],
             "sales_cycle": s[1],
             "cac": c[0],
             "ltv_to_cac": c[1],
             "mqls": s[2],
+            "cltv": s[3],
         }
         for key, value in expected.items():
             tile = report_data["tiles"][key]
             assert _close(tile[field], _num(value)), (key, field, tile[field], value)
             checked += value is not None
         if offset == 0:
-            assert _close(report_data["tiles"]["mrr"]["growth"], r[5])
-    assert checked >= 18
+            assert _close(report_data["tiles"]["mrr"]["growth"], r[7])
+    assert checked >= 24
     # The page shows the MRR tile as a whole number of dollars.
     mrr = report_data["tiles"]["mrr"]["value"]
     assert re.search(rf'id="tile-mrr".*?\${mrr:,.0f}<', page, re.S)

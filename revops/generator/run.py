@@ -575,6 +575,10 @@ def build_truth(
                 }
             )
     mrr_fx_neutral = _mrr_fx_neutral(values, cust_seg, months)
+    cltv_and_pipeline = {
+        "cltv_churn": _cltv_churn(values, cust_seg, months),
+        **_slipped_opportunities(opps, acc_seg),
+    }
     # ad spend, as last delivered, in USD
     spend_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     last = _latest_delivery(ads)
@@ -646,6 +650,12 @@ def build_truth(
                 "sales and marketing, marketing programs (every marketing category but "
                 "salaries), marketing events"
             ),
+            "cltv_and_pipeline": (
+                "cltv_churn: CLTV's churn input per month and segment, gross revenue churn "
+                "(FX-neutral contraction + churn) and starting MRR each summed over the month and "
+                "the 11 before it; slipped: opportunities (not deleted) whose latest version is "
+                "open with a close date before the day of the latest Opportunity export"
+            ),
             "mrr_fx_neutral": (
                 "movements in constant currency: a customer paying both months expands or "
                 "contracts by this month's items at last month's rate less last month's MRR; "
@@ -672,6 +682,7 @@ def build_truth(
         "mrr": mrr,
         "mrr_fx_neutral": mrr_fx_neutral,
         "costs": _costs(leads, live, expenses, months, m0),
+        "cltv_and_pipeline": cltv_and_pipeline,
         "ad_spend": spend,
         "dirty": faults,
         "reps": reps,
@@ -758,3 +769,46 @@ def _mrr_fx_neutral(
                 rec[name] = truth.cents_str(int(parts[name][sel, j].sum()))
             rows.append(rec)
     return rows
+
+
+def _cltv_churn(values: truth.CustomerValues, cust_seg: np.ndarray, months: list[str]) -> list:
+    """truth `cltv_and_pipeline.cltv_churn`: per month and segment the trailing-12-month sums
+    of gross revenue churn (contraction + churn, FX-neutral) and of starting MRR (cents)."""
+    parts = truth.fx_neutral_movements(values)
+    rows = []
+    for s in crm.SEGMENTS:
+        sel = cust_seg == s
+        lost = (parts["contraction"][sel] + parts["churn"][sel]).sum(axis=0)
+        base = parts["previous"][sel].sum(axis=0)
+        for j, m in enumerate(months):
+            lo = max(0, j - 11)
+            rows.append(
+                {
+                    "month": m,
+                    "segment": s,
+                    "trailing_12m_gross_revenue_churn": truth.cents_str(
+                        int(lost[lo : j + 1].sum())
+                    ),
+                    "trailing_12m_starting_mrr": truth.cents_str(int(base[lo : j + 1].sum())),
+                }
+            )
+    return rows
+
+
+def _slipped_opportunities(opps, acc_seg: np.ndarray) -> dict:
+    """truth `cltv_and_pipeline.slipped_*`: open opportunities (latest version, not deleted)
+    whose close date is before the day of the latest Opportunity export, by account segment."""
+    last = np.searchsorted(opps.ev_opp, np.arange(opps.account.size), side="right") - 1
+    stage = opps.ev_stage[last]
+    close_day = opps.ev_close[last] - opps.ev_close[last] % DAY
+    deleted = opps.deleted_at != NAT
+    latest = int(max(opps.ev_t.max(), opps.deleted_at[deleted].max() if deleted.any() else 0))
+    as_of = latest - latest % DAY
+    open_ = ~np.isin(stage, ["Closed Won", "Closed Lost"]) & ~deleted
+    slipped = open_ & (close_day < as_of)
+    seg = acc_seg[opps.account]
+    return {
+        "slipped_as_of_date": str(np.datetime64(as_of, "s").astype("datetime64[D]")),
+        "slipped_open_opportunities": int(slipped.sum()),
+        "slipped_by_segment": {s: int((slipped & (seg == s)).sum()) for s in crm.SEGMENTS},
+    }

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from revops import headline
+
 METRICS_DOC = "docs/METRICS.md"
 
 
@@ -35,7 +37,7 @@ _COHORT = "Cohort conversion (grain: lead-created month x channel x segment)"
 _REPS = "`rep_performance` (grain: month x rep)"
 _CHANNELS = "`channel_performance` (grain: month x channel x CRM campaign)"
 
-# Headline tiles, in the order the report shows them.
+# Headline tiles, in the order the report shows them (revops.headline: labels and columns).
 MRR = MetricDefinition(
     "MRR",
     "Sum of customers' monthly recurring revenue at the month's reference instant "
@@ -44,21 +46,35 @@ MRR = MetricDefinition(
     _BILLING,
 )
 ARR = MetricDefinition("ARR", "12 x MRR.", ("revops_metrics.arr",), _BILLING)
-NRR = MetricDefinition(
-    "NRR (trailing 12 months)",
+TRAILING_12M_NRR = MetricDefinition(
+    headline.BY_KEY["trailing_12m_nrr"].label,
     "MRR now of the customers who paid 12 months ago, at the exchange rates of then / their MRR "
     "then (expansion included; constant currency).",
     ("revops_metrics.trailing_12m_net_revenue_retention_rate",),
     _RETENTION,
 )
-GRR = MetricDefinition(
-    "GRR (trailing 12 months)",
-    "As NRR, each customer capped at its MRR 12 months ago (no expansion; constant currency).",
+TRAILING_12M_GRR = MetricDefinition(
+    headline.BY_KEY["trailing_12m_grr"].label,
+    "As trailing-12-month NRR, each customer capped at its MRR 12 months ago (no expansion; "
+    "constant currency).",
     ("revops_metrics.trailing_12m_gross_revenue_retention_rate",),
     _RETENTION,
 )
+MONTHLY_NRR = MetricDefinition(
+    headline.BY_KEY["monthly_nrr"].label,
+    "MRR this month of the customers who paid last month, at last month's exchange rates / "
+    "their MRR last month (expansion included; constant currency).",
+    ("revops_metrics.monthly_net_revenue_retention_rate",),
+    _RETENTION,
+)
+MONTHLY_GRR = MetricDefinition(
+    headline.BY_KEY["monthly_grr"].label,
+    "As monthly NRR, each customer capped at its MRR last month (no expansion; constant currency).",
+    ("revops_metrics.monthly_gross_revenue_retention_rate",),
+    _RETENTION,
+)
 LOGO_CHURN = MetricDefinition(
-    "Logo churn",
+    headline.BY_KEY["logo_churn"].label,
     "Customers churned in the month / customers at the start of the month.",
     ("revops_metrics.logo_churn_rate",),
     _BILLING,
@@ -77,16 +93,23 @@ SALES_CYCLE = MetricDefinition(
     _METRIC_TABLES,
 )
 CAC = MetricDefinition(
-    "CAC",
+    headline.BY_KEY["cac"].label,
     "Fully loaded: (ad spend + sales and marketing expenses) / new customers, for the latest "
     "month whose spend, expenses and billing are delivered through its end (never paid-only).",
     ("sales_ops_metrics.cac_fully_loaded",),
     _METRIC_TABLES,
 )
+CLTV = MetricDefinition(
+    "CLTV",
+    "ARPA x gross margin / trailing-12-month gross revenue churn rate (contraction + churn), "
+    "the lifetime capped at the setting cltv_max_months (cltv_capped says when it binds).",
+    ("sales_ops_metrics.cltv", "sales_ops_metrics.cltv_capped"),
+    "Customer lifetime value (CLTV)",
+)
 LTV_TO_CAC = MetricDefinition(
     "LTV:CAC",
-    "CLTV (ARPA x gross margin x capped customer lifetime) / fully loaded CAC, for the latest "
-    "complete month.",
+    "CLTV (ARPA x gross margin / trailing-12-month gross revenue churn rate) / fully loaded "
+    "CAC, for the latest complete month.",
     ("sales_ops_metrics.ltv_to_cac",),
     _METRIC_TABLES,
 )
@@ -205,12 +228,15 @@ NRR_HEATMAP = MetricDefinition(
 TILES: tuple[tuple[str, MetricDefinition], ...] = (
     ("mrr", MRR),
     ("arr", ARR),
-    ("nrr", NRR),
-    ("grr", GRR),
+    ("trailing_12m_nrr", TRAILING_12M_NRR),
+    ("trailing_12m_grr", TRAILING_12M_GRR),
+    ("monthly_nrr", MONTHLY_NRR),
+    ("monthly_grr", MONTHLY_GRR),
     ("logo_churn", LOGO_CHURN),
     ("close_rate", CLOSE_RATE),
     ("sales_cycle", SALES_CYCLE),
     ("cac", CAC),
+    ("cltv", CLTV),
     ("ltv_to_cac", LTV_TO_CAC),
     ("mqls", MQLS),
 )

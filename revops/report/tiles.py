@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
+from revops import headline as h
+from revops.headline import COUNT, DAYS, MONEY, RATE, RATIO, format_value
 from revops.report import definitions as d
-from revops.report.complete_months import COST_TILES, latest_complete_month, month_before
 from revops.report.data import ALL, ReportData, Row, plain
 
-MONEY = "money"
-RATE = "rate"
-DAYS = "days"
-RATIO = "ratio"
-COUNT = "count"
+__all__ = ["COUNT", "DAYS", "MONEY", "RATE", "RATIO", "Tile", "build_tiles", "format_value"]
 
 
 @dataclass(frozen=True)
@@ -51,52 +47,37 @@ class Tile:
         }
 
 
-# key -> (mart, column or columns tried in order, unit, higher is better)
-_SOURCES: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
-    "mrr": ("revops_metrics", ("mrr",), MONEY, True),
-    "arr": ("revops_metrics", ("arr",), MONEY, True),
-    "nrr": ("revops_metrics", ("trailing_12m_net_revenue_retention_rate",), RATE, True),
-    "grr": ("revops_metrics", ("trailing_12m_gross_revenue_retention_rate",), RATE, True),
-    "logo_churn": ("revops_metrics", ("logo_churn_rate",), RATE, False),
-    "close_rate": ("sales_ops_metrics", ("close_rate",), RATE, True),
-    "sales_cycle": ("sales_ops_metrics", ("avg_sales_cycle_days",), DAYS, False),
-    # One basis, fully loaded, for the latest complete month (complete_months.py).
-    "cac": ("sales_ops_metrics", ("cac_fully_loaded",), MONEY, False),
-    "ltv_to_cac": ("sales_ops_metrics", ("ltv_to_cac",), RATIO, True),
-    "mqls": ("sales_ops_metrics", ("mqls",), COUNT, True),
-}
-
-
-def _pick(row: Row | None, mart: str, columns: tuple[str, ...]) -> tuple[str | None, Any]:
-    """The first non-null column of a row, with its "<mart>.<column>" name."""
-    if row is None:
-        return None, None
-    for column in columns:
-        if row[column] is not None:
-            return f"{mart}.{column}", plain(row[column])
-    return f"{mart}.{columns[0]}", None
-
-
 def build_tiles(data: ReportData) -> list[Tile]:
     """Every headline tile for the report month, in the order of definitions.TILES."""
     by_mart: dict[str, dict[dt.date, Row]] = {
         "revops_metrics": {r["month"]: r for r in data.revops_metrics},
         "sales_ops_metrics": {r["month"]: r for r in data.sales_ops_metrics if r["segment"] == ALL},
     }
+    # the months whose inputs are all delivered (sales_ops_metrics.is_complete)
+    complete = [m for m, row in by_mart[h.SALES_OPS].items() if row[h.COMPLETE_COLUMN]]
     tiles = []
     for key, definition in d.TILES:
-        mart, columns, unit, higher_is_better = _SOURCES[key]
+        headline = h.BY_KEY[key]
+        mart, columns = headline.mart, headline.columns
+        unit, higher_is_better = headline.unit, headline.higher_is_better
         rows = by_mart[mart]
-        current = rows.get(data.report_month)
-        previous = rows.get(data.previous_month) if data.previous_month else None
-        month = previous_month = None
+        # The entry's own month (month_for): the latest complete one for cost metrics, named,
+        # never the newest month on another basis; the month before it to compare with.
+        month = h.month_for(headline, data.report_month, complete)
+        if headline.month == h.REPORT_MONTH:
+            previous_month = data.previous_month
+        else:
+            previous_month = h.month_before(month) if month else None
+        current = rows.get(month) if month else None
+        previous = rows.get(previous_month) if previous_month else None
+        column, value = h.pick(current, headline, columns)
+        previous_column, previous_value = h.pick(previous, headline, columns)
+        value, previous_value = plain(value), plain(previous_value)
+        growth = plain(current["mrr_growth_mom"]) if key == "mrr" and current else None
         note = ""
-        if key in COST_TILES:
-            # The latest complete month, named: never the newest month on another basis.
-            month = latest_complete_month(rows, data.report_month)
-            previous_month = month_before(rows, month) if month else None
-            current = rows.get(month) if month else None
-            previous = rows.get(previous_month) if previous_month else None
+        if headline.flag and current and current[headline.flag[0]] is True:
+            note = f"The {headline.flag[1]} ({headline.flag[0]})."
+        if headline.month != h.REPORT_MONTH:
             if month is None:
                 note = "No month with complete cost inputs yet."
             elif month != data.report_month:
@@ -104,9 +85,8 @@ def build_tiles(data: ReportData) -> list[Tile]:
                     f"{month:%b %Y}, the latest complete month (later months' expenses or "
                     "spend not all delivered)."
                 )
-        column, value = _pick(current, mart, columns)
-        previous_column, previous_value = _pick(previous, mart, columns)
-        growth = plain(current["mrr_growth_mom"]) if key == "mrr" and current else None
+        else:
+            month = previous_month = None  # the report's months
         tiles.append(
             Tile(
                 key=key,
@@ -124,23 +104,6 @@ def build_tiles(data: ReportData) -> list[Tile]:
             )
         )
     return tiles
-
-
-def format_value(value: float | None, unit: str, currency: str) -> str:
-    """A tile's number as people read it: $236,594, 98.7%, 22.5 days, 4.8x, 38."""
-    if value is None:
-        return "n/a"
-    if unit == MONEY:
-        prefix = "$" if currency == "USD" else f"{currency} "
-        sign = "-" if value < 0 else ""
-        return f"{sign}{prefix}{abs(value):,.0f}"
-    if unit == RATE:
-        return f"{value:.1%}"
-    if unit == DAYS:
-        return f"{value:,.1f} days"
-    if unit == RATIO:
-        return f"{value:,.1f}x"
-    return f"{value:,.0f}"
 
 
 def format_change(tile: Tile, currency: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
--- One row per opportunity that is not deleted: its account's segment, its type as a code, the
+-- One row per opportunity that is not deleted: its account's segment, its type as a deal
+-- category (an opportunity without a Type: the setting deal_category_when_type_missing), the
 -- amount converted to the reporting currency at the rate of its close date, and cycle length.
 -- An empty currency is the org's corporate currency (setting `corporate_currency`); an amount
 -- without a usable rate (int_fx_rates_daily) or an empty amount converts to null, never 0. An
@@ -20,6 +21,7 @@ opportunities as (
         forecast_category,
         lead_source,
         coalesce(currency, '{{ setting("corporate_currency") }}') as currency,
+        coalesce(trim(opportunity_type), '') = '' as is_type_missing,
         amount,
         probability,
         is_closed,
@@ -29,6 +31,14 @@ opportunities as (
         created_at
     from {{ ref('stg_salesforce__opportunities') }}
     where not is_deleted
+
+),
+
+crm_as_of as (
+
+    -- The day the CRM's opportunities were last exported: "today" for the pipeline.
+    select max(_delivery_date) as as_of_date
+    from {{ ref('stg_salesforce__opportunities') }}
 
 ),
 
@@ -117,9 +127,19 @@ final as (
         opportunities.campaign_id,
         opportunities.opportunity_name,
         -- opportunity_type keeps its published meaning (the category code); the picklist
-        -- value as delivered is opportunity_type_label. Unmapped or empty: `other`.
-        coalesce(opportunity_types.deal_category, 'other') as opportunity_type,
-        coalesce(opportunity_types.deal_category, 'other') as deal_category,
+        -- value as delivered is opportunity_type_label. No Type at all (an org that does not
+        -- use the field): the setting deal_category_when_type_missing, so its deals are not
+        -- all `other`; a Type the mapping does not know: `other` (both counted by warnings).
+        case
+            when opportunities.is_type_missing
+                then '{{ setting("deal_category_when_type_missing") }}'
+            else coalesce(opportunity_types.deal_category, 'other')
+        end as opportunity_type,
+        case
+            when opportunities.is_type_missing
+                then '{{ setting("deal_category_when_type_missing") }}'
+            else coalesce(opportunity_types.deal_category, 'other')
+        end as deal_category,
         opportunities.opportunity_type as opportunity_type_label,
         opportunities.stage_name,
         coalesce(opportunities.forecast_category, stages.forecast_category) as forecast_category,
@@ -133,9 +153,13 @@ final as (
         coalesce(opportunities.probability, stages.default_probability) as probability,
         stages.stage_order,
         opportunity_types.opportunity_type is not null as is_type_mapped,
+        opportunities.is_type_missing,
         coalesce(stages.is_stage_mapped, false) as is_stage_mapped,
         opportunities.is_closed,
         opportunities.is_won,
+        -- slipped: still open although its expected close date has passed
+        not opportunities.is_closed and opportunities.close_date < crm_as_of.as_of_date
+            as is_slipped,
         opportunities.close_date,
         opportunities.created_at,
         case
@@ -143,6 +167,7 @@ final as (
                 then cast({{ dbt.datediff("opportunities.created_date", "opportunities.close_date", "day") }} as bigint)  -- noqa: LT05
         end as sales_cycle_days
     from opportunities
+    cross join crm_as_of
     -- Deal category (seed opportunity_types) and the stage's order and defaults
     -- (int_opportunity_stages_resolved). The row's own IsClosed, IsWon, Probability and
     -- ForecastCategoryName are the truth; the stage's defaults fill only an empty probability

@@ -1,5 +1,7 @@
 -- One row per lead per funnel stage it reached (lead, mql, sql, opportunity, won), with the
 -- time since the previous stage it reached. Same leads and stage times as fct_lead_funnel.
+-- Segment: the lead's for the lead, MQL and SQL stages, the account's from conversion on
+-- (opportunity, won: fct_lead_funnel.segment_of_record).
 with
 
 funnel as (
@@ -7,6 +9,7 @@ funnel as (
     select
         lead_id,
         segment,
+        segment_of_record,
         channel,
         created_at,
         mql_at,
@@ -51,7 +54,7 @@ stages as (
     union all
     select
         lead_id,
-        segment,
+        segment_of_record as segment,  -- noqa: RF04
         channel,
         'opportunity' as funnel_stage,
         4 as stage_order,
@@ -61,7 +64,7 @@ stages as (
     union all
     select
         lead_id,
-        segment,
+        segment_of_record as segment,  -- noqa: RF04
         channel,
         'won' as funnel_stage,
         5 as stage_order,

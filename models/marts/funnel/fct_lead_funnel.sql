@@ -1,5 +1,7 @@
 -- One row per lead (deleted, test and internal leads excluded): when it was created and first
 -- reached MQL and SQL, the opportunity it converted into, and how that opportunity closed.
+-- Segment of record: the lead's own (head count) before conversion, its account's from
+-- conversion on (`segment_of_record`, what the opportunity and close events count under).
 with
 
 leads as (
@@ -13,6 +15,7 @@ opportunities as (
 
     select
         opportunity_id,
+        segment,
         created_at,
         close_date,
         is_closed,
@@ -32,6 +35,8 @@ final as (
         leads.lead_source,
         leads.channel,
         leads.segment,
+        opportunities.segment as account_segment,
+        coalesce(opportunities.segment, leads.segment) as segment_of_record,
         leads.lead_status,
         leads.created_at,
         leads.mql_at,

@@ -33,6 +33,7 @@ final as (
         sales_cycle_days,
         is_closed,
         is_won,
+        is_slipped,
         cast(created_at as date) as created_date,
         close_date,
         created_at

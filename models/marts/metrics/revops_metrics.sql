@@ -1,4 +1,4 @@
--- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLV, renewal, upsell,
+-- One row per month x segment (plus `All`): the RevOps metrics (MRR, ARR, CLTV, renewal, upsell,
 -- retention, churn, growth, pipeline velocity, ROAS and marketing ROI), each ratio with
 -- numerator and denominator.
 -- Upsell, retention and revenue churn are FX-neutral (mrr_by_month); fx_mrr is the currency part
@@ -12,7 +12,8 @@ sales_ops as (
         segment,
         mqls,
         ad_spend,
-        cltv
+        cltv,
+        cltv_capped
     from {{ ref('sales_ops_metrics') }}
 
 ),
@@ -131,6 +132,7 @@ velocity as (
         spine.segment,
         coalesce(sales_ops.mqls, 0) as mqls,
         sales_ops.cltv,
+        sales_ops.cltv_capped,
         sales_ops.ad_spend,
         coalesce(pipeline_velocity.open_qualified_opportunities, 0)
             as open_qualified_opportunities,
@@ -159,7 +161,8 @@ final as (
         cast(coalesce(mrr_months.arr, 0) as decimal(18, 2)) as arr,
         cast(coalesce(mrr_months.mrr_unconverted_customers, 0) as bigint)
             as mrr_unconverted_customers,
-        velocity.cltv as clv,
+        velocity.cltv,
+        velocity.cltv_capped,
         mrr_months.renewal_numerator,
         mrr_months.renewal_denominator,
         mrr_months.renewal_rate,

@@ -129,8 +129,8 @@ mrr_months as (
         segment,
         mrr,
         customers,
-        starting_mrr,
-        churn_mrr
+        gross_revenue_churn_numerator,
+        gross_revenue_churn_denominator
     from {{ ref('mrr_by_month') }}
 
 ),
@@ -234,6 +234,28 @@ cohort_counts as (
         sum(reached_won) as cohort_reached_won
     from cohorts
     group by cohort_month, segment
+
+),
+
+-- CLTV's churn input: gross revenue churn (contraction + churn MRR) over starting MRR, summed
+-- over this and the 11 previous months (an MRR-weighted average of the monthly rates).
+trailing_churn as (
+
+    select
+        this_month.month,
+        this_month.segment,
+        sum(window_months.gross_revenue_churn_numerator)
+            as trailing_12m_gross_revenue_churn_numerator,
+        sum(window_months.gross_revenue_churn_denominator)
+            as trailing_12m_gross_revenue_churn_denominator
+    from mrr_months as this_month
+    inner join mrr_months as window_months
+        on
+            this_month.segment = window_months.segment
+            and this_month.month >= window_months.month
+            and cast({{ dbt.dateadd('month', -12, 'this_month.month') }} as date)
+            < window_months.month
+    group by this_month.month, this_month.segment
 
 ),
 
@@ -409,8 +431,14 @@ costed as (
         coalesce(cost_inputs.is_billing_complete, false) as is_billing_complete,
         coalesce(mrr_months.mrr, 0) as mrr,
         coalesce(mrr_months.customers, 0) as customers,
-        coalesce(mrr_months.starting_mrr, 0) as starting_mrr,
-        coalesce(mrr_months.churn_mrr, 0) as churn_mrr
+        cast(
+            coalesce(trailing_churn.trailing_12m_gross_revenue_churn_numerator, 0)
+            as decimal(18, 2)
+        ) as trailing_12m_gross_revenue_churn_numerator,
+        cast(
+            coalesce(trailing_churn.trailing_12m_gross_revenue_churn_denominator, 0)
+            as decimal(18, 2)
+        ) as trailing_12m_gross_revenue_churn_denominator
     from aggregated
     left join spend_by_month
         on aggregated.month = spend_by_month.month
@@ -420,6 +448,10 @@ costed as (
         on
             aggregated.month = mrr_months.month
             and aggregated.segment = mrr_months.segment
+    left join trailing_churn
+        on
+            aggregated.month = trailing_churn.month
+            and aggregated.segment = trailing_churn.segment
     left join cost_inputs
         on aggregated.month = cost_inputs.month_start_date
 
@@ -521,7 +553,10 @@ ratios as (
                 then cast(ad_spend + marketing_program_expenses as decimal(18, 2))
         end as blended_cost_per_lead_numerator,
         {{ ratio('mrr', 'customers') }} as arpa,
-        {{ ratio('churn_mrr', 'starting_mrr') }} as revenue_churn_rate
+        {{ ratio(
+            'trailing_12m_gross_revenue_churn_numerator',
+            'trailing_12m_gross_revenue_churn_denominator'
+        ) }} as trailing_12m_gross_revenue_churn_rate
     from lagged
 
 ),
@@ -530,12 +565,14 @@ lifetimes as (
 
     select
         *,
+        -- 1 / churn, or the cap when churn is 0 or 1 / churn exceeds it (cltv_capped says so)
         case
-            when revenue_churn_rate is null then null
-            when revenue_churn_rate = 0 then cast({{ cap }} as double)
-            when 1.0 / revenue_churn_rate > {{ cap }} then cast({{ cap }} as double)
-            else 1.0 / revenue_churn_rate
+            when trailing_12m_gross_revenue_churn_rate is null then null
+            when trailing_12m_gross_revenue_churn_rate * {{ cap }} <= 1
+                then cast({{ cap }} as double)
+            else 1.0 / trailing_12m_gross_revenue_churn_rate
         end as customer_lifetime_months,
+        trailing_12m_gross_revenue_churn_rate * {{ cap }} <= 1 as cltv_capped,
         {{ ratio('cac_paid_numerator', 'cac_paid_denominator') }} as cac_paid,
         {{ ratio('cac_fully_loaded_numerator', 'cac_fully_loaded_denominator') }}
             as cac_fully_loaded,
@@ -609,11 +646,12 @@ final as (
         mrr as arpa_numerator,
         customers as arpa_denominator,
         arpa,
-        churn_mrr as revenue_churn_numerator,
-        starting_mrr as revenue_churn_denominator,
-        revenue_churn_rate,
+        trailing_12m_gross_revenue_churn_numerator,
+        trailing_12m_gross_revenue_churn_denominator,
+        trailing_12m_gross_revenue_churn_rate,
         customer_lifetime_months,
         arpa * {{ margin }} * customer_lifetime_months as cltv,
+        cltv_capped,
         -- one stated basis: fully loaded CAC, null (never paid-only) when it is incomplete
         case
             when cac_fully_loaded > 0

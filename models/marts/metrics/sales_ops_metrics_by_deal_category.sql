@@ -26,7 +26,8 @@ lead_funnel as (
 
     select
         opportunity_id,
-        segment,
+        -- time to close is counted at the close, after conversion: the account's segment
+        segment_of_record as segment,  -- noqa: RF04
         created_at,
         closed_at,
         is_won

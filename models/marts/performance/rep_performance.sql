@@ -47,6 +47,7 @@ opportunities as (
         sales_cycle_days,
         is_closed,
         is_won,
+        is_slipped,
         created_date,
         close_date
     from {{ ref('fct_opportunities') }}
@@ -204,7 +205,23 @@ open_pipeline as (
         -- exact: decimal products summed, scaled by the decimal 0.01 (dividing by 100 gives a
         -- DOUBLE on DuckDB, whose sum moved the last cent with the row order)
         sum(opportunities.amount_reporting * opportunities.probability) * 0.01
-            as weighted_pipeline_reporting
+            as weighted_pipeline_reporting,
+        -- slipped at the month's end: still open today with a close date by then (the CRM
+        -- rewrites a close date when a deal closes, so a deal that slipped and closed later
+        -- cannot be seen as slipped in the months it was)
+        sum(
+            case
+                when opportunities.is_slipped and opportunities.close_date <= spine.month_end_date
+                    then 1
+                else 0
+            end
+        ) as slipped_opportunities,
+        sum(
+            case
+                when opportunities.is_slipped and opportunities.close_date <= spine.month_end_date
+                    then opportunities.amount_reporting
+            end
+        ) as slipped_pipeline_reporting
     from spine
     inner join opportunities
         on
@@ -290,6 +307,9 @@ final as (
         cast(
             round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2) as decimal(18, 2)
         ) as weighted_pipeline_reporting,
+        cast(coalesce(open_pipeline.slipped_opportunities, 0) as bigint) as slipped_opportunities,
+        cast(coalesce(open_pipeline.slipped_pipeline_reporting, 0) as decimal(18, 2))
+            as slipped_pipeline_reporting,
         cast(monthly_quotas.quota_amount as decimal(18, 2)) as quota_amount,
         cast(coalesce(closed_counts.quota_bookings_reporting, 0) as decimal(18, 2))
             as quota_bookings_reporting,
