@@ -21,7 +21,7 @@ from revops import publish
 from revops.cli import main
 from revops.ingest import ingest_landing
 from revops.ingest.warehouse import ident
-from tests.corpus import DAY, LEAD, Case, Landing, collect_cases
+from tests.corpus import DAY, LEAD, Case, Landing, collect_cases, file_name
 
 CASES = collect_cases()
 SHARED = [c for c in CASES if not c.isolated]
@@ -215,6 +215,38 @@ def test_the_shared_refresh_publishes_as_the_failed_file_policy_says(corpus_run:
     else:
         assert corpus_run.exit_code == 1
         assert "not published: the previous snapshot stays served" in corpus_run.output
+
+
+def test_the_summary_equals_the_ledger_and_the_report_names_what_was_held_back(
+    corpus_run: CorpusRun,
+):
+    """Issue 16: the refresh summary's counts are this run's ledger rows (one run, one load
+    here: the warehouse was new), every file status and row count; and the served report names
+    the quarantined cells and the open failed files."""
+    (counts,) = _query(
+        corpus_run.warehouse,
+        """
+        select
+            count(*) filter (where status = 'loaded'),
+            count(*) filter (where status = 'duplicate'),
+            count(*) filter (where status = 'failed'),
+            coalesce(sum(rows_loaded) filter (where status = 'loaded'), 0),
+            coalesce(sum(rows_rejected) filter (where status = 'loaded'), 0),
+            coalesce(sum(rows_quarantined) filter (where status = 'loaded'), 0)
+        from raw._load_ledger
+        """,
+    )
+    files_loaded, duplicate, failed, rows, rejected, quarantined = counts
+    assert failed > 0 and rejected > 0 and quarantined > 0  # the corpus has each
+    assert (
+        f"{files_loaded:,} files loaded, {duplicate:,} duplicate, {failed:,} failed; "
+        f"{rows:,} rows, {rejected:,} rejected, {quarantined:,} quarantined"
+    ) in corpus_run.output
+    page = (corpus_run.serving / publish.REPORT_FILE).read_text(encoding="utf-8")
+    quarantine = page[page.index('id="quarantine"') :]
+    assert f"{LEAD}/{DAY}/{file_name('bad_cells', '.csv')}" in quarantine
+    banner = page[page.index('id="failed-files-status"') :]
+    assert f"{LEAD}/{DAY}/{file_name('failed_semicolon_file', '.csv')}" in banner
 
 
 def test_every_company_file_loads_beside_the_corpus(corpus_run: CorpusRun):
