@@ -111,7 +111,14 @@ expenses_by_month as (
         '{{ event_channel }}' as channel,
         cast(null as string) as campaign_id,
         expenses.month_start_date,
-        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses_reporting
+        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses_reporting,
+        -- rows without a usable rate: left out of the cost above, counted, never 0 in silence
+        sum(
+            case
+                when expenses.amount is not null and fx_rates.rate_to_reporting is null then 1
+                else 0
+            end
+        ) as expenses_unconverted
     from expenses
     left join fx_rates
         on
@@ -266,6 +273,7 @@ joined as (
         coalesce(spend_by_month.spend_reporting, 0) as spend_reporting,
         coalesce(spend_by_month.spend_unconverted, 0) as spend_unconverted,
         coalesce(expenses_by_month.expenses_reporting, 0) as expenses_reporting,
+        coalesce(expenses_by_month.expenses_unconverted, 0) as expenses_unconverted,
         coalesce(cost_inputs.is_complete, false) as is_complete,
         coalesce(leads_by_month.leads, 0) as leads,
         coalesce(leads_by_month.mqls, 0) as mqls,
@@ -323,6 +331,7 @@ final as (
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
         cast(spend_unconverted as bigint) as spend_unconverted,
         cast(expenses_reporting as decimal(18, 2)) as expenses_reporting,
+        cast(expenses_unconverted as bigint) as expenses_unconverted,
         cast(cost_reporting as decimal(18, 2)) as cost_reporting,
         cast(leads as bigint) as leads,
         cast(mqls as bigint) as mqls,
