@@ -1,4 +1,4 @@
--- One row per billing customer x month (from fct_mrr): the customer's part of the monthly and
+-- One row per billing customer x month (from int_mrr_movements_classified): the customer's part of the monthly and
 -- trailing-12-month net and gross revenue retention of its segment, in constant currency. A
 -- customer is in the monthly cohort when it had MRR the month before, in the trailing-12 cohort
 -- when it had MRR twelve months before; its retained MRR is this month's MRR at the rate of the
@@ -15,7 +15,7 @@ customer_months as (
         previous_mrr,
         mrr_at_previous_month_rate,
         month
-    from {{ ref('fct_mrr') }}
+    from {{ ref('int_mrr_movements_classified') }}
 
 ),
 
