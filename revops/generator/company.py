@@ -124,7 +124,8 @@ def check_folder(out: Path, company: Company) -> Manifest | None:
     if manifest is None:
         if not entries:
             return None
-        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        more = f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+        shown = ", ".join(entries[:5]) + more
         raise AnotherCompanyError(
             f"the landing folder {out} is not empty ({shown}) and has no {MANIFEST_FILE}: its "
             f"files are not a generated company this generator can extend. Generating "

@@ -19,8 +19,8 @@ import numpy as np
 from revops import contract
 from revops.generator import billing as bl
 from revops.generator import crm, dirty, marketing, reference, touches, truth
-from revops.generator.company import Company, Manifest, check_folder, write_manifest
 from revops.generator.common import DAY, NAT, month_index, month_start_ts, sf_ids
+from revops.generator.company import Company, Manifest, check_folder, write_manifest
 from revops.generator.config import REPORTING_CURRENCY, GeneratorConfig
 from revops.generator.exports import build_opportunities, write_all
 from revops.generator.writer import DeliveryWriter
@@ -147,9 +147,7 @@ def generate(
             truth={},
             complete=manifest.delivered_through == company.end_date,
         )
-    first = (
-        manifest.delivered_through + dt.timedelta(days=1) if manifest else company.start_date
-    )
+    first = manifest.delivered_through + dt.timedelta(days=1) if manifest else company.start_date
     complete = until == company.end_date
     if manifest is None and complete:
         result = _simulate(config, on_step)  # the whole history, straight into `out`
