@@ -40,7 +40,8 @@ subscriptions as (
 
 customers as (
 
-    -- Billing customers (test, internal and deleted ones are not in int_mrr_movements_classified) and their segment.
+    -- Billing customers (test, internal and deleted ones are not in
+    -- int_mrr_movements_classified) and their segment.
     select distinct
         customer_id,
         segment
