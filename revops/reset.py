@@ -55,6 +55,23 @@ def check_landing_kept(targets: list[Path], landing: Path) -> None:
             )
 
 
+def check_not_in_use(warehouse: Path) -> None:
+    """ValueError when another process holds the warehouse (a refresh, a notebook): removing
+    the file under it would lose that process's work."""
+    if not warehouse.is_file():
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            raise ValueError(
+                f"not removing {warehouse}: another process holds it ({str(exc).splitlines()[0]})"
+            ) from exc
+        # not a DuckDB file we can open (damaged, another version): removing it is the point
+
+
 def remove(targets: list[Path]) -> None:
     for target in targets:
         if target.is_dir() and not target.is_symlink():
@@ -73,9 +90,11 @@ def run_reset(
         console.print(f"Nothing to remove: no warehouse at {warehouse}, no snapshot in {serving}.")
         return 0
     check_landing_kept(targets, landing)
+    check_not_in_use(warehouse)
     console.print("revops reset removes:")
     for target in targets:
-        console.print(f"  {escape(str(target))}{'/' if target.is_dir() else ''}")
+        folder = target.is_dir() and not target.is_symlink()
+        console.print(f"  {escape(str(target))}{'/' if folder else ''}")
     console.print(f"and keeps the landing folder {escape(str(landing))}.")
     if not yes:
         if not sys.stdin.isatty():

@@ -87,3 +87,29 @@ def test_generate_until_takes_the_company_from_the_folder(tmp_path: Path, capsys
 def test_generate_until_outside_the_history_exits_2(tmp_path: Path, until: str):
     args = ["generate", "--out", str(tmp_path), "--leads", "300", "--days", "60"]
     assert main([*args, "--until", until]) == 2
+
+
+def test_reset_refuses_while_another_process_holds_the_warehouse(tmp_path: Path):
+    import subprocess
+    import sys
+
+    landing, warehouse, serving = _layout(tmp_path)
+    warehouse.unlink()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('held', flush=True); time.sleep(30)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["reset", *_args(landing, warehouse, serving), "--yes"]) == 2
+        assert warehouse.exists() and (serving / "snapshots").exists()
+    finally:
+        holder.kill()
+        holder.wait()
