@@ -251,10 +251,12 @@ def generator_config(args: argparse.Namespace, out: Path) -> GeneratorConfig:
 
 def _summary(result, console: Console) -> None:
     if result.delivered_through is None:
-        console.print(
-            f"Nothing new: [bold]{result.out}[/] already holds these days of this company "
-            "(a later --until adds the next ones)."
+        held = (
+            "the whole history of this company"
+            if result.complete
+            else "these days of this company (a later --until adds the next ones)"
         )
+        console.print(f"Nothing new: [bold]{result.out}[/] already holds {held}.")
         return
     span = f"{result.delivered_from} .. {result.delivered_through}"
     if not result.truth:
@@ -270,7 +272,12 @@ def _summary(result, console: Console) -> None:
         f"Generated [bold]{gen['start_date']} .. {gen['end_date']}[/] ({gen['days']} days, seed "
         f"{gen['seed']}{', dirty' if gen['dirty'] else ''}, org profile {gen['org_profile']}) "
         f"into [bold]{result.out}[/] "
-        f"in {result.seconds:.1f} s: {result.files:,} files."
+        f"in {result.seconds:.1f} s: {result.files:,} files"
+        + (
+            f" (the deliveries of {span}; the folder now holds the whole history)."
+            if str(result.delivered_from) != gen["start_date"]
+            else "."
+        )
     )
     table = Table(title="Rows written per export object", show_lines=False)
     table.add_column("object")
