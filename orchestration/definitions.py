@@ -8,7 +8,10 @@ One graph from landing files to the served snapshot:
     landing_folder (its check warns about folders the export contract does not know)
 
 The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
-landing-folder sensor and the 06:00 UTC schedule start it. `ingest_landing` only loads files.
+06:00 UTC schedule starts it, and so does the landing-folder sensor once turned on (it starts
+stopped). `ingest_landing` only loads files. Each required export object has a freshness check
+from the contract's delivery cadence (the bounds of dbt's source freshness), evaluated by
+`freshness_checks_sensor` (also stopped by default).
 """
 
 import sys
@@ -22,7 +25,9 @@ from orchestration.defs.ingestion.assets import (
     ingestion_assets,
     ingestion_job,
     landing_folder,
+    ledger_specs,
 )
+from orchestration.defs.ingestion.freshness import freshness_checks, freshness_sensor
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from orchestration.defs.ingestion.schedules import build_ingestion_schedule
 from orchestration.defs.ingestion.sensors import build_landing_sensor
@@ -36,7 +41,8 @@ REFRESH_JOB = "refresh"
 
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
-    selection=dg.AssetSelection.all(),
+    # The freshness checks are evaluated by their own sensor, on a timer, not by each refresh.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
     # One process for every step: a fresh process per step costs ~5 s here, and the steps
     # take turns on the warehouse anyway.
     executor_def=dg.in_process_executor,
@@ -56,9 +62,21 @@ _downstream_of_ingestion = [
 ]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, landing_folder, org_settings, revops_dbt_models, *publish_assets],
+    assets=[
+        *ingestion_assets,
+        landing_folder,
+        *ledger_specs,
+        org_settings,
+        revops_dbt_models,
+        *publish_assets,
+    ],
     jobs=[refresh_job, ingestion_job],
-    sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
+    asset_checks=freshness_checks,
+    # Both sensors start stopped: `dagster dev` launches no run until one is turned on.
+    sensors=[
+        build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion),
+        freshness_sensor,
+    ],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
     resources={
         "dbt": RevopsDbtCliResource(

@@ -55,13 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="write a simulated SaaS company's exports into a landing folder",
         description="Simulate a B2B SaaS company and write its daily exports (docs/EXPORTS.md) "
-        "and truth.json. Same arguments, byte-identical files.",
+        "and truth.json. Same arguments, byte-identical files. With --until, only the "
+        "deliveries up to that day; run it again with a later --until to add the next days of "
+        "the same company (recorded in the folder's .revops-generator.json, whose arguments "
+        "are the defaults then). A folder holding another company is refused.",
     )
     gen.add_argument(
         "--scale",
         choices=list(SCALES),
-        default="s",
-        help=f"size preset (leads: {_scales})",
+        default=None,
+        help=f"size preset (leads: {_scales}; default s)",
     )
     gen.add_argument("--leads", type=int, help="target number of leads (overrides --scale)")
     gen.add_argument(
@@ -76,21 +79,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"number of simulated days (default {DEFAULT_DAYS}, or the org profile's)",
     )
-    gen.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)"
-    )
+    gen.add_argument("--seed", type=int, default=None, help=f"random seed (default {DEFAULT_SEED})")
     gen.add_argument(
         "--dirty",
         action="store_true",
+        default=None,
         help="add the faults real exports have (listed in truth.json)",
     )
     gen.add_argument(
         "--org-profile",
         choices=list(profiles.PROFILES),
-        default=profiles.DEFAULT_PROFILE,
+        default=None,
         help="how the org's exports look: "
         + "; ".join(f"{p.name}: {p.description}" for p in profiles.PROFILES.values())
-        + " (default %(default)s)",
+        + f" (default {profiles.DEFAULT_PROFILE})",
+    )
+    gen.add_argument(
+        "--until",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="write the deliveries up to this day (YYYY-MM-DD) only; again with a later day "
+        "to add the next days of the same company (default: the last day of its history)",
     )
     gen.add_argument(
         "--out", type=Path, help="landing folder (default $REVOPS_LANDING or data/landing)"
@@ -168,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--landing", type=Path, help=LANDING_HELP)
     ing.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
+    reset = sub.add_parser(
+        "reset",
+        help="remove the warehouse and the published snapshots (never the landing folder)",
+        description="Remove the warehouse (with the files the refresh keeps beside it) and "
+        "every published snapshot with its report, after listing them and asking; the "
+        "landing folder is never touched. The next refresh loads every landing file again.",
+    )
+    reset.add_argument("--landing", type=Path, help=LANDING_HELP + "; kept")
+    reset.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    reset.add_argument("--serving", type=Path, help=SERVING_HELP)
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
     sub.add_parser("contract", help="print the export contract as Markdown (docs/EXPORTS.md)")
     return parser
 
@@ -196,14 +218,66 @@ def run_generate(config: GeneratorConfig, console: Console):
         return generate(config, on_step)
 
 
+def generator_config(args: argparse.Namespace, out: Path) -> GeneratorConfig:
+    """The company to generate: the arguments given, else the company the folder already
+    holds (its .revops-generator.json), else the defaults."""
+    from revops.generator.company import read_manifest
+
+    manifest = read_manifest(out)
+    held = manifest.company if manifest else None
+    if args.leads is not None:
+        leads = args.leads
+    elif args.scale is not None:
+        leads = SCALES[args.scale]
+    else:
+        leads = held.leads if held else SCALES["s"]
+
+    def pick(given, attribute: str, default):
+        if given is not None:
+            return given
+        return getattr(held, attribute) if held else default
+
+    return GeneratorConfig(
+        out=out,
+        leads=leads,
+        start_date=pick(args.start_date, "start_date", None),
+        days=pick(args.days, "days", None),
+        seed=pick(args.seed, "seed", DEFAULT_SEED),
+        dirty=pick(args.dirty, "dirty", False),
+        org_profile=pick(args.org_profile, "org_profile", profiles.DEFAULT_PROFILE),
+        until=args.until,
+    )
+
+
 def _summary(result, console: Console) -> None:
+    if result.delivered_through is None:
+        held = (
+            "the whole history of this company"
+            if result.complete
+            else "these days of this company (a later --until adds the next ones)"
+        )
+        console.print(f"Nothing new: [bold]{result.out}[/] already holds {held}.")
+        return
+    span = f"{result.delivered_from} .. {result.delivered_through}"
+    if not result.truth:
+        console.print(
+            f"Delivered [bold]{span}[/] into [bold]{result.out}[/] in {result.seconds:.1f} s: "
+            f"{result.files:,} files. truth.json comes with the last day of the history; "
+            "`revops refresh` loads the new files."
+        )
+        return
     truth = result.truth
     gen = truth["generator"]
     console.print(
         f"Generated [bold]{gen['start_date']} .. {gen['end_date']}[/] ({gen['days']} days, seed "
         f"{gen['seed']}{', dirty' if gen['dirty'] else ''}, org profile {gen['org_profile']}) "
         f"into [bold]{result.out}[/] "
-        f"in {result.seconds:.1f} s: {result.files:,} files."
+        f"in {result.seconds:.1f} s: {result.files:,} files"
+        + (
+            f" (the deliveries of {span}; the folder now holds the whole history)."
+            if str(result.delivered_from) != gen["start_date"]
+            else "."
+        )
     )
     table = Table(title="Rows written per export object", show_lines=False)
     table.add_column("object")
@@ -542,18 +616,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(contract.render_markdown() + "\n")
             return 0
         if args.command == "generate":
-            leads = args.leads if args.leads is not None else SCALES[args.scale]
-            config = GeneratorConfig(
-                out=args.out or landing_default,
-                leads=leads,
-                start_date=args.start_date,
-                days=args.days,
-                seed=args.seed,
-                dirty=args.dirty,
-                org_profile=args.org_profile,
-            )
+            config = generator_config(args, args.out or landing_default)
             _summary(run_generate(config, console), console)
             return 0
+        if args.command == "reset":
+            from revops.reset import run_reset
+
+            return run_reset(
+                args.landing or landing_default,
+                args.warehouse or warehouse_default,
+                args.serving or serving_default,
+                console,
+                yes=args.yes,
+            )
         if args.command == "ingest":
             landing = args.landing or landing_default
             ok = run_ingest(landing, args.warehouse or warehouse_default, console)

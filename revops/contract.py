@@ -900,6 +900,82 @@ OBJECTS: tuple[ExportObject, ...] = (
 BY_FOLDER: dict[str, ExportObject] = {o.folder: o for o in OBJECTS}
 
 
+@dataclass(frozen=True)
+class Cadence:
+    """How long an object can go without a delivery that holds records before it is late.
+
+    Measured on load time (the raw table's newest `_loaded_at`): a raw table grows only when a
+    delivery holds records, so objects whose records change rarely get looser bounds. dbt's
+    `source freshness` (the `_<source>__sources.yml` files) and the Dagster freshness check of
+    each ingestion asset both use these bounds; tests/test_dagster_metadata.py holds them equal.
+    """
+
+    warn_after_hours: int
+    error_after_hours: int | None  # None: never an error (optional metadata exports)
+
+    @property
+    def description(self) -> str:
+        error = (
+            f", an error after {_duration(self.error_after_hours)}"
+            if self.error_after_hours
+            else ""
+        )
+        return f"a warning after {_duration(self.warn_after_hours)} without new rows{error}"
+
+
+def _duration(hours: int) -> str:
+    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
+
+
+_DAILY = Cadence(36, 72)  # a delivery with records every day
+_WEEKLY = Cadence(7 * 24, 30 * 24)  # records most days, but a quiet week happens
+_MONTHLY = Cadence(30 * 24, 90 * 24)
+_RARE = Cadence(90 * 24, 365 * 24)  # users, refunds: weeks may pass without a change
+_CATALOGUE = Cadence(180 * 24, 730 * 24)  # products, prices, coupons
+_METADATA = Cadence(365 * 24, None)  # optional picklists, delivered when they change
+
+# Every object's delivery cadence, by folder (a test checks that each object has one).
+CADENCE: dict[str, Cadence] = {
+    "salesforce/User": _RARE,
+    "salesforce/Account": _WEEKLY,
+    "salesforce/Contact": _WEEKLY,
+    "salesforce/Lead": _DAILY,
+    "salesforce/LeadHistory": _DAILY,
+    "salesforce/Opportunity": _WEEKLY,
+    "salesforce/OpportunityHistory": _WEEKLY,
+    "salesforce/Campaign": _MONTHLY,
+    "salesforce/CampaignMember": _WEEKLY,
+    "salesforce/OpportunityStage": _METADATA,
+    "salesforce/LeadStatus": _METADATA,
+    "google_ads/campaign_stats": _DAILY,
+    "meta_ads/ads_insights": _DAILY,
+    "linkedin_ads/ad_analytics": _DAILY,
+    "marketing_automation/activities": _DAILY,
+    "stripe/customers": _WEEKLY,
+    "stripe/subscriptions": _WEEKLY,
+    "stripe/subscription_items": _MONTHLY,
+    "stripe/invoices": _WEEKLY,
+    "stripe/invoice_line_items": _WEEKLY,
+    "stripe/charges": _WEEKLY,
+    "stripe/refunds": _RARE,
+    "stripe/products": _CATALOGUE,
+    "stripe/prices": _CATALOGUE,
+    "stripe/coupons": _CATALOGUE,
+    "reference/fx_rates": _DAILY,
+    # quotas arrive two weeks before each quarter; expenses four days after each month
+    "reference/quotas": Cadence(100 * 24, 190 * 24),
+    "reference/expenses": Cadence(35 * 24, 62 * 24),
+}
+
+
+def cadence(obj: ExportObject) -> Cadence:
+    """The delivery cadence of `obj` (KeyError naming the folder when the contract has none)."""
+    try:
+        return CADENCE[obj.folder]
+    except KeyError:
+        raise KeyError(f"no delivery cadence for {obj.folder} in revops/contract.py") from None
+
+
 def get(source: str, name: str) -> ExportObject:
     """The contract for `<source>/<name>`; raises KeyError naming the folder if unknown."""
     try:
@@ -919,6 +995,7 @@ def render_markdown() -> str:
             if obj.description:
                 out.append(obj.description)
             out.append(f"\n- **Updates**: {obj.updates}\n- **Deletes**: {obj.deletes}")
+            out.append(f"- **Delivery cadence**: {cadence(obj).description}.")
             if obj.optional:
                 out.append("- **Optional object**: an org that does not export it loses nothing.")
             for group in obj.required_any:

@@ -15,6 +15,7 @@ import pytest
 
 from revops import contract
 from revops.cli import main
+from revops.generator.company import AnotherCompanyError
 from revops.generator.config import GeneratorConfig
 from revops.generator.run import generate
 
@@ -97,11 +98,21 @@ def test_same_arguments_give_byte_identical_files(tmp_path):
     assert _digest(a.out) != _digest(c.out)
 
 
-def test_regenerating_into_the_same_folder_replaces_the_old_company(tmp_path):
+def test_generating_another_company_into_the_same_folder_refuses(tmp_path):
+    """Two companies in one landing folder would mix in the warehouse: the second generation
+    stops before it writes anything, naming the folder and both companies."""
     generate(GeneratorConfig(out=tmp_path, leads=300, days=60, seed=1))
     first = _digest(tmp_path)
-    generate(GeneratorConfig(out=tmp_path, leads=300, days=90, seed=2))
-    generate(GeneratorConfig(out=tmp_path, leads=300, days=60, seed=1))
+    with pytest.raises(AnotherCompanyError) as refused:
+        generate(GeneratorConfig(out=tmp_path, leads=300, days=90, seed=2))
+    message = str(refused.value)
+    assert str(tmp_path) in message
+    assert "seed 1, 300 leads" in message and "2023-01-01 to 2023-03-01" in message
+    assert "seed 2, 300 leads" in message and "2023-01-01 to 2023-03-31" in message
+    assert _digest(tmp_path) == first
+    # the same company again: nothing new to write, nothing changes
+    again = generate(GeneratorConfig(out=tmp_path, leads=300, days=60, seed=1))
+    assert (again.files, again.complete) == (0, True)
     assert _digest(tmp_path) == first
 
 

@@ -18,6 +18,7 @@ import pytest
 from orchestration.defs.ingestion import assets as ingestion
 from orchestration.defs.ingestion.assets import (
     FRESHNESS_CHECK,
+    LAST_UPDATED,
     LOCK_ERROR,
     RECONCILED_CHECK,
     UNRESOLVED_CHECK,
@@ -74,6 +75,12 @@ def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict,
     lead = mats["salesforce/lead"]
     assert (lead["files_loaded"], lead["rows_loaded"], lead["dagster/row_count"]) == (1, 3, 3)
     assert mats["stripe/customers"]["rows_loaded"] == 2
+    # what the freshness checks read: when rows arrived (none for an object never delivered)
+    loaded_at = query(
+        tmp_path / "warehouse.duckdb", "select max(_loaded_at) from raw.salesforce__lead"
+    )
+    assert lead[LAST_UPDATED] == loaded_at[0][0].timestamp()
+    assert LAST_UPDATED not in mats["stripe/invoices"]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[UNRESOLVED_CHECK] and checks[RECONCILED_CHECK]
     assert set(checks) == {UNRESOLVED_CHECK, RECONCILED_CHECK, FRESHNESS_CHECK}

@@ -28,6 +28,10 @@ class GeneratorConfig:
     dirty: bool = False
     progress: bool = False
     org_profile: str = profiles.DEFAULT_PROFILE
+    # the last delivery day to write (`revops generate --until`); None: the whole history.
+    # The company is always simulated over its whole history, so a folder extended day by day
+    # ends up with the very files one generation to that day writes.
+    until: dt.date | None = None
 
     def __post_init__(self) -> None:
         profile = profiles.get(self.org_profile)
@@ -39,6 +43,11 @@ class GeneratorConfig:
             raise ValueError(f"--leads must be at least 50, got {self.leads}")
         if not 31 <= self.days <= 3660:
             raise ValueError(f"--days must be between 31 and 3660, got {self.days}")
+        if self.until is not None and not self.start_date <= self.until <= self.end_date:
+            raise ValueError(
+                f"--until {self.until} is outside the company's history, {self.start_date} to "
+                f"{self.end_date}: a longer history (--days) is another company"
+            )
 
     @property
     def profile(self) -> profiles.OrgProfile:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from revops import contract
 from revops.generator import billing as bl
 from revops.generator import crm, dirty, marketing, reference, touches, truth
 from revops.generator.common import DAY, NAT, month_index, month_start_ts, sf_ids
+from revops.generator.company import Company, Manifest, check_folder, write_manifest
 from revops.generator.config import REPORTING_CURRENCY, GeneratorConfig
 from revops.generator.exports import build_opportunities, write_all
 from revops.generator.writer import DeliveryWriter
@@ -30,9 +34,14 @@ GENERATOR_VERSION = "1"
 class GenerationResult:
     out: Path
     seconds: float
-    rows: dict[str, int]
-    files: int
+    rows: dict[str, int]  # rows the simulation wrote per object, over the whole history
+    files: int  # files written into `out` by this generation
     truth: dict = field(repr=False)
+    # the delivery days this generation wrote (None, None: nothing new), and whether the
+    # folder now holds the whole history (and truth.json)
+    delivered_from: dt.date | None = None
+    delivered_through: dt.date | None = None
+    complete: bool = True
 
     @property
     def truth_path(self) -> Path:
@@ -115,8 +124,96 @@ def _expenses(
 def generate(
     config: GeneratorConfig, on_step: Callable[[str, float], None] | None = None
 ) -> GenerationResult:
-    """Simulate the company and write it to `config.out` (replacing what the generator wrote
-    there before). `on_step(name, fraction_done)` reports progress."""
+    """Write the company's deliveries up to `config.until` (default: its last day) into
+    `config.out`, after the days the folder already holds (`.revops-generator.json`).
+
+    The folder must be empty or hold the same company (company.AnotherCompanyError otherwise,
+    before anything is simulated). The whole history is always simulated, so extending a folder
+    day by day gives the very files one generation to that day writes; truth.json (ground truth
+    over the whole history) is written with the last day. `on_step(name, fraction_done)`
+    reports progress."""
+    t0 = time.perf_counter()
+    out = Path(config.out)
+    company = Company.of(config)
+    until = config.until or company.end_date
+    manifest = check_folder(out, company)
+    if manifest is not None and until <= manifest.delivered_through:
+        # nothing new: the folder already holds these days
+        return GenerationResult(
+            out=out,
+            seconds=time.perf_counter() - t0,
+            rows={},
+            files=0,
+            truth={},
+            complete=manifest.delivered_through == company.end_date,
+        )
+    first = manifest.delivered_through + dt.timedelta(days=1) if manifest else company.start_date
+    complete = until == company.end_date
+    if manifest is None and complete:
+        result = _simulate(config, on_step)  # the whole history, straight into `out`
+    elif not config.dirty:
+        # Each day's files depend on that day's rows only: write the new days next to the
+        # old ones (truth.json, with the last day, summarises the files of every day).
+        result = _simulate(config, on_step, only_days=(first, until))
+    else:
+        result = _generate_dirty(config, on_step, first, until)
+    write_manifest(out, Manifest(company, until))
+    result.seconds = time.perf_counter() - t0
+    result.delivered_from, result.delivered_through = first, until
+    result.complete = complete
+    return result
+
+
+def _generate_dirty(
+    config: GeneratorConfig,
+    on_step: Callable[[str, float], None] | None,
+    first: dt.date,
+    until: dt.date,
+) -> GenerationResult:
+    """--dirty picks the files it damages among every delivered file: simulate and damage the
+    whole history beside the deliveries (hidden: ingestion skips it), then move the files of
+    days `first`..`until` into place."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".revops-generate-", dir=out))
+    try:
+        full = _simulate(dataclasses.replace(config, out=staging, until=None), on_step)
+        moved = _move_deliveries(staging, out, first, until)
+        complete = until == Company.of(config).end_date
+        if complete:
+            os.replace(staging / TRUTH_FILE, out / TRUTH_FILE)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dataclasses.replace(full, out=out, files=moved, truth=full.truth if complete else {})
+
+
+def _move_deliveries(src: Path, dst: Path, first: dt.date, last: dt.date) -> int:
+    """Move the delivery files of days `first`..`last` (`<source>/<object>/<YYYY-MM-DD>/`)
+    from `src` to the same place under `dst`; return how many."""
+    moved = 0
+    for day_dir in sorted(src.glob("*/*/*")):
+        try:
+            day = dt.date.fromisoformat(day_dir.name)
+        except ValueError:
+            raise ValueError(f"{day_dir}: not a delivery day folder (YYYY-MM-DD)") from None
+        if not first <= day <= last:
+            continue
+        target = dst / day_dir.relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for file in sorted(day_dir.iterdir()):
+            os.replace(file, target / file.name)
+            moved += 1
+    return moved
+
+
+def _simulate(
+    config: GeneratorConfig,
+    on_step: Callable[[str, float], None] | None = None,
+    only_days: tuple[dt.date, dt.date] | None = None,
+) -> GenerationResult:
+    """Simulate the company and write its whole history to `config.out`, replacing what the
+    generator wrote there before; or, with `only_days` (first, last), add the deliveries of
+    those days to what is there, and write truth.json only when `last` is the last day."""
     t0 = time.perf_counter()
     report = on_step or (lambda name, frac: None)
     rng = np.random.default_rng(config.seed)
@@ -181,8 +278,11 @@ def generate(
     )
 
     out = Path(config.out)
-    _prepare(out)
-    writer = DeliveryWriter(out, config.start_date, upper_case=profile.upper_case_headers)
+    if only_days is None:
+        _prepare(out)
+    writer = DeliveryWriter(
+        out, config.start_date, upper_case=profile.upper_case_headers, only_days=only_days
+    )
     objects = [o.folder for o in contract.OBJECTS]
     done = {"n": 0}
 
@@ -220,6 +320,15 @@ def generate(
         if config.dirty
         else []
     )
+    if only_days is not None and only_days[1] != config.end_date:
+        report("done", 1.0)  # the ground truth comes with the last day
+        return GenerationResult(
+            out=out,
+            seconds=time.perf_counter() - t0,
+            rows=dict(writer.rows),
+            files=len(writer.files),
+            truth={},
+        )
     report("ground truth", 0.92)
     result_truth = build_truth(
         config,
@@ -236,7 +345,13 @@ def generate(
         fx_gaps=fx_gap_rows,
         expenses=expenses,
     )
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != TRUTH_FILE)
+    files = sorted(
+        p
+        for p in out.rglob("*")
+        if p.is_file()
+        and p.name != TRUTH_FILE
+        and not p.relative_to(out).parts[0].startswith(".")  # the manifest
+    )
     result_truth["deliveries"] = _delivery_summary(out, files, objects)
     (out / TRUTH_FILE).write_text(json.dumps(result_truth, indent=1, sort_keys=False) + "\n")
     report("done", 1.0)
@@ -244,7 +359,7 @@ def generate(
         out=out,
         seconds=time.perf_counter() - t0,
         rows=dict(writer.rows),
-        files=len(files),
+        files=len(files) if only_days is None else len(writer.files),
         truth=result_truth,
     )
 

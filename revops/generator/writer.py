@@ -118,9 +118,18 @@ def _render(name: str, col: Col, csv: bool) -> str:
 class DeliveryWriter:
     """Writes every object of one generated company below `root`."""
 
-    def __init__(self, root: Path, start_date: dt.date, upper_case: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        start_date: dt.date,
+        upper_case: tuple[str, ...] = (),
+        only_days: tuple[dt.date, dt.date] | None = None,
+    ) -> None:
         self.root = root
         self.start_date = start_date
+        # write only the deliveries of these days (first, last), beside the files already
+        # there: each day's file is the same as when every day is written (`--until`)
+        self.only_days = only_days
         # folders whose CSV headers are written in upper case (`ID`, `STAGENAME`), as older
         # Data Loader versions and its all-caps option write them
         self.upper_case = set(upper_case)
@@ -176,7 +185,7 @@ class DeliveryWriter:
         )
         sort = ", ".join([*(f'"_{c}"' for c in (order or [])), "_row"])
         target = self.root / obj.source / obj.name
-        if replace and target.exists():
+        if replace and target.exists() and self.only_days is None:
             shutil.rmtree(target)
         target.mkdir(parents=True, exist_ok=True)
         ext = "csv" if csv else "jsonl"
@@ -212,8 +221,13 @@ class DeliveryWriter:
                     strict=True,
                 )
                 for day, count in day_counts:
-                    folder = target / (self.start_date + dt.timedelta(days=day)).isoformat()
-                    folder.mkdir()
+                    date = self.start_date + dt.timedelta(days=day)
+                    if self.only_days and not self.only_days[0] <= date <= self.only_days[1]:
+                        for _ in itertools.islice(src, count):  # another day's rows: skip
+                            pass
+                        continue
+                    folder = target / date.isoformat()
+                    folder.mkdir(exist_ok=self.only_days is not None)
                     path = folder / f"{obj.name}.{ext}"
                     with path.open("wb") as out:
                         out.write(header)

@@ -34,6 +34,8 @@ class Reconciliation:
     rows_quarantined: int = 0
     raw_rows: int = 0
     latest_delivery_date: dt.date | None = None  # newest delivery among loaded files
+    # when ingestion last appended rows to the raw table (what source freshness measures)
+    latest_loaded_at: dt.datetime | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -68,6 +70,7 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
             f"select _file_path, _file_sha256, _load_id, count(*) from {table} group by all"
         ).fetchall()
     )
+    (result.latest_loaded_at,) = con.execute(f"select max(_loaded_at) from {table}").fetchone()
     expected_keys = set()
     for path, sha, load_id, read, loaded, rejected, counted, delivered, quarantined in ledger:
         result.files += 1

@@ -47,7 +47,7 @@ accounts as (
     select
         account_id,
         segment
-    from {{ ref('dim_accounts') }}
+    from {{ ref('int_accounts_segmented') }}
 
 ),
 

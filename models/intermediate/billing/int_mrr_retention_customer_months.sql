@@ -1,9 +1,10 @@
--- One row per billing customer x month (from fct_mrr): the customer's part of the monthly and
--- trailing-12-month net and gross revenue retention of its segment, in constant currency. A
--- customer is in the monthly cohort when it had MRR the month before, in the trailing-12 cohort
--- when it had MRR twelve months before; its retained MRR is this month's MRR at the rate of the
--- cohort month (last month's, or the month a year earlier), so an exchange-rate move is neither
--- expansion nor contraction. GRR caps the retained MRR at the cohort MRR (no expansion).
+-- One row per billing customer x month (from int_mrr_movements_classified): the customer's part of
+-- the monthly and trailing-12-month net and gross revenue retention of its segment, in constant
+-- currency. A customer is in the monthly cohort when it had MRR the month before, in the
+-- trailing-12 cohort when it had MRR twelve months before; its retained MRR is this month's MRR at
+-- the rate of the cohort month (last month's, or the month a year earlier), so an exchange-rate
+-- move is neither expansion nor contraction. GRR caps the retained MRR at the cohort MRR (no
+-- expansion).
 with
 
 customer_months as (
@@ -15,7 +16,7 @@ customer_months as (
         previous_mrr,
         mrr_at_previous_month_rate,
         month
-    from {{ ref('fct_mrr') }}
+    from {{ ref('int_mrr_movements_classified') }}
 
 ),
 

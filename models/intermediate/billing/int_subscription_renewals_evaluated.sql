@@ -40,11 +40,12 @@ subscriptions as (
 
 customers as (
 
-    -- Billing customers (test, internal and deleted ones are not in fct_mrr) and their segment.
+    -- Billing customers (test, internal and deleted ones are not in
+    -- int_mrr_movements_classified) and their segment.
     select distinct
         customer_id,
         segment
-    from {{ ref('fct_mrr') }}
+    from {{ ref('int_mrr_movements_classified') }}
 
 ),
 

@@ -68,7 +68,7 @@ accounts as (
     select
         account_id,
         segment
-    from {{ ref('dim_accounts') }}
+    from {{ ref('int_accounts_segmented') }}
 
 ),
 

@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
+from orchestration.owners import DATA_PLATFORM
 from revops import contract
 from revops.contract import ExportObject
 from revops.ingest import (
@@ -34,6 +35,8 @@ UNRESOLVED_CHECK = "no_unresolved_failed_files"
 RECONCILED_CHECK = "loaded_plus_rejected_equals_file_rows"
 FRESHNESS_CHECK = "latest_delivery_is_recent"
 LANDING_KEY = dg.AssetKey("landing_folder")
+# The metadata key Dagster's last-update freshness checks read instead of the step's end time.
+LAST_UPDATED = "dagster/last_updated_timestamp"
 UNKNOWN_CHECK = "no_unknown_folders"
 # A source whose newest loaded delivery is older than this many days warns (exports are daily).
 DEFAULT_MAX_DELIVERY_AGE_DAYS = 2
@@ -122,7 +125,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         group_name=GROUP,
         pool=WAREHOUSE_POOL,
         retry_policy=LOCK_RETRY_POLICY,
-        kinds={"duckdb"},
+        kinds={"duckdb", "json" if obj.format == "jsonl" else obj.format},
+        owners=DATA_PLATFORM,
         description=(
             f"Delivery files of `{obj.folder}` ({obj.format}), loaded as delivered text into "
             f"`raw.{obj.raw_table}` with lineage columns. {obj.grain}"
@@ -200,6 +204,10 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             raise dg.Failure(_first_line(obj, exc), allow_retries=False) from exc
         metadata = _metadata(summary)
         (reconciled,) = reconcile_warehouse(warehouse.resolve(), [obj])
+        if reconciled.latest_loaded_at is not None:
+            # What the Dagster freshness check of this asset measures, as dbt's source
+            # freshness does: when rows last arrived, not when this step last ran.
+            metadata[LAST_UPDATED] = dg.MetadataValue.timestamp(reconciled.latest_loaded_at)
         if summary.errors:
             # Not a file's fault, and no ledger row records it (an unreadable file, a folder
             # that cannot be listed): the files that loaded are committed; the step fails.
@@ -281,6 +289,8 @@ ingestion_assets: list[dg.AssetsDefinition] = [build_ingestion_asset(o) for o in
 @dg.asset(
     key=LANDING_KEY,
     group_name=GROUP,
+    kinds={"file"},
+    owners=DATA_PLATFORM,
     description=(
         "The landing folder as scanned: the folders and files at its top two levels that no "
         "object of the export contract claims (`hubspot/`, `salesforce/Leads/`). Nothing is "
@@ -320,6 +330,33 @@ def landing_folder(
             )
         ],
     )
+
+
+# The ingestion's own bookkeeping tables, which dbt reads as the sources `ingest.load_ledger`
+# and `ingest.quarantine`: every ingestion asset writes them (declared here so that they have a
+# group, owners and kinds instead of appearing as anonymous upstreams).
+ledger_specs = [
+    dg.AssetSpec(
+        dg.AssetKey(["ingest", name]),
+        group_name=GROUP,
+        kinds={"duckdb"},
+        owners=DATA_PLATFORM,
+        description=description,
+        metadata={"dagster/table_name": f"raw._{name}"},
+    )
+    for name, description in (
+        (
+            "load_ledger",
+            "`raw._load_ledger`: one row per attempt at one delivery file (loaded, duplicate, "
+            "failed), written by every ingestion asset (docs/INGESTION.md).",
+        ),
+        (
+            "quarantine",
+            "`raw._quarantine`: the rows held back from their raw table, one per failing "
+            "value, written by every ingestion asset (docs/INGESTION.md).",
+        ),
+    )
+]
 
 
 ingestion_job = dg.define_asset_job(

@@ -1,4 +1,8 @@
-"""A sensor that asks for an ingestion run when delivery files appear or change.
+"""A sensor that asks for a run of its job when delivery files appear or change.
+
+It starts stopped (`dagster dev` launches nothing by itself): turn it on in the UI, or
+`dagster sensor start landing_folder_sensor`. Its first tick then requests a run for every
+object folder that holds files (the ledger skips what is already loaded).
 
 It never opens the warehouse (a load may hold its lock): it compares a digest of each object
 folder's file listing (path, size, mtime) with the one in its cursor, and requests a run of the
@@ -23,11 +27,20 @@ from revops import contract
 from revops.ingest import fingerprint
 
 
+def _description(job: str, settle_seconds: int, downstream: bool) -> str:
+    then = ", then builds, tests and publishes everything downstream of them" if downstream else ""
+    return (
+        f"Requests a run of the `{job}` job when object folders of the landing folder gain or "
+        f"change files (files settle for {settle_seconds} s first): the run loads those "
+        f"objects' new files{then}. Starts stopped; turn it on to refresh on delivery."
+    )
+
+
 def build_landing_sensor(
     name: str = "landing_folder_sensor",
     minimum_interval_seconds: int = 60,
     settle_seconds: int = 30,
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     job: "UnresolvedAssetJobDefinition" = ingestion_job,
     downstream: Sequence[dg.AssetKey] = (),
 ) -> dg.SensorDefinition:
@@ -41,10 +54,7 @@ def build_landing_sensor(
         job=job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        description=(
-            "Requests an ingestion run of the objects whose landing folders gained or changed "
-            f"files (files settle for {settle_seconds} s first)."
-        ),
+        description=_description(job.name, settle_seconds, bool(downstream)),
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingFolder) -> dg.SensorResult:
         folder = landing.resolve()

@@ -18,6 +18,7 @@ from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
 from orchestration.defs.transform.resources import OrgSettings
+from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
 from revops import checks, publish, settings
 from revops.ingest.ledger import read_open_failures, strict_refusal
@@ -65,6 +66,7 @@ def _checks_passed(context: dg.AssetExecutionContext) -> int:
             group_name=GROUP,
             deps=mart_keys(),
             kinds={"duckdb"},
+            owners=DATA_PLATFORM,
             description=(
                 "The marts (no raw or staging data; personal data hashed or dropped) copied into "
                 "a new serving DuckDB file, verified, and served as `<serving>/revops.duckdb` "
@@ -79,6 +81,7 @@ def _checks_passed(context: dg.AssetExecutionContext) -> int:
             group_name=GROUP,
             deps=[SNAPSHOT_KEY],
             kinds={"html"},
+            owners=DATA_PLATFORM,
             description=(
                 "`<serving>/report.html`: one self-contained HTML page (plotly inlined, no "
                 "network) with the headline metrics, MRR, funnel, win rates, channels and "

@@ -22,6 +22,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.resources import OrgSettings
+from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
 from revops import checks, incremental, publish
 from revops import settings as org_settings_lib
@@ -29,16 +30,22 @@ from revops.settings import environment
 
 WAREHOUSE_POOL = "warehouse"
 SETTINGS_GROUP = "settings"
+SEEDS_GROUP = "seeds"
 RUN_RESULTS_FILE = "dbt_run_results.json"  # written beside the warehouse by each build
 
 
 class RevopsDbtTranslator(DagsterDbtTranslator):
-    """Groups models by their top-level folder (staging, intermediate, marts, utilities)."""
+    """Groups models by their top-level folder (staging, intermediate, marts, utilities) and
+    the seeds (the mapping seeds' vendor defaults) in `seeds`. Owners come from each node's
+    `meta.dagster.owners` (set for every model and seed in dbt_project.yml)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
-        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
+        resource_type = dbt_resource_props.get("resource_type")
+        if resource_type == "model" and len(fqn) > 2:
             return fqn[1]
+        if resource_type == "seed":
+            return SEEDS_GROUP
         return super().get_group_name(dbt_resource_props)
 
 
@@ -85,7 +92,8 @@ def settings_asset_key(seed: org_settings_lib.MappingSeed) -> dg.AssetKey:
         dg.AssetSpec(
             settings_asset_key(seed),
             group_name=SETTINGS_GROUP,
-            kinds={"duckdb"},
+            kinds={"duckdb", "toml"},
+            owners=DATA_PLATFORM,
             description=(
                 f"`raw.{seed.table}`: the org's override rows for the mapping seed "
                 f"`{seed.name}` from the settings file ($REVOPS_SETTINGS; empty without one). "
