@@ -9,6 +9,7 @@ One graph from landing files to the served snapshot:
 
 The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
 landing-folder sensor and the 06:00 UTC schedule start it. `ingest_landing` only loads files.
+A failed `refresh` run calls the alert hook of the settings (`refresh_failure_alert` sensor).
 """
 
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.alerts.sensors import build_failure_sensor
 from orchestration.defs.ingestion.assets import GROUP as INGESTION_GROUP
 from orchestration.defs.ingestion.assets import (
     LANDING_KEY,
@@ -58,7 +60,11 @@ _downstream_of_ingestion = [
 defs = dg.Definitions(
     assets=[*ingestion_assets, landing_folder, org_settings, revops_dbt_models, *publish_assets],
     jobs=[refresh_job, ingestion_job],
-    sensors=[build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion)],
+    sensors=[
+        build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion),
+        # a failed refresh calls the alert hook of the settings (revops/alerts.py)
+        build_failure_sensor(jobs=[refresh_job]),
+    ],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
     resources={
         "dbt": RevopsDbtCliResource(

@@ -1,0 +1,116 @@
+"""Freshness against the data: how far each source's newest loaded delivery is behind the
+newest delivery in the landing folder (or an explicit `--as-of` date), never the wall clock.
+
+One rule for everyone that judges staleness: the ingestion assets' freshness checks (what the
+CLI prints), the published snapshot's `revops_sources.is_stale` (what the report shows), a
+no-op refresh and the alert payload all call `is_stale` with the same reference date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from revops import contract
+from revops.ingest.landing import parse_delivery_date
+
+# A source whose newest loaded delivery is this many days or more behind the reference date is
+# stale (exports are daily: one missed day is normal, two are not). The freshness check's
+# `max_delivery_age_days` run config changes it per run.
+DEFAULT_MAX_DELIVERY_AGE_DAYS = 2
+
+
+def newest_delivery(landing: Path) -> dt.date | None:
+    """The newest `YYYY-MM-DD` delivery folder of any contract object in the landing folder
+    (folder names only: one directory listing per object, no file is opened)."""
+    newest = None
+    for obj in contract.OBJECTS:
+        try:
+            names = os.listdir(Path(landing) / obj.source / obj.name)
+        except OSError:
+            continue
+        for name in names:
+            day = parse_delivery_date(name)
+            if day is not None and (newest is None or day > newest):
+                newest = day
+    return newest
+
+
+def reference_date(landing: Path | None, as_of: dt.date | str | None = None) -> dt.date | None:
+    """What staleness is measured against: `as_of` when given, else the landing folder's
+    newest delivery (None when the folder has none: nothing can be judged stale)."""
+    if as_of:
+        return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    return newest_delivery(landing) if landing is not None else None
+
+
+def days_behind(latest: dt.date | None, reference: dt.date | None) -> int | None:
+    """Days from a source's newest loaded delivery to the reference date (None: unknown)."""
+    if latest is None or reference is None:
+        return None
+    return (reference - latest).days
+
+
+def is_stale(
+    latest: dt.date | None,
+    reference: dt.date | None,
+    max_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS,
+    optional: bool = False,
+) -> bool:
+    """True when a required source's newest loaded delivery is more than `max_age_days`
+    behind the reference date, or it never delivered while others did. An optional object
+    (delivered when it changes, if ever) is never stale; with no reference, nothing is."""
+    if optional or reference is None:
+        return False
+    if latest is None:
+        return True
+    return (reference - latest).days > max_age_days
+
+
+@dataclass(frozen=True)
+class StaleSource:
+    """A source object that is behind: `salesforce/Lead`, its newest loaded delivery, and by
+    how many days it trails the reference date."""
+
+    folder: str
+    latest_delivery_date: dt.date | None
+    days_behind: int | None
+
+    def describe(self) -> str:
+        if self.latest_delivery_date is None:
+            return f"{self.folder} (never delivered)"
+        return f"{self.folder} (latest {self.latest_delivery_date}, {self.days_behind} days behind)"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.folder,
+            "latest_delivery_date": (
+                self.latest_delivery_date.isoformat() if self.latest_delivery_date else None
+            ),
+            "days_behind": self.days_behind,
+        }
+
+
+def stale_sources(
+    latest_by_folder: dict[str, dt.date | None],
+    reference: dt.date | None,
+    max_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS,
+) -> list[StaleSource]:
+    """Every stale contract object of `latest_by_folder` (`source/Object` -> newest loaded
+    delivery), by folder name."""
+    optional = {o.folder: o.optional for o in contract.OBJECTS}
+    return [
+        StaleSource(folder, latest, days_behind(latest, reference))
+        for folder, latest in sorted(latest_by_folder.items())
+        if is_stale(latest, reference, max_age_days, optional.get(folder, False))
+    ]
+
+
+def warning_line(stale: list[StaleSource], reference: dt.date | None, max_age_days: int) -> str:
+    """The one warning the CLI prints and the report shows, naming every stale source."""
+    return (
+        f"{len(stale)} source(s) more than {max_age_days} day(s) behind the newest delivery "
+        f"({reference}): " + ", ".join(s.describe() for s in stale)
+    )
