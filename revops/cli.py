@@ -345,8 +345,9 @@ class _RefreshProgress:
     plain, timestamped line as each stage starts and ends (logs stay readable)."""
 
     def __init__(self, console: Console) -> None:
-        self.console = console
-        self.tty = console.is_terminal
+        # bound to the stream stdout is now: the refresh sends stdout (dbt's output) to its log
+        self.console = Console(file=console.file, width=console.width)
+        self.tty = self.console.is_terminal
         self.bars = None
         self.tasks: dict[str, object] = {}
         self.started: set[str] = set()
@@ -362,6 +363,8 @@ class _RefreshProgress:
                 TimeElapsedColumn(),
                 console=self.console,
                 transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self.bars.__enter__()
         return self
@@ -479,7 +482,7 @@ def run_refresh(
     elif result.served_snapshot:
         table.add_row(
             "publish",
-            f"[red]not published[/]: snapshot {result.served_snapshot} stays served",
+            f"[red]not published[/]: the previous snapshot stays served ({result.served_snapshot})",
         )
     else:
         table.add_row("publish", "[red]not published[/]: no snapshot is served yet")

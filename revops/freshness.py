@@ -53,20 +53,81 @@ def days_behind(latest: dt.date | None, reference: dt.date | None) -> int | None
     return (reference - latest).days
 
 
+def allowed_days(max_age_days: int, longest_gap: int | None) -> int:
+    """How far behind an object may be: `max_age_days`, or its own longest gap between two
+    deliveries when that is longer (an incremental export delivers only on days something
+    changed: a price list that changed twice in a year is not stale after a quiet week)."""
+    return max(max_age_days, longest_gap or 0)
+
+
 def is_stale(
     latest: dt.date | None,
     reference: dt.date | None,
     max_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS,
     optional: bool = False,
+    longest_gap: int | None = None,
+    deliveries: int | None = None,
 ) -> bool:
-    """True when a required source's newest loaded delivery is more than `max_age_days`
-    behind the reference date, or it never delivered while others did. An optional object
-    (delivered when it changes, if ever) is never stale; with no reference, nothing is."""
+    """True when a required source's newest loaded delivery is more than
+    `allowed_days(max_age_days, longest_gap)` behind the reference date, or it never
+    delivered. An optional object (delivered when it changes, if ever) is never stale, nor is
+    one delivered on a single day (no rhythm to judge it by: the report shows its date); with
+    no reference, nothing is."""
     if optional or reference is None:
         return False
     if latest is None:
         return True
-    return (reference - latest).days > max_age_days
+    if deliveries == 1:
+        return False
+    return (reference - latest).days > allowed_days(max_age_days, longest_gap)
+
+
+# Per object: the newest loaded delivery, the number of delivery days, and the longest gap in
+# days between two consecutive delivery days (null with fewer than two), from the load ledger.
+RHYTHM_SQL = """
+with days as (
+    select distinct source, object, delivery_date
+    from {ledger}
+    where status = 'loaded' and delivery_date is not null
+),
+
+gaps as (
+    select
+        source,
+        object,
+        delivery_date,
+        delivery_date - lag(delivery_date) over (
+            partition by source, object order by delivery_date
+        ) as gap_days
+    from days
+)
+
+select
+    source || '/' || object as folder,
+    max(delivery_date) as latest_delivery_date,
+    count(*) as delivery_days,
+    max(gap_days) as longest_gap_days
+from gaps
+group by source, object
+"""
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """An object's deliveries as the ledger has them."""
+
+    latest: dt.date | None
+    deliveries: int
+    longest_gap: int | None
+
+
+def delivery_rhythm(con, ledger: str = "raw._load_ledger") -> dict[str, Rhythm]:
+    """`source/Object` -> its Rhythm, for every object with a loaded delivery."""
+    rows = con.execute(RHYTHM_SQL.format(ledger=ledger)).fetchall()
+    return {
+        folder: Rhythm(latest, int(days), int(gap) if gap is not None else None)
+        for folder, latest, days, gap in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -97,20 +158,26 @@ def stale_sources(
     latest_by_folder: dict[str, dt.date | None],
     reference: dt.date | None,
     max_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS,
+    rhythms: dict[str, Rhythm] | None = None,
 ) -> list[StaleSource]:
     """Every stale contract object of `latest_by_folder` (`source/Object` -> newest loaded
-    delivery), by folder name."""
+    delivery), by folder name; `rhythms` gives each object's delivery days and longest gap."""
     optional = {o.folder: o.optional for o in contract.OBJECTS}
-    return [
-        StaleSource(folder, latest, days_behind(latest, reference))
-        for folder, latest in sorted(latest_by_folder.items())
-        if is_stale(latest, reference, max_age_days, optional.get(folder, False))
-    ]
+    rhythms = rhythms or {}
+    out = []
+    for folder, latest in sorted(latest_by_folder.items()):
+        rhythm = rhythms.get(folder)
+        gap = rhythm.longest_gap if rhythm else None
+        days = rhythm.deliveries if rhythm else None
+        if is_stale(latest, reference, max_age_days, optional.get(folder, False), gap, days):
+            out.append(StaleSource(folder, latest, days_behind(latest, reference)))
+    return out
 
 
 def warning_line(stale: list[StaleSource], reference: dt.date | None, max_age_days: int) -> str:
     """The one warning the CLI prints and the report shows, naming every stale source."""
     return (
-        f"{len(stale)} source(s) more than {max_age_days} day(s) behind the newest delivery "
-        f"({reference}): " + ", ".join(s.describe() for s in stale)
+        f"{len(stale)} source(s) more than {max_age_days} day(s) (or their own longest gap "
+        f"between deliveries) behind the newest delivery ({reference}): "
+        + ", ".join(s.describe() for s in stale)
     )

@@ -92,13 +92,17 @@ def check(
         folder: dt.date.fromisoformat(day) if day else None
         for folder, day in snapshot.data_through.items()
     }
+    rhythms = {
+        folder: freshness.Rhythm(latest.get(folder), int(days or 0), gap)
+        for folder, (days, gap) in snapshot.delivery_rhythm.items()
+    }
     return Verdict(
         True,
         f"nothing changed since snapshot {served}",
         snapshot=snapshot,
         open_failures=failures,
         unknown_paths=unknown_entries(landing),
-        stale_sources=freshness.stale_sources(latest, reference, max_age),
+        stale_sources=freshness.stale_sources(latest, reference, max_age, rhythms),
         reference=reference,
         max_delivery_age_days=max_age,
     )

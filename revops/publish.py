@@ -122,6 +122,8 @@ class Snapshot:
     # YYYY-MM-DD, null when never delivered), and the freshness judged against `freshness_as_of`
     # (revops/freshness.py): the objects more than `max_delivery_age_days` behind it
     data_through: dict[str, str | None] = field(default_factory=dict)
+    # `source/Object` -> [delivery days, longest gap in days] (revops/freshness.py Rhythm)
+    delivery_rhythm: dict[str, list[int | None]] = field(default_factory=dict)
     freshness_as_of: str | None = None
     max_delivery_age_days: int | None = None
     stale_sources: list[str] = field(default_factory=list)
@@ -610,9 +612,11 @@ def _write_metadata(
         else max_delivery_age_days
     )
     rows = {}
+    rhythms: dict[str, freshness.Rhythm] = {}
     if has_ledger:
         for row in con.execute(SOURCES_SQL).fetchall():
             rows[(row[0], row[1])] = row
+        rhythms = freshness.delivery_rhythm(con, "wh.raw._load_ledger")
     con.execute(
         f"""
         create table {SOURCES_TABLE} (
@@ -628,6 +632,7 @@ def _write_metadata(
             last_loaded_at timestamp,
             status varchar not null,
             days_behind integer,
+            longest_gap_days integer,
             is_stale boolean not null
         )
         """
@@ -642,20 +647,22 @@ def _write_metadata(
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
         behind = freshness.days_behind(latest, freshness_as_of)
-        stale = freshness.is_stale(latest, freshness_as_of, max_age, obj.optional)
+        rhythm = rhythms.get(obj.folder)
+        gap = rhythm.longest_gap if rhythm else None
+        days = rhythm.deliveries if rhythm else 0
+        stale = freshness.is_stale(latest, freshness_as_of, max_age, obj.optional, gap, days)
         snapshot.data_through[obj.folder] = latest.isoformat() if latest else None
+        snapshot.delivery_rhythm[obj.folder] = [days, gap]
         if stale:
             snapshot.stale_sources.append(obj.folder)
         values.append(
             (obj.source, obj.name, obj.raw_table, latest, loaded, duplicate, failed, rows_loaded,
-             rejected, last_loaded, status, behind, stale)
+             rejected, last_loaded, status, behind, gap, stale)
         )  # fmt: skip
     snapshot.freshness_as_of = freshness_as_of.isoformat() if freshness_as_of else None
     snapshot.max_delivery_age_days = max_age
     if values:
-        con.executemany(
-            f"insert into {SOURCES_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
-        )
+        con.executemany(f"insert into {SOURCES_TABLE} values ({', '.join('?' * 14)})", values)
     latest_delivery = con.execute(
         f"select max(latest_delivery_date) from {SOURCES_TABLE}"
     ).fetchone()[0]
@@ -682,8 +689,11 @@ def _write_metadata(
     for table, column, text in (
         (SOURCES_TABLE, "days_behind", "Days from this object's newest loaded delivery to "
          "freshness_as_of of revops_snapshot (null: never delivered, or no reference date)."),
+        (SOURCES_TABLE, "longest_gap_days", "The longest gap in days between two consecutive "
+         "delivery days of this object (null with fewer than two)."),
         (SOURCES_TABLE, "is_stale", "True when a required object is more than "
-         "max_delivery_age_days behind freshness_as_of, or never delivered (revops/freshness.py)."),
+         "max_delivery_age_days (or longest_gap_days, when longer) behind freshness_as_of, or "
+         "never delivered; an object delivered on one day only is not judged."),
         (SNAPSHOT_TABLE, "freshness_as_of", "The date staleness is measured against: the newest "
          "delivery in the landing folder, or the refresh's --as-of; never the wall clock."),
         (SNAPSHOT_TABLE, "max_delivery_age_days", "How many days behind freshness_as_of an "

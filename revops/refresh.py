@@ -332,11 +332,7 @@ def run_refresh(
             ensure_manifest()
         import dagster as dg
 
-        from orchestration.definitions import REFRESH_JOB, defs
-        from orchestration.defs.ingestion.assets import ingestion_assets
-        from orchestration.defs.transform.assets import revops_dbt_models
-
-        job = defs.resolve_job_def(REFRESH_JOB)
+        job, ingest_ops, totals = _load_job()
         run_config: dict[str, object] = {
             "ops": {},
             "loggers": {"console": {"config": {"log_level": _log_level(verbose, log_level)}}},
@@ -350,8 +346,8 @@ def run_refresh(
             publish_config["strict"] = True
         if as_of is not None:
             publish_config["as_of"] = as_of.isoformat()
-            for asset in ingestion_assets:
-                run_config["ops"][asset.op.name] = {"config": {"as_of": as_of.isoformat()}}
+            for op_name in ingest_ops:
+                run_config["ops"][op_name] = {"config": {"as_of": as_of.isoformat()}}
         if publish_config:
             run_config["ops"]["serving_snapshot"] = {"config": publish_config}
         run_id = str(uuid.uuid4())
@@ -359,11 +355,7 @@ def run_refresh(
             log_file = runs.log_path(warehouse, run_id, started_at)
         log_file = Path(log_file)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        counts = Progress(
-            objects_total=len(ingestion_assets),
-            models_total=len(revops_dbt_models.keys),
-            tests_total=len(list(revops_dbt_models.check_specs)),
-        )
+        counts = Progress(**totals)
         with (
             _instance() as instance,
             open(log_file, "w", encoding="utf-8") as handle,
@@ -382,6 +374,8 @@ def run_refresh(
             )
             summary = _summarise(result, instance, dg)
         runs.prune_logs(warehouse, keep_logs)
+        if log_file.parent == runs.runs_dir(warehouse) / runs.LOGS_DIR:
+            runs.link_latest(warehouse.with_name(runs.LATEST_LOG_LINK), log_file)
         summary.noop_reason = noop_reason
         summary.freshness_as_of = reference
         explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
@@ -414,6 +408,21 @@ def run_refresh(
         summary.log_file = str(log_file)
         summary.seconds = round(time.monotonic() - started, 2)
         return _finish(summary, org, warehouse, serving, started_at, trigger)
+
+
+def _load_job():
+    """The `refresh` job, the op names of its ingestion assets, and the totals its progress
+    counts up to (objects, dbt models, dbt tests)."""
+    from orchestration.definitions import REFRESH_JOB, defs
+    from orchestration.defs.ingestion.assets import ingestion_assets
+    from orchestration.defs.transform.assets import revops_dbt_models
+
+    totals = {
+        "objects_total": len(ingestion_assets),
+        "models_total": len(revops_dbt_models.keys),
+        "tests_total": len(list(revops_dbt_models.check_specs)),
+    }
+    return defs.resolve_job_def(REFRESH_JOB), [a.op.name for a in ingestion_assets], totals
 
 
 # dagster-dbt's error names `<target>/<invocation>/dbt.log`, a folder removed after the step

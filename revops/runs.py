@@ -4,6 +4,7 @@
     <warehouse folder>/runs/logs/<start>-<id>.log  dbt's output of that run: no colour codes,
                                                    each line stamped with its UTC time; the
                                                    newest `run_logs_kept` logs are kept
+    <warehouse folder>/refresh.log                 a link to the latest run's log
 
 A line of history.jsonl (docs/SERVING.md, "Run history"): run_id, started_at, finished_at,
 seconds, outcome (`published`, `failed`, `no-op`), counts (files, rows, models, checks),
@@ -25,6 +26,7 @@ HISTORY_FILE = "history.jsonl"
 LOGS_DIR = "logs"
 RUN_LOGS_KEPT_ENV = "REVOPS_RUN_LOGS_KEPT"
 DEFAULT_RUN_LOGS_KEPT = 30
+LATEST_LOG_LINK = "refresh.log"  # beside the warehouse: a link to the latest run's log
 OUTCOMES = ("published", "failed", "no-op")
 # CSI sequences (colours, cursor moves) and the two-character escapes terminals understand
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -62,6 +64,15 @@ def prune_logs(warehouse: Path, keep: int) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
+
+
+def link_latest(link: Path, target: Path) -> None:
+    """`link` (`refresh.log` beside the warehouse) -> the latest run's log, replaced in one
+    rename (an older version's plain `refresh.log` file too)."""
+    staged = link.with_name(f".{link.name}.tmp")
+    staged.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(target, link.parent), staged)
+    os.replace(staged, link)
 
 
 class TimestampedLog(io.TextIOBase):

@@ -24,6 +24,7 @@ from revops.ingest import (
     unknown_path_warning,
 )
 from revops.ingest.reconcile import reconcile_warehouse
+from revops.settings import duckdb_config
 
 GROUP = "ingestion"
 # Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
@@ -168,8 +169,9 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 description=(
                     "Warns when the newest loaded delivery of this object is more than "
                     f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days "
+                    "(or the object's own longest gap between two deliveries, when longer) "
                     "behind the newest delivery in the landing folder (or the run's `as_of`), "
-                    "not the wall clock"
+                    "not the wall clock; an object delivered on one day only is not judged"
                     + (
                         ". Passes for this optional object: it is delivered when it changes, "
                         "if ever, so its age says nothing (the metadata shows it)."
@@ -227,7 +229,13 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         reference = freshness.reference_date(landing.resolve(), config.as_of or None)
         age = freshness.days_behind(latest, reference)
         status = source_status(obj, reconciled.files, len(summary.unresolved))
-        stale = freshness.is_stale(latest, reference, config.max_delivery_age_days, obj.optional)
+        with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
+            rhythm = freshness.delivery_rhythm(con).get(obj.folder)
+        gap = rhythm.longest_gap if rhythm else None
+        days = rhythm.deliveries if rhythm else 0
+        stale = freshness.is_stale(
+            latest, reference, config.max_delivery_age_days, obj.optional, gap, days
+        )
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[
@@ -260,6 +268,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "freshness_as_of": str(reference) if reference else "none",
                         "days_behind": age if age is not None else -1,
                         "max_delivery_age_days": config.max_delivery_age_days,
+                        "delivery_days": days,
+                        "longest_gap_days": gap if gap is not None else -1,
                     },
                     description=(
                         f"{obj.folder}: "
