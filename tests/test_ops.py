@@ -449,9 +449,20 @@ def test_staleness_is_measured_against_the_newest_delivery_not_the_clock(tmp_pat
     ]  # fmt: skip
     assert freshness.stale_sources(latest, None, 2) == []  # no reference: nothing judged
     assert freshness.warning_line(stale, dt.date(2024, 3, 4), 2) == (
-        "2 source(s) more than 2 day(s) behind the newest delivery (2024-03-04): "
-        "salesforce/Lead (latest 2024-03-01, 3 days behind), stripe/refunds (never delivered)"
+        "2 source(s) more than 2 day(s) (or their own longest gap between deliveries) behind "
+        "the newest delivery (2024-03-04): salesforce/Lead (latest 2024-03-01, 3 days behind), "
+        "stripe/refunds (never delivered)"
     )
+    # an incremental export delivers on days something changed: judged by its own rhythm
+    rhythms = {
+        "salesforce/Lead": freshness.Rhythm(dt.date(2024, 3, 1), 40, 3),  # 3 <= gap 3: fresh
+        "stripe/refunds": freshness.Rhythm(None, 0, None),
+    }
+    stale = freshness.stale_sources(latest, dt.date(2024, 3, 4), 2, rhythms)
+    assert [s.folder for s in stale] == ["stripe/refunds"]
+    once = {"stripe/coupons": freshness.Rhythm(dt.date(2023, 1, 1), 1, None)}
+    assert freshness.stale_sources({"stripe/coupons": dt.date(2023, 1, 1)}, dt.date(2024, 3, 4),
+                                   2, once) == []  # fmt: skip
 
 
 def test_the_cli_and_the_report_name_the_same_stale_sources(tmp_path):
@@ -478,7 +489,11 @@ def test_the_cli_and_the_report_name_the_same_stale_sources(tmp_path):
         sources = query(con, f"select * from {publish.SOURCES_TABLE} order by source, object")
     finally:
         con.close()
-    page = _freshness_html(SimpleNamespace(snapshot=snap, sources=sources, failed_files=[]))
+    data = SimpleNamespace(
+        snapshot=snap, sources=sources, failed_files=[], quarantine_open=0, quarantine=[],
+        checks=[],
+    )  # fmt: skip
+    page = _freshness_html(data)
     from html import escape
 
     assert f'<div class="banner problem" id="freshness-stale">{escape(printed)}</div>' in page
