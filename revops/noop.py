@@ -11,6 +11,7 @@ one the ledger already knows by path, size and modification time (what ingestion
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +36,40 @@ class Verdict:
     max_delivery_age_days: int = freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
 
 
+def _listing(landing: Path, obj) -> list[tuple[str, int, int]] | None:
+    """(path, size, mtime) of every non-hidden file below the object's folder, with one
+    `scandir` per folder; None when a symlink is met (then `scan_object`, which confines
+    symlinks to the landing folder, decides: it costs a `realpath` per entry)."""
+    root = Path(landing) / obj.source / obj.name
+    if not root.is_dir() or root.is_symlink():
+        return None if root.is_symlink() else []
+    out: list[tuple[str, int, int]] = []
+    stack = [(str(root), f"{obj.source}/{obj.name}")]
+    while stack:
+        folder, rel = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, f"{rel}/{entry.name}"))
+                elif entry.is_file(follow_symlinks=False):
+                    stat = entry.stat(follow_symlinks=False)
+                    out.append((f"{rel}/{entry.name}", stat.st_size, stat.st_mtime_ns))
+    return out
+
+
 def pending_files(landing: Path, known: set[tuple[str, int, int]]) -> list[str]:
     """Landing files the ledger does not know by (path, size, mtime): what a refresh loads."""
     pending = []
     for obj in contract.OBJECTS:
-        for f in scan_object(landing, obj):
-            if (f.rel_path, f.size, f.mtime_ns) not in known:
-                pending.append(f.rel_path)
-    return pending
+        listing = _listing(landing, obj)
+        if listing is None:
+            listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan_object(landing, obj)]
+        pending.extend(path for path, size, mtime in listing if (path, size, mtime) not in known)
+    return sorted(pending)
 
 
 def check(

@@ -359,6 +359,9 @@ def test_no_op_needs_the_same_project_ledger_and_landing_files(tmp_path, monkeyp
     assert "settings" in noop.check(landing, warehouse, serving).reason
     monkeypatch.delenv("REVOPS_GROSS_MARGIN")
     assert noop.check(landing, warehouse, serving).unchanged
+    # an upload in progress (a dot file) is not a delivery yet
+    (landing / "stripe" / "charges" / "2026-12-01" / ".charges2.csv.part").write_text("id\n")
+    assert noop.check(landing, warehouse, serving).unchanged
     # a file arrives in the landing folder
     new = landing / "stripe" / "charges" / "2026-12-02" / "charges.csv"
     new.parent.mkdir()
