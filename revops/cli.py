@@ -712,6 +712,11 @@ _OPTIONAL = frozenset(o.folder for o in contract.OBJECTS if o.optional)
 RUNS_COLUMNS = ("run", "started (UTC)", "seconds", "outcome", "loaded", "checks", "snapshot")
 
 
+def _short_run_id(run_id: str) -> str:
+    """A Dagster run's first 8 characters (as Dagster shows it); a no-op's whole id."""
+    return run_id if run_id.startswith("noop-") else run_id[:8]
+
+
 def run_runs(warehouse: Path, last: int, as_json: bool, console: Console) -> int:
     """The latest runs of the history (revops/runs.py), newest last; 1 if the latest failed."""
     import json
@@ -734,7 +739,7 @@ def run_runs(warehouse: Path, last: int, as_json: bool, console: Console) -> int
             outcome = str(r.get("outcome"))
             colour = {"published": "green", "no-op": "cyan", "failed": "red"}.get(outcome, "")
             table.add_row(
-                str(r.get("run_id", ""))[:8],
+                _short_run_id(str(r.get("run_id", ""))),
                 str(r.get("started_at", ""))[:19].replace("T", " "),
                 f"{r.get('seconds', 0):.0f}",
                 f"[{colour}]{outcome}[/]" if colour else outcome,

@@ -72,12 +72,12 @@ def is_stale(
     `allowed_days(max_age_days, longest_gap)` behind the reference date, or it never
     delivered. An optional object (delivered when it changes, if ever) is never stale, nor is
     one delivered on a single day (no rhythm to judge it by: the report shows its date); with
-    no reference, nothing is."""
-    if optional or reference is None:
+    no reference (no delivery in the landing folder), only a never-delivered one is."""
+    if optional:
         return False
     if latest is None:
         return True
-    if deliveries == 1:
+    if reference is None or deliveries == 1:
         return False
     return (reference - latest).days > allowed_days(max_age_days, longest_gap)
 

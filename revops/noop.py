@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def result(verdict: Verdict, started_at: dt.datetime):
     assert snapshot is not None
     return RefreshResult(
         ok=True,
-        run_id="noop-" + started_at.strftime("%Y%m%dT%H%M%S%fZ"),
+        run_id=f"noop-{uuid.uuid4().hex[:8]}",
         seconds=0.0,
         noop=True,
         noop_reason=verdict.reason,

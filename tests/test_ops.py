@@ -450,7 +450,8 @@ def test_staleness_is_measured_against_the_newest_delivery_not_the_clock(tmp_pat
     assert [(s.folder, s.days_behind) for s in stale] == [
         ("salesforce/Lead", 3), ("stripe/refunds", None)
     ]  # fmt: skip
-    assert freshness.stale_sources(latest, None, 2) == []  # no reference: nothing judged
+    # no delivery in the landing folder: only what never delivered is stale
+    assert [s.folder for s in freshness.stale_sources(latest, None, 2)] == ["stripe/refunds"]
     assert freshness.warning_line(stale, dt.date(2024, 3, 4), 2) == (
         "2 source(s) more than 2 day(s) (or their own longest gap between deliveries) behind "
         "the newest delivery (2024-03-04): salesforce/Lead (latest 2024-03-01, 3 days behind), "
