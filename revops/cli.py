@@ -346,7 +346,9 @@ class _RefreshProgress:
 
     def __init__(self, console: Console) -> None:
         # bound to the stream stdout is now: the refresh sends stdout (dbt's output) to its log
-        self.console = Console(file=console.file, width=console.width)
+        self.console = Console(
+            file=console.file, width=console.width, force_terminal=console.is_terminal
+        )
         self.tty = self.console.is_terminal
         self.bars = None
         self.tasks: dict[str, object] = {}

@@ -501,3 +501,41 @@ def test_the_cli_and_the_report_name_the_same_stale_sources(tmp_path):
     from html import escape
 
     assert f'<div class="banner problem" id="freshness-stale">{escape(printed)}</div>' in page
+
+
+# --- progress and failure output ---------------------------------------------------------------
+
+
+def test_progress_is_plain_lines_with_counts_when_not_a_terminal():
+    from revops.refresh import DBT, INGEST, PUBLISH, Progress
+
+    out = io.StringIO()
+    with cli._RefreshProgress(Console(file=out, width=160)) as shown:
+        p = Progress(objects_total=2, models_total=3, tests_total=4)
+        shown(p)
+        p.objects_done, p.files_loaded = 2, 5
+        p.finished.add(INGEST)
+        p.stage = DBT
+        shown(p)
+        p.models_done, p.tests_done = 3, 3
+        p.failed.add(DBT)
+        p.finished.add(DBT)
+        shown(p)
+    lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "ingest: started",
+        "ingest: done, 2/2 objects, 5 files loaded",
+        "dbt build: started",
+        "dbt build: failed, 3/3 models, 3/4 tests",
+    ]
+    assert PUBLISH not in " ".join(lines)
+
+
+def test_error_paths_that_no_longer_exist_point_at_the_kept_log(tmp_path):
+    from revops.refresh import _existing_paths
+
+    kept = tmp_path / "runs" / "logs" / "run.log"
+    real = tmp_path / "dbt.log"
+    real.write_text("x")
+    message = f"dbt failed; see /gone/target/build-1a2b/dbt.log and {real} for details"
+    assert _existing_paths(message, kept) == (f"dbt failed; see {kept} and {real} for details")
