@@ -454,6 +454,7 @@ def run_refresh(
             "Nothing was built or published (--force rebuilds).",
             highlight=False,
         )
+        console.print(_freshness_basis(result, as_of), highlight=False)
         _print_failed_files(result, console)
         _print_stale(result, console)
         _print_history(result, console)
@@ -490,6 +491,7 @@ def run_refresh(
         table.add_row("publish", "[red]not published[/]: no snapshot is served yet")
     if result.report:
         table.add_row("report", result.report)
+    table.add_row("freshness", _freshness_basis(result, as_of))
     if result.settings_file:
         table.add_row(
             "settings", f"{result.settings_file} ({result.mapping_overrides} mapping rows)"
@@ -508,6 +510,20 @@ def run_refresh(
     console.print(f"dbt output: {result.log_file}", highlight=False)
     _print_history(result, console)
     return result
+
+
+def _freshness_basis(result, as_of: dt.date | None) -> str:
+    """What staleness was measured against: the data's newest delivery (and how old that is
+    by the calendar, so that a feed that stopped altogether is seen), or --as-of."""
+    if result.freshness_as_of is None:
+        return "no delivery in the landing folder: staleness not measured"
+    if as_of is not None:
+        return f"staleness measured against --as-of {as_of}"
+    age = (dt.datetime.now(dt.UTC).date() - result.freshness_as_of).days
+    return (
+        f"newest delivery in the landing folder: {result.freshness_as_of} ({age} day(s) ago); "
+        "staleness is measured against it"
+    )
 
 
 def _print_stale(result, console: Console) -> None:
