@@ -220,6 +220,7 @@ class _Listener:
     def __init__(self, progress: Progress, callback: Callable[[Progress], None], dg) -> None:
         self.progress, self.callback, self.dg = progress, callback, dg
         self.ingest_steps: set[str] = set()
+        self.broken = False  # the callback raised once: not called again
 
     def __call__(self, record) -> None:
         event = record.dagster_event
@@ -251,7 +252,12 @@ class _Listener:
             p.tests_done += 1
         else:
             return
-        self.callback(p)
+        if self.broken:
+            return
+        try:
+            self.callback(p)
+        except Exception:  # a closed pipe, a console error: progress never fails the run
+            self.broken = True
 
 
 def _log_level(verbose: bool, log_level: str | None) -> str:

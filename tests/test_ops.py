@@ -539,3 +539,20 @@ def test_error_paths_that_no_longer_exist_point_at_the_kept_log(tmp_path):
     real.write_text("x")
     message = f"dbt failed; see /gone/target/build-1a2b/dbt.log and {real} for details"
     assert _existing_paths(message, kept) == (f"dbt failed; see {kept} and {real} for details")
+
+
+def test_a_progress_display_that_breaks_never_fails_the_run(tmp_path, monkeypatch):
+    """`revops refresh | head -5`: the pipe closes mid-run; the run goes on and publishes."""
+    from revops import refresh
+
+    monkeypatch.setattr(refresh, "_load_job", _fake_job(passing_job))
+    landing, warehouse, serving = _folders(tmp_path)
+    calls = []
+
+    def broken(progress) -> None:
+        calls.append(progress.stage)
+        raise BrokenPipeError(32, "Broken pipe")
+
+    result = refresh.run_refresh(landing, warehouse, serving, parse=False, progress=broken)
+    assert calls == ["ingest"]  # called once, then left alone
+    assert result.failed_steps == [] and result.errors == []
