@@ -184,7 +184,7 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
-# Progress of a run, for `progress(stage, counts)`: stage is `ingest`, `dbt` or `publish`.
+# The stages `progress(Progress)` reports: ingestion, the dbt build, the publish step.
 INGEST, DBT, PUBLISH = "ingest", "dbt", "publish"
 DBT_STEP, PUBLISH_STEP = "revops_dbt_models", "serving_snapshot"
 
@@ -331,7 +331,11 @@ def run_refresh(
                 return _finish(summary, org, warehouse, serving, started_at, trigger)
             noop_reason = verdict.reason
         else:
-            noop_reason = "--full-refresh" if full_refresh else "--force"
+            noop_reason = "not checked: " + (
+                "--full-refresh"
+                if full_refresh
+                else "a rebuild was asked for (--force, revops demo)"
+            )
         if parse:
             # with the build's warehouse path set: the profile is then the same for this parse
             # and the build, and the build's parse is a partial one (~5 s saved)
