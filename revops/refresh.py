@@ -550,6 +550,14 @@ def _stale_source(evaluation) -> freshness.StaleSource:
     )
 
 
+def _cause(error) -> str:
+    """The message of what went wrong, not of Dagster's wrapper around it ("Error occurred
+    while executing op ..."): the innermost cause of a step execution error."""
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    return error.message.strip()
+
+
 def _summarise(result, instance, dg) -> RefreshResult:
     out = RefreshResult(ok=result.success, run_id=result.run_id, seconds=0.0)
     step_start: dict[str, float] = {}
@@ -567,12 +575,13 @@ def _summarise(result, instance, dg) -> RefreshResult:
             if kind == dg.DagsterEventType.STEP_FAILURE:
                 out.failed_steps.append(event.step_key)
                 error = event.step_failure_data.error
-                if error is not None:
-                    out.errors.append(f"{event.step_key}: {error.message.strip()[:2000]}")
-                    out.tracebacks.append(f"{event.step_key}:\n{error.to_string()}")
                 user = event.step_failure_data.user_failure_data
-                if user is not None and user.description:
+                if user is not None and user.description:  # a dg.Failure says what failed
                     out.errors.append(f"{event.step_key}: {user.description.strip()[:2000]}")
+                elif error is not None:
+                    out.errors.append(f"{event.step_key}: {_cause(error)[:2000]}")
+                if error is not None:
+                    out.tracebacks.append(f"{event.step_key}:\n{error.to_string()}")
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
             key = mat.asset_key

@@ -95,6 +95,16 @@ def passing_job() -> None:
     fine()
 
 
+@dg.op
+def explode() -> None:
+    raise ValueError("kaboom: the warehouse is not what it was")
+
+
+@dg.job(executor_def=dg.in_process_executor)
+def raising_job() -> None:
+    explode()
+
+
 def _fake_job(job):
     totals = {"objects_total": 0, "models_total": 0, "tests_total": 0}
     return lambda: (job, [], totals)
@@ -291,23 +301,29 @@ def test_a_failure_prints_the_summary_first_and_the_traceback_only_when_verbose(
 ):
     from revops import refresh
 
-    monkeypatch.setattr(refresh, "_load_job", _fake_job(FAILING_JOB))
     monkeypatch.setattr(refresh, "ensure_manifest", lambda: None)
     landing, warehouse, serving = _folders(tmp_path)
     texts = {}
-    for verbose in (False, True):
-        out = io.StringIO()
-        console = Console(file=out, width=160)
-        result = cli.run_refresh(landing, warehouse, serving, console, verbose=verbose)
-        texts[verbose] = out.getvalue()
-    assert not result.ok
-    quiet, loud = texts[False], texts[True]
-    assert "not published: no snapshot is served yet" in quiet  # none is: never "stays served"
-    assert "stays served" not in quiet and "Traceback" not in quiet
-    assert "failed check: rows_match" in quiet or "mart:rows_match" in quiet
-    log = quiet.split("dbt output: ")[1].split()[0]
+    for job, verbose in ((FAILING_JOB, False), (raising_job, False), (raising_job, True)):
+        monkeypatch.setattr(refresh, "_load_job", _fake_job(job))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err):
+            result = cli.run_refresh(
+                landing, warehouse, serving, Console(file=out, width=160), verbose=verbose
+            )
+        assert not result.ok
+        texts[(job.name, verbose)] = out.getvalue() + err.getvalue()
+    checked = texts[(FAILING_JOB.name, False)]
+    assert "not published: no snapshot is served yet" in checked  # never "stays served"
+    assert "stays served" not in checked
+    assert "failed check: rows_match" in checked
+    log = checked.split("dbt output: ")[1].split()[0]
     assert Path(log).exists()  # every path printed exists
-    assert loud.index("Refresh") < loud.index("rows_match")
+    quiet, loud = texts[("raising_job", False)], texts[("raising_job", True)]
+    assert "error: explode: ValueError: kaboom: the warehouse" in " ".join(quiet.split())
+    frame = 'test_ops.py", line'  # a frame of the stack, where `explode` raised
+    assert frame not in quiet and "--verbose prints the traceback" in quiet
+    assert loud.index("Refresh") < loud.index("error: explode") < loud.index(frame)
 
 
 # --- no-op refresh ----------------------------------------------------------------------------
