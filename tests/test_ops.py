@@ -572,3 +572,12 @@ def test_a_progress_display_that_breaks_never_fails_the_run(tmp_path, monkeypatc
     result = refresh.run_refresh(landing, warehouse, serving, parse=False, progress=broken)
     assert calls == ["ingest"]  # called once, then left alone
     assert result.failed_steps == [] and result.errors == []
+
+
+def test_the_code_location_has_the_failure_sensor_on_the_refresh_job(dbt_manifest):
+    from orchestration.definitions import defs
+
+    sensor = defs.resolve_sensor_def("refresh_failure_alert")
+    assert isinstance(sensor, dg.RunStatusSensorDefinition)  # reads runs, launches nothing
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert "alert hook" in sensor.description
