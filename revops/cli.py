@@ -705,27 +705,22 @@ def run_rollback(serving: Path, to: str | None, listing: bool, console: Console)
 
 
 def _data_through(snap) -> str:
-    """`2026-12-05`, or `2026-12-05 (2 behind: salesforce/Lead 2026-12-01, ...)` when some
-    sources' newest deliveries are older; `unknown` for a snapshot published before "data
-    through" was recorded."""
+    """`2026-12-05`, or `2026-12-05 (1 stale: reference/quotas 2026-09-17)` naming the sources
+    the snapshot was published with as stale (the report's words, revops/freshness.py);
+    `unknown` for a snapshot published before "data through" was recorded."""
     if not snap.data_through:
         return "unknown (not recorded)"
     newest = snap.data_through_date
     if newest is None:
         return "no delivery"
-    behind = sorted(
-        (folder, day)
-        for folder, day in snap.data_through.items()
-        if day != newest and folder not in _OPTIONAL
-    )
-    if not behind:
+    if not snap.stale_sources:
         return newest
-    shown = ", ".join(f"{folder} {day or 'never'}" for folder, day in behind[:3])
-    more = f", +{len(behind) - 3} more" if len(behind) > 3 else ""
-    return f"{newest} ({len(behind)} behind: {shown}{more})"
+    shown = ", ".join(
+        f"{folder} {snap.data_through.get(folder) or 'never'}" for folder in snap.stale_sources[:3]
+    )
+    more = f", +{len(snap.stale_sources) - 3} more" if len(snap.stale_sources) > 3 else ""
+    return f"{newest} ({len(snap.stale_sources)} stale: {shown}{more})"
 
-
-_OPTIONAL = frozenset(o.folder for o in contract.OBJECTS if o.optional)
 
 RUNS_COLUMNS = ("run", "started (UTC)", "seconds", "outcome", "loaded", "checks", "snapshot")
 

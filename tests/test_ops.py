@@ -412,7 +412,10 @@ def test_snapshots_record_data_through_and_rollback_list_shows_it(tmp_path):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["rollback", "--serving", str(serving), "--list"]) == 0
-    assert "data through" in out.getvalue() and "2026-12-01" in out.getvalue()
+    text = " ".join(out.getvalue().split())
+    assert "data through" in text and "2026-12-01 (" in text
+    # the sources the snapshot was published with as stale (never delivered, here)
+    assert cli._data_through(snap).startswith(f"2026-12-01 ({len(snap.stale_sources)} stale: ")
 
 
 def test_a_no_op_refresh_of_the_served_company_publishes_nothing_in_seconds(xs_published, tmp_path):
