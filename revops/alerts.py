@@ -8,10 +8,10 @@ payload (docs/SERVING.md, "Alerts"):
      latest_delivery_date, days_behind}], "open_failed_files": [...], "errors": [...],
      "freshness_as_of": ... | null, "log_file": ... | null, "trigger": "revops refresh" | ...}
 
-The command gets the payload on its standard input (and its path-free summary as arguments
-never: one JSON document, nothing else); the webhook gets it as the body of a POST with
-`Content-Type: application/json`. A hook that fails is reported (returned, printed, kept in the
-run history) and never changes the run's outcome.
+The command gets the payload, one JSON document, on its standard input (no arguments are
+added); the webhook gets it as the body of a POST with `Content-Type: application/json`. A
+hook that fails is reported (returned, printed, kept in the run history) and never changes the
+run's outcome.
 """
 
 from __future__ import annotations
