@@ -11,7 +11,8 @@ The `refresh` job materializes all of it in one process (what `revops refresh` r
 06:00 UTC schedule starts it, and so does the landing-folder sensor once turned on (it starts
 stopped). `ingest_landing` only loads files. Each required export object has a freshness check
 from the contract's delivery cadence (the bounds of dbt's source freshness), evaluated by
-`freshness_checks_sensor` (also stopped by default).
+`freshness_checks_sensor` (also stopped by default). A failed `refresh` run calls the alert hook
+of the settings (`refresh_failure_alert` sensor, on by default: it never launches a run).
 """
 
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.alerts.sensors import build_failure_sensor
 from orchestration.defs.ingestion.assets import GROUP as INGESTION_GROUP
 from orchestration.defs.ingestion.assets import (
     LANDING_KEY,
@@ -72,10 +74,13 @@ defs = dg.Definitions(
     ],
     jobs=[refresh_job, ingestion_job],
     asset_checks=freshness_checks,
-    # Both sensors start stopped: `dagster dev` launches no run until one is turned on.
+    # The landing and freshness sensors start stopped: `dagster dev` launches no run until one
+    # is turned on. The failure sensor only calls the alert hook of the settings
+    # (revops/alerts.py) after a failed refresh.
     sensors=[
         build_landing_sensor(job=refresh_job, downstream=_downstream_of_ingestion),
         freshness_sensor,
+        build_failure_sensor(jobs=[refresh_job]),
     ],
     schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
     resources={

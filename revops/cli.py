@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, help=LANDING_HELP)
     demo.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
     demo.add_argument("--serving", type=Path, help=SERVING_HELP)
+    demo.add_argument("--verbose", action="store_true", help="print the traceback of a failed step")
 
     refresh = sub.add_parser(
         "refresh",
@@ -124,8 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Dagster `refresh` job headless: load new delivery files, dbt build "
         "(models and tests), and, only if every blocking check passed, publish the marts as a "
         "new read-only snapshot <serving>/revops.duckdb (docs/SERVING.md). A file that failed "
-        "to load is reported and published without, unless --strict. Exits 1 when nothing "
-        "was published; the previous snapshot stays served.",
+        "to load is reported and published without, unless --strict. When nothing changed "
+        "since the served snapshot (no new landing file, no load since, the same models, seeds, "
+        "settings and code) it says so and exits 0 without building (--force rebuilds). Exits "
+        "1 when a refresh did not publish; the served snapshot, if any, stays served. Every "
+        "run is kept in the run history (`revops runs`).",
     )
     refresh.add_argument("--landing", type=Path, help=LANDING_HELP)
     refresh.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
@@ -156,6 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
         "settings file): months before it are left out; it may only narrow the history the "
         "data spans (docs/CONFIGURATION.md)",
     )
+    _refresh_options(refresh)
+
+    runs = sub.add_parser(
+        "runs",
+        help="show the latest refreshes from the run history",
+        description="The latest refreshes recorded in <warehouse folder>/runs/history.jsonl "
+        "(docs/SERVING.md, 'Run history'): outcome, counts, failed checks, stale sources, "
+        "snapshot, dbt log. Exits 1 when the latest run failed.",
+    )
+    runs.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    runs.add_argument(
+        "--last", type=int, default=10, metavar="N", help="runs shown (default %(default)s)"
+    )
+    runs.add_argument("--json", action="store_true", help="print the records as JSON lines")
 
     rollback = sub.add_parser(
         "rollback",
@@ -192,6 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("contract", help="print the export contract as Markdown (docs/EXPORTS.md)")
     return parser
+
+
+def _refresh_options(refresh: argparse.ArgumentParser) -> None:
+    refresh.add_argument(
+        "--force",
+        action="store_true",
+        help="build and publish even when nothing changed since the served snapshot",
+    )
+    refresh.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="measure staleness against this date (default: the newest delivery in the "
+        "landing folder; never the wall clock)",
+    )
+    refresh.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the traceback of a failed step after the summary, and Dagster's log lines",
+    )
 
 
 def _progress(console: Console):
@@ -376,6 +414,80 @@ def ingest_line(result) -> str:
     )
 
 
+class _RefreshProgress:
+    """Per-step progress of a refresh: bars with counts on a terminal; on anything else one
+    plain, timestamped line as each stage starts and ends (logs stay readable)."""
+
+    def __init__(self, console: Console) -> None:
+        # bound to the stream stdout is now: the refresh sends stdout (dbt's output) to its log
+        self.console = Console(
+            file=console.file, width=console.width, force_terminal=console.is_terminal
+        )
+        self.tty = self.console.is_terminal
+        self.bars = None
+        self.tasks: dict[str, object] = {}
+        self.started: set[str] = set()
+        self.ended: set[str] = set()
+
+    def __enter__(self):
+        if self.tty:
+            self.bars = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TextColumn("{task.fields[note]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bars is not None:
+            self.bars.__exit__(*exc)
+
+    def _line(self, text: str) -> None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
+        self.console.print(f"{stamp} {text}", highlight=False, markup=False)
+
+    def __call__(self, p) -> None:
+        from revops.refresh import DBT, INGEST, PUBLISH
+
+        lines = {
+            INGEST: (
+                "ingest",
+                p.objects_done,
+                p.objects_total,
+                f"objects, {p.files_loaded:,} files loaded",
+            ),
+            DBT: (
+                "dbt build",
+                p.models_done,
+                p.models_total,
+                f"models, {p.tests_done:,}/{p.tests_total:,} tests",
+            ),
+            PUBLISH: ("publish", int(PUBLISH in p.finished), 1, "snapshot and report"),
+        }
+        if self.bars is not None:
+            for stage, (label, done, total, note) in lines.items():
+                if stage not in self.tasks and (stage == p.stage or stage in p.finished):
+                    self.tasks[stage] = self.bars.add_task(label, total=total, note="")
+                if stage in self.tasks:
+                    self.bars.update(self.tasks[stage], completed=done, note=note)
+            return
+        for stage, (label, done, total, note) in lines.items():
+            if stage == p.stage and stage not in self.started:
+                self.started.add(stage)
+                self._line(f"{label}: started")
+            if stage in p.finished and stage not in self.ended:
+                self.ended.add(stage)
+                outcome = "failed" if stage in p.failed else "done"
+                self._line(f"{label}: {outcome}, {done:,}/{total:,} {note}")
+
+
 def run_refresh(
     landing: Path,
     warehouse: Path,
@@ -385,11 +497,16 @@ def run_refresh(
     full_refresh: bool = False,
     history_start: dt.date | None = None,
     strict: bool = False,
+    force: bool = True,
+    as_of: dt.date | None = None,
+    verbose: bool = False,
+    trigger: str = "revops refresh",
 ):
-    """Run the refresh job and print what it did; returns its RefreshResult."""
+    """Run the refresh job and print what it did; returns its RefreshResult. Without `force`,
+    a refresh with nothing new is a no-op (revops/noop.py)."""
     from revops.refresh import run_refresh as refresh
 
-    with console.status("refreshing: ingest, dbt build and tests, publish", spinner="dots"):
+    with _RefreshProgress(console) as progress:
         result = refresh(
             landing,
             warehouse,
@@ -398,7 +515,24 @@ def run_refresh(
             full_refresh=full_refresh,
             history_start=history_start,
             strict=strict,
+            as_of=as_of,
+            skip_if_unchanged=not force,
+            progress=progress,
+            verbose=verbose,
+            trigger=trigger,
         )
+    if result.noop:
+        console.print(
+            f"Nothing to do: {result.noop_reason} (no new landing file, no load since, same "
+            f"models, seeds, settings and code); served: {result.served_snapshot}. "
+            "Nothing was built or published (--force rebuilds).",
+            highlight=False,
+        )
+        console.print(_freshness_basis(result, as_of), highlight=False)
+        _print_failed_files(result, console)
+        _print_stale(result, console)
+        _print_history(result, console)
+        return result
     table = Table(title=f"Refresh {result.run_id[:8]} in {result.seconds:.0f} s")
     table.add_column("step")
     table.add_column("result")
@@ -422,10 +556,16 @@ def run_refresh(
             f"snapshot {meta['snapshot_id']}: {meta['tables']} tables, {meta['rows']:,} rows "
             f"-> {meta['path']}",
         )
+    elif result.served_snapshot:
+        table.add_row(
+            "publish",
+            f"[red]not published[/]: the previous snapshot stays served ({result.served_snapshot})",
+        )
     else:
-        table.add_row("publish", "[red]not published[/]: the previous snapshot stays served")
+        table.add_row("publish", "[red]not published[/]: no snapshot is served yet")
     if result.report:
         table.add_row("report", result.report)
+    table.add_row("freshness", _freshness_basis(result, as_of))
     if result.settings_file:
         table.add_row(
             "settings", f"{result.settings_file} ({result.mapping_overrides} mapping rows)"
@@ -433,10 +573,52 @@ def run_refresh(
     console.print(table)
     _print_failed_files(result, console)
     _print_checks(result, console)
+    _print_stale(result, console)
     for error in result.errors:
-        console.print(f"[red]error:[/] {error}")
-    console.print(f"dbt output: {result.log_file}")
+        console.print(f"[red]error:[/] {escape(error)}")
+    if verbose:
+        for trace in result.tracebacks:
+            console.print(trace, highlight=False, markup=False)
+    elif result.tracebacks:
+        console.print("(--verbose prints the traceback of each failed step)")
+    console.print(f"dbt output: {result.log_file}", highlight=False)
+    _print_history(result, console)
     return result
+
+
+def _freshness_basis(result, as_of: dt.date | None) -> str:
+    """What staleness was measured against: the data's newest delivery (and how old that is
+    by the calendar, so that a feed that stopped altogether is seen), or --as-of."""
+    if result.freshness_as_of is None:
+        return "no delivery in the landing folder: staleness not measured"
+    if as_of is not None:
+        return f"staleness measured against --as-of {as_of}"
+    age = (dt.datetime.now(dt.UTC).date() - result.freshness_as_of).days
+    return (
+        f"newest delivery in the landing folder: {result.freshness_as_of} ({age} day(s) ago); "
+        "staleness is measured against it"
+    )
+
+
+def _print_stale(result, console: Console) -> None:
+    """Stale sources, named, against the data's newest delivery (revops/freshness.py)."""
+    if result.stale_sources:
+        from revops import freshness
+
+        line = freshness.warning_line(
+            result.stale_sources, result.freshness_as_of, result.max_delivery_age_days
+        )
+        console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+
+
+def _print_history(result, console: Console) -> None:
+    for alert in result.alerts:
+        colour = "green" if alert["ok"] else "red"
+        console.print(
+            f"[{colour}]alert {alert['hook']}:[/] {escape(str(alert['detail']))}", highlight=False
+        )
+    if result.history_file:
+        console.print(f"run history: {result.history_file} (revops runs)", highlight=False)
 
 
 def _print_failed_files(result, console: Console) -> None:
@@ -483,11 +665,8 @@ def _print_checks(result, console: Console) -> None:
     warned += [d.name for d in result.check_details if not d.blocking and d.name not in warned]
     # printed by _print_failed_files, file by file
     warned = [n for n in warned if n not in ("no_unresolved_failed_files", "no_unknown_folders")]
+    # stale sources: printed by _print_stale, named, with how far behind each is
     stale = [n for n in warned if n.endswith("latest_delivery_is_recent")]
-    if stale:
-        console.print(
-            f"[yellow]warning:[/] {len(stale)} source(s) have no delivery in the last 2 days"
-        )
     for name in (n for n in warned if n not in stale):
         detail = details.get(name)
         if detail is None:
@@ -573,13 +752,15 @@ def run_rollback(serving: Path, to: str | None, listing: bool, console: Console)
     if listing:
         served = served_snapshot_id(serving)
         table = Table(title=f"Snapshots kept in {serving}")
-        for name in ("snapshot", "published at", "tables", "rows", "report", "served"):
+        columns = ("snapshot", "published at", "data through", "tables", "rows", "report")
+        for name in (*columns, "served"):
             table.add_column(name)
         for snap in list_snapshots(serving):
             kept = serving / SNAPSHOT_DIR / f"{snap.snapshot_id}.html"
             has_report = report_snapshot_id(kept) == snap.snapshot_id
             table.add_row(
-                snap.snapshot_id, snap.published_at, str(len(snap.tables)), f"{snap.rows:,}",
+                snap.snapshot_id, snap.published_at, _data_through(snap),
+                str(len(snap.tables)), f"{snap.rows:,}",
                 "kept" if has_report else "none (built on rollback)",
                 "*" if snap.snapshot_id == served else "",
             )  # fmt: skip
@@ -595,6 +776,83 @@ def run_rollback(serving: Path, to: str | None, listing: bool, console: Console)
             else f"{page}: a page saying this snapshot has no report (see it for why)"
         )
     )
+
+
+def _data_through(snap) -> str:
+    """`2026-12-05`, or `2026-12-05 (1 stale: reference/quotas 2026-09-17)` naming the sources
+    the snapshot was published with as stale (the report's words, revops/freshness.py);
+    `unknown` for a snapshot published before "data through" was recorded."""
+    if not snap.data_through:
+        return "unknown (not recorded)"
+    newest = snap.data_through_date
+    if newest is None:
+        return "no delivery"
+    if not snap.stale_sources:
+        return newest
+    shown = ", ".join(
+        f"{folder} {snap.data_through.get(folder) or 'never'}" for folder in snap.stale_sources[:3]
+    )
+    more = f", +{len(snap.stale_sources) - 3} more" if len(snap.stale_sources) > 3 else ""
+    return f"{newest} ({len(snap.stale_sources)} stale: {shown}{more})"
+
+
+RUNS_COLUMNS = ("run", "started (UTC)", "seconds", "outcome", "loaded", "checks", "snapshot")
+
+
+def _short_run_id(run_id: str) -> str:
+    """A Dagster run's first 8 characters (as Dagster shows it); a no-op's whole id."""
+    return run_id if run_id.startswith("noop-") else run_id[:8]
+
+
+def run_runs(warehouse: Path, last: int, as_json: bool, console: Console) -> int:
+    """The latest runs of the history (revops/runs.py), newest last; 1 if the latest failed."""
+    import json
+
+    from revops import runs
+
+    records = runs.read(warehouse, last)
+    if as_json:
+        for record in records:
+            sys.stdout.write(json.dumps(record, default=str) + "\n")
+    elif not records:
+        console.print(f"No runs recorded in {runs.history_path(warehouse)} yet.")
+        return 0
+    else:
+        table = Table(title=f"The last {len(records)} run(s), {runs.history_path(warehouse)}")
+        for name in RUNS_COLUMNS:
+            table.add_column(name, justify="right" if name == "seconds" else "left")
+        for r in records:
+            counts = r.get("counts") or {}
+            outcome = str(r.get("outcome"))
+            colour = {"published": "green", "no-op": "cyan", "failed": "red"}.get(outcome, "")
+            table.add_row(
+                _short_run_id(str(r.get("run_id", ""))),
+                str(r.get("started_at", ""))[:19].replace("T", " "),
+                f"{r.get('seconds', 0):.0f}",
+                f"[{colour}]{outcome}[/]" if colour else outcome,
+                "-" if outcome == "no-op" else (
+                    f"{_count(counts.get('files_loaded'))} files, "
+                    f"{_count(counts.get('rows_loaded'))} rows"
+                ),
+                "-" if outcome == "no-op" else (
+                    f"{_count(counts.get('checks_passed'))} passed, "
+                    f"{counts.get('checks_failed', 0)} failed, "
+                    f"{counts.get('checks_warned', 0)} warned"
+                ),
+                str(r.get("snapshot_id") or r.get("served_snapshot") or "none"),
+            )  # fmt: skip
+        console.print(table)
+        latest = records[-1]
+        for name in latest.get("failed_checks") or []:
+            console.print(f"[red]latest run, failed check:[/] {escape(name)}")
+        for error in latest.get("errors") or []:
+            console.print(f"[red]latest run, error:[/] {escape(str(error))}")
+        if latest.get("stale_sources"):
+            stale = ", ".join(latest["stale_sources"])
+            console.print(f"[yellow]latest run, stale sources:[/] {escape(stale)}")
+        if latest.get("log_file"):
+            console.print(f"latest run's dbt log: {latest['log_file']}", highlight=False)
+    return 1 if records and records[-1].get("outcome") == "failed" else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -642,7 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # the demo regenerates the company, so it starts from an empty warehouse too
             for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
                 stale.unlink(missing_ok=True)
-            result = run_refresh(landing, warehouse, serving, console)
+            result = run_refresh(
+                landing, warehouse, serving, console, verbose=args.verbose, trigger="revops demo"
+            )
             if not result.ok:
                 return 1
             print_headline(serving.resolve(), console)
@@ -659,8 +919,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 full_refresh=args.full_refresh,
                 history_start=args.history_start,
                 strict=args.strict,
+                force=args.force,
+                as_of=args.as_of,
+                verbose=args.verbose,
             )
             return 0 if result.ok else 1
+        if args.command == "runs":
+            return run_runs(args.warehouse or warehouse_default, args.last, args.json, console)
         if args.command == "rollback":
             run_rollback(args.serving or serving_default, args.to, args.list, console)
             return 0

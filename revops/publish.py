@@ -48,7 +48,7 @@ from typing import Any
 
 import duckdb
 
-from revops import contract
+from revops import contract, state
 from revops.ingest.summary import source_status
 from revops.settings import duckdb_config
 
@@ -118,10 +118,28 @@ class Snapshot:
     path: str = ""
     report: str | None = None
     seconds: float = 0.0
+    # "data through": the newest loaded delivery of every export object (`source/Object` ->
+    # YYYY-MM-DD, null when never delivered), and the freshness judged against `freshness_as_of`
+    # (revops/freshness.py): the objects more than `max_delivery_age_days` behind it
+    data_through: dict[str, str | None] = field(default_factory=dict)
+    # `source/Object` -> [delivery days, longest gap in days] (revops/freshness.py Rhythm)
+    delivery_rhythm: dict[str, list[int | None]] = field(default_factory=dict)
+    freshness_as_of: str | None = None
+    max_delivery_age_days: int | None = None
+    stale_sources: list[str] = field(default_factory=list)
+    # what it was built from (revops/state.py): {"project": sha256, "ledger": sha256}; a
+    # refresh with the same fingerprints and no new landing file is a no-op (revops/noop.py)
+    fingerprint: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
         return sum(self.tables.values())
+
+    @property
+    def data_through_date(self) -> str | None:
+        """The newest delivery of any source (what the report's header says)."""
+        dates = [d for d in self.data_through.values() if d]
+        return max(dates) if dates else None
 
 
 def mart_tables(manifest_path: Path, folder: str = "marts") -> list[MartTable]:
@@ -192,7 +210,9 @@ def list_snapshots(serving: Path) -> list[Snapshot]:
     found = []
     for sidecar in sorted(folder.glob("*.json")):
         if (folder / f"{sidecar.stem}.duckdb").exists():
-            found.append(Snapshot(**json.loads(sidecar.read_text())))
+            meta = json.loads(sidecar.read_text())
+            known = Snapshot.__dataclass_fields__
+            found.append(Snapshot(**{k: v for k, v in meta.items() if k in known}))
     return found
 
 
@@ -581,11 +601,22 @@ def _write_metadata(
     snapshot: Snapshot,
     models: int,
     has_ledger: bool,
+    freshness_as_of: dt.date | None = None,
+    max_delivery_age_days: int | None = None,
 ) -> None:
+    from revops import freshness
+
+    max_age = (
+        freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
+        if max_delivery_age_days is None
+        else max_delivery_age_days
+    )
     rows = {}
+    rhythms: dict[str, freshness.Rhythm] = {}
     if has_ledger:
         for row in con.execute(SOURCES_SQL).fetchall():
             rows[(row[0], row[1])] = row
+        rhythms = freshness.delivery_rhythm(con, "wh.raw._load_ledger")
     con.execute(
         f"""
         create table {SOURCES_TABLE} (
@@ -599,7 +630,10 @@ def _write_metadata(
             rows_loaded bigint not null,
             rows_rejected bigint not null,
             last_loaded_at timestamp,
-            status varchar not null
+            status varchar not null,
+            days_behind integer,
+            longest_gap_days integer,
+            is_stale boolean not null
         )
         """
     )
@@ -607,21 +641,28 @@ def _write_metadata(
     for obj in contract.OBJECTS:
         row = rows.get((obj.source, obj.name))
         if row is None:
-            status = source_status(obj, 0, 0)
-            values.append((obj.source, obj.name, obj.raw_table, None, 0, 0, 0, 0, 0, None, status))
-            continue
+            row = (obj.source, obj.name, None, 0, 0, 0, 0, 0, None)
         _, _, latest, loaded, duplicate, failed, rows_loaded, rejected, last_loaded = row
         status = source_status(obj, loaded, failed)
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
+        behind = freshness.days_behind(latest, freshness_as_of)
+        rhythm = rhythms.get(obj.folder)
+        gap = rhythm.longest_gap if rhythm else None
+        days = rhythm.deliveries if rhythm else 0
+        stale = freshness.is_stale(latest, freshness_as_of, max_age, obj.optional, gap, days)
+        snapshot.data_through[obj.folder] = latest.isoformat() if latest else None
+        snapshot.delivery_rhythm[obj.folder] = [days, gap]
+        if stale:
+            snapshot.stale_sources.append(obj.folder)
         values.append(
             (obj.source, obj.name, obj.raw_table, latest, loaded, duplicate, failed, rows_loaded,
-             rejected, last_loaded, status)
+             rejected, last_loaded, status, behind, gap, stale)
         )  # fmt: skip
+    snapshot.freshness_as_of = freshness_as_of.isoformat() if freshness_as_of else None
+    snapshot.max_delivery_age_days = max_age
     if values:
-        con.executemany(
-            f"insert into {SOURCES_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
-        )
+        con.executemany(f"insert into {SOURCES_TABLE} values ({', '.join('?' * 14)})", values)
     latest_delivery = con.execute(
         f"select max(latest_delivery_date) from {SOURCES_TABLE}"
     ).fetchone()[0]
@@ -633,16 +674,32 @@ def _write_metadata(
             run_id varchar not null,
             models bigint not null,
             checks_passed bigint not null,
-            latest_delivery_date date
+            latest_delivery_date date,
+            freshness_as_of date,
+            max_delivery_age_days integer not null
         )
         """
     )
     published = dt.datetime.fromisoformat(snapshot.published_at).replace(tzinfo=None)
     con.execute(
-        f"insert into {SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?)",
+        f"insert into {SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
         [snapshot.snapshot_id, published, snapshot.run_id, models, snapshot.checks_passed,
-         latest_delivery],
+         latest_delivery, freshness_as_of, max_age],
     )  # fmt: skip
+    for table, column, text in (
+        (SOURCES_TABLE, "days_behind", "Days from this object's newest loaded delivery to "
+         "freshness_as_of of revops_snapshot (null: never delivered, or no reference date)."),
+        (SOURCES_TABLE, "longest_gap_days", "The longest gap in days between two consecutive "
+         "delivery days of this object (null with fewer than two)."),
+        (SOURCES_TABLE, "is_stale", "True when a required object is more than "
+         "max_delivery_age_days (or longest_gap_days, when longer) behind freshness_as_of, or "
+         "never delivered; an object delivered on one day only is not judged."),
+        (SNAPSHOT_TABLE, "freshness_as_of", "The date staleness is measured against: the newest "
+         "delivery in the landing folder, or the refresh's --as-of; never the wall clock."),
+        (SNAPSHOT_TABLE, "max_delivery_age_days", "How many days behind freshness_as_of an "
+         "object may be before it is stale."),
+    ):  # fmt: skip
+        con.execute(f"comment on column {table}.{column} is {_sql_str(text)}")
     con.execute(
         f"comment on table {SNAPSHOT_TABLE} is "
         f"{_sql_str('The snapshot this file holds: when it was published and from which run.')}"
@@ -706,11 +763,20 @@ def publish_snapshot(
     report: Callable[[Path, Path], Any] | None = None,
     on_step: Callable[[str], None] | None = None,
     checks: Sequence[Any] = (),
+    freshness_as_of: dt.date | None = None,
+    max_delivery_age_days: int | None = None,
+    project_fingerprint: str | None = None,
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
     snapshot's `revops_checks` table for the report.
+
+    `freshness_as_of`: the date staleness is measured against (revops/freshness.py: the
+    landing folder's newest delivery, or `--as-of`); each source's `days_behind` and
+    `is_stale` go into `revops_sources`, the stale ones into the sidecar. The sidecar also
+    records "data through" per source and the fingerprints a no-op refresh compares
+    (`project_fingerprint`, default revops.state.project_fingerprint(); the ledger's).
 
     `report(snapshot_db, out_html)`, if given, builds the snapshot's HTML report from the
     new snapshot file before anything is served; the report must name the snapshot's id
@@ -752,7 +818,13 @@ def publish_snapshot(
             for table in tables:
                 step(f"copying {table.name}")
                 snapshot.tables[table.name] = _copy_table(con, table, snapshot)
-            _write_metadata(con, snapshot, len(tables), has_ledger)
+            _write_metadata(
+                con, snapshot, len(tables), has_ledger, freshness_as_of, max_delivery_age_days
+            )
+            snapshot.fingerprint = {
+                "project": project_fingerprint or state.project_fingerprint(),
+                "ledger": state.ledger_fingerprint(con, "wh"),
+            }
             _write_checks(con, checks)
             _write_failed_files(con, has_ledger)
             con.execute("detach wh")

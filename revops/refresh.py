@@ -13,15 +13,18 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from revops import checks, settings
+from revops import alerts, checks, freshness, runs, settings
 from revops.ingest.landing import unknown_entries
 from revops.ingest.ledger import COUNTS, OpenFailure, read_open_failures, read_run_counts
 from revops.settings import environment
@@ -65,7 +68,28 @@ class RefreshResult:
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
-    log_file: str = ""  # dbt's output of the run
+    log_file: str = ""  # dbt's output of the run (timestamped, no colour codes; revops/runs.py)
+    started_at: str = ""  # UTC, ISO 8601
+    finished_at: str = ""
+    # a no-op: nothing changed since the served snapshot (revops/noop.py); nothing was built
+    noop: bool = False
+    noop_reason: str = ""  # why a refresh was not a no-op (when the check ran)
+    # freshness against the data (revops/freshness.py): the reference date, the stale sources
+    freshness_as_of: dt.date | None = None
+    stale_sources: list[freshness.StaleSource] = field(default_factory=list)
+    max_delivery_age_days: int = freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
+    served_snapshot: str | None = None  # the snapshot served after the run (None: none is)
+    history_file: str = ""  # the run history this run was appended to (`revops runs`)
+    alerts: list[dict[str, object]] = field(default_factory=list)  # the hooks called
+    tracebacks: list[str] = field(default_factory=list)  # of failed steps (`--verbose`)
+    trigger: str = "revops refresh"  # what started the run (the alert payload says it)
+
+    @property
+    def outcome(self) -> str:
+        """`published`, `no-op` or `failed` (the run history's outcome)."""
+        if self.noop:
+            return "no-op"
+        return "published" if self.ok and self.published else "failed"
 
 
 # What `dbt parse` reads: the project's files and the environment its Jinja can see.
@@ -160,6 +184,88 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
+# The stages `progress(Progress)` reports: ingestion, the dbt build, the publish step.
+INGEST, DBT, PUBLISH = "ingest", "dbt", "publish"
+DBT_STEP, PUBLISH_STEP = "revops_dbt_models", "serving_snapshot"
+
+
+@dataclass
+class Progress:
+    """Counts of a running refresh, updated as Dagster reports each event."""
+
+    objects_total: int = 0
+    objects_done: int = 0
+    files_loaded: int = 0
+    models_total: int = 0
+    models_done: int = 0
+    tests_total: int = 0
+    tests_done: int = 0
+    stage: str = INGEST
+    finished: set[str] = field(default_factory=set)  # stages whose steps all ended
+    failed: set[str] = field(default_factory=set)
+
+
+def _stage(step_key: str | None) -> str:
+    if step_key == DBT_STEP:
+        return DBT
+    if step_key == PUBLISH_STEP:
+        return PUBLISH
+    return INGEST
+
+
+class _Listener:
+    """Turns the run's Dagster events into `Progress` and calls `callback(progress)` when a
+    count or the stage changes (Dagster calls it in the step's thread, event by event)."""
+
+    def __init__(self, progress: Progress, callback: Callable[[Progress], None], dg) -> None:
+        self.progress, self.callback, self.dg = progress, callback, dg
+        self.ingest_steps: set[str] = set()
+        self.broken = False  # the callback raised once: not called again
+
+    def __call__(self, record) -> None:
+        event = record.dagster_event
+        if event is None:
+            return
+        kind, p, dg = event.event_type, self.progress, self.dg
+        stage = _stage(event.step_key)
+        if kind == dg.DagsterEventType.STEP_START:
+            p.stage = stage
+            if stage == INGEST:
+                self.ingest_steps.add(event.step_key)
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            if kind == dg.DagsterEventType.STEP_FAILURE:
+                p.failed.add(stage)
+            if stage == INGEST:
+                self.ingest_steps.discard(event.step_key)
+                if p.objects_done >= p.objects_total and not self.ingest_steps:
+                    p.finished.add(INGEST)
+            else:
+                p.finished.add(stage)
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            meta = event.event_specific_data.materialization.metadata
+            if stage == INGEST and "files_loaded" in meta:
+                p.objects_done += 1
+                p.files_loaded += int(meta["files_loaded"].value or 0)
+            elif stage == DBT:
+                p.models_done += 1
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION and stage == DBT:
+            p.tests_done += 1
+        else:
+            return
+        if self.broken:
+            return
+        try:
+            self.callback(p)
+        except Exception:  # a closed pipe, a console error: progress never fails the run
+            self.broken = True
+
+
+def _log_level(verbose: bool, log_level: str | None) -> str:
+    # Dagster's console logger prints a failed step's traceback to stderr as it happens, before
+    # the summary; the summary says what failed, and `--verbose` prints the tracebacks after it.
+    return log_level or ("INFO" if verbose else "CRITICAL")
+
+
 def run_refresh(
     landing: Path,
     warehouse: Path,
@@ -168,10 +274,15 @@ def run_refresh(
     keep: int | None = None,
     full_refresh: bool = False,
     parse: bool = True,
-    log_level: str = "WARNING",
+    log_level: str | None = None,
     log_file: Path | None = None,
     history_start: dt.date | str | None = None,
     strict: bool = False,
+    as_of: dt.date | None = None,
+    skip_if_unchanged: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    verbose: bool = False,
+    trigger: str = "revops refresh",
 ) -> RefreshResult:
     """Run the `refresh` job on these folders; never raises for a failed step (see `ok`).
 
@@ -179,8 +290,16 @@ def run_refresh(
     raises `settings.SettingsError` before anything runs) and exported as REVOPS_* variables
     for the run; `history_start` sets the `history_start` setting over both, and `strict`
     turns the `strict` setting on (an open failed file then stops publishing).
-    dbt's own output (one line per node) goes to `log_file` (default: `refresh.log` beside the
-    warehouse); Dagster's log lines at `log_level` and above go to stderr.
+
+    `skip_if_unchanged`: when nothing changed since the served snapshot (revops/noop.py), say
+    so and return a no-op result without building or publishing (`revops refresh` without
+    `--force`). `as_of`: the date staleness is measured against (default: the landing
+    folder's newest delivery). `progress(Progress)` is called as steps report counts.
+
+    Every run (a no-op too) is appended to the run history beside the warehouse
+    (revops/runs.py); dbt's output goes to `log_file` (default: a new timestamped log per run
+    under `<warehouse folder>/runs/logs/`, the newest `run_logs_kept` kept). A failed or
+    warning run calls the alert hook of the settings (revops/alerts.py) once.
     """
     landing, warehouse, serving = (Path(p).resolve() for p in (landing, warehouse, serving))
     if not landing.is_dir():
@@ -198,19 +317,35 @@ def run_refresh(
     if org.path is not None:
         env[settings.SETTINGS_ENV] = str(org.path.resolve())
     started = time.monotonic()
+    started_at = dt.datetime.now(dt.UTC)
     with environment(env):
+        keep_logs = runs.run_logs_kept()  # a bad value raises here, before the run
+        reference = freshness.reference_date(landing, as_of)
+        if skip_if_unchanged and not full_refresh:
+            from revops import noop
+
+            verdict = noop.check(landing, warehouse, serving, reference, strict)
+            if verdict.unchanged:
+                summary = noop.result(verdict, started_at)
+                summary.seconds = round(time.monotonic() - started, 2)
+                return _finish(summary, org, warehouse, serving, started_at, trigger)
+            noop_reason = verdict.reason
+        else:
+            noop_reason = "not checked: " + (
+                "--full-refresh"
+                if full_refresh
+                else "a rebuild was asked for (--force, revops demo)"
+            )
         if parse:
             # with the build's warehouse path set: the profile is then the same for this parse
             # and the build, and the build's parse is a partial one (~5 s saved)
             ensure_manifest()
         import dagster as dg
 
-        from orchestration.definitions import REFRESH_JOB, defs
-
-        job = defs.resolve_job_def(REFRESH_JOB)
+        job, ingest_ops, totals = _load_job()
         run_config: dict[str, object] = {
             "ops": {},
-            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "loggers": {"console": {"config": {"log_level": _log_level(verbose, log_level)}}},
         }
         if full_refresh:
             run_config["ops"]["revops_dbt_models"] = {"config": {"full_refresh": True}}
@@ -219,24 +354,46 @@ def run_refresh(
             publish_config["keep"] = keep
         if strict:
             publish_config["strict"] = True
+        if as_of is not None:
+            publish_config["as_of"] = as_of.isoformat()
+            for op_name in ingest_ops:
+                run_config["ops"][op_name] = {"config": {"as_of": as_of.isoformat()}}
         if publish_config:
             run_config["ops"]["serving_snapshot"] = {"config": publish_config}
-        log_file = Path(log_file) if log_file else warehouse.with_name("refresh.log")
+        run_id = str(uuid.uuid4())
+        if log_file is None:
+            log_file = runs.log_path(warehouse, run_id, started_at)
+        log_file = Path(log_file)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        counts = Progress(**totals)
         with (
             _instance() as instance,
-            open(log_file, "w") as log,
+            open(log_file, "w", encoding="utf-8") as handle,
+            contextlib.closing(runs.TimestampedLog(handle)) as log,
             contextlib.redirect_stdout(log),
         ):
+            if progress is not None:
+                instance.add_event_listener(run_id, _Listener(counts, progress, dg))
             result = job.execute_in_process(
-                instance=instance, run_config=run_config, raise_on_error=False
+                instance=instance,
+                run_config=run_config,
+                raise_on_error=False,
+                run_id=run_id,
+                # this process alerts for the run: the run-failure sensor skips it
+                tags={"revops/alerts": "sent"},
             )
             summary = _summarise(result, instance, dg)
+        runs.prune_logs(warehouse, keep_logs)
+        if log_file.parent == runs.runs_dir(warehouse) / runs.LOGS_DIR:
+            runs.link_latest(warehouse.with_name(runs.LATEST_LOG_LINK), log_file)
+        summary.noop_reason = noop_reason
+        summary.freshness_as_of = reference
         explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
         summary.check_details = explained or []
         # The summary is what the ledger says this run did, not what the steps reported: a
         # step that failed part-way reports nothing, its ledger rows are still there.
         try:
-            counts = read_run_counts(warehouse, result.run_id)
+            counts_ = read_run_counts(warehouse, result.run_id)
             summary.open_failures = read_open_failures(warehouse)
         except duckdb.Error as exc:  # another process holds the warehouse now: say so
             summary.errors.append(f"the load ledger could not be read: {exc}")
@@ -244,10 +401,11 @@ def run_refresh(
                 setattr(summary, name, None)  # unknown, not 0
         else:
             for name in COUNTS:
-                setattr(summary, name, getattr(counts, name))
-            summary.load_ids = counts.load_ids
+                setattr(summary, name, getattr(counts_, name))
+            summary.load_ids = counts_.load_ids
         summary.strict = strict
         summary.unknown_paths = unknown_entries(landing)
+        summary.errors = [_existing_paths(e, log_file) for e in summary.errors]
         if not summary.ok:
             # The served report says that this refresh did not publish, and why (the dbt step
             # already did when a check failed; this covers every other failure too).
@@ -257,10 +415,147 @@ def run_refresh(
                 publish.record_failed_refresh(
                     serving, result.run_id, summary.check_details, summary.errors
                 )
+        summary.log_file = str(log_file)
+        summary.seconds = round(time.monotonic() - started, 2)
+        return _finish(summary, org, warehouse, serving, started_at, trigger)
+
+
+def _load_job():
+    """The `refresh` job, the op names of its ingestion assets, and the totals its progress
+    counts up to (objects, dbt models, dbt tests)."""
+    from orchestration.definitions import REFRESH_JOB, defs
+    from orchestration.defs.ingestion.assets import ingestion_assets
+    from orchestration.defs.transform.assets import revops_dbt_models
+
+    totals = {
+        "objects_total": len(ingestion_assets),
+        "models_total": len(revops_dbt_models.keys),
+        "tests_total": len(list(revops_dbt_models.check_specs)),
+    }
+    return defs.resolve_job_def(REFRESH_JOB), [a.op.name for a in ingestion_assets], totals
+
+
+# dagster-dbt's error names `<target>/<invocation>/dbt.log`, a folder removed after the step
+_DBT_LOG = re.compile(r"(\S*[/\\])?dbt\.log\b")
+
+
+def _existing_paths(message: str, log_file: Path) -> str:
+    """`message` with every dbt.log path that no longer exists replaced by the run's kept log."""
+
+    def swap(match: re.Match[str]) -> str:
+        return match.group(0) if Path(match.group(0)).exists() else str(log_file)
+
+    return _DBT_LOG.sub(swap, message)
+
+
+def _finish(
+    summary: RefreshResult,
+    org: settings.Settings,
+    warehouse: Path,
+    serving: Path,
+    started_at: dt.datetime,
+    trigger: str,
+) -> RefreshResult:
+    """Record the run in the history and call the alert hook (once) for a failure or a
+    warning: stale sources, open failed files, warned checks."""
+    from revops import publish
+
     summary.settings_file = str(org.path) if org.path else None
-    summary.log_file = str(log_file)
-    summary.seconds = round(time.monotonic() - started, 2)
+    summary.trigger = trigger
+    summary.started_at = started_at.isoformat()
+    summary.finished_at = dt.datetime.now(dt.UTC).isoformat()
+    try:
+        summary.served_snapshot = publish.served_snapshot_id(serving)
+    except (OSError, ValueError, duckdb.Error) as exc:  # the history says so; the run stands
+        summary.errors.append(f"the served snapshot could not be read: {exc}")
+    outcome = summary.outcome
+    warned = summary.stale_sources or summary.open_failures or summary.checks_warned
+    if outcome == "failed" or (outcome == "published" and warned):
+        summary.alerts = alerts.send(alert_payload(summary))
+    record = history_record(summary)
+    try:
+        summary.history_file = str(runs.append(warehouse, record))
+    except OSError as exc:
+        summary.errors.append(f"the run history could not be written: {exc}")
     return summary
+
+
+def alert_payload(summary: RefreshResult) -> dict[str, object]:
+    """The alert hook's payload of a run (revops/alerts.py; docs/SERVING.md "Alerts")."""
+    return alerts.payload(
+        run_id=summary.run_id,
+        outcome=alerts.FAILED if summary.outcome == "failed" else alerts.WARNING,
+        trigger=summary.trigger,
+        started_at=summary.started_at,
+        finished_at=summary.finished_at,
+        snapshot_id=(summary.published or {}).get("snapshot_id"),  # type: ignore[arg-type]
+        failed_checks=[*summary.checks_failed,
+                       *(d.name for d in summary.check_details
+                         if d.blocking and d.name not in summary.checks_failed)],
+        warned_checks=summary.checks_warned,
+        stale_sources=[s.to_json() for s in summary.stale_sources],
+        open_failed_files=[f.message for f in summary.open_failures],
+        errors=summary.errors,
+        freshness_as_of=summary.freshness_as_of.isoformat() if summary.freshness_as_of else None,
+        log_file=summary.log_file or None,
+    )  # fmt: skip
+
+
+def history_record(summary: RefreshResult) -> dict[str, object]:
+    """One line of the run history (revops/runs.py)."""
+    return {
+        "run_id": summary.run_id,
+        "started_at": summary.started_at,
+        "finished_at": summary.finished_at,
+        "seconds": summary.seconds,
+        "outcome": summary.outcome,
+        "counts": {
+            "files_loaded": summary.files_loaded,
+            "files_duplicate": summary.files_duplicate,
+            "files_failed": summary.files_failed,
+            "rows_loaded": summary.rows_loaded,
+            "rows_rejected": summary.rows_rejected,
+            "rows_quarantined": summary.rows_quarantined,
+            "models": summary.models,
+            "checks_passed": summary.checks_passed,
+            "checks_failed": len(summary.checks_failed),
+            "checks_warned": len(summary.checks_warned),
+        },
+        "failed_checks": summary.checks_failed,
+        "warned_checks": summary.checks_warned,
+        "stale_sources": [s.folder for s in summary.stale_sources],
+        "errors": [e[:500] for e in summary.errors][:10],
+        "snapshot_id": (summary.published or {}).get("snapshot_id"),
+        "served_snapshot": summary.served_snapshot,
+        "noop_reason": summary.noop_reason or None,
+        "log_file": summary.log_file or None,
+        "alerts": summary.alerts,
+    }
+
+
+FRESHNESS_CHECK = "latest_delivery_is_recent"  # orchestration/defs/ingestion/assets.py
+
+
+def _stale_source(evaluation) -> freshness.StaleSource:
+    """A failed freshness check's source, newest delivery and days behind (its metadata)."""
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    latest = meta.get("latest_delivery_date")
+    behind = meta.get("days_behind")
+    return freshness.StaleSource(
+        folder=str(meta.get("source") or evaluation.asset_key.to_user_string()),
+        latest_delivery_date=(
+            dt.date.fromisoformat(latest) if latest not in (None, "none") else None
+        ),
+        days_behind=int(behind) if isinstance(behind, int) and behind >= 0 else None,
+    )
+
+
+def _cause(error) -> str:
+    """The message of what went wrong, not of Dagster's wrapper around it ("Error occurred
+    while executing op ..."): the innermost cause of a step execution error."""
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    return error.message.strip()
 
 
 def _summarise(result, instance, dg) -> RefreshResult:
@@ -280,11 +575,13 @@ def _summarise(result, instance, dg) -> RefreshResult:
             if kind == dg.DagsterEventType.STEP_FAILURE:
                 out.failed_steps.append(event.step_key)
                 error = event.step_failure_data.error
-                if error is not None:
-                    out.errors.append(f"{event.step_key}: {error.message.strip()[:2000]}")
                 user = event.step_failure_data.user_failure_data
-                if user is not None and user.description:
+                if user is not None and user.description:  # a dg.Failure says what failed
                     out.errors.append(f"{event.step_key}: {user.description.strip()[:2000]}")
+                elif error is not None:
+                    out.errors.append(f"{event.step_key}: {_cause(error)[:2000]}")
+                if error is not None:
+                    out.tracebacks.append(f"{event.step_key}:\n{error.to_string()}")
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
             key = mat.asset_key
@@ -302,6 +599,12 @@ def _summarise(result, instance, dg) -> RefreshResult:
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.check_name == FRESHNESS_CHECK:
+                age = evaluation.metadata.get("max_delivery_age_days")
+                if age is not None:
+                    out.max_delivery_age_days = int(age.value)
+                if not evaluation.passed:
+                    out.stale_sources.append(_stale_source(evaluation))
             if evaluation.passed:
                 out.checks_passed += 1
             elif evaluation.severity == dg.AssetCheckSeverity.WARN:
@@ -309,4 +612,5 @@ def _summarise(result, instance, dg) -> RefreshResult:
             else:
                 out.checks_failed.append(name)
     out.ok = result.success and not out.checks_failed and out.published is not None
+    out.stale_sources.sort(key=lambda s: s.folder)
     return out

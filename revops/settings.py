@@ -43,7 +43,14 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 
 STRICT_ENV = "REVOPS_STRICT"
 # Settings that only Python reads (not dbt vars): TOML key -> environment variable.
-PYTHON_SETTINGS = {"duckdb_memory_limit": MEMORY_LIMIT_ENV, "strict": STRICT_ENV}
+PYTHON_SETTINGS = {
+    "duckdb_memory_limit": MEMORY_LIMIT_ENV,
+    "strict": STRICT_ENV,
+    # the alert hook (revops/alerts.py) and the run logs kept (revops/runs.py)
+    "alert_command": "REVOPS_ALERT_COMMAND",
+    "alert_webhook_url": "REVOPS_ALERT_WEBHOOK_URL",
+    "run_logs_kept": "REVOPS_RUN_LOGS_KEPT",
+}
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 

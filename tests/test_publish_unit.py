@@ -298,7 +298,7 @@ def test_a_serving_folder_of_the_earlier_layout_moves_to_pairs_unchanged(warehou
 def _materialize_publish(warehouse: Path, serving: Path):
     import dagster as dg
 
-    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
     from orchestration.defs.publish.assets import serving_snapshot
     from orchestration.defs.publish.resources import ServingFolder
     from orchestration.defs.transform.resources import OrgSettings
@@ -307,6 +307,8 @@ def _materialize_publish(warehouse: Path, serving: Path):
         [serving_snapshot],
         resources={
             "warehouse": Warehouse(path=str(warehouse)),
+            # staleness is measured against its newest delivery (none here: nothing is stale)
+            "landing": LandingFolder(path=str(warehouse.parent / "landing")),
             "serving": ServingFolder(path=str(serving)),
             "settings_file": OrgSettings(),
         },

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import plotly.offline
 
+from revops import freshness
 from revops.ingest.summary import SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, read_report_data
@@ -170,6 +171,19 @@ def _freshness_html(data: ReportData) -> str:
             f'<div class="banner ok" id="freshness-status">All {len(sources) - optional} '
             f"source objects delivered and loaded{not_delivered}</div>"
         )
+    # Freshness against the data (revops/freshness.py): the same rule and words as the CLI.
+    stale = [
+        freshness.StaleSource(
+            f"{s['source']}/{s['object']}", s["latest_delivery_date"], s.get("days_behind")
+        )
+        for s in sources
+        if s.get("is_stale")
+    ]
+    if stale:
+        line = freshness.warning_line(
+            stale, snap.get("freshness_as_of"), int(snap.get("max_delivery_age_days") or 0)
+        )
+        banner += f'<div class="banner problem" id="freshness-stale">{escape(line)}</div>'
     facts = (
         ("Snapshot time", _date(snap.get("published_at"))),
         ("Snapshot", escape(str(snap.get("snapshot_id")))),

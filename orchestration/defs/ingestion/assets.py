@@ -5,7 +5,6 @@ Asset keys are `[source, object lower]`, which is what dagster-dbt gives the dbt
 The work is `revops.ingest.ingest_object`; this module only says what each asset is.
 """
 
-import datetime as dt
 import errno
 
 import dagster as dg
@@ -13,7 +12,7 @@ import duckdb
 
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from orchestration.owners import DATA_PLATFORM
-from revops import contract
+from revops import contract, freshness
 from revops.contract import ExportObject
 from revops.ingest import (
     FAILED,
@@ -26,6 +25,7 @@ from revops.ingest import (
     unknown_path_warning,
 )
 from revops.ingest.reconcile import reconcile_warehouse
+from revops.settings import duckdb_config
 
 GROUP = "ingestion"
 # Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
@@ -38,8 +38,9 @@ LANDING_KEY = dg.AssetKey("landing_folder")
 # The metadata key Dagster's last-update freshness checks read instead of the step's end time.
 LAST_UPDATED = "dagster/last_updated_timestamp"
 UNKNOWN_CHECK = "no_unknown_folders"
-# A source whose newest loaded delivery is older than this many days warns (exports are daily).
-DEFAULT_MAX_DELIVERY_AGE_DAYS = 2
+# A source whose newest loaded delivery is more than this many days behind the landing folder's
+# newest delivery (or the run's `as_of`) warns (revops/freshness.py).
+DEFAULT_MAX_DELIVERY_AGE_DAYS = freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
 
 # Another process holding the warehouse (a dbt run, a notebook, the CLI) is the one transient
 # failure: wait for it, longer each time (5, 15, 35, 75, 155 s, +/- 5 s: about 5 minutes).
@@ -64,8 +65,11 @@ class IngestConfig(dg.Config):
     retry_failed: bool = False  # attempt again files whose unchanged bytes failed before
     rehash: bool = False  # hash every file, even those the ledger knows by path, size and mtime
     min_age_seconds: float = 0.0  # leave files modified more recently for a later run
-    # the freshness check warns when the newest loaded delivery is older than this
+    # the freshness check warns when the newest loaded delivery is more than this many days
+    # behind the reference date: `as_of` (YYYY-MM-DD, `revops refresh --as-of`), else the
+    # landing folder's newest delivery of any object; never the wall clock
     max_delivery_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS
+    as_of: str = ""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -167,8 +171,11 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 FRESHNESS_CHECK,
                 asset=key,
                 description=(
-                    "Warns when the newest loaded delivery of this object is older than "
-                    f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days"
+                    "Warns when the newest loaded delivery of this object is more than "
+                    f"`max_delivery_age_days` (default {DEFAULT_MAX_DELIVERY_AGE_DAYS}) days "
+                    "(or the object's own longest gap between two deliveries, when longer) "
+                    "behind the newest delivery in the landing folder (or the run's `as_of`), "
+                    "not the wall clock; an object delivered on one day only is not judged"
                     + (
                         ". Passes for this optional object: it is delivered when it changes, "
                         "if ever, so its age says nothing (the metadata shows it)."
@@ -227,9 +234,16 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         for sample in summary.quarantine_samples:
             context.log.warning(f"{obj.folder}: quarantined {sample}")
         latest = reconciled.latest_delivery_date
-        age = (dt.datetime.now(dt.UTC).date() - latest).days if latest else None
+        reference = freshness.reference_date(landing.resolve(), config.as_of or None)
+        age = freshness.days_behind(latest, reference)
         status = source_status(obj, reconciled.files, len(summary.unresolved))
-        fresh = age is not None and age <= config.max_delivery_age_days
+        with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
+            rhythm = freshness.delivery_rhythm(con).get(obj.folder)
+        gap = rhythm.longest_gap if rhythm else None
+        days = rhythm.deliveries if rhythm else 0
+        stale = freshness.is_stale(
+            latest, reference, config.max_delivery_age_days, obj.optional, gap, days
+        )
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[
@@ -253,14 +267,28 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                     check_name=FRESHNESS_CHECK,
                     # An optional object (a metadata export such as a picklist) is delivered
                     # when it changes, if ever: neither its absence nor its age is a problem.
-                    passed=fresh or obj.optional,
+                    passed=not stale,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
                         "status": status,
+                        "source": obj.folder,
                         "latest_delivery_date": str(latest) if latest else "none",
-                        "age_days": age if age is not None else -1,
+                        "freshness_as_of": str(reference) if reference else "none",
+                        "days_behind": age if age is not None else -1,
                         "max_delivery_age_days": config.max_delivery_age_days,
+                        "delivery_days": days,
+                        "longest_gap_days": gap if gap is not None else -1,
                     },
+                    description=(
+                        f"{obj.folder}: "
+                        + (
+                            f"newest delivery {latest}, {age} days behind {reference}"
+                            if latest
+                            else f"never delivered (newest delivery of any source: {reference})"
+                        )
+                        if stale
+                        else None
+                    ),
                 ),
                 dg.AssetCheckResult(
                     check_name=UNRESOLVED_CHECK,

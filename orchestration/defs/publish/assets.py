@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
-from orchestration.defs.ingestion.resources import Warehouse
+from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
-from revops import checks, publish, settings
+from revops import checks, freshness, publish, settings
 from revops.ingest.ledger import read_open_failures, strict_refusal
 
 GROUP = "publish"
@@ -43,6 +43,10 @@ class PublishConfig(dg.Config):
     # publish nothing while a failed file is open (`revops refresh --strict`); the `strict`
     # setting ($REVOPS_STRICT, the settings file) turns it on too
     strict: bool = False
+    # staleness is measured against this date (YYYY-MM-DD; `revops refresh --as-of`), else
+    # against the landing folder's newest delivery (revops/freshness.py)
+    as_of: str = ""
+    max_delivery_age_days: int = freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
 
 
 def _checks_passed(context: dg.AssetExecutionContext) -> int:
@@ -97,6 +101,7 @@ def _checks_passed(context: dg.AssetExecutionContext) -> int:
 def serving_snapshot(
     context: dg.AssetExecutionContext,
     config: PublishConfig,
+    landing: LandingFolder,
     warehouse: Warehouse,
     serving: ServingFolder,
     settings_file: OrgSettings,
@@ -143,6 +148,8 @@ def serving_snapshot(
         # before this step)
         checks=checks.read_checks(checks.checks_path(warehouse.resolve()), context.run.run_id)
         or [],
+        freshness_as_of=freshness.reference_date(landing.resolve(), config.as_of or None),
+        max_delivery_age_days=config.max_delivery_age_days,
     )
     served = serving.resolve()
     context.log.info(
@@ -161,6 +168,9 @@ def serving_snapshot(
             "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
             "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
             "publish_seconds": snapshot.seconds,
+            "data_through": snapshot.data_through_date or "none",
+            "freshness_as_of": snapshot.freshness_as_of or "none",
+            "stale_sources": ", ".join(snapshot.stale_sources) or "none",
         },
     )
     result = built["result"]
