@@ -53,11 +53,19 @@ def days_behind(latest: dt.date | None, reference: dt.date | None) -> int | None
     return (reference - latest).days
 
 
-def allowed_days(max_age_days: int, longest_gap: int | None) -> int:
-    """How far behind an object may be: `max_age_days`, or its own longest gap between two
-    deliveries when that is longer (an incremental export delivers only on days something
-    changed: a price list that changed twice in a year is not stale after a quiet week)."""
-    return max(max_age_days, longest_gap or 0)
+def cadence_days(folder: str | None) -> int:
+    """The contract's delivery cadence of `source/Object` in whole days (its warning bound,
+    the one dbt's source freshness and the Dagster freshness checks use); 0 when unknown."""
+    bound = contract.CADENCE.get(folder) if folder else None
+    return -(-bound.warn_after_hours // 24) if bound else 0
+
+
+def allowed_days(max_age_days: int, longest_gap: int | None, folder: str | None = None) -> int:
+    """How far behind an object may be: `max_age_days`, the contract's delivery cadence of the
+    object, or its own longest gap between two deliveries, whichever is longest (an
+    incremental export delivers only on days something changed: a price list that changed
+    twice in a year is not stale after a quiet week; quotas arrive once a quarter)."""
+    return max(max_age_days, longest_gap or 0, cadence_days(folder))
 
 
 def is_stale(
@@ -67,9 +75,10 @@ def is_stale(
     optional: bool = False,
     longest_gap: int | None = None,
     deliveries: int | None = None,
+    folder: str | None = None,
 ) -> bool:
     """True when a required source's newest loaded delivery is more than
-    `allowed_days(max_age_days, longest_gap)` behind the reference date, or it never
+    `allowed_days(max_age_days, longest_gap, folder)` behind the reference date, or it never
     delivered. An optional object (delivered when it changes, if ever) is never stale, nor is
     one delivered on a single day (no rhythm to judge it by: the report shows its date); with
     no reference (no delivery in the landing folder), only a never-delivered one is."""
@@ -79,7 +88,7 @@ def is_stale(
         return True
     if reference is None or deliveries == 1:
         return False
-    return (reference - latest).days > allowed_days(max_age_days, longest_gap)
+    return (reference - latest).days > allowed_days(max_age_days, longest_gap, folder)
 
 
 # Per object: the newest loaded delivery, the number of delivery days, and the longest gap in
@@ -169,7 +178,9 @@ def stale_sources(
         rhythm = rhythms.get(folder)
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else None
-        if is_stale(latest, reference, max_age_days, optional.get(folder, False), gap, days):
+        if is_stale(
+            latest, reference, max_age_days, optional.get(folder, False), gap, days, folder
+        ):
             out.append(StaleSource(folder, latest, days_behind(latest, reference)))
     return out
 
@@ -177,7 +188,7 @@ def stale_sources(
 def warning_line(stale: list[StaleSource], reference: dt.date | None, max_age_days: int) -> str:
     """The one warning the CLI prints and the report shows, naming every stale source."""
     return (
-        f"{len(stale)} source(s) more than {max_age_days} day(s) (or their own longest gap "
-        f"between deliveries) behind the newest delivery ({reference}): "
+        f"{len(stale)} source(s) more than {max_age_days} day(s) (or their contract cadence, "
+        f"or their own longest gap between deliveries) behind the newest delivery ({reference}): "
         + ", ".join(s.describe() for s in stale)
     )

@@ -650,7 +650,9 @@ def _write_metadata(
         rhythm = rhythms.get(obj.folder)
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
-        stale = freshness.is_stale(latest, freshness_as_of, max_age, obj.optional, gap, days)
+        stale = freshness.is_stale(
+            latest, freshness_as_of, max_age, obj.optional, gap, days, obj.folder
+        )
         snapshot.data_through[obj.folder] = latest.isoformat() if latest else None
         snapshot.delivery_rhythm[obj.folder] = [days, gap]
         if stale:

@@ -472,8 +472,9 @@ def test_staleness_is_measured_against_the_newest_delivery_not_the_clock(tmp_pat
     # no delivery in the landing folder: only what never delivered is stale
     assert [s.folder for s in freshness.stale_sources(latest, None, 2)] == ["stripe/refunds"]
     assert freshness.warning_line(stale, dt.date(2024, 3, 4), 2) == (
-        "2 source(s) more than 2 day(s) (or their own longest gap between deliveries) behind "
-        "the newest delivery (2024-03-04): salesforce/Lead (latest 2024-03-01, 3 days behind), "
+        "2 source(s) more than 2 day(s) (or their contract cadence, or their own longest gap "
+        "between deliveries) behind the newest delivery (2024-03-04): "
+        "salesforce/Lead (latest 2024-03-01, 3 days behind), "
         "stripe/refunds (never delivered)"
     )
     # an incremental export delivers on days something changed: judged by its own rhythm
@@ -483,6 +484,13 @@ def test_staleness_is_measured_against_the_newest_delivery_not_the_clock(tmp_pat
     }
     stale = freshness.stale_sources(latest, dt.date(2024, 3, 4), 2, rhythms)
     assert [s.folder for s in stale] == ["stripe/refunds"]
+    # the contract's delivery cadence is a floor too: quotas arrive once a quarter (100 days)
+    quotas = {"reference/quotas": dt.date(2024, 1, 1)}
+    assert freshness.cadence_days("reference/quotas") == 100
+    assert not freshness.stale_sources(quotas, dt.date(2024, 4, 10), 2)  # 100 days behind
+    assert [s.days_behind for s in freshness.stale_sources(quotas, dt.date(2024, 4, 11), 2)] == [
+        101
+    ]
     once = {"stripe/coupons": freshness.Rhythm(dt.date(2023, 1, 1), 1, None)}
     assert freshness.stale_sources({"stripe/coupons": dt.date(2023, 1, 1)}, dt.date(2024, 3, 4),
                                    2, once) == []  # fmt: skip

@@ -242,7 +242,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
-            latest, reference, config.max_delivery_age_days, obj.optional, gap, days
+            latest, reference, config.max_delivery_age_days, obj.optional, gap, days, obj.folder
         )
         return dg.MaterializeResult(
             metadata=metadata,
