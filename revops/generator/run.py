@@ -657,7 +657,8 @@ def build_truth(
                 "open with a close date before the day of the latest Opportunity export"
             ),
             "pipeline_as_of": (
-                "per as-of date (every month end; each quarter end minus 90, 60 and 30 days) "
+                "per as-of date (every month end; each quarter end minus 90, 60 and 30 days; "
+                "up to the day of the last opportunity change) "
                 "and stage: opportunities open at the end of the day as the simulation then "
                 "stood (created, not yet deleted, the last stage change before the day ended "
                 "not closed; a re-opened deal is open again), their amount as it then stood "
@@ -859,8 +860,13 @@ def _pipeline_as_of(
     profile = config.profile
     n = opps.account.size
     key = (opps.ev_opp.astype(np.int64) << 32) | opps.ev_t.astype(np.int64)
+    # up to the day of the last opportunity change: the last day the CRM's exports show
+    # complete (the pipeline's "today", as for slipped deals)
+    deleted = opps.deleted_at[opps.deleted_at != NAT]
+    latest = int(max(opps.ev_t.max(), deleted.max() if deleted.size else 0))
+    last_day = dt.date(1970, 1, 1) + dt.timedelta(days=latest // DAY)
     rows = []
-    for day in _pipeline_as_of_dates(config):
+    for day in [d for d in _pipeline_as_of_dates(config) if d <= last_day]:
         t_end = _epoch_day(day) + DAY
         d = (t_end - DAY - start_ts) // DAY
         last = np.searchsorted(key, (np.arange(n, dtype=np.int64) << 32) | t_end, "left") - 1
@@ -869,7 +875,8 @@ def _pipeline_as_of(
         ev = last[o]
         stage = opps.ev_stage[ev]
         deleted = (opps.deleted_at[o] != NAT) & (opps.deleted_at[o] < t_end)
-        open_ = (opps.created[o] < t_end) & ~deleted & ~np.isin(stage, ["Closed Won", "Closed Lost"])
+        closed = np.isin(stage, ["Closed Won", "Closed Lost"])
+        open_ = (opps.created[o] < t_end) & ~deleted & ~closed
         o, ev, stage = o[open_], ev[open_], stage[open_]
         cur = opps.currency[o]
         has_rate = np.array([c in fx_usable and bool(fx_usable[c][d]) for c in cur], dtype=bool)
