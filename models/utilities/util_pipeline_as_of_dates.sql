@@ -6,7 +6,7 @@
 -- `pipeline_recent_mondays` Mondays.
 {%- set horizons = list_setting('forecast_horizon_days') %}
 {%- for horizon in horizons %}
-    {%- if not modules.re.match('^[0-9]+$', horizon) %}
+{%- if not modules.re.match('^[0-9]+$', horizon) %}
         {{ exceptions.raise_compiler_error(
             "Setting forecast_horizon_days (REVOPS_FORECAST_HORIZON_DAYS) must list whole numbers of days, got '" ~ horizon ~ "'"
         ) }}
