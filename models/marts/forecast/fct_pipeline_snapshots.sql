@@ -9,16 +9,12 @@
 -- Incremental by as-of date: a run adds only the as-of dates not yet in the table, so the
 -- pipeline of a past day is never recomputed from later deliveries (`--full-refresh`
 -- rebuilds it). An as-of date no longer listed (a Monday older than the last
--- `pipeline_recent_mondays`) is removed on DuckDB.
+-- `pipeline_recent_mondays`, the previous latest day) is removed on DuckDB.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook=(
-        ["delete from " ~ this ~ " where as_of_date not in (select as_of_date from "
-            ~ ref('util_pipeline_as_of_dates') ~ ")"]
-        if target.type == 'duckdb' else []
-    ),
+    post_hook="{{ prune_pipeline_as_of_dates() }}",
 ) }}
 {%- set corporate_currency = setting('corporate_currency') %}
 with
