@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.truth_support import assert_costs_equal_truth
+from tests.truth_support import assert_costs_equal_truth, assert_pipeline_as_of_equals_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 METRIC_TABLES = ("sales_ops_metrics", "revops_metrics", "pipeline_velocity_by_month")
@@ -423,3 +423,10 @@ def test_cltv_is_arpa_times_margin_over_the_trailing_churn_with_the_cap_flagged(
         capped += is_capped
         uncapped += not is_capped
     assert capped > 0 and uncapped > 0
+
+
+def test_pipeline_as_of_each_day_equals_the_truth(s_dirty_warehouse, con):
+    """fct_pipeline_snapshots: per month end and quarter-end horizon, the opportunities open at
+    the end of that day with their amount at that day's rate, as the simulation stood then."""
+    company, _ = s_dirty_warehouse
+    assert assert_pipeline_as_of_equals_truth(con, company.truth) > 200
