@@ -229,6 +229,7 @@ ADDED_KEYS = (
     "mrr_fx_neutral",
     "costs",
     "cltv_and_pipeline",
+    "forecast_outcomes",
 )
 MRR_KEPT_FIELDS = ["month", "segment", "mrr", "mrr_constant_currency", "customers", "previous_mrr"]
 
