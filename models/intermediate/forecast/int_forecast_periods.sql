@@ -1,0 +1,98 @@
+-- One row per as-of date (util_pipeline_as_of_dates) x period grain (month, quarter) x period
+-- (the one holding the as-of date and the next): the periods every forecast is made for, with
+-- the horizon (days from the as-of date to the period's last day) and its horizon band (the
+-- nearest of the setting forecast_horizon_days; null under half the smallest, where the period
+-- is all but over and the forecast says nothing).
+{%- set horizons = [] %}
+{%- for item in list_setting('forecast_horizon_days') %}
+    {%- do horizons.append(item | int) %}
+{%- endfor %}
+{%- set horizons = horizons | sort %}
+with
+
+as_of_dates as (
+
+    select as_of_date
+    from {{ ref('util_pipeline_as_of_dates') }}
+
+),
+
+grains as (
+
+    select
+        as_of_dates.as_of_date,
+        'month' as period_grain,
+        cast({{ dbt.date_trunc('month', 'as_of_dates.as_of_date') }} as date) as current_start
+    from as_of_dates
+    union all
+    select
+        as_of_dates.as_of_date,
+        'quarter' as period_grain,
+        cast({{ dbt.date_trunc('quarter', 'as_of_dates.as_of_date') }} as date) as current_start
+    from as_of_dates
+
+),
+
+periods as (
+
+    select
+        as_of_date,
+        period_grain,
+        true as is_current_period,
+        current_start as period_start
+    from grains
+    union all
+    select
+        as_of_date,
+        period_grain,
+        false as is_current_period,
+        case
+            when period_grain = 'month'
+                then cast({{ dbt.dateadd('month', 1, 'current_start') }} as date)
+            else cast({{ dbt.dateadd('month', 3, 'current_start') }} as date)
+        end as period_start
+    from grains
+
+),
+
+bounded as (
+
+    select
+        as_of_date,
+        period_grain,
+        is_current_period,
+        period_start,
+        case
+            when period_grain = 'month'
+                then cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as date)
+            else cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'period_start')) }} as date)
+        end as period_end
+    from periods
+
+),
+
+final as (
+
+    select
+        period_grain,
+        {{ dbt.datediff('as_of_date', 'period_end', 'day') }} as horizon_days,
+        case
+            when {{ dbt.datediff('as_of_date', 'period_end', 'day') }} * 2 < {{ horizons[0] }}
+                then null
+            {%- for h in horizons %}
+            {%- if not loop.last %}
+            when {{ dbt.datediff('as_of_date', 'period_end', 'day') }} * 2 <= {{ h + horizons[loop.index] }}
+                then {{ h }}
+            {%- endif %}
+            {%- endfor %}
+            else {{ horizons[-1] }}
+        end as horizon_band,
+        is_current_period,
+        as_of_date,
+        period_start,
+        period_end
+    from bounded
+
+)
+
+select * from final
