@@ -118,7 +118,7 @@ ranked_references as (
 
 ),
 
-references as (
+reference_windows as (
 
     select
         as_of_date,
@@ -137,13 +137,13 @@ reference_counts as (
         periods.as_of_date,
         periods.period_grain,
         periods.period_start,
-        count(references.window_start) as reference_periods
+        count(reference_windows.window_start) as reference_periods
     from periods
-    left join references
+    left join reference_windows
         on
-            periods.as_of_date = references.as_of_date
-            and periods.period_grain = references.period_grain
-            and periods.period_start = references.period_start
+            periods.as_of_date = reference_windows.as_of_date
+            and periods.period_grain = reference_windows.period_grain
+            and periods.period_start = reference_windows.period_start
     group by periods.as_of_date, periods.period_grain, periods.period_start
 
 ),
@@ -151,22 +151,22 @@ reference_counts as (
 window_wins as (
 
     select
-        references.as_of_date,
-        references.period_grain,
-        references.period_start,
+        reference_windows.as_of_date,
+        reference_windows.period_grain,
+        reference_windows.period_start,
         deals.segment,
         sum(deals.amount_reporting) as won_amount,
         count(*) as won_deals,
         sum(case when deals.amount_reporting is null then 1 else 0 end) as won_unconverted
-    from references
+    from reference_windows
     inner join deals
         on
             deals.is_won
-            and deals.created_date >= references.window_start
-            and deals.created_date <= references.window_end
-            and deals.close_date >= references.window_start
-            and deals.close_date <= references.window_end
-    group by references.as_of_date, references.period_grain, references.period_start, deals.segment
+            and deals.created_date >= reference_windows.window_start
+            and deals.created_date <= reference_windows.window_end
+            and deals.close_date >= reference_windows.window_start
+            and deals.close_date <= reference_windows.window_end
+    group by reference_windows.as_of_date, reference_windows.period_grain, reference_windows.period_start, deals.segment
 
 ),
 

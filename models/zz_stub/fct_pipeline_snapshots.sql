@@ -1,0 +1,21 @@
+select
+    cast(null as date) as as_of_date,
+    cast(null as varchar) as opportunity_id,
+    cast(null as varchar) as account_id,
+    cast(null as varchar) as owner_id,
+    cast(null as varchar) as segment,
+    cast(null as varchar) as deal_category,
+    cast(null as varchar) as stage_name,
+    cast(null as bigint) as stage_order,
+    cast(null as varchar) as forecast_category,
+    cast(null as decimal(9, 4)) as probability,
+    cast(null as varchar) as currency,
+    cast(null as decimal(18, 2)) as amount,
+    cast(null as decimal(18, 2)) as amount_reporting,
+    cast(null as date) as created_date,
+    cast(null as date) as close_date,
+    cast(null as bigint) as age_days,
+    cast(null as bigint) as days_in_stage,
+    cast(null as bigint) as close_date_push_count,
+    cast(null as boolean) as is_past_close_date
+where false
