@@ -1,8 +1,8 @@
 -- One row per as-of date (util_pipeline_as_of_dates) x period grain (month, quarter) x period
 -- (the one holding the as-of date and the next): the periods every forecast is made for, with
 -- the horizon (days from the as-of date to the period's last day) and its horizon band (the
--- nearest of the setting forecast_horizon_days; null under half the smallest, where the period
--- is all but over and the forecast says nothing).
+-- nearest of the setting forecast_horizon_days, if no further from it than half the smallest;
+-- else null: a period all but over, or one too far ahead for any band).
 {%- set horizons = [] %}
 {%- for item in list_setting('forecast_horizon_days') %}
     {%- do horizons.append(item | int) %}
@@ -76,16 +76,13 @@ final as (
     select
         period_grain,
         {{ dbt.datediff('as_of_date', 'period_end', 'day') }} as horizon_days,
+        -- the nearest horizon, within half the smallest one of it (a tie goes to the shorter)
         case
-            when {{ dbt.datediff('as_of_date', 'period_end', 'day') }} * 2 < {{ horizons[0] }}
-                then null
             {%- for h in horizons %}
-            {%- if not loop.last %}
-            when {{ dbt.datediff('as_of_date', 'period_end', 'day') }} * 2 <= {{ h + horizons[loop.index] }}
+            when abs({{ dbt.datediff('as_of_date', 'period_end', 'day') }} - {{ h }}) * 2
+                <= {{ horizons[0] }}
                 then {{ h }}
-            {%- endif %}
             {%- endfor %}
-            else {{ horizons[-1] }}
         end as horizon_band,
         is_current_period,
         as_of_date,

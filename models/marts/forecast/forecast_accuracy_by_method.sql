@@ -3,7 +3,7 @@
 -- mape = the mean of abs_pct_error and mean_bias = the mean of bias, over the forecasts with a
 -- forecast and a non-zero actual (n_forecasts); forecasts of a period whose actual is 0
 -- (n_actual_zero) and forecasts the method could not make (n_forecast_missing) are counted, not
--- averaged. Forecasts whose horizon is under half the smallest band (no horizon band) are not
+-- averaged. Forecasts without a horizon band (int_forecast_periods) are not
 -- in the table. is_best_method: the lowest mape of the three methods for the same grain, band
 -- and segment (every tied method is best; false for all when no method has a mape).
 with
