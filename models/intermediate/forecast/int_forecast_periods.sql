@@ -3,11 +3,10 @@
 -- the horizon (days from the as-of date to the period's last day) and its horizon band (the
 -- nearest of the setting forecast_horizon_days, if no further from it than half the smallest;
 -- else null: a period all but over, or one too far ahead for any band).
-{%- set horizons = [] %}
-{%- for item in list_setting('forecast_horizon_days') %}
-    {%- do horizons.append(item | int) %}
-{%- endfor %}
-{%- set horizons = horizons | sort %}
+{%- set horizons = list_setting('forecast_horizon_days') | map('int') | sort | list %}
+{%- set horizon_days = dbt.datediff('as_of_date', 'period_end', 'day') %}
+{%- set next_month = dbt.dateadd('month', 1, 'period_start') %}
+{%- set next_quarter = dbt.dateadd('month', 3, 'period_start') %}
 with
 
 as_of_dates as (
@@ -64,8 +63,8 @@ bounded as (
         period_start,
         case
             when period_grain = 'month'
-                then cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as date)
-            else cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'period_start')) }} as date)
+                then cast({{ dbt.dateadd('day', -1, next_month) }} as date)
+            else cast({{ dbt.dateadd('day', -1, next_quarter) }} as date)
         end as period_end
     from periods
 
@@ -75,12 +74,11 @@ final as (
 
     select
         period_grain,
-        {{ dbt.datediff('as_of_date', 'period_end', 'day') }} as horizon_days,
+        {{ horizon_days }} as horizon_days,
         -- the nearest horizon, within half the smallest one of it (a tie goes to the shorter)
         case
             {%- for h in horizons %}
-            when abs({{ dbt.datediff('as_of_date', 'period_end', 'day') }} - {{ h }}) * 2
-                <= {{ horizons[0] }}
+            when abs({{ horizon_days }} - {{ h }}) * 2 <= {{ horizons[0] }}
                 then {{ h }}
             {%- endfor %}
         end as horizon_band,

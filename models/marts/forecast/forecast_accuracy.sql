@@ -63,7 +63,9 @@ won_in_period as (
         won.amount_reporting
     from ended_periods
     inner join won
-        on won.close_date >= ended_periods.period_start and won.close_date <= ended_periods.period_end
+        on
+            ended_periods.period_start <= won.close_date
+            and ended_periods.period_end >= won.close_date
 
 ),
 

@@ -46,7 +46,7 @@ segments as (
 methods as (
 
     select
-        'weighted_pipeline' as method,
+        'weighted_pipeline' as method,  -- noqa: RF04
         period_grain,
         segment,
         forecast_remaining,
@@ -59,7 +59,7 @@ methods as (
     from {{ ref('forecast_weighted_pipeline') }}
     union all
     select
-        'historical_conversion' as method,
+        'historical_conversion' as method,  -- noqa: RF04
         period_grain,
         segment,
         forecast_remaining,
@@ -72,7 +72,7 @@ methods as (
     from {{ ref('forecast_historical_conversion') }}
     union all
     select
-        'run_rate' as method,
+        'run_rate' as method,  -- noqa: RF04
         period_grain,
         segment,
         forecast_remaining,
@@ -88,11 +88,11 @@ methods as (
 
 method_names as (
 
-    select 'weighted_pipeline' as method
+    select 'weighted_pipeline' as method  -- noqa: RF04
     union all
-    select 'historical_conversion' as method
+    select 'historical_conversion' as method  -- noqa: RF04
     union all
-    select 'run_rate' as method
+    select 'run_rate' as method  -- noqa: RF04
 
 ),
 
@@ -109,9 +109,9 @@ closed_won as (
     from periods
     inner join deals
         on
-            deals.close_date >= periods.period_start
-            and deals.close_date <= periods.period_end
-            and deals.close_date <= periods.as_of_date
+            periods.period_start <= deals.close_date
+            and periods.period_end >= deals.close_date
+            and periods.as_of_date >= deals.close_date
     group by periods.as_of_date, periods.period_grain, periods.period_start, deals.segment
 
 ),

@@ -85,7 +85,9 @@ deal_rows as (
         won_deals.amount_reporting
     from periods
     inner join won_deals
-        on won_deals.close_date >= periods.period_start and won_deals.close_date <= periods.as_of_date
+        on
+            periods.period_start <= won_deals.close_date
+            and periods.as_of_date >= won_deals.close_date
     union all
     select
         periods.period_grain,
@@ -97,8 +99,8 @@ deal_rows as (
     from periods
     inner join open_deals
         on
-            open_deals.close_date >= periods.period_start
-            and open_deals.close_date <= periods.period_end
+            periods.period_start <= open_deals.close_date
+            and periods.period_end >= open_deals.close_date
 
 ),
 

@@ -66,8 +66,8 @@ rated as (
     inner join snapshots
         on
             periods.as_of_date = snapshots.as_of_date
-            and snapshots.close_date >= periods.period_start
-            and snapshots.close_date <= periods.period_end
+            and periods.period_start <= snapshots.close_date
+            and periods.period_end >= snapshots.close_date
     left join win_rates as own_rate
         on
             snapshots.as_of_date = own_rate.as_of_date

@@ -68,8 +68,8 @@ candidate_references as (
         periods.period_start,
         periods.window_offset_days,
         {{ k }} as periods_back,
-        cast({{ dbt.dateadd('month', '-' ~ k ~ ' * periods.period_months', 'periods.period_start') }} as date)
-            as reference_start
+        {%- set back = '-' ~ k ~ ' * periods.period_months' %}
+        cast({{ dbt.dateadd('month', back, 'periods.period_start') }} as date) as reference_start
     from periods
     {%- if not loop.last %}
     union all
@@ -86,7 +86,8 @@ bounded_references as (
         candidate_references.period_start,
         candidate_references.periods_back,
         candidate_references.reference_start,
-        cast({{ dbt.dateadd('day', 'candidate_references.window_offset_days', 'candidate_references.reference_start') }} as date)
+        {%- set offset = 'candidate_references.window_offset_days' %}
+        cast({{ dbt.dateadd('day', offset, 'candidate_references.reference_start') }} as date)
             as window_start,
         cast({{ dbt.dateadd(
             'day', -1, dbt.dateadd(
@@ -162,11 +163,15 @@ window_wins as (
     inner join deals
         on
             deals.is_won
-            and deals.created_date >= reference_windows.window_start
-            and deals.created_date <= reference_windows.window_end
-            and deals.close_date >= reference_windows.window_start
-            and deals.close_date <= reference_windows.window_end
-    group by reference_windows.as_of_date, reference_windows.period_grain, reference_windows.period_start, deals.segment
+            and reference_windows.window_start <= deals.created_date
+            and reference_windows.window_end >= deals.created_date
+            and reference_windows.window_start <= deals.close_date
+            and reference_windows.window_end >= deals.close_date
+    group by
+        reference_windows.as_of_date,
+        reference_windows.period_grain,
+        reference_windows.period_start,
+        deals.segment
 
 ),
 

@@ -69,8 +69,8 @@ learned as (
     from as_of_dates
     inner join observations
         on
-            observations.observed_date < as_of_dates.as_of_date
-            and observations.close_date < as_of_dates.as_of_date
+            as_of_dates.as_of_date > observations.observed_date
+            and as_of_dates.as_of_date > observations.close_date
 
 ),
 
