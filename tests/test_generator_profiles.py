@@ -230,6 +230,7 @@ ADDED_KEYS = (
     "costs",
     "cltv_and_pipeline",
     "forecast_outcomes",
+    "pipeline_as_of",
 )
 MRR_KEPT_FIELDS = ["month", "segment", "mrr", "mrr_constant_currency", "customers", "previous_mrr"]
 
@@ -255,7 +256,7 @@ def test_revops_profile_is_the_default_and_unchanged(tmp_path):
     del truth["generator"]["org_profile"]
     del truth["definitions"]["won_exclusions"], truth["definitions"]["reps"]
     del truth["definitions"]["mrr_fx_neutral"], truth["definitions"]["costs"]
-    del truth["definitions"]["cltv_and_pipeline"]
+    del truth["definitions"]["cltv_and_pipeline"], truth["definitions"]["pipeline_as_of"]
     assert [list(r) for r in truth["mrr"]] == [MRR_KEPT_FIELDS] * len(truth["mrr"])
     for r in truth["funnel"]:
         del r["won_without_amount"], r["won_unconverted"]

@@ -12,6 +12,7 @@ here and the only load there) differ by nature and are not compared.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -72,20 +73,51 @@ def _checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
         }
 
 
+def _pipeline_snapshots(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """fct_pipeline_snapshots per as-of date: row count and an order-independent row hash."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            day: (n, h)
+            for day, n, h in con.execute(
+                "select strftime(as_of_date, '%Y-%m-%d'), count(*), sum(hash(s)) "
+                "from fct_pipeline_snapshots as s group by all"
+            ).fetchall()
+        }
+
+
 def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     company, one_shot = s_dirty_warehouse
     days = sorted({p.name for p in (company.out / "salesforce" / "Lead").iterdir()})
     cuts = [days[len(days) // 2], days[-30], days[-2], days[-1]]
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    first_snapshots: dict = {}
     for cut in cuts:
         assert link_deliveries_until(company.out, landing, cut) > 0
         summary = ingest_landing(landing, warehouse)
         assert summary.files_failed == 0, summary.errors
         _dbt_models(warehouse, tmp_path)
+        if not first_snapshots:
+            first_snapshots = _pipeline_snapshots(warehouse)
+
+    # the pipeline of a past day is not recomputed from later deliveries: every as-of date the
+    # first step took is, after three more steps, row for row what it was (a recent Monday that
+    # fell out of the list is gone, not changed)
+    later = _pipeline_snapshots(warehouse)
+    month_ends = [
+        d for d in first_snapshots if (dt.date.fromisoformat(d) + dt.timedelta(days=1)).day == 1
+    ]
+    assert len(month_ends) >= 12, sorted(first_snapshots)
+    kept = {d: v for d, v in later.items() if d in first_snapshots}
+    assert kept == {d: v for d, v in first_snapshots.items() if d in later}
+    assert set(month_ends) <= set(kept)
 
     # the models this test is about did run incrementally after the first step
     incremental = _incremental_models(tmp_path)
-    assert {"stg_salesforce__leads", "stg_salesforce__opportunity_history"} <= incremental
+    assert {
+        "stg_salesforce__leads",
+        "stg_salesforce__opportunity_history",
+        "fct_pipeline_snapshots",
+    } <= incremental
     assert len(incremental) >= 9
 
     expected, got = _checksums(one_shot), _checksums(warehouse)

@@ -17,6 +17,7 @@ MODEL_YAML = (
     ROOT / "models/marts/metrics/_metrics__models.yml",
     ROOT / "models/marts/performance/_performance__models.yml",
     ROOT / "models/marts/forecast/_forecast_bookings__models.yml",
+    ROOT / "models/marts/forecast/_forecast__models.yml",
 )
 METRIC_MODELS = (
     "sales_ops_metrics",
@@ -26,11 +27,12 @@ METRIC_MODELS = (
     "rep_performance",
     "channel_performance",
     "marketing_returns_by_month",
+    "pipeline_by_day",
 )
 # Keys and grain columns: they say which row, not a metric.
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
-    "attribution_model",
+    "attribution_model", "as_of_date", "forecast_category",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.truth_support import assert_costs_equal_truth
+from tests.truth_support import assert_costs_equal_truth, assert_pipeline_as_of_equals_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 METRIC_TABLES = ("sales_ops_metrics", "revops_metrics", "pipeline_velocity_by_month")
@@ -469,3 +469,10 @@ def test_forecast_actuals_equal_the_truth_outcomes(s_dirty_warehouse, con):
             expected_quarters.add((grain, start, segment))
     got = {(g, s, seg) for g, s, seg, *_ in rows if g == "quarter"}
     assert got == expected_quarters and len(got) >= 8 * 4
+
+
+def test_pipeline_as_of_each_day_equals_the_truth(s_dirty_warehouse, con):
+    """fct_pipeline_snapshots: per month end and quarter-end horizon, the opportunities open at
+    the end of that day with their amount at that day's rate, as the simulation stood then."""
+    company, _ = s_dirty_warehouse
+    assert assert_pipeline_as_of_equals_truth(con, company.truth) > 200

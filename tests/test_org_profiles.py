@@ -80,6 +80,13 @@ def test_rep_wins_equal_the_truth(profile_refreshed):
     assert ts.assert_rep_wins_equal_truth(con, profile_refreshed["truth"]) > 10
 
 
+def test_pipeline_as_of_each_day_equals_the_truth(profile_refreshed):
+    """The point-in-time pipeline with the org's own stage labels, deals without an amount
+    (salesforce-defaults) and a currency without rates (multi-currency-gaps)."""
+    con = _served(profile_refreshed)
+    assert ts.assert_pipeline_as_of_equals_truth(con, profile_refreshed["truth"]) > 20
+
+
 def _truth_total(truth: dict, field: str) -> int:
     return sum(int(row.get(field, 0)) for row in truth["funnel"])
 

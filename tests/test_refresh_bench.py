@@ -63,6 +63,17 @@ RUN_RESULTS = {
 }
 
 
+def test_tracked_models_build_times_are_picked_from_the_run():
+    run = {
+        "results": [
+            _node("model.revops.fct_pipeline_snapshots", 1.25, "2026-01-01T00:00:01Z", "x"),
+            _node("test.revops.fct_pipeline_snapshots", 9.0, "2026-01-01T00:00:01Z", "x"),
+        ]
+    }
+    got = refresh_bench.tracked_nodes(run, ("fct_pipeline_snapshots", "pipeline_by_day"))
+    assert got == {"fct_pipeline_snapshots": 1.25, "pipeline_by_day": None}
+
+
 def test_refresh_is_split_into_stages():
     result = {
         "step_seconds": {

@@ -312,3 +312,45 @@ def assert_costs_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int
             checked += 1
     assert any(not r["expenses_delivered"] for r in truth["costs"])  # the newest month
     return checked
+
+
+def assert_pipeline_as_of_equals_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
+    """truth `pipeline_as_of` (as-of date x stage: open opportunities, their amount at that
+    day's rate, and those left out of it) against fct_pipeline_snapshots. Every truth date
+    must be an as-of date of the model; the model's other dates (recent Mondays) are not in
+    the truth."""
+    got = {
+        (row[0], row[1]): row[2:]
+        for row in con.execute(
+            "select strftime(as_of_date, '%Y-%m-%d'), stage_name, count(*), "
+            "sum(amount_reporting), count(*) filter (where amount is null), "
+            "count(*) filter (where amount is not null and amount_reporting is null) "
+            "from fct_pipeline_snapshots group by all"
+        ).fetchall()
+    }
+    snapshot_dates = {
+        row[0]
+        for row in con.execute(
+            "select distinct strftime(as_of_date, '%Y-%m-%d') from fct_pipeline_snapshots"
+        ).fetchall()
+    }
+    rows = truth["pipeline_as_of"]
+    dates = {row["as_of_date"] for row in rows}
+    assert dates <= snapshot_dates, sorted(dates - snapshot_dates)[:10]
+    want = {
+        (r["as_of_date"], r["stage_name"]): (
+            r["open_opportunities"],
+            Decimal(r["amount"]),
+            r["amount_missing"],
+            r["amount_unconverted"],
+        )
+        for r in rows
+    }
+    have = {
+        key: (n, _decimal(amount), missing, unconverted)
+        for key, (n, amount, missing, unconverted) in got.items()
+        if key[0] in dates
+    }
+    differing = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+    assert not differing, [(k, want.get(k), have.get(k)) for k in differing[:10]]
+    return len(want)

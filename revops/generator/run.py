@@ -704,6 +704,15 @@ def build_truth(
                 "the 11 before it; slipped: opportunities (not deleted) whose latest version is "
                 "open with a close date before the day of the latest Opportunity export"
             ),
+            "pipeline_as_of": (
+                "per as-of date (every month end; each quarter end minus 90, 60 and 30 days; "
+                "up to the day of the last opportunity change) "
+                "and stage: opportunities open at the end of the day as the simulation then "
+                "stood (created, not yet deleted, the last stage change before the day ended "
+                "not closed; a re-opened deal is open again), their amount as it then stood "
+                "at that day's FX rate, each rounded to the cent; amount_missing (no Amount) "
+                "and amount_unconverted (no usable rate that day) are left out of amount"
+            ),
             "mrr_fx_neutral": (
                 "movements in constant currency: a customer paying both months expands or "
                 "contracts by this month's items at last month's rate less last month's MRR; "
@@ -738,6 +747,7 @@ def build_truth(
         "fx_gaps": fx_gaps,
         "settings": dict(config.profile.settings),
         "stripe_api": _stripe_api(config),
+        "pipeline_as_of": _pipeline_as_of(config, opps, fx, fx_usable),
     }
 
 
@@ -861,3 +871,83 @@ def _slipped_opportunities(opps, acc_seg: np.ndarray) -> dict:
         "slipped_open_opportunities": int(slipped.sum()),
         "slipped_by_segment": {s: int((slipped & (seg == s)).sum()) for s in crm.SEGMENTS},
     }
+
+
+# The as-of dates of truth `pipeline_as_of`: every month end and each quarter end minus these
+# days (the setting forecast_horizon_days' default), inside the history.
+PIPELINE_HORIZON_DAYS = (90, 60, 30)
+
+
+def _pipeline_as_of_dates(config: GeneratorConfig) -> list[dt.date]:
+    start, end = config.start_date, config.end_date
+    dates: set[dt.date] = set()
+    month = dt.date(start.year, start.month, 1)
+    while month <= end:
+        following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month_end = following - dt.timedelta(days=1)
+        if month_end <= end:
+            dates.add(month_end)
+        if month.month % 3 == 1:  # a quarter's first month: its quarter end is 3 months on
+            q_next = dt.date(month.year + (month.month + 2) // 12, (month.month + 2) % 12 + 1, 1)
+            quarter_end = q_next - dt.timedelta(days=1)
+            for days in PIPELINE_HORIZON_DAYS:
+                d = quarter_end - dt.timedelta(days=days)
+                if start <= d <= end:
+                    dates.add(d)
+        month = following
+    return sorted(dates)
+
+
+def _pipeline_as_of(
+    config: GeneratorConfig, opps, fx: dict, fx_usable: dict[str, np.ndarray]
+) -> list[dict]:
+    """truth `pipeline_as_of`: per as-of date and stage, the opportunities open at the end of
+    that day in the simulation's own state (the last state change before the day ended; created,
+    not deleted, not in a closed stage), their amount at that day's FX rate in reporting cents,
+    and how many have no amount or no usable rate that day (left out of the amount)."""
+    start_ts = config.start_ts
+    profile = config.profile
+    n = opps.account.size
+    key = (opps.ev_opp.astype(np.int64) << 32) | opps.ev_t.astype(np.int64)
+    # up to the day of the last opportunity change: the last day the CRM's exports show
+    # complete (the pipeline's "today", as for slipped deals)
+    deleted = opps.deleted_at[opps.deleted_at != NAT]
+    latest = int(max(opps.ev_t.max(), deleted.max() if deleted.size else 0))
+    last_day = dt.date(1970, 1, 1) + dt.timedelta(days=latest // DAY)
+    rows = []
+    for day in [d for d in _pipeline_as_of_dates(config) if d <= last_day]:
+        t_end = _epoch_day(day) + DAY
+        d = (t_end - DAY - start_ts) // DAY
+        last = np.searchsorted(key, (np.arange(n, dtype=np.int64) << 32) | t_end, "left") - 1
+        known = (last >= 0) & (opps.ev_opp[np.maximum(last, 0)] == np.arange(n))
+        o = np.flatnonzero(known)
+        ev = last[o]
+        stage = opps.ev_stage[ev]
+        deleted = (opps.deleted_at[o] != NAT) & (opps.deleted_at[o] < t_end)
+        closed = np.isin(stage, ["Closed Won", "Closed Lost"])
+        open_ = (opps.created[o] < t_end) & ~deleted & ~closed
+        o, ev, stage = o[open_], ev[open_], stage[open_]
+        cur = opps.currency[o]
+        has_rate = np.array([c in fx_usable and bool(fx_usable[c][d]) for c in cur], dtype=bool)
+        rate = np.array([fx[c][d] if ok else 0 for c, ok in zip(cur, has_rate, strict=True)])
+        cents = truth.amount_to_usd_cents(opps.ev_amount[ev], cur, rate.astype(np.int64))
+        no_amount = opps.no_amount[o]
+        counted = has_rate & ~no_amount
+        labels = np.array([profile.stage(s) for s in stage.tolist()], dtype=object)
+        for label in sorted(set(labels.tolist())):
+            sel = labels == label
+            rows.append(
+                {
+                    "as_of_date": day.isoformat(),
+                    "stage_name": label,
+                    "open_opportunities": int(sel.sum()),
+                    "amount": truth.cents_str(int(cents[sel & counted].sum())),
+                    "amount_missing": int((sel & no_amount).sum()),
+                    "amount_unconverted": int((sel & ~no_amount & ~has_rate).sum()),
+                }
+            )
+    return rows
+
+
+def _epoch_day(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())

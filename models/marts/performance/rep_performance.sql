@@ -2,7 +2,8 @@
 -- of the spine up to the last month with lead or opportunity activity): leads, SQLs,
 -- opportunities created, won and lost, won amount (with the won deals it leaves out: no amount,
 -- or no usable FX rate), sales cycle, open and weighted pipeline at month end and the month's
--- share of the quarterly quota. Every ratio ships with its numerator and denominator.
+-- share of the quarterly quota. The pipeline is as known at month end (fct_pipeline_snapshots),
+-- never today's amount and stage. Every ratio ships with its numerator and denominator.
 -- Opportunity counts, close rate, won amount and sales cycle are of new-business deals; quota
 -- attainment divides the won amount of the deal categories the setting quota_deal_categories
 -- names (default new_business: the quota file holds new-bookings targets) by the quota.
@@ -51,6 +52,24 @@ opportunities as (
         created_date,
         close_date
     from {{ ref('fct_opportunities') }}
+
+),
+
+as_of_dates as (
+
+    select as_of_date from {{ ref('util_pipeline_as_of_dates') }}
+
+),
+
+snapshots as (
+
+    select
+        as_of_date,
+        owner_id,
+        amount_reporting,
+        probability,
+        is_past_close_date
+    from {{ ref('fct_pipeline_snapshots') }}
 
 ),
 
@@ -194,46 +213,42 @@ spine as (
 
 ),
 
--- open at month end: created on or before it and not closed on or before it (current amount
--- and probability: the CRM keeps no history of either)
+-- The day each month's pipeline is taken: its month end, or for a month whose end is after the
+-- data's last complete day the latest as-of date inside it (util_pipeline_as_of_dates).
+month_as_of_dates as (
+
+    select
+        months.month_start_date,
+        max(as_of_dates.as_of_date) as pipeline_as_of_date
+    from months
+    inner join as_of_dates
+        on
+            as_of_dates.as_of_date >= months.month_start_date
+            and as_of_dates.as_of_date <= months.month_end_date
+    group by months.month_start_date
+
+),
+
+-- open at that day's end as known then (fct_pipeline_snapshots: amount at that day's rate,
+-- stage probability and close date as they stood), not with today's amount and stage
 open_pipeline as (
 
     select
-        spine.month_start_date,
-        spine.rep_id,
-        sum(opportunities.amount_reporting) as open_pipeline_reporting,
-        -- exact: decimal products summed, scaled by the decimal 0.01 (dividing by 100 gives a
-        -- DOUBLE on DuckDB, whose sum moved the last cent with the row order)
-        sum(opportunities.amount_reporting * opportunities.probability) * 0.01
-            as weighted_pipeline_reporting,
-        -- slipped at the month's end: still open today with a close date by then (the CRM
-        -- rewrites a close date when a deal closes, so a deal that slipped and closed later
-        -- cannot be seen as slipped in the months it was)
-        sum(
-            case
-                when opportunities.is_slipped and opportunities.close_date <= spine.month_end_date
-                    then 1
-                else 0
-            end
-        ) as slipped_opportunities,
-        sum(
-            case
-                when opportunities.is_slipped and opportunities.close_date <= spine.month_end_date
-                    then opportunities.amount_reporting
-            end
-        ) as slipped_pipeline_reporting
-    from spine
-    inner join opportunities
-        on
-            spine.rep_id = opportunities.owner_id
-            and spine.month_end_date >= opportunities.created_date
-            and not (
-                opportunities.is_closed
-                and spine.month_end_date >= opportunities.close_date
-            )
+        month_as_of_dates.month_start_date,
+        snapshots.owner_id as rep_id,
+        sum(snapshots.amount_reporting) as open_pipeline_reporting,
+        -- exact: decimal products summed (probability is a decimal 0..1), rounded once below
+        sum(snapshots.amount_reporting * snapshots.probability) as weighted_pipeline_reporting,
+        -- slipped: its close date, as known then, had passed by that day
+        sum(case when snapshots.is_past_close_date then 1 else 0 end) as slipped_opportunities,
+        sum(case when snapshots.is_past_close_date then snapshots.amount_reporting end)
+            as slipped_pipeline_reporting
+    from month_as_of_dates
+    inner join snapshots
+        on month_as_of_dates.pipeline_as_of_date = snapshots.as_of_date
     group by
-        spine.month_start_date,
-        spine.rep_id
+        month_as_of_dates.month_start_date,
+        snapshots.owner_id
 
 ),
 
@@ -302,14 +317,29 @@ final as (
             as won_sales_cycle_days,
         cast(coalesce(closed_counts.won_sales_cycle_days, 0) as double)
         / nullif(coalesce(closed_counts.opportunities_won, 0), 0) as avg_sales_cycle_days,
-        cast(coalesce(open_pipeline.open_pipeline_reporting, 0) as decimal(18, 2))
-            as open_pipeline_reporting,
-        cast(
-            round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2) as decimal(18, 2)
-        ) as weighted_pipeline_reporting,
-        cast(coalesce(open_pipeline.slipped_opportunities, 0) as bigint) as slipped_opportunities,
-        cast(coalesce(open_pipeline.slipped_pipeline_reporting, 0) as decimal(18, 2))
-            as slipped_pipeline_reporting,
+        -- 0 for a rep without open deals that day; null for a month without a pipeline day
+        case
+            when month_as_of_dates.pipeline_as_of_date is not null
+                then cast(coalesce(open_pipeline.open_pipeline_reporting, 0) as decimal(18, 2))
+        end as open_pipeline_reporting,
+        case
+            when month_as_of_dates.pipeline_as_of_date is not null
+                then cast(
+                    round(coalesce(open_pipeline.weighted_pipeline_reporting, 0), 2)
+                    as decimal(18, 2)
+                )
+        end as weighted_pipeline_reporting,
+        case
+            when month_as_of_dates.pipeline_as_of_date is not null
+                then cast(coalesce(open_pipeline.slipped_opportunities, 0) as bigint)
+        end as slipped_opportunities,
+        case
+            when month_as_of_dates.pipeline_as_of_date is not null
+                then cast(
+                    coalesce(open_pipeline.slipped_pipeline_reporting, 0) as decimal(18, 2)
+                )
+        end as slipped_pipeline_reporting,
+        month_as_of_dates.pipeline_as_of_date,
         cast(monthly_quotas.quota_amount as decimal(18, 2)) as quota_amount,
         cast(coalesce(closed_counts.quota_bookings_reporting, 0) as decimal(18, 2))
             as quota_bookings_reporting,
@@ -338,6 +368,8 @@ final as (
         on
             spine.rep_id = closed_counts.owner_id
             and spine.month_start_date = closed_counts.month_start_date
+    left join month_as_of_dates
+        on spine.month_start_date = month_as_of_dates.month_start_date
     left join open_pipeline
         on
             spine.rep_id = open_pipeline.rep_id
