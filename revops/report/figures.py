@@ -752,7 +752,7 @@ def forecast_vs_actual(data: ReportData) -> FigureSpec:
                     hovertemplate=f"{label} %{{x|%b %Y}}: %{{y:{money}}}<extra></extra>",
                 )
             )
-        fig.update_layout(barmode="overlay", xaxis_title="Quarter (first day)")
+        fig.update_layout(barmode="overlay")
     return FigureSpec(
         "fig-forecast-vs-actual",
         f"New-business bookings: forecast {band or ''} days before quarter end vs actual",
@@ -842,13 +842,14 @@ def forecast_accuracy_table(data: ReportData) -> FigureSpec:
                     ],
                     "align": "left",
                 },
+                columnwidth=[1, 1.2, 2, 1, 1, 1, 1, 1, 0.8],
             )
         )
     return FigureSpec(
         "fig-forecast-accuracy",
         "Forecast accuracy by method (all segments)",
         d.FORECAST_ACCURACY,
-        _style(fig, height=80 + 24 * max(len(rows), 1)),
+        _style(fig, height=110 + 30 * max(len(rows), 1)),
         d.FORECAST_ACCURACY.source,
     )
 
