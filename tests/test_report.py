@@ -712,7 +712,9 @@ _PROBE = """
       id: div.id,
       plotly: div.classList.contains('js-plotly-plot'),
       svgs: div.querySelectorAll('.main-svg').length,
-      traces: div.querySelectorAll('.trace, .hm, g.heatmaplayer image').length,
+      // a table figure (go.Table) draws its cells in g.table-control-view
+      traces: div.querySelectorAll('.trace, .hm, g.heatmaplayer image, g.table-control-view')
+        .length,
       x: box.left + window.scrollX, y: box.top + window.scrollY,
       width: box.width, height: box.height,
     };
