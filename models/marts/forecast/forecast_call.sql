@@ -9,6 +9,7 @@
 -- best_case_call + pipeline. Amounts without a reporting-currency conversion are left out and
 -- counted (deals_unconverted). Deals owned by a queue or a user without a manager roll up
 -- to the team key `unassigned`.
+{%- set quarter_after = dbt.dateadd('month', 3, dbt.date_trunc('quarter', 'as_of_date')) %}
 with
 
 latest as (
@@ -31,7 +32,9 @@ periods as (
         'quarter' as period_grain,
         as_of_date,
         cast({{ dbt.date_trunc('quarter', 'as_of_date') }} as date) as period_start,
-        cast({{ dbt.last_day('as_of_date', 'quarter') }} as date) as period_end
+        -- the quarter's last day by month arithmetic (as int_forecast_periods), which every
+        -- adapter's dateadd supports
+        cast({{ dbt.dateadd('day', -1, quarter_after) }} as date) as period_end
     from latest
 
 ),
