@@ -5,7 +5,7 @@
 -- reporting currency x the win rate of its stage, age band and segment (forecast_win_rates,
 -- learned from deals closed before the as-of date) when that rate rests on at least
 -- forecast_min_segment_observations observations, else the rate of all segments
--- (deals_fallback counts these). A deal with no rate at all (no closed deal ever seen in its
+-- (deals_fallback counts these), rounded half up to the cent per deal. A deal with no rate at all (no closed deal ever seen in its
 -- stage and age band) or without a converted amount is left out and counted (deals_left_out).
 {%- set min_obs = numeric_setting('forecast_min_segment_observations', whole=true) | int %}
 with
@@ -43,7 +43,7 @@ win_rates as (
         stage_name,
         age_band,
         observations,
-        win_rate
+        won_observations
     from {{ ref('forecast_win_rates') }}
 
 ),
@@ -57,10 +57,14 @@ rated as (
         snapshots.segment,
         snapshots.amount_reporting,
         case
-            when own_rate.observations >= {{ min_obs }} then own_rate.win_rate
-            else all_rate.win_rate
-        end as win_rate,
-        coalesce(own_rate.observations, 0) < {{ min_obs }} and all_rate.win_rate is not null
+            when own_rate.observations >= {{ min_obs }} then own_rate.won_observations
+            else all_rate.won_observations
+        end as won_observations,
+        case
+            when own_rate.observations >= {{ min_obs }} then own_rate.observations
+            else all_rate.observations
+        end as observations,
+        coalesce(own_rate.observations, 0) < {{ min_obs }} and all_rate.observations is not null
             as is_fallback
     from periods
     inner join snapshots
@@ -83,22 +87,41 @@ rated as (
 
 ),
 
+valued as (
+
+    -- amount x won / observations, exactly, rounded half up to the cent per deal (integer
+    -- arithmetic: the same cents on every engine)
+    select
+        as_of_date,
+        period_grain,
+        period_start,
+        segment,
+        amount_reporting,
+        observations,
+        is_fallback,
+        {{ divide_round_half_up(
+            ['amount_reporting * 100', 'won_observations'], 'observations'
+        ) }} / 100.0 as expected_amount
+    from rated
+
+),
+
 final as (
 
     select
         period_grain,
         segment,
-        cast(coalesce(sum(amount_reporting * win_rate), 0) as decimal(18, 2)) as forecast_remaining,
+        cast(coalesce(sum(expected_amount), 0) as decimal(18, 2)) as forecast_remaining,
         cast(count(*) as bigint) as open_deals,
         cast(sum(
-            case when amount_reporting is null or win_rate is null then 1 else 0 end
+            case when amount_reporting is null or observations is null then 1 else 0 end
         ) as bigint) as deals_left_out,
         cast(sum(
             case when is_fallback and amount_reporting is not null then 1 else 0 end
         ) as bigint) as deals_fallback,
         as_of_date,
         period_start
-    from rated
+    from valued
     group by as_of_date, period_grain, period_start, segment
 
 )
