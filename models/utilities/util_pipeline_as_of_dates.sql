@@ -3,10 +3,10 @@
 -- opportunities: a delivery holds every change of its day): every month end; every quarter
 -- end minus each horizon of the setting `forecast_horizon_days` (a month's own 30-day horizon
 -- is the previous month end, so month ends minus 30 days are not added); the last
--- `pipeline_recent_mondays` Mondays.
+-- `pipeline_recent_mondays` Mondays; and the last complete day itself (today's pipeline).
 {%- set horizons = list_setting('forecast_horizon_days') %}
 {%- for horizon in horizons %}
-    {%- if not modules.re.match('^[0-9]+$', horizon) %}
+{%- if not modules.re.match('^[0-9]+$', horizon) %}
         {{ exceptions.raise_compiler_error(
             "Setting forecast_horizon_days (REVOPS_FORECAST_HORIZON_DAYS) must list whole numbers of days, got '" ~ horizon ~ "'"
         ) }}
@@ -86,8 +86,10 @@ flagged as (
         calendar.calendar_date = calendar.quarter_end_date as is_quarter_end,
         calendar.calendar_date in (select horizon_dates.calendar_date from horizon_dates)
             as is_horizon_date,
-        coalesce(mondays.monday_rank <= {{ recent_mondays }}, false) as is_recent_monday
+        coalesce(mondays.monday_rank <= {{ recent_mondays }}, false) as is_recent_monday,
+        calendar.calendar_date = last_complete.last_complete_date as is_latest_day
     from calendar
+    cross join last_complete
     left join mondays
         on calendar.calendar_date = mondays.calendar_date
 
@@ -100,7 +102,8 @@ final as (
         flagged.is_month_end,
         flagged.is_quarter_end,
         flagged.is_horizon_date,
-        flagged.is_recent_monday
+        flagged.is_recent_monday,
+        flagged.is_latest_day
     from flagged
     cross join window_bounds
     cross join last_complete
@@ -110,6 +113,7 @@ final as (
             or flagged.is_quarter_end
             or flagged.is_horizon_date
             or flagged.is_recent_monday
+            or flagged.is_latest_day
         )
         and flagged.as_of_date >= window_bounds.history_start_date
         and flagged.as_of_date <= last_complete.last_complete_date

@@ -9,16 +9,12 @@
 -- Incremental by as-of date: a run adds only the as-of dates not yet in the table, so the
 -- pipeline of a past day is never recomputed from later deliveries (`--full-refresh`
 -- rebuilds it). An as-of date no longer listed (a Monday older than the last
--- `pipeline_recent_mondays`) is removed on DuckDB.
+-- `pipeline_recent_mondays`, the previous latest day) is removed on DuckDB.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook=(
-        ["delete from " ~ this ~ " where as_of_date not in (select as_of_date from "
-            ~ ref('util_pipeline_as_of_dates') ~ ")"]
-        if target.type == 'duckdb' else []
-    ),
+    post_hook="{{ prune_pipeline_as_of_dates() }}",
 ) }}
 {%- set corporate_currency = setting('corporate_currency') %}
 with
@@ -144,18 +140,23 @@ history_counted as (
         sum(
             case
                 when
-                    previous_stage_name is null or previous_stage_name <> stage_name
+                    history_ordered.previous_stage_name is null
+                    or history_ordered.previous_stage_name <> history_ordered.stage_name
                     then 1
                 else 0
             end
         ) over (
-            partition by opportunity_id
-            order by changed_at, opportunity_history_id
+            partition by history_ordered.opportunity_id
+            order by history_ordered.changed_at, history_ordered.opportunity_history_id
             rows between unbounded preceding and current row
         ) as stay_number,
-        sum(case when close_date > previous_close_date then 1 else 0 end) over (
-            partition by opportunity_id
-            order by changed_at, opportunity_history_id
+        sum(
+            case
+                when history_ordered.close_date > history_ordered.previous_close_date then 1 else 0
+            end
+        ) over (
+            partition by history_ordered.opportunity_id
+            order by history_ordered.changed_at, history_ordered.opportunity_history_id
             rows between unbounded preceding and current row
         ) as close_date_push_count
     from history_ordered
@@ -166,10 +167,12 @@ history_stays as (
 
     select
         history_counted.*,
-        min(changed_at) over (partition by opportunity_id, stay_number) as stage_entered_at,
+        min(history_counted.changed_at)
+            over (partition by history_counted.opportunity_id, history_counted.stay_number)
+            as stage_entered_at,
         row_number() over (
-            partition by opportunity_id, effective_date
-            order by changed_at desc, opportunity_history_id desc
+            partition by history_counted.opportunity_id, history_counted.effective_date
+            order by history_counted.changed_at desc, history_counted.opportunity_history_id desc
         ) as row_in_day
     from history_counted
 
@@ -180,11 +183,11 @@ history_days as (
     -- The state at the end of each day with a change, valid until the next such day.
     select
         history_stays.*,
-        lead(effective_date) over (
-            partition by opportunity_id order by effective_date
+        lead(history_stays.effective_date) over (
+            partition by history_stays.opportunity_id order by history_stays.effective_date
         ) as next_effective_date
     from history_stays
-    where row_in_day = 1
+    where history_stays.row_in_day = 1
 
 ),
 
@@ -205,11 +208,11 @@ version_days as (
 
     select
         versions_ranked.*,
-        lead(effective_date) over (
-            partition by opportunity_id order by effective_date
+        lead(versions_ranked.effective_date) over (
+            partition by versions_ranked.opportunity_id order by versions_ranked.effective_date
         ) as next_effective_date
     from versions_ranked
-    where row_in_day = 1
+    where versions_ranked.row_in_day = 1
 
 ),
 
@@ -242,18 +245,18 @@ known as (
     from as_of_dates
     inner join version_days
         on
-            version_days.effective_date <= as_of_dates.as_of_date
+            as_of_dates.as_of_date >= version_days.effective_date
             and (
                 version_days.next_effective_date is null
-                or version_days.next_effective_date > as_of_dates.as_of_date
+                or as_of_dates.as_of_date < version_days.next_effective_date
             )
     left join history_days
         on
             version_days.opportunity_id = history_days.opportunity_id
-            and history_days.effective_date <= as_of_dates.as_of_date
+            and as_of_dates.as_of_date >= history_days.effective_date
             and (
                 history_days.next_effective_date is null
-                or history_days.next_effective_date > as_of_dates.as_of_date
+                or as_of_dates.as_of_date < history_days.next_effective_date
             )
 
 ),

@@ -5,8 +5,9 @@
 -- reporting currency x the win rate of its stage, age band and segment (forecast_win_rates,
 -- learned from deals closed before the as-of date) when that rate rests on at least
 -- forecast_min_segment_observations observations, else the rate of all segments
--- (deals_fallback counts these), rounded half up to the cent per deal. A deal with no rate at all (no closed deal ever seen in its
--- stage and age band) or without a converted amount is left out and counted (deals_left_out).
+-- (deals_fallback counts these), rounded half up to the cent per deal. A deal with no rate at
+-- all (no closed deal ever seen in its stage and age band) or without a converted amount is
+-- left out and counted (deals_left_out).
 {%- set min_obs = numeric_setting('forecast_min_segment_observations', whole=true) | int %}
 with
 

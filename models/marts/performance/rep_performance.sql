@@ -223,8 +223,8 @@ month_as_of_dates as (
     from months
     inner join as_of_dates
         on
-            as_of_dates.as_of_date >= months.month_start_date
-            and as_of_dates.as_of_date <= months.month_end_date
+            months.month_start_date <= as_of_dates.as_of_date
+            and months.month_end_date >= as_of_dates.as_of_date
     group by months.month_start_date
 
 ),

@@ -43,7 +43,7 @@ renamed as (
         OwnerId as owner_id,
         Type as opportunity_type,
         StageName as stage_name,
-        -- empty: the org's corporate currency (decided downstream, as in stg_salesforce__opportunities)
+        -- empty: the corporate currency (decided downstream, as for the latest version)
         upper(trim(CurrencyIsoCode)) as currency,
         {{ try_cast('Amount', 'decimal(18, 2)') }} as amount,
         {{ try_cast('Probability', 'decimal(5, 2)') }} as probability,
