@@ -231,6 +231,7 @@ ADDED_KEYS = (
     "mrr_fx_neutral",
     "costs",
     "cltv_and_pipeline",
+    "forecast_outcomes",
     "pipeline_as_of",
 )
 MRR_KEPT_FIELDS = ["month", "segment", "mrr", "mrr_constant_currency", "customers", "previous_mrr"]

@@ -16,6 +16,7 @@ DOC = ROOT / "docs" / "METRICS.md"
 MODEL_YAML = (
     ROOT / "models/marts/metrics/_metrics__models.yml",
     ROOT / "models/marts/performance/_performance__models.yml",
+    ROOT / "models/marts/forecast/_forecast_bookings__models.yml",
     ROOT / "models/marts/forecast/_forecast__models.yml",
 )
 METRIC_MODELS = (

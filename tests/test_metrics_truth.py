@@ -7,6 +7,7 @@ singular tests in data-tests/ check the `All` rows and MRR; these go per segment
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -423,6 +424,51 @@ def test_cltv_is_arpa_times_margin_over_the_trailing_churn_with_the_cap_flagged(
         capped += is_capped
         uncapped += not is_capped
     assert capped > 0 and uncapped > 0
+
+
+def test_forecast_actuals_equal_the_truth_outcomes(s_dirty_warehouse, con):
+    """forecast_accuracy's actual_bookings (and its won deals left out for want of a converted
+    amount) per ended month and quarter and segment (and All) equal truth.json
+    `forecast_outcomes`; every ended period is backtested by each of the three methods."""
+    company, _ = s_dirty_warehouse
+    truth = {
+        (r["period_grain"], r["period_start"], r["segment"]): r
+        for r in company.truth["forecast_outcomes"]["rows"]
+    }
+    rows = con.execute(
+        "select period_grain, strftime(period_start, '%Y-%m-%d'), segment, "
+        "any_value(actual_bookings), any_value(actual_unconverted), "
+        "count(distinct actual_bookings), count(distinct method) "
+        "from forecast_accuracy group by all"
+    ).fetchall()
+    assert len(rows) > 100
+    nonzero = 0
+    for grain, start, segment, actual, unconverted, n_actuals, n_methods in rows:
+        expected = truth[(grain, start, segment)]
+        assert n_actuals == 1 and n_methods == 3, (grain, start, segment)
+        assert Decimal(actual) == Decimal(expected["new_business_won_amount"]), (
+            grain, start, segment, actual, expected
+        )  # fmt: skip
+        assert unconverted == expected["won_without_amount"] + expected["won_unconverted"]
+        nonzero += actual != 0
+    assert nonzero > 50
+    # every quarter that had ended by the latest as-of date, from the first forecast on, is there
+    first, last = con.execute(
+        "select min(as_of_date), max(as_of_date) from int_forecast_periods"
+    ).fetchone()
+    first_quarter = f"{first.year:04d}-{3 * ((first.month - 1) // 3) + 1:02d}-01"
+    expected_quarters = set()
+    for grain, start, segment in truth:
+        year, month = int(start[:4]), int(start[5:7])
+        end_year, end_month = (year + 1, 1) if month == 10 else (year, month + 3)
+        if (
+            grain == "quarter"
+            and start >= first_quarter
+            and date(end_year, end_month, 1) <= last + timedelta(days=1)
+        ):
+            expected_quarters.add((grain, start, segment))
+    got = {(g, s, seg) for g, s, seg, *_ in rows if g == "quarter"}
+    assert got == expected_quarters and len(got) >= 8 * 4
 
 
 def test_pipeline_as_of_each_day_equals_the_truth(s_dirty_warehouse, con):

@@ -137,12 +137,13 @@ def test_report_result_and_sections(report: ReportResult, page: str, report_data
         "revenue",
         "funnel",
         "sales",
+        "forecast",
         "marketing",
         "retention",
         "notes",
     )
     assert report.tiles == tuple(key for key, _ in d.TILES)
-    assert report_data["figures"] == list(report.figures) and len(report.figures) == 10
+    assert report_data["figures"] == list(report.figures) and len(report.figures) == 13
     # The freshness panel comes first on the page, then the tiles.
     assert page.index('id="freshness"') < page.index('id="headline"') < page.index('id="revenue"')
     # plotly.js is inlined exactly once, and every figure has a div and a spec.
@@ -711,7 +712,9 @@ _PROBE = """
       id: div.id,
       plotly: div.classList.contains('js-plotly-plot'),
       svgs: div.querySelectorAll('.main-svg').length,
-      traces: div.querySelectorAll('.trace, .hm, g.heatmaplayer image').length,
+      // a table figure (go.Table) draws its cells in g.table-control-view
+      traces: div.querySelectorAll('.trace, .hm, g.heatmaplayer image, g.table-control-view')
+        .length,
       x: box.left + window.scrollX, y: box.top + window.scrollY,
       width: box.width, height: box.height,
     };
@@ -856,3 +859,46 @@ def test_open_quarantined_rows_are_listed_bounded(xs_serving: Path, tmp_path: Pa
     assert "x.jsonl" not in table  # released
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     assert data["quarantine"]["open"] == 60
+
+
+def test_forecast_figures_are_the_forecast_marts(parsed: _Scripts, xs_serving: Path):
+    """Forecast vs actual: per ended quarter, the actual and each method's forecast made 30
+    days before quarter end (forecast_accuracy, All); the call: the current quarter's closed
+    won and open amounts by category per segment and All (forecast_call); the accuracy table:
+    forecast_accuracy_by_method's All rows."""
+    versus = _figure(parsed, "fig-forecast-vs-actual")["data"]
+    assert [t["name"] for t in versus] == [
+        "Actual", "Weighted pipeline", "Historical conversion", "Run-rate"
+    ]  # fmt: skip
+    rows = _sql(
+        xs_serving,
+        "select method, strftime(period_start, '%Y-%m-%d'), forecast_total, actual_bookings "
+        "from forecast_accuracy where segment = 'All' and period_grain = 'quarter' "
+        "and horizon_days = 30",
+    )
+    assert len(rows) >= 3 * 8
+    quarters = [x[:10] for x in versus[0]["x"]]
+    actual = {q: a for _, q, _, a in rows}
+    assert quarters == sorted(actual)
+    assert all(_close(y, actual[q]) for q, y in zip(quarters, versus[0]["y"], strict=True))
+    for trace, method in zip(
+        versus[1:], ("weighted_pipeline", "historical_conversion", "run_rate"), strict=True
+    ):
+        expected = {q: f for m, q, f, _ in rows if m == method}
+        got = dict(zip([x[:10] for x in trace["x"]], trace["y"], strict=True))
+        assert all(_close(got[q], expected.get(q)) for q in quarters), method
+    call = _figure(parsed, "fig-forecast-call")["data"]
+    assert [t["name"] for t in call] == ["Closed won", "Commit", "Best case", "Pipeline"]
+    expected_call = _sql(
+        xs_serving,
+        "select rollup_key, closed_won, commit_amount, best_case_amount, pipeline_amount "
+        "from forecast_call where period_grain = 'quarter' and rollup_level in ('segment', 'All') "
+        "order by rollup_level, rollup_key",
+    )
+    assert call[0]["x"] == [r[0] for r in expected_call] and "All" in call[0]["x"]
+    for i, trace in enumerate(call, start=1):
+        assert all(_close(y, r[i]) for y, r in zip(trace["y"], expected_call, strict=True))
+    table = _figure(parsed, "fig-forecast-accuracy")["data"][0]
+    n = _sql(xs_serving, "select count(*) from forecast_accuracy_by_method where segment = 'All'")
+    assert len(table["cells"]["values"][0]) == n[0][0] >= 3 * 2
+    assert table["cells"]["values"][8].count("best") >= 3

@@ -147,3 +147,32 @@ def test_mf_query_by_quarter_sums_flows_and_takes_stocks_at_the_quarter_end(
         assert same(row["close_rate"], won / closed if closed else None), key
         assert same(row["mrr"], stocks[key][0]), key
         assert same(row["customers"], stocks[key][1]), key
+
+
+def test_mf_forecast_mape_and_bias_equal_forecast_accuracy_by_method(s_dirty_warehouse, mf_project):
+    """forecast_mape and forecast_mean_bias per method, period grain, horizon band and segment
+    are forecast_accuracy_by_method's mape and mean_bias (the same mean, summed in another
+    order: equal to 1e-12), and forecasts_scored its n_forecasts."""
+    _, warehouse = s_dirty_warehouse
+    dims = [
+        "forecast__forecast_method",
+        "forecast__forecast_period_grain",
+        "forecast__forecast_horizon_band",
+        "segment",
+    ]
+    rows = mf_query(mf_project, ["forecast_mape", "forecast_mean_bias", "forecasts_scored"], dims)
+    got = {tuple(str(row[d]) for d in dims): row for row in rows if row[dims[2]] != ""}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        expected = con.execute(
+            "select method, period_grain, cast(horizon_band as varchar), segment, mape, "
+            "mean_bias, n_forecasts from forecast_accuracy_by_method"
+        ).fetchall()
+    assert len(expected) >= 3 * 2 * 3 * 2 and set(got) == {tuple(r[:4]) for r in expected}
+    for *key, mape, bias, n in expected:
+        row = got[tuple(key)]
+        assert int(float(row["forecasts_scored"])) == n, key
+        if mape is None:
+            assert row["forecast_mape"] == "" and n == 0, key
+            continue
+        assert float(row["forecast_mape"]) == pytest.approx(mape, rel=1e-12), key
+        assert float(row["forecast_mean_bias"]) == pytest.approx(bias, rel=1e-12, abs=1e-15), key

@@ -515,6 +515,53 @@ def _deal_categories(rows, months, segments) -> dict:
     }
 
 
+def _forecast_outcomes(rows, months: list[str], segments: list[str]) -> dict:
+    """truth `forecast_outcomes`: the final new-business bookings per month and per quarter,
+    per segment and over every segment (`All`), what forecast_accuracy's actuals must equal."""
+    out = []
+    periods: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for m in months:
+        year, month = int(m[:4]), int(m[5:7])
+        periods[("month", f"{m}-01")].append(m)
+        periods[("quarter", f"{year:04d}-{3 * ((month - 1) // 3) + 1:02d}-01")].append(m)
+    fields = ("won", "won_amount_cents", "won_without_amount", "won_unconverted")
+    for (grain, start), period_months in sorted(periods.items()):
+        total = dict.fromkeys(fields, 0)
+        for s in [*segments, "All"]:
+            if s == "All":
+                part = total
+            else:
+                part = {
+                    f: sum(
+                        int(rows.get((m, s), {}).get(f"new_business_{f}", 0)) for m in period_months
+                    )
+                    for f in fields
+                }
+                for f in fields:
+                    total[f] += part[f]
+            out.append(
+                {
+                    "period_grain": grain,
+                    "period_start": start,
+                    "segment": s,
+                    "new_business_won": part["won"],
+                    "new_business_won_amount": truth.cents_str(part["won_amount_cents"]),
+                    "won_without_amount": part["won_without_amount"],
+                    "won_unconverted": part["won_unconverted"],
+                }
+            )
+    return {
+        "definition": (
+            "per month and per quarter (period_start its first day) and segment (and All): "
+            "new-business opportunities won with a close date in the period and their won amount "
+            "in the reporting currency, leaving out (and counting) won deals without an Amount "
+            "or without a usable FX rate, as deal_categories does; a period the history only "
+            "partly covers holds the covered months"
+        ),
+        "rows": out,
+    }
+
+
 def build_truth(
     config,
     leads,
@@ -619,6 +666,7 @@ def build_truth(
                 rec[f"{typ}_won_amount"] = _won_amount(r, f"{typ}_")
             funnel.append(rec)
     deal_categories = _deal_categories(rows, months, segments_all)
+    forecast_outcomes = _forecast_outcomes(rows, months, list(crm.SEGMENTS))
     # won deals per month and owner (every opportunity owner is a user)
     user_id = sf_ids("005", np.arange(users.name.size))
     rep_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -807,6 +855,7 @@ def build_truth(
         "mrr_fx_neutral": mrr_fx_neutral,
         "costs": _costs(leads, live, expenses, months, m0),
         "cltv_and_pipeline": cltv_and_pipeline,
+        "forecast_outcomes": forecast_outcomes,
         "ad_spend": spend,
         "dirty": faults,
         "reps": reps,

@@ -51,6 +51,12 @@ class ReportData:
     # Open (unreleased) quarantined cells, at most QUARANTINE_ROWS, and how many in all.
     quarantine: list[Row] = field(default_factory=list)
     quarantine_open: int = 0
+    # Forecasts (models/marts/forecast), `All` segment unless said: accuracy of ended periods,
+    # the track record per method, and the current call (every roll-up). Empty in a snapshot
+    # published before the forecast marts existed.
+    forecast_accuracy: list[Row] = field(default_factory=list)
+    forecast_accuracy_by_method: list[Row] = field(default_factory=list)
+    forecast_call: list[Row] = field(default_factory=list)
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -153,6 +159,31 @@ def read_quarantine(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], int]:
     return rows, int(total)
 
 
+def read_forecasts(con: duckdb.DuckDBPyConnection) -> dict[str, list[Row]]:
+    """The forecast marts the report shows, or nothing for those the snapshot does not hold."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_name in "
+            "('forecast_accuracy', 'forecast_accuracy_by_method', 'forecast_call')"
+        ).fetchall()
+    }
+    sql = {
+        "forecast_accuracy": (
+            "select * from forecast_accuracy where segment = 'All' "
+            "order by period_grain, period_start, method, as_of_date"
+        ),
+        "forecast_accuracy_by_method": (
+            "select * from forecast_accuracy_by_method where segment = 'All' "
+            "order by period_grain, horizon_band desc, method"
+        ),
+        "forecast_call": (
+            "select * from forecast_call order by period_grain, rollup_level, rollup_key"
+        ),
+    }
+    return {name: query(con, text) for name, text in sql.items() if name in present}
+
+
 def read_report_data(
     serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
 ) -> ReportData:
@@ -211,6 +242,7 @@ def read_report_data(
             failed_files=read_failed_files(con),
             quarantine=quarantine,
             quarantine_open=quarantine_open,
+            **read_forecasts(con),
         )
     finally:
         con.close()

@@ -241,6 +241,48 @@ TILES: tuple[tuple[str, MetricDefinition], ...] = (
     ("mqls", MQLS),
 )
 
+_FORECAST = "Sales forecasts and their track record"
+FORECAST_VS_ACTUAL = MetricDefinition(
+    "New-business bookings forecast vs actual",
+    "Each method's quarter forecast (closed won to date + what it expects still to be won), made "
+    "about 30 days before quarter end with only what was known then, against the quarter's "
+    "actual new-business bookings.",
+    (
+        "forecast_accuracy.forecast_total",
+        "forecast_accuracy.actual_bookings",
+        "forecast_accuracy.horizon_band",
+    ),
+    _FORECAST,
+)
+FORECAST_CALL = MetricDefinition(
+    "Forecast call, current quarter",
+    "Closed won to date, then open new-business deals closing in the quarter by forecast "
+    "category (Commit, Best Case, Pipeline) as of the latest snapshot: commit call = closed + "
+    "commit; best case call = commit call + best case.",
+    (
+        "forecast_call.closed_won",
+        "forecast_call.commit_amount",
+        "forecast_call.best_case_amount",
+        "forecast_call.pipeline_amount",
+        "forecast_call.commit_call",
+        "forecast_call.best_case_call",
+    ),
+    _FORECAST,
+)
+FORECAST_ACCURACY = MetricDefinition(
+    "Forecast accuracy by method",
+    "MAPE (mean of |forecast - actual| / actual) and mean bias of each method's forecasts of "
+    "ended periods, by period grain and horizon band, all segments; periods with an actual of "
+    "0 are counted, not averaged.",
+    (
+        "forecast_accuracy_by_method.mape",
+        "forecast_accuracy_by_method.mean_bias",
+        "forecast_accuracy_by_method.n_forecasts",
+        "forecast_accuracy_by_method.is_best_method",
+    ),
+    _FORECAST,
+)
+
 ALL_DEFINITIONS: tuple[MetricDefinition, ...] = (
     *(d for _, d in TILES),
     MRR_BY_SEGMENT,
@@ -251,4 +293,7 @@ ALL_DEFINITIONS: tuple[MetricDefinition, ...] = (
     CHANNELS,
     COHORT_NRR,
     NRR_HEATMAP,
+    FORECAST_VS_ACTUAL,
+    FORECAST_CALL,
+    FORECAST_ACCURACY,
 )

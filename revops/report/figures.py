@@ -689,6 +689,171 @@ def nrr_heatmap(data: ReportData) -> FigureSpec:
     )
 
 
+FORECAST_METHODS = {
+    "weighted_pipeline": ("Weighted pipeline", "#4c78a8"),
+    "historical_conversion": ("Historical conversion", "#f58518"),
+    "run_rate": ("Run-rate", "#54a24b"),
+}
+CALL_PARTS = (
+    ("closed_won", "Closed won", "#1f7a4d"),
+    ("commit_amount", "Commit", "#4c78a8"),
+    ("best_case_amount", "Best case", "#9ecae9"),
+    ("pipeline_amount", "Pipeline", "#d3d3d3"),
+)
+
+
+def forecast_band_rows(data: ReportData) -> tuple[int | None, list[Row]]:
+    """Quarter forecasts of ended quarters made exactly the smallest horizon band's days before
+    quarter end (the quarter end minus 30 days by default), `All` segment."""
+    bands = [r["horizon_band"] for r in data.forecast_accuracy if r["horizon_band"] is not None]
+    if not bands:
+        return None, []
+    band = min(bands)
+    rows = [
+        r
+        for r in data.forecast_accuracy
+        if r["period_grain"] == "quarter" and r["horizon_days"] == band
+    ]
+    return band, rows
+
+
+def forecast_vs_actual(data: ReportData) -> FigureSpec:
+    """Per ended quarter: each method's forecast made `band` days before its end, and the
+    actual new-business bookings."""
+    fig = go.Figure()
+    band, rows = forecast_band_rows(data)
+    if not rows:
+        fig = _no_rows(fig, "forecast_accuracy")
+    else:
+        money = _money_format(data.reporting_currency)
+        actual = {plain(r["period_start"]): plain(r["actual_bookings"]) for r in rows}
+        quarters = sorted(actual)
+        fig.add_trace(
+            go.Bar(
+                x=quarters,
+                y=[actual[q] for q in quarters],
+                name="Actual",
+                marker_color="#c7c7c7",
+                hovertemplate=f"Actual %{{x|%b %Y}}: %{{y:{money}}}<extra></extra>",
+            )
+        )
+        for method, (label, colour) in FORECAST_METHODS.items():
+            by_quarter = {plain(r["period_start"]): r for r in rows if r["method"] == method}
+            fig.add_trace(
+                go.Scatter(
+                    x=quarters,
+                    y=[
+                        plain(by_quarter[q]["forecast_total"]) if q in by_quarter else None
+                        for q in quarters
+                    ],
+                    name=label,
+                    mode="lines+markers",
+                    line={"color": colour},
+                    hovertemplate=f"{label} %{{x|%b %Y}}: %{{y:{money}}}<extra></extra>",
+                )
+            )
+        fig.update_layout(barmode="overlay")
+    return FigureSpec(
+        "fig-forecast-vs-actual",
+        f"New-business bookings: forecast {band or ''} days before quarter end vs actual",
+        d.FORECAST_VS_ACTUAL,
+        _style(fig),
+        d.FORECAST_VS_ACTUAL.source,
+    )
+
+
+def forecast_call(data: ReportData) -> FigureSpec:
+    """The current quarter's call by segment and for all segments, stacked by category."""
+    fig = go.Figure()
+    rows = [
+        r
+        for r in data.forecast_call
+        if r["period_grain"] == "quarter" and r["rollup_level"] in ("segment", ALL)
+    ]
+    note = ""
+    if not rows:
+        fig = _no_rows(fig, "forecast_call")
+    else:
+        money = _money_format(data.reporting_currency)
+        keys = [r["rollup_key"] for r in rows]
+        for column, label, colour in CALL_PARTS:
+            fig.add_trace(
+                go.Bar(
+                    x=keys,
+                    y=_series(rows, column),
+                    name=label,
+                    marker_color=colour,
+                    hovertemplate=f"%{{x}} {label}: %{{y:{money}}}<extra></extra>",
+                )
+            )
+        fig.update_layout(barmode="stack")
+        first = rows[0]
+        note = (
+            f"Quarter starting {plain(first['period_start'])}, as of {plain(first['as_of_date'])}."
+            " Deals without a converted amount are counted in forecast_call.deals_unconverted."
+        )
+    return FigureSpec(
+        "fig-forecast-call",
+        "Forecast call for the current quarter (new business)",
+        d.FORECAST_CALL,
+        _style(fig),
+        d.FORECAST_CALL.source,
+        note,
+    )
+
+
+def _ratio_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def forecast_accuracy_table(data: ReportData) -> FigureSpec:
+    """MAPE and mean bias per period grain, horizon band and method, `All` segment."""
+    rows = data.forecast_accuracy_by_method
+    if not rows:
+        fig = _no_rows(go.Figure(), "forecast_accuracy_by_method")
+    else:
+        fig = go.Figure(
+            go.Table(
+                header={
+                    "values": [
+                        "Period",
+                        "Days before end",
+                        "Method",
+                        "MAPE",
+                        "Mean bias",
+                        "Forecasts",
+                        "Actual 0",
+                        "No forecast",
+                        "Best",
+                    ],
+                    "align": "left",
+                },
+                cells={
+                    "values": [
+                        _series(rows, "period_grain"),
+                        _series(rows, "horizon_band"),
+                        [FORECAST_METHODS[r["method"]][0] for r in rows],
+                        [_ratio_cell(r["mape"]) for r in rows],
+                        [_ratio_cell(r["mean_bias"]) for r in rows],
+                        _series(rows, "n_forecasts"),
+                        _series(rows, "n_actual_zero"),
+                        _series(rows, "n_forecast_missing"),
+                        ["best" if r["is_best_method"] else "" for r in rows],
+                    ],
+                    "align": "left",
+                },
+                columnwidth=[1, 1.2, 2, 1, 1, 1, 1, 1, 0.8],
+            )
+        )
+    return FigureSpec(
+        "fig-forecast-accuracy",
+        "Forecast accuracy by method (all segments)",
+        d.FORECAST_ACCURACY,
+        _style(fig, height=110 + 30 * max(len(rows), 1)),
+        d.FORECAST_ACCURACY.source,
+    )
+
+
 Section = tuple[str, str, tuple[Callable[[ReportData], FigureSpec], ...]]
 
 # (section id, title, figure builders), in page order after the freshness panel and tiles.
@@ -696,6 +861,7 @@ CHART_SECTIONS: tuple[Section, ...] = (
     ("revenue", "Recurring revenue", (mrr_by_segment, mrr_waterfall, mrr_movements)),
     ("funnel", "Lead funnel", (funnel_by_cohort, funnel_rates)),
     ("sales", "Win rate and sales cycle", (win_rate_by_segment, win_rate_by_rep)),
+    ("forecast", "Sales forecast", (forecast_vs_actual, forecast_call, forecast_accuracy_table)),
     ("marketing", "Marketing channels", (channel_performance,)),
     ("retention", "Retention", (cohort_nrr_heatmap, nrr_heatmap)),
 )
