@@ -16,6 +16,7 @@ DOC = ROOT / "docs" / "METRICS.md"
 MODEL_YAML = (
     ROOT / "models/marts/metrics/_metrics__models.yml",
     ROOT / "models/marts/performance/_performance__models.yml",
+    ROOT / "models/marts/forecast/_coaching__models.yml",
 )
 METRIC_MODELS = (
     "sales_ops_metrics",
@@ -25,11 +26,13 @@ METRIC_MODELS = (
     "rep_performance",
     "channel_performance",
     "marketing_returns_by_month",
+    "pipeline_health",
+    "rep_forecast",
 )
 # Keys and grain columns: they say which row, not a metric.
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
-    "attribution_model",
+    "attribution_model", "opportunity_id",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}

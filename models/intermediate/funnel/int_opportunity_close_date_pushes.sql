@@ -35,7 +35,7 @@ final as (
     select
         opportunity_history_id,
         opportunity_id,
-        cast({{ dbt.datediff("previous_close_date", "close_date", "day") }} as bigint)
+        cast({{ dbt.datediff("previous_close_date", "close_date", "day") }} as bigint)  -- noqa: LT05
             as pushed_days,
         previous_close_date,
         close_date,

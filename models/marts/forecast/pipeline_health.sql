@@ -29,7 +29,7 @@ opportunities as (
 
 crm_as_of as (
 
-    -- The day the CRM's opportunities were last exported: "today" (as fct_opportunities.is_slipped).
+    -- The day the CRM's opportunities were last exported: "today" (as is_slipped).
     select max(_delivery_date) as as_of_date
     from {{ ref('stg_salesforce__opportunities') }}
 
@@ -90,12 +90,15 @@ measured as (
         opportunities.*,
         crm_as_of.as_of_date,
         current_stays.stage_entered_date,
-        cast(coalesce(stale_days.stale_after_days, {{ numeric_setting('stale_deal_days', whole=true) }}) as bigint)
-            as stale_after_days,
+        cast(
+            coalesce(
+                stale_days.stale_after_days, {{ numeric_setting('stale_deal_days', whole=true) }}
+            ) as bigint
+        ) as stale_after_days,
         stale_days.stage_name is null as is_stale_threshold_default,
-        cast({{ dbt.datediff("current_stays.stage_entered_date", "crm_as_of.as_of_date", "day") }} as bigint)
+        cast({{ dbt.datediff("current_stays.stage_entered_date", "crm_as_of.as_of_date", "day") }} as bigint)  -- noqa: LT05
             as days_in_stage,
-        cast({{ dbt.datediff("opportunities.created_date", "crm_as_of.as_of_date", "day") }} as bigint)
+        cast({{ dbt.datediff("opportunities.created_date", "crm_as_of.as_of_date", "day") }} as bigint)  -- noqa: LT05
             as age_days,
         cast(coalesce(pushes.close_date_push_count, 0) as bigint) as close_date_push_count,
         cast(coalesce(pushes.close_date_pushed_days, 0) as bigint) as close_date_pushed_days
@@ -133,7 +136,7 @@ final as (
         close_date_pushed_days,
         case
             when is_slipped
-                then cast({{ dbt.datediff("close_date", "as_of_date", "day") }} as bigint)
+                then cast({{ dbt.datediff("close_date", "as_of_date", "day") }} as bigint)  -- noqa: LT05
         end as days_past_close_date,
         -- null when the stage's entry is unknown (no history row in the current stage)
         days_in_stage > stale_after_days as is_stale,

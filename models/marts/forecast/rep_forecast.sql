@@ -99,7 +99,10 @@ quota_months as (
         round(
             quotas.quota_amount
             / (
-                (extract(year from quotas.period_end_date) - extract(year from quotas.period_start_date))
+                (
+                    extract(year from quotas.period_end_date)
+                    - extract(year from quotas.period_start_date)
+                )
                 * 12
                 + extract(month from quotas.period_end_date)
                 - extract(month from quotas.period_start_date)
@@ -332,7 +335,8 @@ final as (
         closed_won_count,
         closed_won_left_out,
         cast(open_pipeline_reporting as decimal(18, 2)) as open_pipeline_reporting,
-        cast(round(weighted_pipeline_reporting, 2) as decimal(18, 2)) as weighted_pipeline_reporting,
+        cast(round(weighted_pipeline_reporting, 2) as decimal(18, 2))
+            as weighted_pipeline_reporting,
         cast(commit_reporting as decimal(18, 2)) as commit_reporting,
         cast(best_case_reporting as decimal(18, 2)) as best_case_reporting,
         cast(pipeline_category_reporting as decimal(18, 2)) as pipeline_category_reporting,
