@@ -17,6 +17,7 @@ MODEL_YAML = (
     ROOT / "models/marts/metrics/_metrics__models.yml",
     ROOT / "models/marts/performance/_performance__models.yml",
     ROOT / "models/marts/forecast/_coaching__models.yml",
+    ROOT / "models/marts/forecast/_mrr_forecast__models.yml",
 )
 METRIC_MODELS = (
     "sales_ops_metrics",
@@ -28,11 +29,14 @@ METRIC_MODELS = (
     "marketing_returns_by_month",
     "pipeline_health",
     "rep_forecast",
+    "mrr_forecast",
+    "mrr_forecast_accuracy",
+    "mrr_forecast_accuracy_by_horizon",
 )
 # Keys and grain columns: they say which row, not a metric.
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
-    "attribution_model", "opportunity_id",
+    "attribution_model", "opportunity_id", "as_of_month", "forecast_month", "horizon_months",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}
