@@ -29,6 +29,7 @@ METRIC_MODELS = (
     "marketing_returns_by_month",
     "pipeline_health",
     "rep_forecast",
+    "rep_stage_conversion",
     "mrr_forecast",
     "mrr_forecast_accuracy",
     "mrr_forecast_accuracy_by_horizon",
@@ -36,7 +37,8 @@ METRIC_MODELS = (
 # Keys and grain columns: they say which row, not a metric.
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
-    "attribution_model", "opportunity_id", "as_of_month", "forecast_month", "horizon_months",
+    "attribution_model", "opportunity_id", "stage_name", "as_of_month", "forecast_month",
+    "horizon_months",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}
