@@ -60,15 +60,15 @@ snapshots as (
 
 subscription_versions as (
 
+    -- only versions that schedule a cancellation at period end can matter
     select
         subscription_id,
-        is_canceling_at_period_end,
-        is_deleted,
         current_period_end_at,
         ended_at,
         valid_from_date,
         valid_to_date
     from {{ ref('stg_stripe__subscription_versions') }}
+    where is_canceling_at_period_end and not is_deleted
 
 ),
 
@@ -223,9 +223,7 @@ scheduled as (
                 or origins.as_of_date < subscription_versions.valid_to_date
             )
     where
-        subscription_versions.is_canceling_at_period_end
-        and not subscription_versions.is_deleted
-        and subscription_versions.current_period_end_at
+        subscription_versions.current_period_end_at
         > cast({{ dbt.dateadd("day", 1, "origins.as_of_date") }} as timestamp)
         and (
             subscription_versions.ended_at is null
