@@ -440,22 +440,20 @@ final as (
         steps.contraction_rate as trailing_contraction_rate,
         steps.expansion_rate as trailing_expansion_rate,
         steps.current_mrr,
-        cast(round(steps.new_business_mrr, 2) as decimal(18, 2)) as expected_new_business_mrr,
-        cast(round(steps.reactivation_mrr, 2) as decimal(18, 2)) as expected_reactivation_mrr,
-        cast(round(steps.churn_rate * decaying.previous_decaying_mrr, 2) as decimal(18, 2))
+        {{ double_to_cents('steps.new_business_mrr') }} as expected_new_business_mrr,
+        {{ double_to_cents('steps.reactivation_mrr') }} as expected_reactivation_mrr,
+        {{ double_to_cents('steps.churn_rate * decaying.previous_decaying_mrr') }}
             as expected_churn_mrr,
-        cast(round(steps.contraction_rate * decaying.previous_decaying_mrr, 2) as decimal(18, 2))
+        {{ double_to_cents('steps.contraction_rate * decaying.previous_decaying_mrr') }}
             as expected_contraction_mrr,
-        cast(round(steps.expansion_rate * decaying.previous_decaying_mrr, 2) as decimal(18, 2))
+        {{ double_to_cents('steps.expansion_rate * decaying.previous_decaying_mrr') }}
             as expected_expansion_mrr,
-        cast(round(steps.scheduled_cancellation_mrr, 2) as decimal(18, 2))
+        {{ double_to_cents('steps.scheduled_cancellation_mrr') }}
             as scheduled_cancellation_mrr,
-        cast(round(still_scheduled.cumulative_scheduled_cancellation_mrr, 2) as decimal(18, 2))
+        {{ double_to_cents('still_scheduled.cumulative_scheduled_cancellation_mrr') }}
             as cumulative_scheduled_cancellation_mrr,
-        cast(
-            round(decaying.decaying_mrr + still_scheduled.scheduled_not_yet_ended_mrr, 2)
-            as decimal(18, 2)
-        ) as forecast_mrr,
+        {{ double_to_cents('decaying.decaying_mrr + still_scheduled.scheduled_not_yet_ended_mrr') }}
+            as forecast_mrr,
         steps.as_of_month = latest.as_of_month as is_latest_as_of,
         steps.as_of_date,
         steps.as_of_month,

@@ -62,7 +62,7 @@ final as (
         cast(abs(forecasts.forecast_mrr - complete_actuals.mrr) as decimal(18, 2)) as abs_error,
         -- null when the actual is 0 (no percentage of nothing); counted by the by-horizon view
         cast(abs(forecasts.forecast_mrr - complete_actuals.mrr) as double)
-        / nullif(complete_actuals.mrr, 0) as abs_pct_error,
+        / cast(nullif(complete_actuals.mrr, 0) as double) as abs_pct_error,
         complete_actuals.mrr = 0 as is_actual_zero,
         forecasts.as_of_date,
         forecasts.as_of_month,

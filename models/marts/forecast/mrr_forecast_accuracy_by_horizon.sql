@@ -25,10 +25,12 @@ final as (
         -- a forecast without a forecast or an actual value, or with an actual of 0
         count(*) - count(abs_pct_error) as forecasts_without_pct_error,
         avg(abs_pct_error) as mape,
-        cast(avg(error) as double) as mean_error,
-        cast(avg(abs_error) as double) as mean_abs_error,
+        -- averaged as doubles: an average of decimals keeps a different scale per engine
+        avg(cast(error as double)) as mean_error,
+        avg(cast(abs_error as double)) as mean_abs_error,
         cast(sum(error) as double)
-        / nullif(sum(case when error is not null then actual_mrr end), 0) as bias_pct
+        / cast(nullif(sum(case when error is not null then actual_mrr end), 0) as double)
+            as bias_pct
     from accuracy
     group by horizon_months
 
