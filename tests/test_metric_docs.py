@@ -18,6 +18,8 @@ MODEL_YAML = (
     ROOT / "models/marts/performance/_performance__models.yml",
     ROOT / "models/marts/forecast/_forecast_bookings__models.yml",
     ROOT / "models/marts/forecast/_forecast__models.yml",
+    ROOT / "models/marts/forecast/_coaching__models.yml",
+    ROOT / "models/marts/forecast/_mrr_forecast__models.yml",
 )
 METRIC_MODELS = (
     "sales_ops_metrics",
@@ -28,11 +30,19 @@ METRIC_MODELS = (
     "channel_performance",
     "marketing_returns_by_month",
     "pipeline_by_day",
+    "pipeline_health",
+    "rep_forecast",
+    "rep_stage_conversion",
+    "mrr_forecast",
+    "mrr_forecast_accuracy",
+    "mrr_forecast_accuracy_by_horizon",
 )
 # Keys and grain columns: they say which row, not a metric.
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
     "attribution_model", "as_of_date", "forecast_category",
+    "attribution_model", "opportunity_id", "stage_name", "as_of_month", "forecast_month",
+    "horizon_months",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
 ATTRIBUTES = {"reporting_currency"}

@@ -1,0 +1,1 @@
+{{ merge_org_mapping('stale_deal_days') }}
