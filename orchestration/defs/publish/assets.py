@@ -19,7 +19,7 @@ from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revops_dbt_models
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.project import dbt_project
-from revops import checks, publish, settings
+from revops import checks, metric_definitions, publish, settings
 from revops.ingest.ledger import read_open_failures, strict_refusal
 
 GROUP = "publish"
@@ -127,6 +127,7 @@ def serving_snapshot(
         built["seconds"] = round(time.monotonic() - started, 3)
 
     tables = publish.mart_tables(dbt_project.manifest_path)
+    definitions = metric_definitions.load(tables)
     snapshot = publish.publish_snapshot(
         warehouse.resolve(),
         serving.resolve(),
@@ -140,6 +141,7 @@ def serving_snapshot(
         # before this step)
         checks=checks.read_checks(checks.checks_path(warehouse.resolve()), context.run.run_id)
         or [],
+        metric_definitions=definitions,
     )
     served = serving.resolve()
     context.log.info(
