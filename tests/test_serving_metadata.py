@@ -161,11 +161,12 @@ def test_every_published_table_and_column_has_a_comment(xs_published):
     con = served(xs_published["serving"])
     try:
         tables = con.execute(
-            "select table_name, comment from duckdb_tables() where schema_name = 'main'"
+            "select table_name, comment from duckdb_tables() "
+            "where schema_name = 'main' and not internal"
         ).fetchall()
         columns = con.execute(
             "select table_name, column_name, comment from duckdb_columns() "
-            "where schema_name = 'main'"
+            "where schema_name = 'main' and not internal"
         ).fetchall()
     finally:
         con.close()
@@ -245,7 +246,7 @@ def test_sqlalchemy_reflects_every_published_table(xs_published):
         expected = {}
         for table, column, comment in con.execute(
             "select table_name, column_name, comment from duckdb_columns() "
-            "where schema_name = 'main' order by table_name, column_index"
+            "where schema_name = 'main' and not internal order by table_name, column_index"
         ).fetchall():
             expected.setdefault(table, []).append((column, comment))
     finally:
