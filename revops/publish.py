@@ -50,6 +50,7 @@ import duckdb
 
 from revops import contract, state
 from revops.ingest.summary import source_status
+from revops.metric_definitions import MetricDefinition
 from revops.settings import duckdb_config
 
 SERVING_FILE = "revops.duckdb"
@@ -63,6 +64,7 @@ SNAPSHOT_TABLE = "revops_snapshot"
 SOURCES_TABLE = "revops_sources"
 CHECKS_TABLE = "revops_checks"
 FAILED_FILES_TABLE = "revops_failed_files"
+METRIC_DEFINITIONS_TABLE = "metric_definitions"
 LATEST_REFRESH_FILE = "latest_refresh.json"
 # Every report names the snapshot it describes in this tag, in its first few kilobytes: a
 # publish checks it before serving the pair, and a reader can check it against the database.
@@ -87,6 +89,10 @@ class MartColumn:
     name: str
     description: str = ""
     pii: str | None = None  # hash | drop | keep (declared), None (not personal)
+    # a ratio column's parts, declared in its YAML (`config: {meta: {numerator: ...,
+    # denominator: ...}}`) when their names do not follow `<ratio>_numerator` (metric_definitions)
+    numerator: str | None = None
+    denominator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class MartTable:
     name: str
     description: str = ""
     columns: tuple[MartColumn, ...] = ()
+    grain: tuple[str, ...] = ()  # the key columns its uniqueness test names (one row per ...)
 
     def policy(self, column: str) -> str:
         declared = next((c.pii for c in self.columns if c.name == column), None)
@@ -145,6 +152,7 @@ class Snapshot:
 def mart_tables(manifest_path: Path, folder: str = "marts") -> list[MartTable]:
     """Every enabled model under `models/<folder>/` in dbt's manifest, sorted by name."""
     manifest = json.loads(Path(manifest_path).read_text())
+    grains = _grains(manifest)
     tables = []
     for node in manifest["nodes"].values():
         fqn = node.get("fqn", [])
@@ -154,17 +162,49 @@ def mart_tables(manifest_path: Path, folder: str = "marts") -> list[MartTable]:
             continue
         columns = []
         for col in node.get("columns", {}).values():
-            pii = (col.get("meta") or {}).get("pii") or (
-                col.get("config", {}).get("meta") or {}
-            ).get("pii")
+            meta = {**(col.get("meta") or {}), **(col.get("config", {}).get("meta") or {})}
+            pii = meta.get("pii")
             if pii is not None and pii not in PII_POLICIES:
                 raise PublishError(
                     f"model {node['name']}, column {col['name']}: meta.pii must be one of "
                     f"{', '.join(PII_POLICIES)}, not {pii!r}"
                 )
-            columns.append(MartColumn(col["name"], col.get("description") or "", pii))
-        tables.append(MartTable(node["name"], node.get("description") or "", tuple(columns)))
+            columns.append(
+                MartColumn(
+                    col["name"],
+                    col.get("description") or "",
+                    pii,
+                    meta.get("numerator"),
+                    meta.get("denominator"),
+                )
+            )
+        tables.append(
+            MartTable(
+                node["name"],
+                node.get("description") or "",
+                tuple(columns),
+                grains.get(node["unique_id"], ()),
+            )
+        )
     return sorted(tables, key=lambda t: t.name)
+
+
+def _grains(manifest: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Model unique id -> the columns of its primary-key test (`unique_combination`, else an
+    unfiltered `unique` on one column): what one row of the model is."""
+    grains: dict[str, tuple[str, ...]] = {}
+    for node in manifest["nodes"].values():
+        test = node.get("test_metadata") or {}
+        model = node.get("attached_node")
+        if node.get("resource_type") != "test" or not model:
+            continue
+        if (node.get("config") or {}).get("where"):
+            continue
+        if test.get("name") == "unique_combination":
+            grains[model] = tuple(test.get("kwargs", {}).get("columns") or ())
+        elif test.get("name") == "unique" and model not in grains:
+            grains[model] = (test.get("kwargs", {}).get("column_name"),)
+    return {model: grain for model, grain in grains.items() if all(grain)}
 
 
 def new_snapshot_id(run_id: str = "", now: dt.datetime | None = None) -> str:
@@ -500,6 +540,78 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Comments on the columns of the tables the publisher writes beside the marts (the marts' come
+# from their YAML): every published column has one (tests/test_serving_metadata.py).
+METADATA_COLUMNS: dict[str, dict[str, str]] = {
+    SNAPSHOT_TABLE: {
+        "snapshot_id": "Id of this snapshot (publish time, then the run id's first characters).",
+        "published_at": "When the snapshot was published (UTC).",
+        "run_id": "The refresh run (Dagster run id) that built and published it.",
+        "models": "How many mart tables the snapshot holds.",
+        "checks_passed": "Data tests and checks of the run that passed before publishing.",
+        "latest_delivery_date": "The latest delivery date of any source in the snapshot.",
+    },
+    SOURCES_TABLE: {
+        "source": "Export source: salesforce, stripe, google_ads, ... (docs/EXPORTS.md).",
+        "object": "Exported object of the source, e.g. Opportunity, invoices.",
+        "raw_table": "The warehouse table the object loads into (raw schema).",
+        "latest_delivery_date": "Latest delivery date loaded for the object; null if none.",
+        "files_loaded": "Files of the object loaded (latest attempt per file).",
+        "files_duplicate": "Files skipped because the same content was already loaded.",
+        "files_failed": "Files whose latest load attempt failed: not in this snapshot.",
+        "rows_loaded": "Rows loaded from the object's loaded files.",
+        "rows_rejected": "Rows ingestion rejected or quarantined (docs/INGESTION.md).",
+        "last_loaded_at": "When a file of the object was last loaded (UTC).",
+        "status": "ok (a file loaded), failed (a latest load failed), missing, or not delivered "
+        "(optional).",
+    },
+    CHECKS_TABLE: {
+        "check_name": "Name of the dbt test or check that did not pass.",
+        "status": "Its outcome: warn (a published run had no blocking failure).",
+        "severity": "warn or error, as configured for the check.",
+        "meaning": "What a failure of this check means, in words.",
+        "failures": "Failing rows the check counted; null when it counts none.",
+        "model": "The model the check tests; null when not tied to one.",
+        "column_name": "The column the check tests; null when not tied to one.",
+        "sample_rows": "Up to five failing rows, as a JSON list.",
+    },
+    FAILED_FILES_TABLE: {
+        "source": "Export source of the failed file.",
+        "object": "Exported object of the failed file.",
+        "file_path": "Path of the file in the landing folder.",
+        "error": "Why its latest load failed.",
+        "failed_at": "When its latest load attempt failed (UTC).",
+    },
+}
+
+
+def _comment_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    for column, comment in METADATA_COLUMNS[table].items():
+        con.execute(f"comment on column {_quote(table)}.{_quote(column)} is {_sql_str(comment)}")
+
+
+def _write_metric_definitions(
+    con: duckdb.DuckDBPyConnection, definitions: Sequence[MetricDefinition]
+) -> None:
+    """`metric_definitions`: every metric of docs/METRICS.md, its formula, grain and the
+    columns that hold it (revops/metric_definitions.py)."""
+    from revops import metric_definitions as md
+
+    columns = ", ".join(f"{_quote(name)} {kind}" for name, kind, _ in md.COLUMNS)
+    con.execute(f"create table {METRIC_DEFINITIONS_TABLE} ({columns})")
+    if definitions:
+        marks = ", ".join("?" for _ in md.COLUMNS)
+        con.executemany(
+            f"insert into {METRIC_DEFINITIONS_TABLE} values ({marks})",
+            [d.row() for d in definitions],
+        )
+    con.execute(f"comment on table {METRIC_DEFINITIONS_TABLE} is {_sql_str(md.TABLE_COMMENT)}")
+    for name, _, comment in md.COLUMNS:
+        con.execute(
+            f"comment on column {METRIC_DEFINITIONS_TABLE}.{_quote(name)} is {_sql_str(comment)}"
+        )
+
+
 SOURCES_SQL = """
 with ledger as (
     select
@@ -564,6 +676,7 @@ def _write_checks(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> No
         f"comment on table {CHECKS_TABLE} is "
         f"{_sql_str('Checks of the run that did not pass (warnings): meaning, rows, samples.')}"
     )
+    _comment_columns(con, CHECKS_TABLE)
 
 
 def _write_failed_files(con: duckdb.DuckDBPyConnection, has_ledger: bool) -> None:
@@ -594,6 +707,7 @@ def _write_failed_files(con: duckdb.DuckDBPyConnection, has_ledger: bool) -> Non
         f"comment on table {FAILED_FILES_TABLE} is "
         f"{_sql_str('Landing files whose latest load attempt failed: not in this snapshot.')}"
     )
+    _comment_columns(con, FAILED_FILES_TABLE)
 
 
 def _write_metadata(
@@ -710,6 +824,8 @@ def _write_metadata(
         f"comment on table {SOURCES_TABLE} is "
         f"{_sql_str('Per export object: latest delivery, files and rows loaded, rejects, status.')}"
     )
+    _comment_columns(con, SNAPSHOT_TABLE)
+    _comment_columns(con, SOURCES_TABLE)
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, table: MartTable, snapshot: Snapshot) -> int:
@@ -768,11 +884,13 @@ def publish_snapshot(
     freshness_as_of: dt.date | None = None,
     max_delivery_age_days: int | None = None,
     project_fingerprint: str | None = None,
+    metric_definitions: Sequence[MetricDefinition] = (),
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
-    snapshot's `revops_checks` table for the report.
+    snapshot's `revops_checks` table for the report. `metric_definitions`: the rows of its
+    `metric_definitions` table (revops.metric_definitions.load(tables)).
 
     `freshness_as_of`: the date staleness is measured against (revops/freshness.py: the
     landing folder's newest delivery, or `--as-of`); each source's `days_behind` and
@@ -829,6 +947,7 @@ def publish_snapshot(
             }
             _write_checks(con, checks)
             _write_failed_files(con, has_ledger)
+            _write_metric_definitions(con, metric_definitions)
             con.execute("detach wh")
             con.execute("checkpoint")
         except BaseException:

@@ -81,6 +81,8 @@ def doc_entries(text: str, header: str = "columns") -> tuple[set[tuple[str, str]
     entries: set[tuple[str, str]] = set()
     unreadable: list[str] = []
     for cells in table_rows(text, header):
+        if header == "equals" and cells[-1] == "-":
+            continue  # a semantic metric that is a part with no column of its own
         for part in cells[-1].split(","):
             match = ENTRY.match(part.strip().strip("`"))
             if match and part.strip().startswith("`") and part.strip().endswith("`"):

@@ -75,6 +75,7 @@ def test_published_snapshot_holds_only_the_marts(xs_published, dbt_manifest):
         publish.SOURCES_TABLE,
         publish.CHECKS_TABLE,
         publish.FAILED_FILES_TABLE,
+        publish.METRIC_DEFINITIONS_TABLE,
     }
     assert {schema for schema, _ in tables} == {"main"}
     assert not any(name.startswith(("stg_", "int_", "raw", "util_")) for _, name in tables)

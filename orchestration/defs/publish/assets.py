@@ -20,7 +20,7 @@ from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revo
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
-from revops import checks, freshness, publish, settings
+from revops import checks, freshness, metric_definitions, publish, settings
 from revops.ingest.ledger import read_open_failures, strict_refusal
 
 GROUP = "publish"
@@ -135,6 +135,7 @@ def serving_snapshot(
         built["seconds"] = round(time.monotonic() - started, 3)
 
     tables = publish.mart_tables(dbt_project.manifest_path)
+    definitions = metric_definitions.load(tables)
     snapshot = publish.publish_snapshot(
         warehouse.resolve(),
         serving.resolve(),
@@ -150,6 +151,7 @@ def serving_snapshot(
         or [],
         freshness_as_of=freshness.reference_date(landing.resolve(), config.as_of or None),
         max_delivery_age_days=config.max_delivery_age_days,
+        metric_definitions=definitions,
     )
     served = serving.resolve()
     context.log.info(
