@@ -22,13 +22,20 @@ def defs(dbt_manifest: Path) -> dg.Definitions:
 
 def test_starting_dagster_launches_no_run(defs: dg.Definitions):
     """A sensor that is running when the daemon starts ticks within seconds; a schedule only
-    at its cron time. So every sensor starts stopped, and each schedule has a cron."""
+    at its cron time. So every sensor that can launch a run starts stopped, and each schedule
+    has a cron. The one sensor on by default is the run-failure alert: it targets no job, so
+    it can only call the alert hook after a run someone else started has failed."""
     repo = defs.get_repository_def()
     sensors = {s.name: s.default_status for s in repo.sensor_defs}
     assert sensors == {
         "landing_folder_sensor": dg.DefaultSensorStatus.STOPPED,
         "freshness_checks_sensor": dg.DefaultSensorStatus.STOPPED,
+        "refresh_failure_alert": dg.DefaultSensorStatus.RUNNING,
     }
+    for sensor in repo.sensor_defs:
+        if sensor.default_status == dg.DefaultSensorStatus.RUNNING:
+            assert isinstance(sensor, dg.RunStatusSensorDefinition), sensor.name
+            assert not sensor.has_jobs and not sensor.targets, sensor.name
     for schedule in repo.schedule_defs:
         assert schedule.cron_schedule == "0 6 * * *", schedule.name
 
