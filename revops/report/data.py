@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from revops.settings import DEFAULT_FUNNEL_MATURITY_MONTHS
+
 Row = dict[str, Any]
 
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
@@ -51,6 +53,8 @@ class ReportData:
     # Open (unreleased) quarantined cells, at most QUARANTINE_ROWS, and how many in all.
     quarantine: list[Row] = field(default_factory=list)
     quarantine_open: int = 0
+    # the setting funnel_cohort_maturity_months: the funnel opens on the latest cohort this old
+    funnel_maturity_months: int = DEFAULT_FUNNEL_MATURITY_MONTHS
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -154,7 +158,9 @@ def read_quarantine(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], int]:
 
 
 def read_report_data(
-    serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
+    serving_db: Path,
+    attribution_model: str = DEFAULT_ATTRIBUTION_MODEL,
+    funnel_maturity_months: int = DEFAULT_FUNNEL_MATURITY_MONTHS,
 ) -> ReportData:
     """Open the serving file read-only and read the marts and metadata the report needs."""
     if not serving_db.is_file():
@@ -211,6 +217,7 @@ def read_report_data(
             failed_files=read_failed_files(con),
             quarantine=quarantine,
             quarantine_open=quarantine_open,
+            funnel_maturity_months=funnel_maturity_months,
         )
     finally:
         con.close()
