@@ -6,8 +6,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,52 @@ from revops.ingest import ingest_landing
 from tests.dbt_support import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# --- running on two cores (pytest-xdist: `-n 2 --dist loadgroup` in pyproject.toml) ----------
+# A group runs whole on one worker, and each worker builds the session fixtures its tests
+# use. So the tests on one built company share a group (the company is built once), every
+# other module is its own group (its module fixtures are built once), and the groups start
+# longest first, so that the last to finish is a short one (`--no-loadscope-reorder` keeps
+# this order). What the workers share is safe to share: every dbt command of a test writes to
+# its own folder, and the refresh's `dbt parse` into target/ takes a lock and moves whole files
+# (revops.refresh.ensure_manifest). `-n 0` runs everything in one process.
+SHARED_FIXTURE_GROUPS = {
+    # session fixture -> group of every test that uses it
+    "xs_published": "xs-published-company",
+    "s_dirty_warehouse": "s-dirty-company",
+}
+# Groups that take longest (measured with --durations), started first; the rest keep their
+# collection order.
+LONGEST_FIRST = (
+    "test_spark_parity",
+    "xs-published-company",
+    "test_org_profiles",
+    "s-dirty-company",
+    "test_malformed_corpus",
+    "test_settings",
+    "test_optional_columns",
+)
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    """The group of a test: the shared company it reads, else its module."""
+    for fixture, group in SHARED_FIXTURE_GROUPS.items():
+        if fixture in getattr(item, "fixturenames", ()):
+            return group
+    return item.path.stem
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = {}
+    for item in items:
+        groups[item.nodeid] = xdist_group_of(item)
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+    def rank(item: pytest.Item) -> int:
+        group = groups[item.nodeid]
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each group keeps its order
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +80,11 @@ def xs_dirty(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """dbt's manifest, which Dagster needs to load the dbt assets (built by `dbt parse`)."""
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run(
-        [str(dbt), "parse", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT), "--quiet"],
-        check=True,
-        cwd=ROOT,
-    )
-    return ROOT / "target" / "manifest.json"
+    """dbt's manifest, which Dagster needs to load the dbt assets (built by `dbt parse`, as
+    the refresh does: safe beside another worker's parse)."""
+    from revops.refresh import ensure_manifest
+
+    return ensure_manifest()
 
 
 @pytest.fixture(scope="session")

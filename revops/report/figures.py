@@ -209,13 +209,16 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
     broken axis starts. The month menu switches the range and the label with the trace.
     """
     money = _money_format(data.reporting_currency)
-    symbol = "$" if data.reporting_currency == "USD" else ""
+    currency = data.reporting_currency
 
     def short(value: float) -> str:
+        """$2.65M for USD, 2.65M EUR for another reporting currency."""
+        number = f"{value:,.0f}"
         for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
             if abs(value) >= size:
-                return f"{symbol}{value / size:,.2f}{suffix}"
-        return f"{symbol}{value:,.0f}"
+                number = f"{value / size:,.2f}{suffix}"
+                break
+        return f"${number}" if currency == "USD" else f"{number} {currency}"
 
     rows = [r for r in data.mrr_by_month if r["segment"] == ALL]
     fig = go.Figure()
