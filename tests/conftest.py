@@ -17,18 +17,27 @@ from tests.dbt_support import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# --- running on two cores (pytest-xdist: `-n 2 --dist loadgroup` in pyproject.toml) ----------
-# A group runs whole on one worker, and each worker builds the session fixtures its tests
-# use. So the tests on one built company share a group (the company is built once), every
-# other module is its own group (its module fixtures are built once), and the groups start
-# longest first, so that the last to finish is a short one (`--no-loadscope-reorder` keeps
-# this order). What the workers share is safe to share: every dbt command of a test writes to
-# its own folder, and the refresh's `dbt parse` into target/ takes a lock and moves whole files
-# (revops.refresh.ensure_manifest). `-n 0` runs everything in one process.
-SHARED_FIXTURE_GROUPS = {
-    # session fixture -> group of every test that uses it
-    "xs_published": "xs-published-company",
-    "s_dirty_warehouse": "s-dirty-company",
+# --- running on two cores (pytest-xdist: `-n 2` in pyproject.toml) -------------------------
+# A group of tests runs whole on one worker, and each worker builds the session fixtures its
+# tests use. So the modules on one built company share a group (the company is built once),
+# every other module is its own group (its module fixtures are built once), and the groups
+# start longest first, so that the last to finish is a short one. What the workers share is
+# safe to share: every dbt command of a test writes to its own folder, and the refresh's
+# `dbt parse` into target/ takes a lock and moves whole files (revops.refresh.ensure_manifest).
+# (xdist's own `--dist loadgroup` marks do not reach its scheduler under pytest 9: the group
+# is in the scheduler below.) `-n 0` runs everything in one process.
+SHARED_COMPANY_GROUPS = {
+    # the `xs_published` demo
+    "test_headline": "xs-published-company",
+    "test_quarantine_refresh": "xs-published-company",
+    "test_refresh": "xs-published-company",
+    "test_report": "xs-published-company",
+    # the built `s_dirty_warehouse`
+    "test_billing_marts": "s-dirty-company",
+    "test_funnel_marts": "s-dirty-company",
+    "test_incremental_equivalence": "s-dirty-company",
+    "test_metrics_truth": "s-dirty-company",
+    "test_semantic_layer": "s-dirty-company",
 }
 # Groups that take longest (measured with --durations), started first; the rest keep their
 # collection order.
@@ -43,25 +52,30 @@ LONGEST_FIRST = (
 )
 
 
-def xdist_group_of(item: pytest.Item) -> str:
-    """The group of a test: the shared company it reads, else its module."""
-    for fixture, group in SHARED_FIXTURE_GROUPS.items():
-        if fixture in getattr(item, "fixturenames", ()):
-            return group
-    return item.path.stem
+def xdist_group_of(nodeid: str) -> str:
+    """The worker group of a test: its module's shared company, else its module."""
+    module = Path(nodeid.split("::", 1)[0]).stem
+    return SHARED_COMPANY_GROUPS.get(module, module)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    groups = {}
-    for item in items:
-        groups[item.nodeid] = xdist_group_of(item)
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
-
     def rank(item: pytest.Item) -> int:
-        group = groups[item.nodeid]
+        group = xdist_group_of(item.nodeid)
         return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: each group keeps its order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's scope scheduling (a scope runs whole on one worker, scopes in collection
+    order), with the groups above as the scopes."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
