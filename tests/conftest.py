@@ -40,13 +40,14 @@ SHARED_COMPANY_GROUPS = {
     "test_semantic_layer": "s-dirty-company",
 }
 # Groups that take longest (measured with --durations), started first; the rest keep their
-# collection order.
+# collection order. xdist starts each worker on two groups (the 1st and 3rd, the 2nd and
+# 4th): the Spark build with the org profiles, the xs demo's tests with the corpus.
 LONGEST_FIRST = (
     "test_spark_parity",
     "xs-published-company",
     "test_org_profiles",
-    "s-dirty-company",
     "test_malformed_corpus",
+    "s-dirty-company",
     "test_settings",
     "test_optional_columns",
 )
