@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -149,30 +152,52 @@ def _artifacts_state(target: Path) -> str:
     return "\n".join(parts)
 
 
+# The parse's artifacts, moved into target/ one by one when the parse is done; the manifest
+# last, so that a reader never sees a new manifest beside an old partial parse.
+PARSE_ARTIFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
+PARSE_LOCK = ".revops_parse.lock"  # in target/: one parse at a time
+
+
 def ensure_manifest(*, force: bool = False) -> Path:
     """dbt's manifest, which the Dagster definitions load, current for this project and
     environment: `dbt parse` into the project's target folder, unless the manifest there
     was written by the last such parse and nothing it depends on has changed since (a parse
-    costs ~5 s even when it is a partial one; the check, a few milliseconds)."""
+    costs ~5 s even when it is a partial one; the check, a few milliseconds).
+
+    Safe beside another process doing the same (two refreshes, or test workers): one parse at
+    a time (a lock file in target/), each into a scratch folder whose artifacts then replace
+    target/'s by renames, so a reader of target/manifest.json never sees half a file."""
     target = PROJECT_DIR / "target"
+    target.mkdir(parents=True, exist_ok=True)
     manifest, stamp = target / "manifest.json", target / PARSE_STAMP
     fingerprint = parse_fingerprint()
-    if not force and stamp.exists():
-        with contextlib.suppress(OSError):
-            if stamp.read_text() == f"{fingerprint}\n{_artifacts_state(target)}":
-                return manifest
-    stamp.unlink(missing_ok=True)
-    dbt = Path(sys.executable).parent / "dbt"
-    done = subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
-         str(PROJECT_DIR), "--target-path", str(target), "--quiet"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
-    stamp.write_text(f"{fingerprint}\n{_artifacts_state(target)}")
+    with (target / PARSE_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not force and stamp.exists():
+            with contextlib.suppress(OSError):
+                if stamp.read_text() == f"{fingerprint}\n{_artifacts_state(target)}":
+                    return manifest
+        stamp.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(dir=target, prefix="parse-") as scratch:
+            scratch_target = Path(scratch)
+            previous = target / "partial_parse.msgpack"
+            if previous.exists():  # keeps the parse partial
+                shutil.copyfile(previous, scratch_target / previous.name)
+            dbt = Path(sys.executable).parent / "dbt"
+            done = subprocess.run(
+                [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
+                 str(PROJECT_DIR), "--target-path", str(scratch_target), "--log-path",
+                 str(scratch_target / "logs"), "--quiet"],
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+            for name in PARSE_ARTIFACTS:
+                if (scratch_target / name).exists():
+                    os.replace(scratch_target / name, target / name)
+        stamp.write_text(f"{fingerprint}\n{_artifacts_state(target)}")
     return manifest
 
 

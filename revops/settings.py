@@ -42,6 +42,9 @@ MEMORY_LIMIT_ENV = "REVOPS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "3GB"
 
 STRICT_ENV = "REVOPS_STRICT"
+# The report's funnel opens on the latest cohort at least this many months old (docs/REPORT.md).
+FUNNEL_MATURITY_ENV = "REVOPS_FUNNEL_COHORT_MATURITY_MONTHS"
+DEFAULT_FUNNEL_MATURITY_MONTHS = 6
 # Settings that only Python reads (not dbt vars): TOML key -> environment variable.
 PYTHON_SETTINGS = {
     "duckdb_memory_limit": MEMORY_LIMIT_ENV,
@@ -50,6 +53,7 @@ PYTHON_SETTINGS = {
     "alert_command": "REVOPS_ALERT_COMMAND",
     "alert_webhook_url": "REVOPS_ALERT_WEBHOOK_URL",
     "run_logs_kept": "REVOPS_RUN_LOGS_KEPT",
+    "funnel_cohort_maturity_months": FUNNEL_MATURITY_ENV,
 }
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -80,6 +84,28 @@ def strict(settings: Settings | None = None, environ: Mapping[str, str] | None =
     if value.lower() in FALSE_WORDS:
         return False
     raise SettingsError(f"{where}: strict must be true or false, not {value!r}")
+
+
+def funnel_cohort_maturity_months(
+    settings: Settings | None = None, environ: Mapping[str, str] | None = None
+) -> int:
+    """The `funnel_cohort_maturity_months` setting: the report's lead funnel opens on the latest
+    cohort month at least this many months before the report month (docs/REPORT.md).
+    $REVOPS_FUNNEL_COHORT_MATURITY_MONTHS when set and not empty, else the settings file's
+    value, else 6. A whole number of at least 0; anything else is an error."""
+    environ = os.environ if environ is None else environ
+    value, where = (environ.get(FUNNEL_MATURITY_ENV) or "").strip(), f"${FUNNEL_MATURITY_ENV}"
+    if not value and settings is not None:
+        value = settings.values.get("funnel_cohort_maturity_months", "").strip()
+        where = f"settings file {settings.path}"
+    if not value:
+        return DEFAULT_FUNNEL_MATURITY_MONTHS
+    if not value.isdigit():
+        raise SettingsError(
+            f"{where}: funnel_cohort_maturity_months must be a whole number of months (0 or "
+            f"more), not {value!r}"
+        )
+    return int(value)
 
 
 def duckdb_config() -> dict[str, str]:

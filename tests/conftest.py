@@ -6,8 +6,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,67 @@ from revops.ingest import ingest_landing
 from tests.dbt_support import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# --- running on two cores (pytest-xdist: `-n 2` in pyproject.toml) -------------------------
+# A group of tests runs whole on one worker, and each worker builds the session fixtures its
+# tests use. So the modules on one built company share a group (the company is built once),
+# every other module is its own group (its module fixtures are built once), and the groups
+# start longest first, so that the last to finish is a short one. What the workers share is
+# safe to share: every dbt command of a test writes to its own folder, and the refresh's
+# `dbt parse` into target/ takes a lock and moves whole files (revops.refresh.ensure_manifest).
+# (xdist's own `--dist loadgroup` marks do not reach its scheduler under pytest 9: the group
+# is in the scheduler below.) `-n 0` runs everything in one process.
+SHARED_COMPANY_GROUPS = {
+    # the `xs_published` demo
+    "test_headline": "xs-published-company",
+    "test_quarantine_refresh": "xs-published-company",
+    "test_refresh": "xs-published-company",
+    "test_report": "xs-published-company",
+    # the built `s_dirty_warehouse`
+    "test_billing_marts": "s-dirty-company",
+    "test_funnel_marts": "s-dirty-company",
+    "test_incremental_equivalence": "s-dirty-company",
+    "test_metrics_truth": "s-dirty-company",
+    "test_semantic_layer": "s-dirty-company",
+}
+# Groups that take longest (measured with --durations), started first; the rest keep their
+# collection order. xdist starts each worker on two groups (the 1st and 3rd, the 2nd and
+# 4th): the Spark build with the org profiles, the xs demo's tests with the corpus.
+LONGEST_FIRST = (
+    "test_spark_parity",
+    "xs-published-company",
+    "test_org_profiles",
+    "test_malformed_corpus",
+    "s-dirty-company",
+    "test_settings",
+    "test_optional_columns",
+)
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The worker group of a test: its module's shared company, else its module."""
+    module = Path(nodeid.split("::", 1)[0]).stem
+    return SHARED_COMPANY_GROUPS.get(module, module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        group = xdist_group_of(item.nodeid)
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each group keeps its order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's scope scheduling (a scope runs whole on one worker, scopes in collection
+    order), with the groups above as the scopes."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +95,11 @@ def xs_dirty(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """dbt's manifest, which Dagster needs to load the dbt assets (built by `dbt parse`)."""
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run(
-        [str(dbt), "parse", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT), "--quiet"],
-        check=True,
-        cwd=ROOT,
-    )
-    return ROOT / "target" / "manifest.json"
+    """dbt's manifest, which Dagster needs to load the dbt assets (built by `dbt parse`, as
+    the refresh does: safe beside another worker's parse)."""
+    from revops.refresh import ensure_manifest
+
+    return ensure_manifest()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ import inspect
 import os
 import re
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -86,8 +88,10 @@ def fake_project(tmp_path, monkeypatch):
 
     def fake_run(args, **kwargs):
         parses.append(args)
-        target = project / "target"
-        target.mkdir(exist_ok=True)
+        # the parse writes where it is told (a scratch folder); ensure_manifest moves its
+        # artifacts into project/target
+        target = Path(args[args.index("--target-path") + 1])
+        assert target.parent == project / "target" and target.is_dir()
         (target / "manifest.json").write_text(f'{{"parse": {len(parses)}}}')
         (target / "partial_parse.msgpack").write_bytes(b"x" * len(parses))
         return subprocess.CompletedProcess(args, 0, "", "")
@@ -130,6 +134,38 @@ def test_parse_runs_again_after_a_change(fake_project, monkeypatch, change):
     assert len(parses) == 2
     refresh.ensure_manifest()
     assert len(parses) == 2
+
+
+def test_parses_take_turns_and_publish_whole_files(fake_project, monkeypatch):
+    """Two refreshes (or test workers) at once: one parse at a time, and target/manifest.json
+    is only ever replaced by a rename, so a reader holding it open keeps the whole old file."""
+    project, parses = fake_project
+    refresh.ensure_manifest()
+    held = (project / "target" / "manifest.json").open()
+    inner, running, most = refresh.subprocess.run, [0], [0]
+
+    def slow_run(args, **kwargs):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        try:
+            return inner(args, **kwargs)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(refresh.subprocess, "run", slow_run)
+    workers = [
+        threading.Thread(target=refresh.ensure_manifest, kwargs={"force": True}) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(parses) == 3 and most[0] == 1
+    assert held.read() == '{"parse": 1}'  # the first parse's file, whole
+    held.close()
+    assert (project / "target" / "manifest.json").read_text() == '{"parse": 3}'
+    assert not list((project / "target").glob("parse-*"))  # scratch folders are removed
 
 
 def test_a_failed_parse_leaves_no_stamp(fake_project, monkeypatch):

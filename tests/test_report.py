@@ -31,6 +31,7 @@ from revops import publish
 from revops.report import ReportResult, build_report
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL
+from revops.report.figures import bridge_levels
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -286,6 +287,25 @@ def test_mrr_figures_equal_mrr_by_month(xs_serving: Path, parsed: _Scripts):
         assert trace["measure"][0] == trace["measure"][-1] == "absolute"
     assert sum(bool(t["visible"]) for t in waterfall) == 1
     assert waterfall[-1]["visible"] is True  # the report month is shown first
+    # The y axis starts near the month's MRR, not at 0 (a broken axis, labelled), and the
+    # month menu switches the range and the label with the bars.
+    layout = _figure(parsed, "fig-mrr-waterfall")["layout"]
+    (menu,) = layout["updatemenus"]
+    assert len(menu["buttons"]) == len(bridge)
+    for button, trace in zip(menu["buttons"], waterfall, strict=True):
+        levels = bridge_levels(trace["y"])
+        bottom, top = button["args"][1]["yaxis.range"]
+        assert bottom <= min(levels) and top >= max(levels)
+        if bottom > 0:  # broken: the label says where the axis starts
+            assert "Axis broken" in button["args"][1]["annotations[0].text"]
+        else:
+            assert button["args"][1]["annotations[0].text"] == ""
+    last = menu["buttons"][-1]["args"][1]
+    assert layout["yaxis"]["range"] == last["yaxis.range"]
+    assert layout["annotations"][0]["text"] == last["annotations[0].text"]
+    starting = float(bridge[-1][1])
+    assert 0.5 * starting < layout["yaxis"]["range"][0] <= min(bridge_levels(waterfall[-1]["y"]))
+    assert "Axis broken" in layout["annotations"][0]["text"]
 
     movements = {t["name"]: t for t in _figure(parsed, "fig-mrr-movements")["data"]}
     assert movements["Churn"]["y"] == [-float(r[6]) for r in bridge]
@@ -309,6 +329,18 @@ def test_funnel_figures_equal_sales_ops_metrics(xs_serving: Path, parsed: _Scrip
     for trace, row in zip(funnels, rows, strict=True):
         assert trace["x"] == list(row[1:6])
         assert trace["y"] == ["Leads", "MQL", "SQL", "Opportunity", "Won"]
+    # It opens on the latest cohort with leads at least 6 months (the setting's default)
+    # before the report month, the latest month of revops_metrics.
+    ((report_month,),) = _sql(xs_serving, "select max(month) from revops_metrics")
+    ((mature,),) = _sql(
+        xs_serving,
+        "select max(month) from sales_ops_metrics where segment = 'All' and cohort_leads > 0 "
+        "and month <= ? - interval 6 month",
+        [report_month],
+    )
+    (shown,) = [trace for trace in funnels if trace["visible"]]
+    assert shown["name"] == mature.strftime("%b %Y")
+    assert mature < report_month and shown["x"][-1] > 0
     rates = _figure(parsed, "fig-funnel-rates")["data"]
     for i, trace in enumerate(rates):
         assert trace["x"] == [r[0].isoformat() for r in rows]
@@ -337,12 +369,24 @@ def test_sales_figures_equal_the_marts(xs_serving: Path, parsed: _Scripts):
     names = dict(
         _sql(xs_serving, f"select rep_name || ' (' || {titles} || ')', rep_id from dim_reps")
     )
+    # Trailing three months: the numerators and denominators summed over the window, then
+    # divided (rep_performance's documented re-aggregation), here in SQL.
     cells = {
         (rep, m.isoformat()): (c, a)
         for rep, m, c, a in _sql(
             xs_serving,
-            "select rep_id, month_start_date, close_rate, avg_sales_cycle_days "
-            "from rep_performance",
+            """
+            select
+                rep_id,
+                month_start_date,
+                sum(opportunities_won) over w / nullif(sum(opportunities_closed) over w, 0),
+                sum(won_sales_cycle_days) over w / nullif(sum(opportunities_won) over w, 0),
+            from rep_performance
+            window w as (
+                partition by rep_id order by month_start_date
+                range between interval 2 month preceding and current row
+            )
+            """,
         )
     }
     closers = _sql(
@@ -400,11 +444,20 @@ def test_nrr_heatmap_equals_mrr_by_month(xs_serving: Path, parsed: _Scripts):
         )
     }
     trailing, monthly = _figure(parsed, "fig-nrr-heatmap")["data"]
-    assert trailing["y"] == ["All", "SMB", "Mid-Market", "Enterprise", "Unknown"]
+    order = ["All", "SMB", "Mid-Market", "Enterprise", "Unknown"]
     for column, trace in enumerate((trailing, monthly)):
+        # a segment's row is drawn when it has a value in some month of the map
+        with_values = [
+            s for s in order if any(mart[(x, s)][column] is not None for x in trace["x"])
+        ]
+        assert trace["y"] == with_values
         for segment, z_row in zip(trace["y"], trace["z"], strict=True):
             for x, z in zip(trace["x"], z_row, strict=True):
                 assert _close(z, mart[(x, segment)][column]), (segment, x)
+        # colours span the drawn values (and 100%), not a range symmetric around 100%
+        values = [z for z_row in trace["z"] for z in z_row if z is not None]
+        assert _close(trace["zmin"], min(*values, 1.0)) and _close(trace["zmax"], max(*values, 1.0))
+        assert "zmid" not in trace
     assert any(z is not None for z in trailing["z"][0])
 
 
@@ -426,6 +479,10 @@ def test_cohort_heatmap_equals_mrr_cohort_retention(xs_serving: Path, parsed: _S
     assert cells == len(mart) > 0
     # the cohort month itself is 100% by definition
     assert all(_close(row[0], 1.0) for row in trace["z"])
+    # the colour scale spans the cells, never below the lowest (issue 19: it ran from -50%)
+    rates = [rate for rate in mart.values() if rate is not None]
+    assert _close(trace["zmin"], min(rates)) and _close(trace["zmax"], max(rates))
+    assert trace["zmin"] >= 0
 
 
 def test_every_figure_names_its_metric_definition(report: ReportResult, page: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import plotly.offline
 
-from revops import freshness
+from revops import freshness, settings
 from revops.ingest.summary import SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, read_report_data
@@ -499,6 +499,7 @@ def build_report(
     out: Path,
     attribution_model: str = DEFAULT_ATTRIBUTION_MODEL,
     failed_refresh: dict[str, object] | None = None,
+    funnel_maturity_months: int | None = None,
 ) -> ReportResult:
     """Write the HTML report of the serving file `serving_db` to `out` (read-only access).
 
@@ -506,8 +507,12 @@ def build_report(
     to the setting `roi_attribution_model`'s default, which revops_metrics.roas uses.
     `failed_refresh` (publish.record_failed_refresh): the latest refresh did not publish; the
     page opens with why, and every number stays the served snapshot's.
+    `funnel_maturity_months`: the funnel opens on the latest cohort this many months old;
+    None reads the setting `funnel_cohort_maturity_months` (environment, then settings file).
     """
-    data = read_report_data(Path(serving_db), attribution_model)
+    if funnel_maturity_months is None:
+        funnel_maturity_months = settings.funnel_cohort_maturity_months(settings.load_settings())
+    data = read_report_data(Path(serving_db), attribution_model, funnel_maturity_months)
     page, sections, figures, tiles = render_html(data, failed_refresh)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

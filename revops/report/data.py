@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from revops.settings import DEFAULT_FUNNEL_MATURITY_MONTHS
+
 Row = dict[str, Any]
 
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "w_shaped")
@@ -57,6 +59,8 @@ class ReportData:
     forecast_accuracy: list[Row] = field(default_factory=list)
     forecast_accuracy_by_method: list[Row] = field(default_factory=list)
     forecast_call: list[Row] = field(default_factory=list)
+    # the setting funnel_cohort_maturity_months: the funnel opens on the latest cohort this old
+    funnel_maturity_months: int = DEFAULT_FUNNEL_MATURITY_MONTHS
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -185,7 +189,9 @@ def read_forecasts(con: duckdb.DuckDBPyConnection) -> dict[str, list[Row]]:
 
 
 def read_report_data(
-    serving_db: Path, attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
+    serving_db: Path,
+    attribution_model: str = DEFAULT_ATTRIBUTION_MODEL,
+    funnel_maturity_months: int = DEFAULT_FUNNEL_MATURITY_MONTHS,
 ) -> ReportData:
     """Open the serving file read-only and read the marts and metadata the report needs."""
     if not serving_db.is_file():
@@ -243,6 +249,7 @@ def read_report_data(
             quarantine=quarantine,
             quarantine_open=quarantine_open,
             **read_forecasts(con),
+            funnel_maturity_months=funnel_maturity_months,
         )
     finally:
         con.close()

@@ -176,12 +176,15 @@ SEGMENT_WIN_RATE = MetricDefinition(
 )
 REP_WIN_RATE = MetricDefinition(
     "Close rate and sales cycle by rep (new business)",
-    "Per Account Executive / SDR and close month, new-business opportunities: won / (won + "
-    "lost) and average sales cycle days of won deals; blank when the rep closed nothing that "
-    "month.",
+    "Per Account Executive / SDR, over the three close months ending with each month, "
+    "new-business opportunities: won / (won + lost) and average sales cycle days of won deals, "
+    "each summed over the three months, then divided; blank when the rep closed nothing in "
+    "them.",
     (
-        "rep_performance.close_rate",
+        "rep_performance.opportunities_won",
         "rep_performance.opportunities_closed",
+        "rep_performance.won_sales_cycle_days",
+        "rep_performance.close_rate",
         "rep_performance.avg_sales_cycle_days",
         "dim_reps.rep_name",
         "dim_reps.title",

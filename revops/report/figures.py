@@ -159,19 +159,74 @@ _BRIDGE = (
 )
 
 
+# The waterfall's y axis: the bridge's lowest and highest running totals, padded by this share
+# of their span (at least WATERFALL_MIN_PAD of the highest), so that the movements are visible
+# beside the months' MRR. Axis ranges are presentation, not company-specific.
+WATERFALL_PAD = 0.25
+WATERFALL_MIN_PAD = 0.01
+
+
+def bridge_levels(values: list[float]) -> list[float]:
+    """The running totals a waterfall draws for a bridge: the starting level, each level after
+    a movement, and the closing level (the mart's `mrr`, drawn as given)."""
+    levels = [values[0]]
+    for value in values[1:-1]:
+        levels.append(levels[-1] + value)
+    levels.append(values[-1])
+    return levels
+
+
+def waterfall_axis_range(values: list[float]) -> tuple[float, float, bool]:
+    """The y range that shows a month's bridge `values` (starting MRR, signed movements, MRR):
+    (bottom, top, broken). From 0 when that leaves the movements visible (the padded range
+    reaches 0); else from just below the lowest running total, and `broken` is true: the two
+    MRR bars are then cut at the bottom, which the chart marks."""
+    levels = bridge_levels(values)
+    low, high = min(levels), max(levels)
+    pad = max(WATERFALL_PAD * (high - low), WATERFALL_MIN_PAD * max(abs(low), abs(high)))
+    if pad == 0:  # every level is 0: nothing to scale to
+        return (0.0, 1.0, False)
+    bottom, top = low - pad, max(high + pad, 0.0)
+    if bottom <= 0:
+        return (0.0 if low >= 0 else bottom, top, False)
+    return (bottom, top, True)
+
+
+def _axis_break_note(bottom: float, broken: bool, money: Callable[[float], str]) -> str:
+    if not broken:
+        return ""
+    return f"Axis broken: it starts at {money(bottom)}, not 0 (the MRR bars are cut)"
+
+
 def mrr_waterfall(data: ReportData) -> FigureSpec:
     """The month's MRR bridge as a waterfall, one trace per month behind a month picker.
 
     Both ends are drawn as `absolute` bars from the mart's `starting_mrr` and `mrr`, so plotly
     sums nothing; contraction and churn are the mart's positive amounts drawn downwards; the
     movements are in constant currency and the signed currency effect `fx_mrr` closes the bridge.
+    The y axis starts just below the month's lowest running total (waterfall_axis_range), so
+    the movements are not slivers beside the MRR bars; a label on the chart says where the
+    broken axis starts. The month menu switches the range and the label with the trace.
     """
     money = _money_format(data.reporting_currency)
+    currency = data.reporting_currency
+
+    def short(value: float) -> str:
+        """$2.65M for USD, 2.65M EUR for another reporting currency."""
+        number = f"{value:,.0f}"
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= size:
+                number = f"{value / size:,.2f}{suffix}"
+                break
+        return f"${number}" if currency == "USD" else f"{number} {currency}"
+
     rows = [r for r in data.mrr_by_month if r["segment"] == ALL]
     fig = go.Figure()
     labels = [label for _, label, _, _ in _BRIDGE]
+    ranges: list[tuple[float, float, bool]] = []
     for row in rows:
         values = [sign * plain(row[column]) for column, _, _, sign in _BRIDGE]
+        ranges.append(waterfall_axis_range(values))
         fig.add_trace(
             go.Waterfall(
                 name=_month_label(row["month"]),
@@ -191,9 +246,16 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
         {
             "label": _month_label(row["month"]),
             "method": "update",
-            "args": [{"visible": [j == i for j in range(len(rows))]}],
+            "args": [
+                {"visible": [j == i for j in range(len(rows))]},
+                {
+                    "yaxis.range": [bottom, top],
+                    "yaxis.autorange": False,
+                    "annotations[0].text": _axis_break_note(bottom, broken, short),
+                },
+            ],
         }
-        for i, row in enumerate(rows)
+        for i, (row, (bottom, top, broken)) in enumerate(zip(rows, ranges, strict=True))
     ]
     if not rows:
         _no_rows(fig, "mrr_by_month")
@@ -202,6 +264,22 @@ def mrr_waterfall(data: ReportData) -> FigureSpec:
     active = next((i for i, r in enumerate(rows) if r["month"] == shown), len(rows) - 1)
     for i, trace in enumerate(fig.data):
         trace.visible = i == active
+    if rows:
+        bottom, top, broken = ranges[active]
+        fig.update_yaxes(range=[bottom, top], autorange=False)
+        fig.add_annotation(
+            text=_axis_break_note(bottom, broken, short),
+            showarrow=False,
+            # above the plot, right of the month menu: never over a bar
+            x=1,
+            y=1.02,
+            xref="paper",
+            yref="paper",
+            xanchor="right",
+            yanchor="bottom",
+            font={"size": 12, "color": "#8a4b00"},
+            bgcolor="#fff4e0",
+        )
     fig.update_layout(
         showlegend=False,
         margin={"t": 50},
@@ -283,12 +361,36 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def _months_between(earlier: dt.date, later: dt.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def mature_cohort(
+    cohorts: Iterable[tuple[dt.date, int | None]], report_month: dt.date, maturity_months: int
+) -> tuple[dt.date | None, bool]:
+    """The cohort month the funnel opens on, and whether it is mature: the latest cohort
+    month with leads that is at least `maturity_months` calendar months before the report
+    month (the setting `funnel_cohort_maturity_months`). When no cohort is that old, the
+    oldest cohort with leads, not mature (the chart says so); None when no cohort has leads.
+    `cohorts` are (cohort month, cohort_leads) pairs."""
+    with_leads = sorted(month for month, leads in cohorts if leads)
+    mature = [m for m in with_leads if _months_between(m, report_month) >= maturity_months]
+    if mature:
+        return mature[-1], True
+    return (with_leads[0], False) if with_leads else (None, False)
+
+
 def funnel_by_cohort(data: ReportData) -> FigureSpec:
-    """The lead -> won funnel of one lead cohort month, picked from a menu (All rows)."""
+    """The lead -> won funnel of one lead cohort month, picked from a menu (All rows).
+    Opens on the latest mature cohort (mature_cohort): the newest cohorts have not had time
+    to close, and would show a funnel that is still filling."""
     rows = [r for r in data.sales_ops_metrics if r["segment"] == ALL]
-    # Open on the latest cohort with a won deal: the newest ones have not had time to close.
-    won = [r["month"] for r in rows if r["cohort_reached_won"]]
-    shown = won[-1] if won else (rows[-1]["month"] if rows else None)
+    maturity = data.funnel_maturity_months
+    shown, is_mature = mature_cohort(
+        ((r["month"], r["cohort_leads"]) for r in rows), data.report_month, maturity
+    )
+    if shown is None and rows:
+        shown = rows[-1]["month"]
     fig = go.Figure()
     for row in rows:
         counts = [plain(row[count]) for _, count, _ in _FUNNEL_STAGES]
@@ -339,8 +441,17 @@ def funnel_by_cohort(data: ReportData) -> FigureSpec:
         d.FUNNEL,
         _style(fig, height=380),
         d.FUNNEL.source,
-        note="Opens on the latest cohort with a won deal. Recent cohorts are still maturing: "
-        "their later stages grow with each refresh.",
+        note=(
+            f"Opens on the latest mature cohort ({_month_label(shown)}): leads created at "
+            f"least {maturity} months before the report month (setting "
+            "funnel_cohort_maturity_months). Younger cohorts are still maturing: their later "
+            "stages grow with each refresh."
+            if shown is not None and is_mature
+            else f"No cohort is {maturity} months old yet (setting "
+            "funnel_cohort_maturity_months): opens on the oldest cohort"
+            + (f", {_month_label(shown)}" if shown is not None else "")
+            + ", which is still maturing."
+        ),
     )
 
 
@@ -432,8 +543,54 @@ def win_rate_by_segment(data: ReportData) -> FigureSpec:
 _TITLES = {"Account Executive": "AE", "Sales Development Rep": "SDR"}
 
 
+# The rep heat maps show trailing windows of this many calendar months (a quarter): one
+# month's close rate of a rep is a handful of deals, mostly 0% or 100%.
+REP_WINDOW_MONTHS = 3
+
+
+def _month_start(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def trailing_rep_rates(
+    rows: Iterable[Row], window: int = REP_WINDOW_MONTHS
+) -> dict[tuple[str, str], dict[str, object]]:
+    """Per (rep_id, month): close rate and average sales cycle over the `window` calendar
+    months ending with that month, re-aggregated as rep_performance says (sum the numerator and
+    the denominator over the months, then divide): close rate = sum(opportunities_won) /
+    sum(opportunities_closed), null when none closed; cycle = sum(won_sales_cycle_days) /
+    sum(opportunities_won), null when none won. `months` is how many of the window's months the
+    mart has a row for (fewer at the start of the history). One entry per rep_performance row."""
+    by_rep: dict[str, dict[dt.date, Row]] = {}
+    for row in rows:
+        by_rep.setdefault(row["rep_id"], {})[_month_start(row["month_start_date"])] = row
+    out: dict[tuple[str, str], dict[str, object]] = {}
+    for rep, months in by_rep.items():
+        for month in months:
+            inside = [
+                months[m] for back in range(window) if (m := _add_months(month, -back)) in months
+            ]
+            won = sum(r["opportunities_won"] for r in inside)
+            closed = sum(r["opportunities_closed"] for r in inside)
+            cycle_days = sum(r["won_sales_cycle_days"] for r in inside)
+            out[(rep, month.isoformat())] = {
+                "won": won,
+                "closed": closed,
+                "months": len(inside),
+                "close_rate": won / closed if closed else None,
+                "avg_sales_cycle_days": cycle_days / won if won else None,
+            }
+    return out
+
+
+def _add_months(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def win_rate_by_rep(data: ReportData) -> FigureSpec:
-    """Heat maps of close rate and sales cycle per rep x close month (rep_performance)."""
+    """Heat maps of close rate and sales cycle per rep x month over trailing quarters
+    (rep_performance, re-aggregated by trailing_rep_rates)."""
     months = _months(data.rep_performance, "month_start_date")
     # Only reps who closed something in some month: SDRs own leads, not opportunities, and
     # would be empty rows.
@@ -443,35 +600,45 @@ def win_rate_by_rep(data: ReportData) -> FigureSpec:
         if row["rep_id"] in closers:
             title = _TITLES.get(row["title"], row["title"])
             reps.setdefault(row["rep_id"], f"{row['rep_name'] or row['rep_id']} ({title})")
-    cells: dict[tuple[str, str], Row] = {
-        (r["rep_id"], plain(r["month_start_date"])): r for r in data.rep_performance
-    }
+    cells = trailing_rep_rates(data.rep_performance)
 
     def grid(column: str) -> list[list[object]]:
         return [
-            [plain(cells[(rep, m)][column]) if (rep, m) in cells else None for m in months]
-            for rep in reps
+            [cells[(rep, m)][column] if (rep, m) in cells else None for m in months] for rep in reps
         ]
 
-    closed = grid("opportunities_closed")
+    counts = [
+        [
+            [cells[(rep, m)][k] for k in ("won", "closed", "months")]
+            if (rep, m) in cells
+            else [None, None, None]
+            for m in months
+        ]
+        for rep in reps
+    ]
+    window = f"{REP_WINDOW_MONTHS} months to %{{x|%b %Y}}"
     fig = make_subplots(
         rows=2,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.1,
-        subplot_titles=("Close rate", "Average sales cycle of won deals (days)"),
+        subplot_titles=(
+            f"Close rate, trailing {REP_WINDOW_MONTHS} months",
+            f"Average sales cycle of won deals (days), trailing {REP_WINDOW_MONTHS} months",
+        ),
     )
     fig.add_trace(
         go.Heatmap(
             x=months,
             y=list(reps.values()),
             z=grid("close_rate"),
-            customdata=closed,
+            customdata=counts,
             colorscale="RdYlGn",
             zmin=0,
             zmax=1,
             colorbar={"title": {"text": "close"}, "tickformat": ".0%", "len": 0.45, "y": 0.78},
-            hovertemplate="%{y}<br>%{x|%b %Y}: %{z:.1%} of %{customdata} closed<extra></extra>",
+            hovertemplate=f"%{{y}}<br>{window}: %{{z:.1%}} (%{{customdata[0]}} won of "
+            "%{customdata[1]} closed; %{customdata[2]} months of data)<extra></extra>",
         ),
         row=1,
         col=1,
@@ -481,9 +648,11 @@ def win_rate_by_rep(data: ReportData) -> FigureSpec:
             x=months,
             y=list(reps.values()),
             z=grid("avg_sales_cycle_days"),
+            customdata=counts,
             colorscale="Blues",
             colorbar={"title": {"text": "days"}, "len": 0.45, "y": 0.22},
-            hovertemplate="%{y}<br>%{x|%b %Y}: %{z:.1f} days<extra></extra>",
+            hovertemplate=f"%{{y}}<br>{window}: %{{z:.1f}} days (%{{customdata[0]}} won)"
+            "<extra></extra>",
         ),
         row=2,
         col=1,
@@ -491,12 +660,16 @@ def win_rate_by_rep(data: ReportData) -> FigureSpec:
     height = max(480, 180 + 2 * 26 * len(reps))
     return FigureSpec(
         "fig-win-rate-rep",
-        "Close rate and sales cycle by rep (new business)",
+        f"Close rate and sales cycle by rep, trailing {REP_WINDOW_MONTHS} months (new business)",
         d.REP_WIN_RATE,
         _style(fig, height=height),
         d.REP_WIN_RATE.source,
-        note="Reps who closed at least one opportunity. Blank cells: the rep closed nothing "
-        "(close rate) or won nothing (cycle) that month.",
+        note=f"Each cell covers the {REP_WINDOW_MONTHS} months ending with its month: the "
+        "won, closed and cycle-day counts of rep_performance summed over them, then divided "
+        "(one month of one rep is a handful of deals). The first months of the history cover "
+        "fewer months (the hover says how many). Reps who closed at least one opportunity. "
+        f"Blank cells: the rep closed nothing (close rate) or won nothing (cycle) in the "
+        f"{REP_WINDOW_MONTHS} months.",
     )
 
 
@@ -585,6 +758,48 @@ def channel_performance(data: ReportData) -> FigureSpec:
     )
 
 
+# Red below the neutral value, yellow at it, green above: ColorBrewer RdYlGn's five-class
+# colours, the outer two at the ends of the range and the inner two halfway to the neutral value.
+LOW_COLOUR, LOW_MID_COLOUR, NEUTRAL_COLOUR = "#d73027", "#fc8d59", "#ffffbf"
+HIGH_MID_COLOUR, HIGH_COLOUR = "#91cf60", "#1a9850"
+
+
+def diverging_scale(values: Iterable[object], neutral: float = 1.0) -> dict[str, object] | None:
+    """zmin, zmax and colorscale of a heat map whose colours span the metric's own range: the
+    lowest and highest value shown (and the neutral value, 100% for a retention rate, which
+    stays yellow), never a range widened symmetrically around the neutral value (which put
+    -50% on a scale whose data starts at 0%). None when there is no value."""
+    numbers = [float(v) for v in values if v is not None]
+    if not numbers:
+        return None
+    low, high = min(*numbers, neutral), max(*numbers, neutral)
+    if high == low:
+        return {"zmin": low, "zmax": high, "colorscale": [[0, NEUTRAL_COLOUR], [1, NEUTRAL_COLOUR]]}
+    middle = round((neutral - low) / (high - low), 6)  # where the neutral value sits, 0..1
+    stops: list[list[object]] = []
+    if middle > 0:
+        stops += [[0.0, LOW_COLOUR], [round(middle / 2, 6), LOW_MID_COLOUR]]
+    stops.append([middle, NEUTRAL_COLOUR])
+    if middle < 1:
+        stops += [[round((middle + 1) / 2, 6), HIGH_MID_COLOUR], [1.0, HIGH_COLOUR]]
+    return {"zmin": low, "zmax": high, "colorscale": stops}
+
+
+def rows_with_values(
+    labels: Iterable[str], grid: list[list[object]]
+) -> tuple[list[str], list[list[object]], list[str]]:
+    """The heat map rows that hold at least one value, and the labels of those left out (all
+    blank), which the chart names in its note: an empty row is not drawn, and never silently."""
+    kept, rows, left_out = [], [], []
+    for label, row in zip(labels, grid, strict=True):
+        if any(v is not None for v in row):
+            kept.append(label)
+            rows.append(row)
+        else:
+            left_out.append(label)
+    return kept, rows, left_out
+
+
 def cohort_nrr_heatmap(data: ReportData) -> FigureSpec:
     """The acquisition-cohort triangle: cohort month x months since, NRR in each cell."""
     rows = data.cohorts
@@ -604,14 +819,14 @@ def cohort_nrr_heatmap(data: ReportData) -> FigureSpec:
         row = cells.get((cohort, age))
         return plain(row[column]) if row else None
 
+    z = [[value(c, a, "net_revenue_retention_rate") for a in ages] for c in cohorts]
     fig = go.Figure(
         go.Heatmap(
             x=ages,
             y=cohorts,
-            z=[[value(c, a, "net_revenue_retention_rate") for a in ages] for c in cohorts],
+            z=z,
             customdata=[[value(c, a, "cohort_customers") for a in ages] for c in cohorts],
-            colorscale="RdYlGn",
-            zmid=1.0,
+            **(diverging_scale(v for row in z for v in row) or {}),
             colorbar={"title": {"text": "NRR"}, "tickformat": ".0%"},
             hovertemplate="cohort %{y|%b %Y}, month %{x}: %{z:.1%}"
             " (%{customdata} customers)<extra></extra>",
@@ -626,7 +841,8 @@ def cohort_nrr_heatmap(data: ReportData) -> FigureSpec:
         _style(fig, height=max(420, 14 * len(cohorts) + 160)),
         d.COHORT_NRR.source,
         note="Each row is a cohort of customers; reading right, its MRR against where it "
-        "started. The newest cohorts have the fewest months.",
+        "started. The newest cohorts have the fewest months. Colours span the lowest to the "
+        "highest cell (yellow = 100%).",
     )
 
 
@@ -652,31 +868,28 @@ def nrr_heatmap(data: ReportData) -> FigureSpec:
         vertical_spacing=0.16,
         subplot_titles=("Trailing-12-month NRR", "Monthly NRR"),
     )
-    scale = {"colorscale": "RdYlGn", "zmid": 1.0}
-    fig.add_trace(
-        go.Heatmap(
-            x=trailing_months,
-            y=list(order),
-            z=grid(trailing, trailing_months),
-            colorbar={"title": {"text": "NRR"}, "tickformat": ".0%", "len": 0.4, "y": 0.8},
-            hovertemplate="%{y}<br>%{x|%b %Y}: %{z:.1%}<extra></extra>",
-            **scale,
+    left_out_notes = []
+    for row, (column, months, label, bar_y) in enumerate(
+        (
+            (trailing, trailing_months, "trailing 12 months", 0.8),
+            ("monthly_net_revenue_retention_rate", all_months, "monthly", 0.2),
         ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Heatmap(
-            x=all_months,
-            y=list(order),
-            z=grid("monthly_net_revenue_retention_rate", all_months),
-            colorbar={"title": {"text": "NRR"}, "tickformat": ".0%", "len": 0.4, "y": 0.2},
-            hovertemplate="%{y}<br>%{x|%b %Y}: %{z:.1%}<extra></extra>",
-            **scale,
-        ),
-        row=2,
-        col=1,
-    )
+        start=1,
+    ):
+        segments, z, left_out = rows_with_values(order, grid(column, months))
+        left_out_notes += [f"{segment} ({label})" for segment in left_out]
+        fig.add_trace(
+            go.Heatmap(
+                x=months,
+                y=segments,
+                z=z,
+                **(diverging_scale(v for r in z for v in r) or {}),
+                colorbar={"title": {"text": "NRR"}, "tickformat": ".0%", "len": 0.4, "y": bar_y},
+                hovertemplate="%{y}<br>%{x|%b %Y}: %{z:.1%}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
     fig.update_yaxes(autorange="reversed")
     return FigureSpec(
         "fig-nrr-heatmap",
@@ -685,7 +898,13 @@ def nrr_heatmap(data: ReportData) -> FigureSpec:
         _style(fig, height=560),
         d.NRR_HEATMAP.source,
         note="Here the cohort is every customer paying a month (or a year) before, per segment; "
-        "the triangle above follows acquisition cohorts.",
+        "the triangle above follows acquisition cohorts. Colours span each map's lowest to "
+        "highest cell (yellow = 100%)."
+        + (
+            f" Not drawn, with no value in any month: {', '.join(left_out_notes)}."
+            if left_out_notes
+            else ""
+        ),
     )
 
 
