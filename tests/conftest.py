@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_COMPANY_GROUPS = {
     # the `xs_published` demo
     "test_headline": "xs-published-company",
+    "test_ops": "xs-published-company",
     "test_quarantine_refresh": "xs-published-company",
     "test_refresh": "xs-published-company",
     "test_report": "xs-published-company",
+    "test_serving_metadata": "xs-published-company",
     # the built `s_dirty_warehouse`
     "test_billing_marts": "s-dirty-company",
     "test_funnel_marts": "s-dirty-company",
