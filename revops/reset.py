@@ -15,11 +15,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from revops import checks, publish
+from revops import checks, publish, runs
 
 # Beside the warehouse: dbt's node timings of the last build (orchestration/defs/transform/
-# assets.py RUN_RESULTS_FILE), the explained checks, and the refresh's dbt log.
-WAREHOUSE_SIDECARS = ("dbt_run_results.json", checks.CHECKS_FILE, "refresh.log")
+# assets.py RUN_RESULTS_FILE), the explained checks, the link to the latest dbt log, and the
+# run history with the kept per-run logs (revops/runs.py: its runs describe snapshots that a
+# reset removes).
+WAREHOUSE_SIDECARS = ("dbt_run_results.json", checks.CHECKS_FILE, "refresh.log", runs.RUNS_DIR)
 SERVING_ENTRIES = (
     publish.SERVING_FILE,
     publish.REPORT_FILE,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.defs.transform.assets import RUN_RESULTS_FILE
-from revops import checks
+from revops import checks, runs
 from revops.cli import main
 from revops.generator.company import MANIFEST_FILE, read_manifest
 from revops.reset import WAREHOUSE_SIDECARS
@@ -61,6 +61,7 @@ def test_reset_refuses_when_the_landing_folder_is_in_the_way(tmp_path: Path):
 
 def test_reset_knows_the_files_the_refresh_keeps_beside_the_warehouse():
     assert RUN_RESULTS_FILE in WAREHOUSE_SIDECARS
+    assert runs.RUNS_DIR in WAREHOUSE_SIDECARS  # the run history and its kept dbt logs
 
 
 def test_generate_until_takes_the_company_from_the_folder(tmp_path: Path, capsys):
