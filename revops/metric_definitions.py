@@ -151,16 +151,23 @@ def ratio_parts(table: MartTable, column: str) -> tuple[str, str] | None:
     return None
 
 
-def metric_definitions(text: str, tables: Sequence[MartTable]) -> list[MetricDefinition]:
+def metric_definitions(
+    text: str, tables: Sequence[MartTable], skipped: list[str] | None = None
+) -> list[MetricDefinition]:
     """The rows of `metric_definitions` for METRICS.md `text` and the published `tables`.
     Raises MetricDocError when the doc names a table that is not published, a column the
-    table does not have, or a ratio part that is not a column of its table."""
+    table does not have, or a ratio part that is not a column of its table. With `skipped`
+    (a list), a table that is not published is left out and named there instead (a publish
+    of a subset of the marts), never silently."""
     by_name = {table.name: table for table in tables}
     rows: list[MetricDefinition] = []
     for metric in doc_metrics(text):
         models = list(dict.fromkeys(model for model, _ in metric.columns))
         for model in models:
             table = by_name.get(model)
+            if table is None and skipped is not None:
+                skipped.append(f"{metric.metric} ({model})")
+                continue
             if table is None:
                 raise MetricDocError(
                     f"docs/METRICS.md, {metric.metric!r}: {model} is not published"
@@ -201,6 +208,8 @@ def metric_definitions(text: str, tables: Sequence[MartTable]) -> list[MetricDef
     return rows
 
 
-def load(tables: Sequence[MartTable], doc: Path = DOC) -> list[MetricDefinition]:
+def load(
+    tables: Sequence[MartTable], doc: Path = DOC, skipped: list[str] | None = None
+) -> list[MetricDefinition]:
     """metric_definitions from the project's docs/METRICS.md."""
-    return metric_definitions(doc.read_text(encoding="utf-8"), tables)
+    return metric_definitions(doc.read_text(encoding="utf-8"), tables, skipped)

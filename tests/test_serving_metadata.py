@@ -267,3 +267,12 @@ def test_sqlalchemy_reflects_every_published_table(xs_published):
             assert inspector.get_table_comment(table)["text"], table
     finally:
         engine.dispose()
+
+
+def test_a_publish_of_some_marts_names_the_metrics_it_leaves_out():
+    skipped: list[str] = []
+    rows = md.metric_definitions(DOC, [TABLE_T], skipped)
+    assert skipped == ["Won (u)"]
+    assert [(r.metric, r.table_name) for r in rows] == [
+        ("Close rate", "t"), ("Won", "t"), ("Deal size", "t")
+    ]  # fmt: skip
