@@ -41,7 +41,7 @@ METRIC_MODELS = (
 KEYS = {
     "month", "month_start_date", "segment", "deal_category", "rep_id", "channel", "campaign_id",
     "attribution_model", "as_of_date", "forecast_category",
-    "attribution_model", "opportunity_id", "stage_name", "as_of_month", "forecast_month",
+    "opportunity_id", "stage_name", "as_of_month", "forecast_month",
     "horizon_months",
 }  # fmt: skip
 # Attributes that qualify every amount of the row rather than measure something.
