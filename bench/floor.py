@@ -7,8 +7,9 @@
 `create table ... as select * from read_csv([...], all_varchar = true)` (JSON Lines:
 `read_json([...])` with every contract column as text, which is how nested objects stay JSON
 text as in the warehouse), plus the lineage columns the staging models read, taken from the
-file name. No ledger, no rejects, no hashing, no per-file row numbers (`_row_number` is null:
-it only breaks ties between two versions of a record in the same file).
+file name. No ledger, no rejects (their tables exist, empty), no hashing, no per-file row
+numbers (`_row_number` is null: it only breaks ties between two versions of a record in the
+same file).
 
 `build` runs, in one connection and in dependency order, dbt's compiled SQL of every seed
 (a `read_csv` of the seed file), model (`create table|view ... as <compiled_code>`) and data
@@ -32,6 +33,7 @@ import duckdb
 
 from revops import contract
 from revops.contract import ExportObject
+from revops.ingest.warehouse import ensure_warehouse
 
 # dbt's `column_types` of seeds, as DuckDB names them.
 SEED_TYPES = {"string": "VARCHAR", "text": "VARCHAR", "int": "INTEGER", "integer": "INTEGER"}
@@ -166,6 +168,9 @@ def floor_load(
         con.execute("create schema raw")
         for obj in objects:
             out.tables[obj.raw_table] = load_object(con, landing, obj, loaded_at)
+        # The ingestion bookkeeping the `ingest` dbt source reads (ledger, rejects, quarantine),
+        # empty: plain DuckDB keeps none, so the models over it build empty.
+        ensure_warehouse(con)
     finally:
         con.close()
     out.seconds = round(time.perf_counter() - clock, 3)
