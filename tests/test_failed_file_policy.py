@@ -219,7 +219,7 @@ def test_serving_snapshot_refuses_to_publish_under_strict(
     publishes nothing, so that no marts are needed)."""
     import dagster as dg
 
-    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
     from orchestration.defs.publish.assets import PublishConfig, serving_snapshot
     from orchestration.defs.publish.resources import ServingFolder
     from orchestration.defs.transform.resources import OrgSettings
@@ -234,6 +234,7 @@ def test_serving_snapshot_refuses_to_publish_under_strict(
     def publish(settings_file: OrgSettings, config: PublishConfig | None = None):
         resources = {
             "warehouse": Warehouse(path=str(warehouse)),
+            "landing": LandingFolder(path=str(landing)),
             "serving": ServingFolder(path=str(tmp_path / "serving")),
             "settings_file": settings_file,
         }

@@ -571,7 +571,7 @@ def test_an_incremental_model_whose_logic_changed_is_rebuilt_from_raw(xs_publish
 def test_nothing_is_published_when_dbt_builds_into_spark(monkeypatch, tmp_path, dbt_manifest):
     import dagster as dg
 
-    from orchestration.defs.ingestion.resources import Warehouse
+    from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
     from orchestration.defs.publish.assets import serving_snapshot
     from orchestration.defs.publish.resources import ServingFolder
     from orchestration.defs.transform.resources import OrgSettings
@@ -581,6 +581,7 @@ def test_nothing_is_published_when_dbt_builds_into_spark(monkeypatch, tmp_path, 
         [serving_snapshot],
         resources={
             "warehouse": Warehouse(path=str(tmp_path / "warehouse.duckdb")),
+            "landing": LandingFolder(path=str(tmp_path / "landing")),
             "serving": ServingFolder(path=str(tmp_path / "serving")),
             "settings_file": OrgSettings(),
         },

@@ -31,8 +31,10 @@ measured as (
         period_grain,
         segment,
         horizon_band,
-        avg(abs_pct_error) as mape,
-        avg(bias) as mean_bias,
+        -- averaged as exact decimals: a sum of doubles depends on the order rows arrive in,
+        -- and the same data must give the same bits on every run
+        cast(avg(cast(abs_pct_error as decimal(38, 18))) as double) as mape,
+        cast(avg(cast(bias as decimal(38, 18))) as double) as mean_bias,
         count(abs_pct_error) as n_forecasts,
         sum(case when is_actual_zero then 1 else 0 end) as n_actual_zero,
         sum(case when forecast_total is null then 1 else 0 end) as n_forecast_missing
