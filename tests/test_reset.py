@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.transform.assets import RUN_RESULTS_FILE
 from revops import checks, runs
 from revops.cli import main
 from revops.generator.company import MANIFEST_FILE, read_manifest
@@ -59,7 +58,11 @@ def test_reset_refuses_when_the_landing_folder_is_in_the_way(tmp_path: Path):
     assert warehouse.exists() and inside.exists()
 
 
-def test_reset_knows_the_files_the_refresh_keeps_beside_the_warehouse():
+def test_reset_knows_the_files_the_refresh_keeps_beside_the_warehouse(dbt_manifest):
+    # imported here: the dbt assets' module reads target/manifest.json, which a fresh clone
+    # has only once the `dbt_manifest` fixture has parsed the project
+    from orchestration.defs.transform.assets import RUN_RESULTS_FILE
+
     assert RUN_RESULTS_FILE in WAREHOUSE_SIDECARS
     assert runs.RUNS_DIR in WAREHOUSE_SIDECARS  # the run history and its kept dbt logs
 
