@@ -112,7 +112,8 @@ final as (
     select
         period_grain,
         segment,
-        cast(coalesce(sum(expected_amount), 0) as decimal(18, 2)) as forecast_remaining,
+        -- null, never 0, when every open deal is left out: no estimate, not zero bookings
+        cast(sum(expected_amount) as decimal(18, 2)) as forecast_remaining,
         cast(count(*) as bigint) as open_deals,
         cast(sum(
             case when amount_reporting is null or observations is null then 1 else 0 end

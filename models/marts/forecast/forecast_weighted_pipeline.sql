@@ -54,7 +54,8 @@ final as (
     select
         period_grain,
         segment,
-        cast(coalesce(sum(weighted_amount), 0) as decimal(18, 2)) as forecast_remaining,
+        -- null, never 0, when every open deal is left out: no estimate, not zero bookings
+        cast(sum(weighted_amount) as decimal(18, 2)) as forecast_remaining,
         cast(count(*) as bigint) as open_deals,
         cast(sum(case when is_left_out then 1 else 0 end) as bigint) as deals_left_out,
         as_of_date,
