@@ -178,6 +178,29 @@ class Billing:
     ledger: Ledger  # lines, invoices, segments, sub_events, item_events, renewals, expansions
 
 
+@dataclass
+class _Batch:
+    """A batch of subscriptions being billed: the catalogue, the ledger, and per-subscription
+    arrays indexed by row. The state arrays (seats, tier, addon, base_product) change in place
+    as the loop applies mid-period changes; every helper sees the current state."""
+
+    cat: Catalogue
+    ledger: Ledger
+    sid: np.ndarray
+    cust: np.ndarray
+    cur: np.ndarray
+    kind: np.ndarray
+    base_item: np.ndarray
+    addon_item: np.ndarray
+    base_product: np.ndarray
+    seats: np.ndarray
+    addon: np.ndarray
+    tier: np.ndarray
+    pct: np.ndarray
+    discount_end: np.ndarray
+    change_ts: int
+
+
 def _period_start(anchor: np.ndarray, kind: np.ndarray, k: int) -> np.ndarray:
     months = np.where(kind == QUARTER, 3 * k, np.where(kind == YEAR, 12 * k, k))
     by_month = add_months(anchor, months)
@@ -344,6 +367,23 @@ def _run(
     support = kind == WEEK
     base_product = np.where(support, 4, np.maximum(tier, 0))
     ended_at = np.full(n, NAT, dtype=np.int64)
+    batch = _Batch(
+        cat,
+        ledger,
+        sid,
+        cust,
+        cur,
+        kind,
+        base_item,
+        addon_item,
+        base_product,
+        seats,
+        addon,
+        tier,
+        pct,
+        discount_end,
+        change_ts,
+    )
     # the items exist from the start
     ledger.add(
         "item_events",
@@ -372,56 +412,38 @@ def _run(
         qty=np.ones(has_addon.size, dtype=np.int64),
         deleted=np.zeros(has_addon.size, bool),
     )
-    ledger.add(
-        "sub_events",
-        sub=sid,
-        t=start,
-        status=np.where(trial, "trialing", "active"),
-        cps=start,
-        cpe=np.where(trial, trial_end, _period_start(anchor, kind, 1)),
-        cancel_at_period_end=np.zeros(n, bool),
-        canceled_at=np.full(n, NAT),
-        ended_at=np.full(n, NAT),
+    _sub_event(
+        batch,
+        np.arange(n),
+        start,
+        np.where(trial, "trialing", "active"),
+        start,
+        np.where(trial, trial_end, _period_start(anchor, kind, 1)),
     )
     # --- the trial period: a zero invoice; MRR is zero until it ends -----------------------
     t_idx = np.flatnonzero(trial)
     if t_idx.size:
         _invoice(
             rng,
-            ledger,
-            cat,
+            batch,
             t_idx,
-            sid,
-            cust,
-            cur,
-            kind,
             start[t_idx],
             trial_end[t_idx],
             start[t_idx],
             "subscription_create",
-            base_item,
-            addon_item,
-            base_product,
-            seats,
-            addon,
-            tier,
-            pct,
-            discount_end,
-            change_ts,
             is_trial=True,
             proration=False,
         )
         lost = t_idx[~subs["trial_converts"][t_idx] & (trial_end[t_idx] < end_ts)]
         ended_at[lost] = trial_end[lost]
         _end(ledger, sid, cust, subs["gen"], lost, trial_end[lost], trial_end[lost], False)
-        ledger.add(
-            "sub_events",
-            sub=sid[lost],
-            t=trial_end[lost],
-            status=np.full(lost.size, "canceled"),
-            cps=start[lost],
-            cpe=trial_end[lost],
-            cancel_at_period_end=np.zeros(lost.size, bool),
+        _sub_event(
+            batch,
+            lost,
+            trial_end[lost],
+            "canceled",
+            start[lost],
+            trial_end[lost],
             canceled_at=trial_end[lost],
             ended_at=trial_end[lost],
         )
@@ -467,43 +489,19 @@ def _run(
         seg_end = np.where(np.isin(event, [0, 1, 2]), change_at, pe[act])
         period_invoice = _invoice(
             rng,
-            ledger,
-            cat,
+            batch,
             act,
-            sid,
-            cust,
-            cur,
-            kind,
             ps[act],
             pe[act],
             ps[act],
             reason_arr,
-            base_item,
-            addon_item,
-            base_product,
-            seats,
-            addon,
-            tier,
-            pct,
-            discount_end,
-            change_ts,
             is_trial=False,
             proration=False,
             seg_end=seg_end,
             onboarding=first_invoice & (subs["gen"][act] == 0) & (tier[act] == 2),
         )
         renew = act[(k > 0) | trial[act]]
-        ledger.add(
-            "sub_events",
-            sub=sid[renew],
-            t=ps[renew],
-            status=np.full(renew.size, "active"),
-            cps=ps[renew],
-            cpe=pe[renew],
-            cancel_at_period_end=np.zeros(renew.size, bool),
-            canceled_at=np.full(renew.size, NAT),
-            ended_at=np.full(renew.size, NAT),
-        )
+        _sub_event(batch, renew, ps[renew], "active", ps[renew], pe[renew])
         # apply the mid-period change, with proration lines from the change to period end
         for code in (0, 1, 2, 3):
             rows = act[event == code]
@@ -511,18 +509,9 @@ def _run(
                 continue
             at = change_at[event == code]
             old_mrr = _sub_mrr_numer(
-                cat,
+                batch,
                 rows,
-                cur,
-                kind,
-                base_product,
-                seats,
-                addon,
-                tier,
-                pct,
-                discount_end,
                 at,
-                change_ts,
                 ps,
             )
             if code == 0:
@@ -538,22 +527,10 @@ def _run(
                 old_mrr = old_mrr[changed]
                 _proration(
                     rng,
-                    ledger,
-                    cat,
+                    batch,
                     rows,
                     at,
                     pe[rows],
-                    sid,
-                    cust,
-                    cur,
-                    kind,
-                    base_item,
-                    base_product,
-                    seats,
-                    tier,
-                    pct,
-                    discount_end,
-                    change_ts,
                     ps,
                     new_seats=new,
                 )
@@ -562,22 +539,10 @@ def _run(
                 new_tier = tier[rows] + (1 if code == 1 else -1)
                 _proration(
                     rng,
-                    ledger,
-                    cat,
+                    batch,
                     rows,
                     at,
                     pe[rows],
-                    sid,
-                    cust,
-                    cur,
-                    kind,
-                    base_item,
-                    base_product,
-                    seats,
-                    tier,
-                    pct,
-                    discount_end,
-                    change_ts,
                     ps,
                     new_tier=new_tier,
                 )
@@ -597,35 +562,12 @@ def _run(
                     qty=np.ones(rows.size, dtype=np.int64),
                     deleted=np.zeros(rows.size, bool),
                 )
-                _addon_line(
-                    ledger,
-                    cat,
-                    rows,
-                    at,
-                    ps[rows],
-                    pe[rows],
-                    sid,
-                    cust,
-                    cur,
-                    kind,
-                    addon_item,
-                    pct,
-                    discount_end,
-                )
+                _addon_line(batch, rows, at, ps[rows], pe[rows])
             if rows.size:
                 new_mrr = _sub_mrr_numer(
-                    cat,
+                    batch,
                     rows,
-                    cur,
-                    kind,
-                    base_product,
-                    seats,
-                    addon,
-                    tier,
-                    pct,
-                    discount_end,
                     at,
-                    change_ts,
                     ps,
                 )
                 ledger.add(
@@ -662,13 +604,13 @@ def _run(
         c_rows, requested = c_rows[happened], requested[happened]
         immediate = (kind[c_rows] == MONTH) & (rng.random(c_rows.size) < 0.1)
         end_at = np.where(immediate, requested, pe[c_rows])
-        ledger.add(
-            "sub_events",
-            sub=sid[c_rows],
-            t=requested,
-            status=np.where(immediate, "canceled", "active"),
-            cps=ps[c_rows],
-            cpe=pe[c_rows],
+        _sub_event(
+            batch,
+            c_rows,
+            requested,
+            np.where(immediate, "canceled", "active"),
+            ps[c_rows],
+            pe[c_rows],
             cancel_at_period_end=~immediate,
             canceled_at=requested,
             ended_at=np.where(immediate, requested, NAT),
@@ -676,14 +618,14 @@ def _run(
         ended_at[c_rows] = end_at
         sched = ~immediate & (end_at < end_ts)
         later = c_rows[sched]
-        ledger.add(
-            "sub_events",
-            sub=sid[later],
-            t=pe[later],
-            status=np.full(later.size, "canceled"),
-            cps=ps[later],
-            cpe=pe[later],
-            cancel_at_period_end=np.ones(later.size, bool),
+        _sub_event(
+            batch,
+            later,
+            pe[later],
+            "canceled",
+            ps[later],
+            pe[later],
+            cancel_at_period_end=True,
             canceled_at=requested[sched],
             ended_at=pe[later],
         )
@@ -697,28 +639,17 @@ def _run(
         past_due = ps[fail] + 3 * DAY
         ok = past_due < end_ts
         ledger.add("failed_invoices", invoice=fail_inv[ok], at=past_due[ok], gives_up=stop[ok])
-        ledger.add(
-            "sub_events",
-            sub=sid[fail[ok]],
-            t=past_due[ok],
-            status=np.full(int(ok.sum()), "past_due"),
-            cps=ps[fail[ok]],
-            cpe=pe[fail[ok]],
-            cancel_at_period_end=np.zeros(int(ok.sum()), bool),
-            canceled_at=np.full(int(ok.sum()), NAT),
-            ended_at=np.full(int(ok.sum()), NAT),
-        )
+        _sub_event(batch, fail[ok], past_due[ok], "past_due", ps[fail[ok]], pe[fail[ok]])
         gone = stop < end_ts
         f = fail[gone]
         ended_at[f] = stop[gone]
-        ledger.add(
-            "sub_events",
-            sub=sid[f],
-            t=stop[gone],
-            status=np.full(f.size, "canceled"),
-            cps=ps[f],
-            cpe=pe[f],
-            cancel_at_period_end=np.zeros(f.size, bool),
+        _sub_event(
+            batch,
+            f,
+            stop[gone],
+            "canceled",
+            ps[f],
+            pe[f],
             canceled_at=stop[gone],
             ended_at=stop[gone],
         )
@@ -729,18 +660,9 @@ def _run(
         if yr.size:
             renewed = ~np.isin(yr, c_rows)
             arr = _sub_mrr_numer(
-                cat,
+                batch,
                 yr,
-                cur,
-                kind,
-                base_product,
-                seats,
-                addon,
-                tier,
-                pct,
-                discount_end,
                 np.maximum(ps[yr], pe[yr] - 1),
-                change_ts,
                 ps,
             )
             ledger.add(
@@ -778,10 +700,10 @@ def _price(
     return cat.index(product, cur, kind, version)
 
 
-def _sub_mrr_numer(
-    cat, rows, cur, kind, base_product, seats, addon, tier, pct, discount_end, at, change_ts, ps
-) -> np.ndarray:
+def _sub_mrr_numer(b: _Batch, rows: np.ndarray, at: np.ndarray, ps: np.ndarray) -> np.ndarray:
     """MRR of the subscriptions' current state, times 1200 (exact integer), at time `at`."""
+    cat, cur, kind, base_product, seats = b.cat, b.cur, b.kind, b.base_product, b.seats
+    addon, pct, discount_end, change_ts = b.addon, b.pct, b.discount_end, b.change_ts
     price = _price(cat, base_product[rows], cur[rows], kind[rows], ps[rows] >= change_ts)
     p = np.where((discount_end[rows] == NAT) | (at < discount_end[rows]), pct[rows], 0)
     base = cat.price_unit[price] * seats[rows] * (100 - p) * MRR_MULT[kind[rows]]
@@ -804,26 +726,12 @@ def _discount_pct(
 
 def _invoice(
     rng,
-    ledger,
-    cat,
+    b: _Batch,
     rows,
-    sid,
-    cust,
-    cur,
-    kind,
     ps,
     pe,
     created,
     reason,
-    base_item,
-    addon_item,
-    base_product,
-    seats,
-    addon,
-    tier,
-    pct,
-    discount_end,
-    change_ts,
     *,
     is_trial,
     proration,
@@ -831,6 +739,9 @@ def _invoice(
     onboarding=None,
 ) -> np.ndarray:
     """An invoice per row with the regular lines for the period [ps, pe)."""
+    ledger, cat, sid, cust, cur, kind = b.ledger, b.cat, b.sid, b.cust, b.cur, b.kind
+    base_item, addon_item, base_product, seats = b.base_item, b.addon_item, b.base_product, b.seats
+    addon, pct, discount_end, change_ts = b.addon, b.pct, b.discount_end, b.change_ts
     m = rows.size
     inv = ledger.next_ids("invoice", m)
     new_prices = (ps >= change_ts) & ~is_trial
@@ -840,12 +751,9 @@ def _invoice(
     b_amount = np.broadcast_to(np.asarray(b_amount, dtype=np.int64), (m,))
     seg_to = pe if seg_end is None else seg_end
     _line(
-        ledger,
+        b,
         inv,
         rows,
-        sid,
-        cust,
-        cur,
         base_item[rows],
         b_price,
         seats[rows],
@@ -856,16 +764,16 @@ def _invoice(
         False,
         "subscription",
     )
-    ledger.add(
-        "segments",
-        item=base_item[rows],
-        sub=sid[rows],
-        t_from=ps,
-        t_to=seg_to,
-        price=b_price,
-        qty=seats[rows],
-        pct=p,
-        zero=np.full(m, is_trial),
+    _segment(
+        b,
+        base_item[rows],
+        rows,
+        ps,
+        seg_to,
+        b_price,
+        seats[rows],
+        p,
+        np.full(m, is_trial),
     )
     a = np.flatnonzero(addon[rows])
     if a.size:
@@ -873,12 +781,9 @@ def _invoice(
         a_price = _price(cat, np.full(a.size, 3), cur[r], kind[r], np.zeros(a.size, bool))
         a_amount = np.zeros(a.size, dtype=np.int64) if is_trial else cat.price_unit[a_price]
         _line(
-            ledger,
+            b,
             inv[a],
             r,
-            sid,
-            cust,
-            cur,
             addon_item[r],
             a_price,
             np.ones(a.size, np.int64),
@@ -889,16 +794,16 @@ def _invoice(
             False,
             "subscription",
         )
-        ledger.add(
-            "segments",
-            item=addon_item[r],
-            sub=sid[r],
-            t_from=ps[a],
-            t_to=pe[a],
-            price=a_price,
-            qty=np.ones(a.size, np.int64),
-            pct=p[a],
-            zero=np.full(a.size, is_trial),
+        _segment(
+            b,
+            addon_item[r],
+            r,
+            ps[a],
+            pe[a],
+            a_price,
+            np.ones(a.size, np.int64),
+            p[a],
+            np.full(a.size, is_trial),
         )
     if onboarding is not None and onboarding.any():
         o = np.flatnonzero(onboarding)
@@ -907,12 +812,9 @@ def _invoice(
             np.full(o.size, 5), cur[r], np.full(o.size, -1), np.zeros(o.size, np.int64)
         )
         _line(
-            ledger,
+            b,
             inv[o],
             r,
-            sid,
-            cust,
-            cur,
             np.full(o.size, -1),
             o_price,
             np.ones(o.size, np.int64),
@@ -939,27 +841,18 @@ def _invoice(
 
 def _proration(
     rng,
-    ledger,
-    cat,
+    b: _Batch,
     rows,
     at,
     pe,
-    sid,
-    cust,
-    cur,
-    kind,
-    base_item,
-    base_product,
-    seats,
-    tier,
-    pct,
-    discount_end,
-    change_ts,
     ps,
     *,
     new_seats=None,
     new_tier=None,
 ) -> None:
+    ledger, cat, sid, cur, kind = b.ledger, b.cat, b.sid, b.cur, b.kind
+    base_item, base_product, seats = b.base_item, b.base_product, b.seats
+    pct, discount_end, change_ts = b.pct, b.discount_end, b.change_ts
     m = rows.size
     if m == 0:
         return
@@ -976,12 +869,9 @@ def _proration(
     credit = -np.round(cat.price_unit[old_price] * qty_old * left / span).astype(np.int64)
     charge = np.round(cat.price_unit[new_price] * qty_new * left / span).astype(np.int64)
     _line(
-        ledger,
+        b,
         inv,
         rows,
-        sid,
-        cust,
-        cur,
         base_item[rows],
         old_price,
         qty_old,
@@ -993,12 +883,9 @@ def _proration(
         "subscription",
     )
     _line(
-        ledger,
+        b,
         inv,
         rows,
-        sid,
-        cust,
-        cur,
         base_item[rows],
         new_price,
         qty_new,
@@ -1009,16 +896,16 @@ def _proration(
         True,
         "subscription",
     )
-    ledger.add(
-        "segments",
-        item=base_item[rows],
-        sub=sid[rows],
-        t_from=at,
-        t_to=pe,
-        price=new_price,
-        qty=qty_new,
-        pct=p,
-        zero=np.zeros(m, bool),
+    _segment(
+        b,
+        base_item[rows],
+        rows,
+        at,
+        pe,
+        new_price,
+        qty_new,
+        p,
+        np.zeros(m, bool),
     )
     ledger.add(
         "item_events",
@@ -1030,35 +917,22 @@ def _proration(
         qty=qty_new,
         deleted=np.zeros(m, bool),
     )
-    ledger.add(
-        "invoices",
-        invoice=inv,
-        sub=sid[rows],
-        customer=cust[rows],
-        currency=cur[rows],
-        created=at,
-        period_start=at,
-        period_end=pe,
-        reason=np.full(m, "subscription_update"),
-    )
+    _update_invoice(b, inv, rows, at, pe)
 
 
-def _addon_line(
-    ledger, cat, rows, at, ps, pe, sid, cust, cur, kind, addon_item, pct, discount_end
-) -> None:
+def _addon_line(b: _Batch, rows, at, ps, pe) -> None:
     """An add-on added mid-period: charged for the rest of the period, in proportion."""
+    ledger, cat, cur, kind = b.ledger, b.cat, b.cur, b.kind
+    addon_item, pct, discount_end = b.addon_item, b.pct, b.discount_end
     m = rows.size
     inv = ledger.next_ids("invoice", m)
     price = _price(cat, np.full(m, 3), cur[rows], kind[rows], np.zeros(m, bool))
     p = _discount_pct(pct, discount_end, rows, at)
     charge = np.round(cat.price_unit[price] * (pe - at) / (pe - ps)).astype(np.int64)
     _line(
-        ledger,
+        b,
         inv,
         rows,
-        sid,
-        cust,
-        cur,
         addon_item[rows],
         price,
         np.ones(m, np.int64),
@@ -1069,33 +943,82 @@ def _addon_line(
         True,
         "subscription",
     )
-    ledger.add(
-        "segments",
-        item=addon_item[rows],
-        sub=sid[rows],
-        t_from=at,
-        t_to=pe,
-        price=price,
-        qty=np.ones(m, np.int64),
-        pct=p,
-        zero=np.zeros(m, bool),
+    _segment(
+        b,
+        addon_item[rows],
+        rows,
+        at,
+        pe,
+        price,
+        np.ones(m, np.int64),
+        p,
+        np.zeros(m, bool),
     )
-    ledger.add(
+    _update_invoice(b, inv, rows, at, pe)
+
+
+def _sub_event(
+    b: _Batch,
+    rows,
+    t,
+    status,
+    cps,
+    cpe,
+    *,
+    cancel_at_period_end=False,
+    canceled_at=NAT,
+    ended_at=NAT,
+) -> None:
+    """A new state of the subscriptions in `rows` from time `t` (scalars apply to every row)."""
+
+    def each(value):
+        return np.full(rows.size, value) if np.ndim(value) == 0 else value
+
+    b.ledger.add(
+        "sub_events",
+        sub=b.sid[rows],
+        t=t,
+        status=each(status),
+        cps=cps,
+        cpe=cpe,
+        cancel_at_period_end=each(cancel_at_period_end),
+        canceled_at=each(canceled_at),
+        ended_at=each(ended_at),
+    )
+
+
+def _segment(b: _Batch, item, rows, t_from, t_to, price, qty, pct, zero) -> None:
+    """A state segment of a subscription item: what was in force from `t_from` to `t_to`."""
+    b.ledger.add(
+        "segments",
+        item=item,
+        sub=b.sid[rows],
+        t_from=t_from,
+        t_to=t_to,
+        price=price,
+        qty=qty,
+        pct=pct,
+        zero=zero,
+    )
+
+
+def _update_invoice(b: _Batch, inv, rows, at, pe) -> None:
+    """The invoice of a mid-period change, from the change to the period end."""
+    b.ledger.add(
         "invoices",
         invoice=inv,
-        sub=sid[rows],
-        customer=cust[rows],
-        currency=cur[rows],
+        sub=b.sid[rows],
+        customer=b.cust[rows],
+        currency=b.cur[rows],
         created=at,
         period_start=at,
         period_end=pe,
-        reason=np.full(m, "subscription_update"),
+        reason=np.full(rows.size, "subscription_update"),
     )
 
 
-def _line(
-    ledger, inv, rows, sid, cust, cur, item, price, qty, amount, p, ps, pe, proration, kind
-) -> None:
+def _line(b: _Batch, inv, rows, item, price, qty, amount, p, ps, pe, proration, kind) -> None:
+    ledger, sid, cust, cur = b.ledger, b.sid, b.cust, b.cur
     m = rows.size
     amount = np.broadcast_to(np.asarray(amount, dtype=np.int64), (m,))
     discount = np.asarray(round_half_up(amount * p, 100), dtype=np.int64)
