@@ -23,17 +23,6 @@ source as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 renamed as (
 
     select
@@ -46,10 +35,7 @@ renamed as (
         amount_off as amount_off_minor,
         {{ try_cast('duration_in_months', 'bigint') }} as duration_in_months,
         {{ try_cast('lower(trim(valid))', 'boolean') }} as is_valid,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         _delivery_date,
         _file_path,
@@ -59,30 +45,9 @@ renamed as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('coupon_id') }} as version_rank
-    from renamed
-
-),
-
-latest as (
-
-    select * from ranked
-    where version_rank = 1
-
-),
-
 with_exponent as (
 
-    select
-        latest.*,
-        currency_exponents.exponent as currency_exponent
-    from latest
-    left join currency_exponents
-        on latest.currency = currency_exponents.currency_code
+    {{ latest_with_currency_exponent('renamed', 'coupon_id') }}
 
 ),
 

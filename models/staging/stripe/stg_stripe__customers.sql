@@ -33,10 +33,7 @@ renamed as (
         upper(trim({{ json_extract_text('address', '$.country') }})) as country,
         upper(trim(currency)) as currency,
         {{ try_cast('lower(trim(livemode))', 'boolean') }} as is_livemode,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         _delivery_date,
         _file_path,

@@ -36,17 +36,6 @@ source as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 renamed as (
 
     select
@@ -88,30 +77,9 @@ renamed as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('invoice_id') }} as version_rank
-    from renamed
-
-),
-
-latest as (
-
-    select * from ranked
-    where version_rank = 1
-
-),
-
 with_exponent as (
 
-    select
-        latest.*,
-        currency_exponents.exponent as currency_exponent
-    from latest
-    left join currency_exponents
-        on latest.currency = currency_exponents.currency_code
+    {{ latest_with_currency_exponent('renamed', 'invoice_id') }}
 
 ),
 

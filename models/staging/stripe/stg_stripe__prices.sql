@@ -22,17 +22,6 @@ source as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 renamed as (
 
     select
@@ -46,10 +35,7 @@ renamed as (
         {{ try_cast(json_extract_text('recurring', '$.interval_count'), 'bigint') }}
             as recurring_interval_count,
         {{ try_cast('lower(trim(active))', 'boolean') }} as is_active,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         _delivery_date,
         _file_path,
@@ -59,30 +45,9 @@ renamed as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('price_id') }} as version_rank
-    from renamed
-
-),
-
-latest as (
-
-    select * from ranked
-    where version_rank = 1
-
-),
-
 with_exponent as (
 
-    select
-        latest.*,
-        currency_exponents.exponent as currency_exponent
-    from latest
-    left join currency_exponents
-        on latest.currency = currency_exponents.currency_code
+    {{ latest_with_currency_exponent('renamed', 'price_id') }}
 
 ),
 

@@ -24,10 +24,7 @@ renamed as (
         id as product_id,
         name as product_name,
         {{ try_cast('lower(trim(active))', 'boolean') }} as is_active,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         {{ from_unix_seconds('updated') }} as updated_at,
         _delivery_date,

@@ -23,17 +23,6 @@ source as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 renamed as (
 
     select
@@ -48,10 +37,7 @@ renamed as (
         {{ try_cast(json_extract_text('price', '$.recurring.interval_count'), 'bigint') }}
             as recurring_interval_count,
         {{ try_cast('quantity', 'bigint') }} as quantity,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         {{ from_unix_seconds('current_period_start') }} as current_period_start_at,
         {{ from_unix_seconds('current_period_end') }} as current_period_end_at,
@@ -63,30 +49,9 @@ renamed as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('subscription_item_id') }} as version_rank
-    from renamed
-
-),
-
-latest as (
-
-    select * from ranked
-    where version_rank = 1
-
-),
-
 with_exponent as (
 
-    select
-        latest.*,
-        currency_exponents.exponent as currency_exponent
-    from latest
-    left join currency_exponents
-        on latest.currency = currency_exponents.currency_code
+    {{ latest_with_currency_exponent('renamed', 'subscription_item_id') }}
 
 ),
 

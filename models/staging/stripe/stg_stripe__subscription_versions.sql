@@ -81,10 +81,7 @@ renamed as (
         upper(trim(currency)) as currency,
         {{ try_cast('lower(trim(cancel_at_period_end))', 'boolean') }}
             as is_canceling_at_period_end,
-        case
-            when nullif(trim(deleted), '') is null then false
-            else {{ try_cast('lower(trim(deleted))', 'boolean') }}
-        end as is_deleted,
+        {{ stripe_deleted_flag('deleted') }} as is_deleted,
         {{ from_unix_seconds('created') }} as created_at,
         {{ from_unix_seconds('start_date') }} as started_at,
         {{ from_unix_seconds('current_period_start') }} as current_period_start_at,
