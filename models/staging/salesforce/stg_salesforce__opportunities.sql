@@ -50,17 +50,7 @@ renamed as (
         StageName as stage_name,
         ForecastCategoryName as forecast_category,
         LeadSource as lead_source,
-        -- Salesforce leaves the currency empty for the org's corporate currency; staging
-        -- keeps it null (downstream decides what the corporate currency is).
-        upper(trim(CurrencyIsoCode)) as currency,
-        {{ try_cast('Amount', 'decimal(18, 2)') }} as amount,
-        {{ try_cast('Probability', 'decimal(5, 2)') }} as probability,
-        {{ try_cast('lower(trim(IsClosed))', 'boolean') }} as is_closed,
-        {{ try_cast('lower(trim(IsWon))', 'boolean') }} as is_won,
-        {{ try_cast('lower(trim(IsDeleted))', 'boolean') }} as is_deleted,
-        {{ try_cast('CloseDate', 'date') }} as close_date,
-        {{ parse_utc_timestamp('CreatedDate') }} as created_at,
-        {{ parse_utc_timestamp('LastModifiedDate') }} as last_modified_at,
+        {{ salesforce_opportunity_state_fields() }}
         _delivery_date,
         _file_path,
         _row_number,
