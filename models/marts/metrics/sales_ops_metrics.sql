@@ -140,20 +140,10 @@ expenses as (
     select
         department,
         expense_category,
-        currency,
-        amount,
+        amount_reporting,
+        is_unconverted,
         month_start_date
-    from {{ ref('stg_reference__expenses') }}
-
-),
-
-fx_rates as (
-
-    select
-        currency,
-        calendar_date,
-        rate_to_reporting
-    from {{ ref('int_fx_rates_daily') }}
+    from {{ ref('int_expenses_converted') }}
 
 ),
 
@@ -288,33 +278,24 @@ expenses_by_month as (
 
     select
         expenses.month_start_date as month,  -- noqa: RF04
-        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses,
+        sum(expenses.amount_reporting) as expenses,
         -- marketing programs (events, agencies, ...) beside ad spend: the full marketing cost
         sum(
             case
                 when
                     expenses.department = 'marketing'
                     and expenses.expense_category in ({{ quoted_list(program_categories) }})
-                    then round(expenses.amount * fx_rates.rate_to_reporting, 2)
+                    then expenses.amount_reporting
             end
         ) as marketing_program_expenses,
         sum(
             case
                 when expenses.department = 'marketing' and expenses.expense_category = 'events'
-                    then round(expenses.amount * fx_rates.rate_to_reporting, 2)
+                    then expenses.amount_reporting
             end
         ) as event_expenses,
-        sum(
-            case
-                when expenses.amount is not null and fx_rates.rate_to_reporting is null then 1
-                else 0
-            end
-        ) as expenses_unconverted
+        sum(case when expenses.is_unconverted then 1 else 0 end) as expenses_unconverted
     from expenses
-    left join fx_rates
-        on
-            expenses.currency = fx_rates.currency
-            and expenses.month_start_date = fx_rates.calendar_date
     where expenses.department in ('sales', 'marketing')
     group by expenses.month_start_date
 

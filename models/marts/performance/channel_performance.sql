@@ -43,20 +43,10 @@ expenses as (
     select
         department,
         expense_category,
-        currency,
-        amount,
+        amount_reporting,
+        is_unconverted,
         month_start_date
-    from {{ ref('stg_reference__expenses') }}
-
-),
-
-fx_rates as (
-
-    select
-        currency,
-        calendar_date,
-        rate_to_reporting
-    from {{ ref('int_fx_rates_daily') }}
+    from {{ ref('int_expenses_converted') }}
 
 ),
 
@@ -111,19 +101,10 @@ expenses_by_month as (
         '{{ event_channel }}' as channel,
         cast(null as string) as campaign_id,
         expenses.month_start_date,
-        sum(round(expenses.amount * fx_rates.rate_to_reporting, 2)) as expenses_reporting,
+        sum(expenses.amount_reporting) as expenses_reporting,
         -- rows without a usable rate: left out of the cost above, counted, never 0 in silence
-        sum(
-            case
-                when expenses.amount is not null and fx_rates.rate_to_reporting is null then 1
-                else 0
-            end
-        ) as expenses_unconverted
+        sum(case when expenses.is_unconverted then 1 else 0 end) as expenses_unconverted
     from expenses
-    left join fx_rates
-        on
-            expenses.currency = fx_rates.currency
-            and expenses.month_start_date = fx_rates.calendar_date
     where expenses.department = 'marketing' and expenses.expense_category = 'events'
     group by expenses.month_start_date
 
