@@ -8,11 +8,13 @@ One graph from landing files to the served snapshot:
     landing_folder (its check warns about folders the export contract does not know)
 
 The `refresh` job materializes all of it in one process (what `revops refresh` runs); the
-06:00 UTC schedule starts it, and so does the landing-folder sensor once turned on (it starts
-stopped). `ingest_landing` only loads files. Each required export object has a freshness check
-from the contract's delivery cadence (the bounds of dbt's source freshness), evaluated by
-`freshness_checks_sensor` (also stopped by default). A failed `refresh` run calls the alert hook
-of the settings (`refresh_failure_alert` sensor, on by default: it never launches a run).
+06:00 UTC schedule starts it unless nothing changed since the served snapshot (the check of
+revops/noop.py, as `revops refresh` makes it), and so does the landing-folder sensor once
+turned on (it starts stopped). `ingest_landing` only loads files. Each required export object
+has a freshness check from the contract's delivery cadence (the bounds of dbt's source
+freshness), evaluated by `freshness_checks_sensor` (also stopped by default). A failed
+`refresh` run calls the alert hook of the settings (`refresh_failure_alert` sensor, on by
+default: it never launches a run).
 """
 
 import sys
@@ -31,10 +33,10 @@ from orchestration.defs.ingestion.assets import (
 )
 from orchestration.defs.ingestion.freshness import freshness_checks, freshness_sensor
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
-from orchestration.defs.ingestion.schedules import build_ingestion_schedule
 from orchestration.defs.ingestion.sensors import build_landing_sensor
 from orchestration.defs.publish.assets import publish_assets
 from orchestration.defs.publish.resources import ServingFolder
+from orchestration.defs.publish.schedules import build_refresh_schedule
 from orchestration.defs.transform.assets import org_settings, revops_dbt_models
 from orchestration.defs.transform.resources import OrgSettings, RevopsDbtCliResource
 from orchestration.project import dbt_project
@@ -82,7 +84,7 @@ defs = dg.Definitions(
         freshness_sensor,
         build_failure_sensor(jobs=[refresh_job]),
     ],
-    schedules=[build_ingestion_schedule(name="refresh_daily", job=refresh_job)],
+    schedules=[build_refresh_schedule(refresh_job)],
     resources={
         "dbt": RevopsDbtCliResource(
             project_dir=dbt_project,

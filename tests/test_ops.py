@@ -394,6 +394,43 @@ def test_no_op_needs_the_same_project_ledger_and_landing_files(tmp_path, monkeyp
     assert "loaded or removed" in noop.check(landing, warehouse, serving).reason
 
 
+
+def test_the_daily_schedule_skips_a_tick_when_nothing_changed(tmp_path):
+    """`refresh_daily` makes the no-op check before asking for a run: a tick with nothing new
+    is skipped with the reason; a new landing file, or no served snapshot, starts the run."""
+    import dagster as dg
+
+    from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
+    from orchestration.defs.publish.resources import ServingFolder
+    from orchestration.defs.publish.schedules import NOOP_TAG, build_refresh_schedule
+
+    landing, warehouse, serving = _ledgered(tmp_path)
+    schedule = build_refresh_schedule(dg.define_asset_job("refresh"))
+
+    def tick(serving_path: Path = serving):
+        resources = {
+            "landing": LandingFolder(path=str(landing)),
+            "warehouse": Warehouse(path=str(warehouse)),
+            "serving": ServingFolder(path=str(serving_path)),
+        }
+        with dg.build_schedule_context(resources=resources) as context:
+            return schedule(context)
+
+    skipped = tick()
+    assert isinstance(skipped, dg.SkipReason), skipped
+    assert "nothing changed since snapshot" in skipped.skip_message
+    assert "stale sources: " in skipped.skip_message  # never-delivered objects, here
+    new = landing / "stripe" / "charges" / "2026-12-02" / "charges.csv"
+    new.parent.mkdir()
+    new.write_text("id\nch_2\n")
+    started = tick()
+    assert isinstance(started, dg.RunRequest), started
+    assert "stripe/charges/2026-12-02/charges.csv" in started.tags[NOOP_TAG]
+    new.unlink()
+    assert isinstance(tick(), dg.SkipReason)
+    first = tick(tmp_path / "no-serving-yet")
+    assert isinstance(first, dg.RunRequest) and "no snapshot" in first.tags[NOOP_TAG]
+
 def test_snapshots_record_data_through_and_rollback_list_shows_it(tmp_path):
     _, _, serving = _ledgered(tmp_path)
     (snap,) = publish.list_snapshots(serving)
