@@ -394,7 +394,6 @@ def test_no_op_needs_the_same_project_ledger_and_landing_files(tmp_path, monkeyp
     assert "loaded or removed" in noop.check(landing, warehouse, serving).reason
 
 
-
 def test_the_daily_schedule_skips_a_tick_when_nothing_changed(tmp_path):
     """`refresh_daily` makes the no-op check before asking for a run: a tick with nothing new
     is skipped with the reason; a new landing file, or no served snapshot, starts the run."""
@@ -430,6 +429,7 @@ def test_the_daily_schedule_skips_a_tick_when_nothing_changed(tmp_path):
     assert isinstance(tick(), dg.SkipReason)
     first = tick(tmp_path / "no-serving-yet")
     assert isinstance(first, dg.RunRequest) and "no snapshot" in first.tags[NOOP_TAG]
+
 
 def test_snapshots_record_data_through_and_rollback_list_shows_it(tmp_path):
     _, _, serving = _ledgered(tmp_path)
