@@ -32,7 +32,7 @@ renamed as (
         {{ hubspot_property('hubspot_owner_id') }} as owner_id,
         {{ hubspot_property('hs_merged_object_ids') }} as merged_company_ids,
         {{ hubspot_property('name') }} as company_name,
-        {{ hubspot_property('domain') }} as domain,
+        {{ hubspot_property('domain') }} as domain,  -- noqa: RF04
         -- The bare domain (no scheme, `www.` or path), as stg_salesforce__accounts derives
         -- it from the Website: billing customers' email domains are matched to it.
         nullif(

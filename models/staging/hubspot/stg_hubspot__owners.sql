@@ -81,7 +81,9 @@ renamed as (
         nullif(trim(source.lastName), '') as last_name,
         nullif(
             trim(
-                concat(coalesce(trim(source.firstName), ''), ' ', coalesce(trim(source.lastName), ''))
+                concat(
+                    coalesce(trim(source.firstName), ''), ' ', coalesce(trim(source.lastName), '')
+                )
             ),
             ''
         ) as owner_name,
