@@ -31,7 +31,7 @@ versions as (
     select
         trim(id) as contact_id,
         propertiesWithHistory as properties_with_history,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
         _delivery_date,
         _file_path,
         _row_number,
