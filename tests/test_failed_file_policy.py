@@ -184,13 +184,13 @@ def test_the_cli_prints_open_failures_and_unknown_paths():
     out = io.StringIO()
     console = Console(file=out, width=200)
     for strict in (False, True):
-        result = SimpleNamespace(open_failures=[failure], strict=strict, unknown_paths=["hubspot/"])
+        result = SimpleNamespace(open_failures=[failure], strict=strict, unknown_paths=["zoho/"])
         with contextlib.redirect_stdout(out):
             cli._print_failed_files(result, console)
     text = out.getvalue()
     assert text.count(f"failed file: {SEMICOLON}: missing required column(s) Id [x]") == 2
     assert text.count("published without it until a corrected file is delivered") == 1
-    assert text.count("warning: hubspot/ is not an object of the export contract (not loaded)") == 2
+    assert text.count("warning: zoho/ is not an object of the export contract (not loaded)") == 2
 
 
 def test_revops_ingest_reports_an_open_failed_file_on_every_run(

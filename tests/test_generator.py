@@ -45,6 +45,9 @@ def _assert_contract_columns(names: list[str], obj: contract.ExportObject, path:
 def test_files_match_the_contract(xs_company, obj):
     root = xs_company.out
     files = _files(root, obj)
+    delivered = {p.name for p in root.iterdir() if p.is_dir()}
+    if not files and not obj.expected(delivered):
+        pytest.skip(f"{obj.source} is not this company's CRM (contract.ALTERNATIVE_SOURCES)")
     assert files, f"no deliveries for {obj.folder}"
     for f in files:
         # <source>/<object>/<YYYY-MM-DD>/<file>: the delivery folder is a real date

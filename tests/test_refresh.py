@@ -344,7 +344,7 @@ def test_a_failed_file_is_published_without_and_warned_unless_strict(xs_publishe
     (landing / lead / day / "Lead_resent_b.csv").write_bytes(_csv(header, records[2:]))
     bad = f"{lead}/{day}/Lead_semicolon.csv"
     (landing / bad).write_bytes(_csv(header, records[:2], delimiter=";"))
-    for unknown in ("hubspot/contacts/2025-01-01", "salesforce/Leads/2025-01-01"):
+    for unknown in ("pipedrive/deals/2025-01-01", "salesforce/Leads/2025-01-01"):
         (landing / unknown).mkdir(parents=True)
         (landing / unknown / "x.csv").write_bytes(b"Id\n1\n")
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -377,7 +377,7 @@ def test_a_failed_file_is_published_without_and_warned_unless_strict(xs_publishe
     assert "2 files loaded, 0 duplicate, 1 failed; 4 rows, 0 rejected, 0 quarantined" in text
     assert f"failed file: {bad}: missing required column(s)" in text
     assert "semicolon-delimited" in text and "published without it" in text
-    for unknown in ("hubspot/", "salesforce/Leads/"):
+    for unknown in ("pipedrive/", "salesforce/Leads/"):
         assert f"warning: {unknown} is not an object of the export contract (not loaded)" in text
     assert "not published" not in text
     assert {"salesforce/lead:no_unresolved_failed_files", "landing_folder:no_unknown_folders"} <= (

@@ -154,7 +154,7 @@ def _quoted_semicolon_header(land: Landing) -> None:
 
 
 UNKNOWN = (
-    f"hubspot/contacts/{DAY}/{file_name('unknown_folders', '.csv')}",
+    f"pipedrive/deals/{DAY}/{file_name('unknown_folders', '.csv')}",
     f"salesforce/Leads/{DAY}/{file_name('unknown_folders', '.csv')}",
 )
 
@@ -447,7 +447,7 @@ CASES = [
         _unknown_folders,
         not_in_ledger=UNKNOWN,
         shown=(
-            "hubspot/ is not an object of the export contract (not loaded)",
+            "pipedrive/ is not an object of the export contract (not loaded)",
             "salesforce/Leads/ is not an object of the export contract (not loaded)",
         ),
         markers=_leads_in("unknown_folders", 1, 2, in_raw=False, published=False),
