@@ -16,6 +16,7 @@ SOURCES = (
     "marketing_automation",
     "stripe",
     "reference",
+    "hubspot",
 )
 
 # Column types as delivered (raw keeps the text; staging casts).
@@ -894,8 +895,107 @@ REFERENCE = (
     ),
 )
 
+# PROVISIONAL (hsgen): the HubSpot objects as session plan interface 1 names them, so the
+# generator can write them; hscontract's full contract replaces this block on merge.
+_HS_UPDATES = "Daily: every record changed that day (by `updatedAt`), the full object."
+_HS_SNAPSHOT = "A full snapshot of every record on every delivery day."
+_HS_DELETES = "`archived` = true (with `archivedAt`): the record is sent once more."
+
+
+def _hs(name: str, columns: tuple[Column, ...], updates: str = _HS_UPDATES) -> ExportObject:
+    return ExportObject(
+        source="hubspot",
+        name=name,
+        format="jsonl",
+        grain=f"One line per {name} version.",
+        key=("id",),
+        updates=updates,
+        deletes=_HS_DELETES,
+        version_column="updatedAt",
+        columns=columns,
+    )
+
+
+HUBSPOT = (
+    _hs(
+        "contacts",
+        (
+            _c("id", STRING, True),
+            _c("properties", OBJECT, True),
+            _c("propertiesWithHistory", OBJECT),
+            _c("associations", OBJECT),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+            _c("archivedAt", TIMESTAMP),
+        ),
+    ),
+    _hs(
+        "companies",
+        (
+            _c("id", STRING, True),
+            _c("properties", OBJECT, True),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+            _c("archivedAt", TIMESTAMP),
+        ),
+    ),
+    _hs(
+        "deals",
+        (
+            _c("id", STRING, True),
+            _c("properties", OBJECT, True),
+            _c("propertiesWithHistory", OBJECT),
+            _c("associations", OBJECT),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+            _c("archivedAt", TIMESTAMP),
+        ),
+    ),
+    _hs(
+        "owners",
+        (
+            _c("id", STRING, True),
+            _c("email", STRING),
+            _c("firstName", STRING),
+            _c("lastName", STRING),
+            _c("userId", INTEGER),
+            _c("teams", ARRAY),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+        ),
+        _HS_SNAPSHOT,
+    ),
+    _hs(
+        "deal_pipelines",
+        (
+            _c("id", STRING, True),
+            _c("label", STRING, True),
+            _c("displayOrder", INTEGER),
+            _c("stages", ARRAY, True),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+        ),
+        _HS_SNAPSHOT,
+    ),
+    _hs(
+        "campaigns",
+        (
+            _c("id", STRING, True),
+            _c("properties", OBJECT, True),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+        ),
+    ),
+)
+
 OBJECTS: tuple[ExportObject, ...] = (
-    SALESFORCE + SALESFORCE_METADATA + MARKETING + STRIPE + REFERENCE
+    SALESFORCE + SALESFORCE_METADATA + MARKETING + STRIPE + REFERENCE + HUBSPOT
 )
 BY_FOLDER: dict[str, ExportObject] = {o.folder: o for o in OBJECTS}
 
@@ -965,6 +1065,12 @@ CADENCE: dict[str, Cadence] = {
     # quotas arrive two weeks before each quarter; expenses four days after each month
     "reference/quotas": Cadence(100 * 24, 190 * 24),
     "reference/expenses": Cadence(35 * 24, 62 * 24),
+    "hubspot/contacts": _DAILY,
+    "hubspot/companies": _WEEKLY,
+    "hubspot/deals": _WEEKLY,
+    "hubspot/owners": _DAILY,
+    "hubspot/deal_pipelines": _DAILY,
+    "hubspot/campaigns": _MONTHLY,
 }
 
 
