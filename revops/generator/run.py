@@ -320,11 +320,14 @@ def _simulate(
         )
     finally:
         writer.close()
-    faults = (
-        dirty.apply_faults(out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL))
-        if config.dirty
-        else []
-    )
+    if not config.dirty:
+        faults = []
+    elif config.crm == "hubspot":
+        faults = dirty.apply_hubspot_faults(out, config.seed, config.leads)
+    else:
+        faults = dirty.apply_faults(
+            out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL)
+        )
     if only_days is not None and only_days[1] != config.end_date:
         report("done", 1.0)  # the ground truth comes with the last day
         return GenerationResult(
