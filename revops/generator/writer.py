@@ -153,10 +153,12 @@ class DeliveryWriter:
         order: list[str] | None = None,
         helpers: dict[str, np.ndarray] | None = None,
         replace: bool = True,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> int:
         """Write one object's rows; `order` names columns that sort rows within a delivery.
         `replace=False` adds deliveries (of other days) to what an earlier call wrote, e.g. the
-        same object in the shape of a newer API version from the day an account upgraded."""
+        same object in the shape of a newer API version from the day an account upgraded.
+        `chunk_rows` bounds the rows of one COPY (wide nested JSON lines want fewer)."""
         # Optional columns may be left out (a file of an older API version, an org without
         # the field); required ones and names outside the contract may not.
         missing = {c for c in obj.required_columns if c not in columns}
@@ -200,7 +202,7 @@ class DeliveryWriter:
         first_day = 0
         while first_day < days.size:
             start_row = ends[first_day - 1] if first_day else 0
-            last_day = int(np.searchsorted(ends, start_row + CHUNK_ROWS, side="right"))
+            last_day = int(np.searchsorted(ends, start_row + chunk_rows, side="right"))
             last_day = max(last_day, first_day + 1)
             rows = by_day[start_row : ends[last_day - 1]]
             chunk = {"_delivery_day": delivery_day[rows], "_row": rows}
@@ -250,3 +252,20 @@ def _as_relation(con: duckdb.DuckDBPyConnection, data: dict[str, np.ndarray]):
     """A DuckDB relation over numpy columns (DuckDB scans a dict of arrays without pandas)."""
     _columns = data
     return con.sql("select * from _columns")
+
+
+def struct(fields: dict[str, Col], prefix: str) -> tuple[str, dict[str, np.ndarray]]:
+    """A JSON object whose values are all strings (as HubSpot sends properties): the DuckDB
+    expression and the helper columns it reads (`_<prefix><n>`). Empty text, NAT and null
+    values are JSON null; timestamps are ISO 8601 UTC, booleans `true`/`false`, integers and
+    money their digits."""
+    parts = []
+    helpers: dict[str, np.ndarray] = {}
+    for i, (name, col) in enumerate(fields.items()):
+        key = f"{prefix}{i}"
+        if col.kind == "raw_sql":
+            parts.append(f"'{name}': {col.sql}")
+            continue
+        helpers[f"_{key}"] = col.values
+        parts.append(f"'{name}': {_render(key, col, csv=True)}")
+    return "{" + ", ".join(parts) + "}", helpers
