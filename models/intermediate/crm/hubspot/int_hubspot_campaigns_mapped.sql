@@ -1,7 +1,9 @@
 -- One row per HubSpot marketing campaign in the shape of a CRM campaign
 -- (int_crm_campaigns_unioned): budget and spend as the budgeted and actual cost. HubSpot has
--- no campaign type (null). The `_usd` columns hold the campaign's own currency, as Salesforce's
--- cost columns hold the corporate currency.
+-- no campaign type (null). The cost columns hold the corporate currency (setting
+-- `corporate_currency`, as Salesforce's Campaign costs): a campaign in another currency has
+-- null costs, counted by the warning test on `currency` (is_cost_in_corporate_currency).
+{%- set corporate_currency = setting('corporate_currency') %}
 with
 
 campaigns as (
@@ -10,6 +12,7 @@ campaigns as (
         campaign_id,
         campaign_name,
         campaign_status,
+        currency,
         budget_amount,
         spend_amount,
         is_archived,
@@ -33,8 +36,14 @@ final as (
         campaign_name,
         cast(null as {{ dbt.type_string() }}) as campaign_type,
         campaign_status,
-        cast(budget_amount as decimal(18, 2)) as budgeted_cost_usd,
-        cast(spend_amount as decimal(18, 2)) as actual_cost_usd,
+        case
+            when coalesce(currency, '{{ corporate_currency }}') = '{{ corporate_currency }}'
+                then cast(budget_amount as decimal(18, 2))
+        end as budgeted_cost_usd,
+        case
+            when coalesce(currency, '{{ corporate_currency }}') = '{{ corporate_currency }}'
+                then cast(spend_amount as decimal(18, 2))
+        end as actual_cost_usd,
         is_archived as is_deleted,
         start_date,
         end_date,
@@ -43,7 +52,10 @@ final as (
         _delivery_date,
         _file_path,
         _row_number,
-        _loaded_at
+        _loaded_at,
+        currency,
+        coalesce(currency, '{{ corporate_currency }}') = '{{ corporate_currency }}'
+        or (budget_amount is null and spend_amount is null) as is_cost_in_corporate_currency
     from campaigns
 
 )
