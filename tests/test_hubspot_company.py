@@ -1,0 +1,187 @@
+"""The `xs` company exported as HubSpot end to end (`revops demo --scale xs --crm hubspot`, the
+`xs_hubspot_published` session build): it publishes as the Salesforce company does, its
+HubSpot files load losslessly, and its marts equal the generator's truth.json, which is the
+same simulation's truth whichever CRM exported it (docs/HUBSPOT.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from revops import contract, publish
+from tests import truth_support as ts
+from tests.publish_support import served_pair
+
+HUBSPOT_OBJECTS = [obj for obj in contract.OBJECTS if obj.source == "hubspot"]
+
+
+@pytest.fixture(scope="module")
+def con(xs_hubspot_published):
+    with duckdb.connect(str(xs_hubspot_published["warehouse"]), read_only=True) as connection:
+        yield connection
+
+
+def _served(company: dict) -> duckdb.DuckDBPyConnection:
+    return publish.connect_read_only(Path(company["serving"]) / publish.SERVING_FILE)
+
+
+def test_the_hubspot_company_is_the_same_simulation(xs_hubspot_published, xs_published):
+    """The landing folder holds HubSpot exports instead of Salesforce's, and truth.json is the
+    Salesforce company's but for the `crm` setting."""
+    landing = Path(xs_hubspot_published["landing"])
+    assert not (landing / "salesforce").exists()
+    delivered = {p.name for p in (landing / "hubspot").iterdir() if p.is_dir()}
+    assert {obj.name for obj in HUBSPOT_OBJECTS if not obj.optional} <= delivered
+    assert len(HUBSPOT_OBJECTS) >= 5
+
+    def without_crm(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: without_crm(v) for k, v in value.items() if k != "crm"}
+        if isinstance(value, list):
+            return [without_crm(v) for v in value]
+        return value
+
+    hubspot, salesforce = xs_hubspot_published["truth"], xs_published["truth"]
+    assert json.dumps(hubspot).count('"crm"') >= 1
+    assert without_crm(hubspot) == without_crm(salesforce)
+
+
+def test_the_hubspot_demo_publishes_with_the_checks_of_the_salesforce_one(
+    xs_hubspot_published, xs_published
+):
+    text = xs_hubspot_published["output"]
+    assert "Refresh" in text and "Headline metrics" in text
+    assert "not published" not in text
+    sid = publish.served_snapshot_id(xs_hubspot_published["serving"])
+    assert served_pair(xs_hubspot_published["serving"]) == (sid, sid)
+    report = Path(xs_hubspot_published["serving"]).resolve() / publish.REPORT_FILE
+    assert sid in report.read_text(encoding="utf-8")
+    # The same checks pass or warn as on the Salesforce company (none warns there).
+    checks = {}
+    for company in (xs_hubspot_published, xs_published):
+        con = _served(company)
+        try:
+            checks[company["base"]] = sorted(
+                con.execute(f"select check_name, status from {publish.CHECKS_TABLE}").fetchall()
+            )
+        finally:
+            con.close()
+    assert checks[xs_hubspot_published["base"]] == checks[xs_published["base"]]
+
+
+def test_every_hubspot_object_is_delivered_and_the_crm_it_replaces_is_not_missing(
+    xs_hubspot_published,
+):
+    """revops_sources: every HubSpot object delivered `ok`; the Salesforce objects, not in use
+    when HubSpot is the CRM, are not reported missing (which would warn every day)."""
+    con = _served(xs_hubspot_published)
+    try:
+        rows = con.execute(
+            f"select source, object, status, files_failed, rows_rejected "
+            f"from {publish.SOURCES_TABLE}"
+        ).fetchall()
+    finally:
+        con.close()
+    by_object = {
+        (source, obj): (status, failed, rejected) for source, obj, status, failed, rejected in rows
+    }
+    for obj in HUBSPOT_OBJECTS:
+        status, failed, rejected = by_object[(obj.source, obj.name)]
+        if obj.optional and status != "ok":
+            continue
+        assert (status, failed, rejected) == ("ok", 0, 0), obj.folder
+    missing = [key for key, (status, *_) in by_object.items() if status == "missing"]
+    assert missing == []
+
+
+def test_hubspot_files_load_losslessly_into_the_ledger(xs_hubspot_published, con):
+    """Every line of every HubSpot file is a row of its raw table, with its file and line;
+    the ledger has each file loaded once and nothing rejected or quarantined."""
+    landing = Path(xs_hubspot_published["landing"])
+    checked = 0
+    for obj in HUBSPOT_OBJECTS:
+        files = sorted((landing / obj.folder).glob("*/*.jsonl"))
+        if obj.optional and not files:
+            continue
+        assert files, obj.folder
+        lines = {
+            str(path.relative_to(landing)): sum(1 for line in path.open() if line.strip())
+            for path in files
+        }
+        raw = dict(
+            con.execute(
+                f"select _file_path, count(*) from raw.{obj.raw_table} group by all"
+            ).fetchall()
+        )
+        assert raw == lines, obj.folder  # _file_path is relative to the landing folder
+        (distinct_rows,) = con.execute(
+            f"select count(distinct (_file_path, _row_number)) from raw.{obj.raw_table}"
+        ).fetchone()
+        assert distinct_rows == sum(lines.values()), obj.folder
+        checked += sum(lines.values())
+    ledger = con.execute(
+        "select status, count(*) from raw._load_ledger where source = 'hubspot' group by all"
+    ).fetchall()
+    assert dict(ledger).get("loaded", 0) > 0
+    assert set(dict(ledger)) <= {"loaded", "duplicate"}, ledger
+    (rejected,) = con.execute(
+        "select count(*) from raw._rejects where source = 'hubspot'"
+    ).fetchone()
+    (quarantined,) = con.execute(
+        "select count(*) from raw._quarantine where source = 'hubspot'"
+    ).fetchone()
+    assert (rejected, quarantined) == (0, 0)
+    assert checked > 1000
+
+
+def test_funnel_by_month_and_segment_equals_the_truth(xs_hubspot_published, con):
+    assert ts.assert_funnel_equals_truth(con, xs_hubspot_published["truth"]) > 50
+
+
+def test_cohort_conversion_equals_the_truth(xs_hubspot_published, con):
+    assert ts.assert_cohorts_equal_truth(con, xs_hubspot_published["truth"]) > 20
+
+
+def test_deal_categories_and_close_rate_equal_the_truth(xs_hubspot_published, con):
+    assert ts.assert_deal_categories_equal_truth(con, xs_hubspot_published["truth"]) > 50
+
+
+def test_mrr_and_its_movements_equal_the_truth(xs_hubspot_published, con):
+    """Billing is Stripe's whichever CRM: MRR by segment needs each customer linked to its
+    HubSpot company (metadata.crm_account_id) and that company's segment."""
+    assert ts.assert_mrr_equals_truth(con, xs_hubspot_published["truth"]) > 100
+
+
+def test_costs_and_spend_equal_the_truth(xs_hubspot_published, con):
+    truth = xs_hubspot_published["truth"]
+    assert ts.assert_spend_equals_truth(con, truth) > 20
+    assert ts.assert_costs_equal_truth(con, truth) > 20
+
+
+def test_pipeline_as_of_each_day_equals_the_truth(xs_hubspot_published, con):
+    """Rebuilt from the deals' versions and property history (stage, amount, close date)."""
+    assert ts.assert_pipeline_as_of_equals_truth(con, xs_hubspot_published["truth"]) > 20
+
+
+def test_rep_wins_equal_the_truth(xs_hubspot_published, xs_published, con):
+    """truth `reps` names Salesforce user ids (the simulation's); a HubSpot owner is the same
+    person by email, so the HubSpot rep ids are translated through the Salesforce company's
+    users before comparing."""
+    with duckdb.connect(str(xs_published["warehouse"]), read_only=True) as salesforce:
+        user_by_email = dict(
+            salesforce.execute("select lower(email), user_id from stg_salesforce__users").fetchall()
+        )
+    owner_to_user = {
+        owner_id: user_by_email[email]
+        for owner_id, email in con.execute(
+            "select owner_id, lower(email) from stg_hubspot__owners"
+        ).fetchall()
+    }
+    truth = dict(xs_hubspot_published["truth"])
+    user_to_owner = {user: owner for owner, user in owner_to_user.items()}
+    assert len(user_to_owner) == len(owner_to_user)  # one owner per user
+    truth["reps"] = [{**row, "owner_id": user_to_owner[row["owner_id"]]} for row in truth["reps"]]
+    assert ts.assert_rep_wins_equal_truth(con, truth) > 10
