@@ -15,6 +15,7 @@ SOURCES = (
     "meta_ads",
     "marketing_automation",
     "stripe",
+    "hubspot",
     "reference",
 )
 
@@ -58,6 +59,9 @@ class ExportObject:
     required_any: tuple[tuple[str, ...], ...] = ()
     # An object an org may never deliver (metadata exports): no file is not a problem.
     optional: bool = False
+    # Named fields inside a nested column (HubSpot's `properties`), documented in their own
+    # table: (column they live in, fields). Loaded as part of that column's JSON text.
+    nested_fields: tuple[tuple[str, tuple[Column, ...]], ...] = ()
 
     @property
     def folder(self) -> str:
@@ -837,6 +841,357 @@ STRIPE = (
     ),
 )
 
+_HS_UPDATES = (
+    "Incremental by `hs_lastmodifieddate` (`lastmodifieddate` on contacts): a delivery holds "
+    "every record created or modified that day, as the full v3 object (all exported "
+    "properties, not only the changed ones). The version with the latest `updatedAt` wins; on "
+    "a tie, the later delivery, then the later line."
+)
+_HS_DELETES = (
+    "An archived (deleted) record arrives once more with `archived` = `true` and `archivedAt` "
+    "set, its last properties included, and is never sent again. A merge arrives as the "
+    "surviving record, whose `hs_merged_object_ids` lists the ids it absorbed; an absorbed "
+    "record is not sent again (nor archived)."
+)
+_HS_SNAPSHOT = (
+    "Full snapshot: every delivery holds the whole list (a small object). The latest delivery "
+    "is the current list; a record missing from it no longer exists."
+)
+_HS_SNAPSHOT_DELETES = (
+    "Removed from the next snapshot, or sent with `archived` = `true` when the export asks "
+    "for archived records too."
+)
+_HS_ID = "HubSpot record id: a numeric string (a JSON number is accepted and kept as its text)."
+_HS_PROPERTIES = (
+    "JSON object of property internal name -> value. Every value is a string (numbers, dates "
+    "and booleans included); an empty string or an absent property is null. See the "
+    "properties table."
+)
+_HS_HISTORY = (
+    "JSON object of property -> array of `{value, timestamp, sourceType, sourceId, "
+    "updatedByUserId}`, newest first, the full history on every delivered version (as the v3 "
+    "API's `propertiesWithHistory` gives it)."
+)
+
+
+def _hs_top(history: str | None = None, associations: str | None = None) -> tuple[Column, ...]:
+    """The top-level fields of a HubSpot v3 CRM object."""
+    columns = [_c("id", STRING, True, _HS_ID), _c("properties", OBJECT, True, _HS_PROPERTIES)]
+    if history:
+        columns.append(_c("propertiesWithHistory", OBJECT, False, f"{_HS_HISTORY} {history}"))
+    if associations:
+        columns.append(_c("associations", OBJECT, False, associations))
+    columns += [
+        _c("createdAt", TIMESTAMP, True, "When the record was created."),
+        _c("updatedAt", TIMESTAMP, True, "Last modification; the version column."),
+        _c("archived", BOOLEAN, True, "`true` once the record is deleted."),
+        _c("archivedAt", TIMESTAMP, False, "When it was deleted (archived records only)."),
+    ]
+    return tuple(columns)
+
+
+def _p(name: str, type_: str = STRING, description: str = "") -> Column:
+    """A HubSpot property (always delivered as a string; `type_` is what the text holds)."""
+    return Column(name, type_, False, description)
+
+
+_HS_MERGED = _p(
+    "hs_merged_object_ids",
+    STRING,
+    "`;`-separated ids of the records merged into this one (the survivor).",
+)
+_LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+_LIFECYCLE = (
+    "Lifecycle stage internal value: `subscriber`, `lead`, `marketingqualifiedlead`, "
+    "`salesqualifiedlead`, `opportunity`, `customer`, `evangelist`, `other` (or a custom "
+    "stage's id). The `lead_status_stages` mapping (`source_system` = `hubspot`) places it in "
+    "the funnel. It may be set backwards, and may skip stages."
+)
+
+HUBSPOT = (
+    ExportObject(
+        source="hubspot",
+        name="contacts",
+        format="jsonl",
+        grain="One line per contact version.",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_UPDATES,
+        deletes=_HS_DELETES,
+        description=(
+            "The CRM v3 contacts object. A contact plays the part of a Salesforce lead (and, "
+            "with an associated company, of a contact)."
+        ),
+        columns=_hs_top(
+            history="Exported for `lifecyclestage` and `hs_lead_status`.",
+            associations=(
+                '`{"companies": {"results": [{"id", "type": "contact_to_company"}]}, '
+                '"deals": {"results": [{"id", "type": "contact_to_deal"}]}}`.'
+            ),
+        ),
+        nested_fields=(
+            (
+                "properties",
+                (
+                    _p("email"),
+                    _p("firstname"),
+                    _p("lastname"),
+                    _p("company", STRING, "Company name as typed on the contact."),
+                    _p("jobtitle"),
+                    _p("country"),
+                    _p("industry"),
+                    _p(
+                        "numemployees",
+                        INTEGER,
+                        "Head count as digits. A range option (e.g. `25-50`) is not a count: "
+                        "staging makes it null, and the null is counted.",
+                    ),
+                    _p("lifecyclestage", STRING, _LIFECYCLE),
+                    _p(
+                        "hs_lead_status",
+                        STRING,
+                        "Lead status (`NEW`, `OPEN`, `IN_PROGRESS`, ..., or custom values such "
+                        "as `working`, `unqualified`, `nurture`).",
+                    ),
+                    _p("hubspot_owner_id", STRING, "Owner id (`hubspot/owners`)."),
+                    _p(
+                        "hs_analytics_source",
+                        STRING,
+                        "Original source: `ORGANIC_SEARCH`, `PAID_SEARCH`, `PAID_SOCIAL`, "
+                        "`SOCIAL_MEDIA`, `EMAIL_MARKETING`, `REFERRALS`, `OTHER_CAMPAIGNS`, "
+                        "`DIRECT_TRAFFIC`, `OFFLINE`, ...; mapped by `hubspot_lead_sources`.",
+                    ),
+                    _p(
+                        "hs_analytics_source_data_1",
+                        STRING,
+                        "Original source drill-down 1 (e.g. `google`, `LinkedIn`, `IMPORT`).",
+                    ),
+                    _p("hs_analytics_source_data_2", STRING, "Original source drill-down 2."),
+                    _p("utm_source", STRING, "Custom property, where the portal has one."),
+                    _p("utm_medium", STRING, "Custom property, where the portal has one."),
+                    _p("utm_campaign", STRING, "Custom property, where the portal has one."),
+                    _p("associatedcompanyid", STRING, "Primary associated company id."),
+                    _HS_MERGED,
+                    _p("createdate", TIMESTAMP, "Create date (may be set by an import)."),
+                    _p("lastmodifieddate", TIMESTAMP),
+                    *(
+                        _p(
+                            f"hs_lifecyclestage_{stage}_date",
+                            TIMESTAMP,
+                            f"When the contact became `{stage}`.",
+                        )
+                        for stage in _LIFECYCLE_STAGES
+                    ),
+                ),
+            ),
+        ),
+    ),
+    ExportObject(
+        source="hubspot",
+        name="companies",
+        format="jsonl",
+        grain="One line per company version.",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_UPDATES,
+        deletes=_HS_DELETES,
+        description="The CRM v3 companies object; a company plays the part of an account.",
+        columns=_hs_top(),
+        nested_fields=(
+            (
+                "properties",
+                (
+                    _p("name"),
+                    _p("domain", STRING, "Primary web domain, e.g. `example.com`."),
+                    _p("industry"),
+                    _p("numberofemployees", INTEGER),
+                    _p("annualrevenue", DECIMAL),
+                    _p("country"),
+                    _p("hubspot_owner_id", STRING, "Owner id (`hubspot/owners`)."),
+                    _p("lifecyclestage", STRING, _LIFECYCLE),
+                    _HS_MERGED,
+                    _p("createdate", TIMESTAMP),
+                    _p("hs_lastmodifieddate", TIMESTAMP),
+                ),
+            ),
+        ),
+    ),
+    ExportObject(
+        source="hubspot",
+        name="deals",
+        format="jsonl",
+        grain="One line per deal version.",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_UPDATES,
+        deletes=_HS_DELETES,
+        description=(
+            "The CRM v3 deals object; a deal plays the part of an opportunity. Its stage is a "
+            "stage id of its pipeline (`hubspot/deal_pipelines`); a deal may move to another "
+            "pipeline. Amounts are in the deal's currency (`deal_currency_code`)."
+        ),
+        columns=_hs_top(
+            history=(
+                "Exported for `dealstage`, `amount`, `closedate`, `pipeline` and "
+                "`deal_currency_code`."
+            ),
+            associations=(
+                '`{"companies": {"results": [{"id", "type": "deal_to_company"}]}, '
+                '"contacts": {"results": [{"id", "type": "deal_to_contact"}]}}`; the first '
+                "associated company and contact are the deal's."
+            ),
+        ),
+        nested_fields=(
+            (
+                "properties",
+                (
+                    _p("dealname"),
+                    _p("dealstage", STRING, "A stage id of the deal's pipeline."),
+                    _p("pipeline", STRING, "Pipeline id (`default` for the first pipeline)."),
+                    _p("amount", DECIMAL, "In `deal_currency_code`."),
+                    _p(
+                        "deal_currency_code",
+                        STRING,
+                        "ISO 4217 (multi-currency portals); absent: the portal's currency.",
+                    ),
+                    _p(
+                        "closedate",
+                        TIMESTAMP,
+                        "Expected or actual close; a datetime (`2025-03-01T00:00:00.000Z`) or a "
+                        "date (`2025-03-01`).",
+                    ),
+                    _p("createdate", TIMESTAMP),
+                    _p("hs_lastmodifieddate", TIMESTAMP),
+                    _p("hs_is_closed", BOOLEAN, "`true` in a closed stage."),
+                    _p("hs_is_closed_won", BOOLEAN, "`true` in a won stage."),
+                    _p("hs_deal_stage_probability", DECIMAL, "The stage's probability, 0..1."),
+                    _p(
+                        "dealtype",
+                        STRING,
+                        "`newbusiness`, `existingbusiness` (HubSpot defaults) or custom "
+                        "options (e.g. `renewal`); mapped by `opportunity_types`.",
+                    ),
+                    _p("hubspot_owner_id", STRING, "Owner id (`hubspot/owners`)."),
+                    _p("hs_campaign", STRING, "Campaign id (`hubspot/campaigns`), optional."),
+                    _HS_MERGED,
+                    _p(
+                        "hs_date_entered_<stageId>",
+                        TIMESTAMP,
+                        "When the deal last entered stage `<stageId>` (one property a stage).",
+                    ),
+                    _p(
+                        "hs_date_exited_<stageId>",
+                        TIMESTAMP,
+                        "When the deal last left stage `<stageId>`.",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    ExportObject(
+        source="hubspot",
+        name="owners",
+        format="jsonl",
+        grain="One line per owner, every day (a full snapshot).",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_SNAPSHOT,
+        deletes=_HS_SNAPSHOT_DELETES,
+        description="The CRM v3 owners (the users deals and contacts are assigned to).",
+        columns=(
+            _c("id", STRING, True, "Owner id (what `hubspot_owner_id` holds)."),
+            _c("email", STRING, True),
+            _c("firstName", STRING),
+            _c("lastName", STRING),
+            _c("userId", INTEGER, False, "The HubSpot user id (a JSON number)."),
+            _c(
+                "teams",
+                ARRAY,
+                False,
+                "`[{id, name, primary}]`: the primary team's name is read as the owner's "
+                "title by the `rep_roles` mapping.",
+            ),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True, "`true` for a deactivated owner."),
+        ),
+    ),
+    ExportObject(
+        source="hubspot",
+        name="deal_pipelines",
+        format="jsonl",
+        grain="One line per deal pipeline, every day (a full snapshot).",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_SNAPSHOT,
+        deletes=_HS_SNAPSHOT_DELETES,
+        description=(
+            "`GET /crm/v3/pipelines/deals`: each pipeline with its stages. A stage's label is "
+            "its name in the funnel (the `opportunity_stages` mapping reads it)."
+        ),
+        columns=(
+            _c("id", STRING, True, "Pipeline id (`default` for the first)."),
+            _c("label", STRING, True, "Pipeline name."),
+            _c("displayOrder", INTEGER),
+            _c(
+                "stages",
+                ARRAY,
+                True,
+                "`[{id, label, displayOrder, metadata: {probability, isClosed}, archived, "
+                'createdAt, updatedAt}]`; `probability` is text `"0.2"` (0..1), `isClosed` '
+                'text `"true"`/`"false"`.',
+            ),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+        ),
+    ),
+    ExportObject(
+        source="hubspot",
+        name="campaigns",
+        format="jsonl",
+        grain="One line per campaign version.",
+        key=("id",),
+        version_column="updatedAt",
+        updates=_HS_UPDATES.replace(
+            "`hs_lastmodifieddate` (`lastmodifieddate` on contacts)", "`updatedAt`"
+        ),
+        deletes=_HS_DELETES,
+        description="Marketing v3 campaigns (Marketing Hub); deals name one in `hs_campaign`.",
+        optional=True,
+        columns=(
+            _c("id", STRING, True, "Campaign id (a GUID)."),
+            _c("properties", OBJECT, True, _HS_PROPERTIES),
+            _c("createdAt", TIMESTAMP, True),
+            _c("updatedAt", TIMESTAMP, True),
+            _c("archived", BOOLEAN, True),
+        ),
+        nested_fields=(
+            (
+                "properties",
+                (
+                    _p("hs_name"),
+                    _p("hs_campaign_status", STRING, "`planned`, `in_progress`, `active`, ..."),
+                    _p("hs_start_date", DATE),
+                    _p("hs_end_date", DATE),
+                    _p("hs_budget_items_sum_amount", DECIMAL),
+                    _p("hs_spend_items_sum_amount", DECIMAL),
+                    _p("hs_currency_code", STRING, "ISO 4217."),
+                ),
+            ),
+        ),
+    ),
+)
+
 REFERENCE = (
     ExportObject(
         source="reference",
@@ -895,7 +1250,7 @@ REFERENCE = (
 )
 
 OBJECTS: tuple[ExportObject, ...] = (
-    SALESFORCE + SALESFORCE_METADATA + MARKETING + STRIPE + REFERENCE
+    SALESFORCE + SALESFORCE_METADATA + MARKETING + STRIPE + HUBSPOT + REFERENCE
 )
 BY_FOLDER: dict[str, ExportObject] = {o.folder: o for o in OBJECTS}
 
@@ -961,6 +1316,13 @@ CADENCE: dict[str, Cadence] = {
     "stripe/products": _CATALOGUE,
     "stripe/prices": _CATALOGUE,
     "stripe/coupons": _CATALOGUE,
+    "hubspot/contacts": _DAILY,
+    "hubspot/companies": _WEEKLY,
+    "hubspot/deals": _WEEKLY,
+    # full snapshots: every delivery holds records
+    "hubspot/owners": _DAILY,
+    "hubspot/deal_pipelines": _DAILY,
+    "hubspot/campaigns": Cadence(30 * 24, None),  # optional (Marketing Hub only)
     "reference/fx_rates": _DAILY,
     # quotas arrive two weeks before each quarter; expenses four days after each month
     "reference/quotas": Cadence(100 * 24, 190 * 24),
@@ -1007,4 +1369,13 @@ def render_markdown() -> str:
                 req = "yes" if col.required else ""
                 out.append(f"| `{col.name}` | {col.type} | {req} | {col.description} |")
             out.append("")
+            for parent, fields in obj.nested_fields:
+                out.append(
+                    f"Fields of `{parent}` (all delivered as strings; the type is what the "
+                    "text holds; none is required):\n"
+                )
+                out.append("| field | holds | notes |\n|---|---|---|")
+                for col in fields:
+                    out.append(f"| `{col.name}` | {col.type} | {col.description} |")
+                out.append("")
     return "\n".join(out)
