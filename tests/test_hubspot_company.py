@@ -185,3 +185,27 @@ def test_rep_wins_equal_the_truth(xs_hubspot_published, xs_published, con):
     assert len(user_to_owner) == len(owner_to_user)  # one owner per user
     truth["reps"] = [{**row, "owner_id": user_to_owner[row["owner_id"]]} for row in truth["reps"]]
     assert ts.assert_rep_wins_equal_truth(con, truth) > 10
+
+
+def test_a_crm_not_in_use_is_neither_missing_nor_stale():
+    """The objects of the CRM a company does not use: `not in use` while the other CRM is
+    delivered; `missing` (and stale) when no CRM is delivered at all."""
+    import datetime as dt
+
+    from revops import freshness
+    from revops.ingest.summary import SOURCE_MISSING, SOURCE_NOT_IN_USE, source_status
+
+    assert contract.crm_sources_not_in_use(["salesforce/Lead", "stripe/invoices"]) == {"hubspot"}
+    assert contract.crm_sources_not_in_use(["hubspot/deals"]) == {"salesforce"}
+    assert contract.crm_sources_not_in_use(["hubspot/deals", "salesforce/Lead"]) == set()
+    assert contract.crm_sources_not_in_use(["stripe/invoices"]) == set()
+    deals = contract.get("hubspot", "deals")
+    assert source_status(deals, 0, 0, in_use=False) == SOURCE_NOT_IN_USE
+    assert source_status(deals, 0, 0) == SOURCE_MISSING
+    assert source_status(deals, 0, 1, in_use=False) == "failed"
+    day = dt.date(2025, 3, 1)
+    latest = {"salesforce/Lead": day, "hubspot/deals": None, "salesforce/Opportunity": None}
+    stale = [s.folder for s in freshness.stale_sources(latest, day, 2)]
+    assert stale == ["salesforce/Opportunity"]  # a Salesforce object missing is still stale
+    no_crm = {"hubspot/deals": None, "stripe/invoices": day}
+    assert [s.folder for s in freshness.stale_sources(no_crm, day, 2)] == ["hubspot/deals"]
