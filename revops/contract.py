@@ -6,7 +6,6 @@ these columns, and the loaders check deliveries against them, so the three canno
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SOURCES = (
@@ -19,11 +18,6 @@ SOURCES = (
     "hubspot",
     "reference",
 )
-
-# A company's CRM: Salesforce or HubSpot (both during a migration). The objects of a CRM that
-# nothing was ever delivered from, while another CRM is delivered, are not in use: neither
-# missing nor stale (docs/HUBSPOT.md).
-CRM_SOURCES = ("salesforce", "hubspot")
 
 # Column types as delivered (raw keeps the text; staging casts).
 STRING = "string"
@@ -1342,16 +1336,6 @@ def cadence(obj: ExportObject) -> Cadence:
         return CADENCE[obj.folder]
     except KeyError:
         raise KeyError(f"no delivery cadence for {obj.folder} in revops/contract.py") from None
-
-
-def crm_sources_not_in_use(delivered: Iterable[str]) -> frozenset[str]:
-    """The CRM sources not in use, given the folders (`source/Object`) or sources that have a
-    loaded delivery: every CRM source without one, when another CRM source has one; none when
-    no CRM is delivered at all (then each is missing, as before)."""
-    sources = {item.split("/", 1)[0] for item in delivered}
-    if not sources & set(CRM_SOURCES):
-        return frozenset()
-    return frozenset(set(CRM_SOURCES) - sources)
 
 
 def get(source: str, name: str) -> ExportObject:

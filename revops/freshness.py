@@ -163,16 +163,6 @@ class StaleSource:
         }
 
 
-def crm_sources_delivered(landing: Path) -> set[str]:
-    """The CRM sources (contract.CRM_SOURCES) with at least one file in the landing folder:
-    what an ingestion step can know of the other CRM before that CRM's own step has run."""
-    return {
-        source
-        for source in contract.CRM_SOURCES
-        if any(path.is_file() for path in (Path(landing) / source).glob("*/*/*"))
-    }
-
-
 def stale_sources(
     latest_by_folder: dict[str, dt.date | None],
     reference: dt.date | None,
@@ -181,8 +171,7 @@ def stale_sources(
 ) -> list[StaleSource]:
     """Every stale contract object of `latest_by_folder` (`source/Object` -> newest loaded
     delivery), by folder name; `rhythms` gives each object's delivery days and longest gap."""
-    unused = contract.crm_sources_not_in_use(f for f, day in latest_by_folder.items() if day)
-    optional = {o.folder: o.optional or o.source in unused for o in contract.OBJECTS}
+    optional = {o.folder: o.optional for o in contract.OBJECTS}
     rhythms = rhythms or {}
     out = []
     for folder, latest in sorted(latest_by_folder.items()):

@@ -752,16 +752,12 @@ def _write_metadata(
         """
     )
     values = []
-    unused = contract.crm_sources_not_in_use(
-        f"{source}/{name}" for (source, name), row in rows.items() if row[3]
-    )
     for obj in contract.OBJECTS:
         row = rows.get((obj.source, obj.name))
         if row is None:
             row = (obj.source, obj.name, None, 0, 0, 0, 0, 0, None)
         _, _, latest, loaded, duplicate, failed, rows_loaded, rejected, last_loaded = row
-        in_use = obj.source not in unused
-        status = source_status(obj, loaded, failed, in_use)
+        status = source_status(obj, loaded, failed)
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
         behind = freshness.days_behind(latest, freshness_as_of)
@@ -769,7 +765,7 @@ def _write_metadata(
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
-            latest, freshness_as_of, max_age, obj.optional or not in_use, gap, days, obj.folder
+            latest, freshness_as_of, max_age, obj.optional, gap, days, obj.folder
         )
         snapshot.data_through[obj.folder] = latest.isoformat() if latest else None
         snapshot.delivery_rhythm[obj.folder] = [days, gap]

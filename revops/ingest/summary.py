@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from revops import contract
 from revops.contract import ExportObject
 
 LOADED = "loaded"
@@ -24,25 +23,16 @@ SOURCE_OK = "ok"
 SOURCE_FAILED = "failed"
 SOURCE_MISSING = "missing"
 SOURCE_OPTIONAL_NOT_DELIVERED = "not delivered (optional)"
-# The objects of a CRM the company does not use (contract.crm_sources_not_in_use).
-SOURCE_NOT_IN_USE = "not in use (another CRM is delivered)"
-# Statuses of objects not expected to be delivered: not a problem.
-SOURCE_NOT_EXPECTED = (SOURCE_OPTIONAL_NOT_DELIVERED, SOURCE_NOT_IN_USE)
 
 
-def source_status(
-    obj: ExportObject, files_loaded: int, files_failed: int, in_use: bool = True
-) -> str:
+def source_status(obj: ExportObject, files_loaded: int, files_failed: int) -> str:
     """`failed` if a file's latest attempt failed, else `ok` if a file loaded, else `missing`,
-    or `not delivered (optional)` for an optional object, or `not in use` for an object of a
-    CRM the company does not use (`in_use` False). Counts are of the object's files in the
-    ledger (latest attempt per file)."""
+    or `not delivered (optional)` for an optional object. Counts are of the object's files in
+    the ledger (latest attempt per file)."""
     if files_failed:
         return SOURCE_FAILED
     if files_loaded:
         return SOURCE_OK
-    if not in_use:
-        return SOURCE_NOT_IN_USE
     return SOURCE_OPTIONAL_NOT_DELIVERED if obj.optional else SOURCE_MISSING
 
 
@@ -268,17 +258,10 @@ class IngestSummary:
         for path in self.unknown_paths:
             lines.append(f"warning: {unknown_path_warning(path)}")
         absent = [o for o in self.objects if o.never_delivered]
-        unused = contract.crm_sources_not_in_use(
-            o.folder for o in self.objects if not o.never_delivered
-        )
-        required = [o.folder for o in absent if not o.optional and o.source not in unused]
-        optional = [o.folder for o in absent if o.optional and o.source not in unused]
+        required = [o.folder for o in absent if not o.optional]
+        optional = [o.folder for o in absent if o.optional]
         if required:
             lines.append(f"warning: never delivered: {', '.join(required)}")
-        if unused:
-            lines.append(
-                f"note: CRM not in use (another CRM is delivered): {', '.join(sorted(unused))}"
-            )
         if optional:
             lines.append(
                 f"note: optional object(s) not delivered (not a problem): {', '.join(optional)}"

@@ -16,12 +16,7 @@ from pathlib import Path
 import plotly.offline
 
 from revops import freshness, settings
-from revops.ingest.summary import (
-    SOURCE_NOT_EXPECTED,
-    SOURCE_NOT_IN_USE,
-    SOURCE_OK,
-    SOURCE_OPTIONAL_NOT_DELIVERED,
-)
+from revops.ingest.summary import SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED
 from revops.report import definitions as d
 from revops.report.data import DEFAULT_ATTRIBUTION_MODEL, ReportData, plain, read_report_data
 from revops.report.figures import CHART_SECTIONS, FigureSpec
@@ -151,22 +146,17 @@ def _date(value: object) -> str:
 
 
 def _status_class(status: object) -> str:
-    """The CSS class of a source status (`not delivered (optional)`, `not in use` ->
-    `optional`)."""
-    return "optional" if status in SOURCE_NOT_EXPECTED else escape(str(status))
+    """The CSS class of a source status (`not delivered (optional)` -> `optional`)."""
+    return "optional" if status == SOURCE_OPTIONAL_NOT_DELIVERED else escape(str(status))
 
 
 def _freshness_html(data: ReportData) -> str:
     snap = data.snapshot
     sources = data.sources
     rejects = sum(int(s["rows_rejected"] or 0) for s in sources)
-    problems = [s for s in sources if s["status"] not in (SOURCE_OK, *SOURCE_NOT_EXPECTED)]
+    problems = [s for s in sources if s["status"] not in (SOURCE_OK, SOURCE_OPTIONAL_NOT_DELIVERED)]
     optional = sum(s["status"] == SOURCE_OPTIONAL_NOT_DELIVERED for s in sources)
-    unused = sum(s["status"] == SOURCE_NOT_IN_USE for s in sources)
     not_delivered = f" ({optional} optional object(s) not delivered)" if optional else ""
-    if unused:
-        not_delivered += f" ({unused} object(s) of a CRM not in use)"
-    optional += unused
     if problems:
         listed = ", ".join(
             f"{escape(s['source'])}/{escape(s['object'])} ({escape(s['status'])})" for s in problems
@@ -208,19 +198,16 @@ def _freshness_html(data: ReportData) -> str:
     systems: dict[str, list[dict[str, object]]] = {}
     for s in sources:
         systems.setdefault(str(s["source"]), []).append(s)
-    rank = {"ok": 0, SOURCE_OPTIONAL_NOT_DELIVERED: 0, SOURCE_NOT_IN_USE: 0, "missing": 1,
-            "failed": 2}  # fmt: skip
+    rank = {"ok": 0, SOURCE_OPTIONAL_NOT_DELIVERED: 0, "missing": 1, "failed": 2}
     system_rows = []
     for name, objects in systems.items():
         delivered = [o["latest_delivery_date"] for o in objects if o["latest_delivery_date"]]
         worst = max((str(o["status"]) for o in objects), key=lambda x: rank.get(x, 3))
-        if worst in SOURCE_NOT_EXPECTED:
-            # a CRM not in use says so; optional objects not delivered are fine
-            worst = SOURCE_NOT_IN_USE if worst == SOURCE_NOT_IN_USE else "ok"
+        worst = "ok" if worst == SOURCE_OPTIONAL_NOT_DELIVERED else worst
         system_rows.append(
             f"<tr><td>{escape(name)}</td><td>{_date(max(delivered) if delivered else None)}</td>"
             f'<td class="num">{sum(o["status"] == "ok" for o in objects)} / '
-            f"{sum(o['status'] not in SOURCE_NOT_EXPECTED for o in objects)}</td>"
+            f"{sum(o['status'] != SOURCE_OPTIONAL_NOT_DELIVERED for o in objects)}</td>"
             f'<td class="num">{sum(int(o["files_failed"] or 0) for o in objects):,}</td>'
             f'<td class="num">{sum(int(o["rows_rejected"] or 0) for o in objects):,}</td>'
             f'<td><span class="status {escape(worst)}">{escape(worst)}</span></td></tr>'

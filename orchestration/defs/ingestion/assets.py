@@ -236,24 +236,13 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         latest = reconciled.latest_delivery_date
         reference = freshness.reference_date(landing.resolve(), config.as_of or None)
         age = freshness.days_behind(latest, reference)
+        status = source_status(obj, reconciled.files, len(summary.unresolved))
         with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
-            rhythms = freshness.delivery_rhythm(con)
-        rhythm = rhythms.get(obj.folder)
-        # a CRM the company does not use (another CRM is delivered) is not expected
-        # (the ledger, or the landing folder for a CRM whose step has not run yet)
-        delivered = set(rhythms) | freshness.crm_sources_delivered(landing.resolve())
-        in_use = obj.source not in contract.crm_sources_not_in_use(delivered)
-        status = source_status(obj, reconciled.files, len(summary.unresolved), in_use)
+            rhythm = freshness.delivery_rhythm(con).get(obj.folder)
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
-            latest,
-            reference,
-            config.max_delivery_age_days,
-            obj.optional or not in_use,
-            gap,
-            days,
-            obj.folder,
+            latest, reference, config.max_delivery_age_days, obj.optional, gap, days, obj.folder
         )
         return dg.MaterializeResult(
             metadata=metadata,
