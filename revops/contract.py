@@ -6,6 +6,7 @@ these columns, and the loaders check deliveries against them, so the three canno
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SOURCES = (
@@ -18,6 +19,22 @@ SOURCES = (
     "hubspot",
     "reference",
 )
+
+# Sources of which a company delivers one: its CRM. The objects of a source of the group that
+# was never delivered, while another of the group was, are not expected (never missing, never
+# stale, like optional objects); with none of the group delivered, the first is expected.
+ALTERNATIVE_SOURCES: tuple[tuple[str, ...], ...] = (("salesforce", "hubspot"),)
+
+
+def unused_sources(delivered: Iterable[str]) -> frozenset[str]:
+    """The sources not expected, given the sources with at least one delivery."""
+    delivered = set(delivered)
+    unused: set[str] = set()
+    for group in ALTERNATIVE_SOURCES:
+        used = [s for s in group if s in delivered] or [group[0]]
+        unused.update(s for s in group if s not in used)
+    return frozenset(unused)
+
 
 # Column types as delivered (raw keeps the text; staging casts).
 STRING = "string"
@@ -74,6 +91,11 @@ class ExportObject:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def expected(self, delivered_sources: Iterable[str]) -> bool:
+        """True for a required object of a source in use (see ALTERNATIVE_SOURCES):
+        `delivered_sources` are the sources with at least one delivery."""
+        return not self.optional and self.source not in unused_sources(delivered_sources)
 
     @property
     def required_columns(self) -> list[str]:

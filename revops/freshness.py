@@ -171,7 +171,8 @@ def stale_sources(
 ) -> list[StaleSource]:
     """Every stale contract object of `latest_by_folder` (`source/Object` -> newest loaded
     delivery), by folder name; `rhythms` gives each object's delivery days and longest gap."""
-    optional = {o.folder: o.optional for o in contract.OBJECTS}
+    delivered = {folder.split("/")[0] for folder, latest in latest_by_folder.items() if latest}
+    optional = {o.folder: not o.expected(delivered) for o in contract.OBJECTS}
     rhythms = rhythms or {}
     out = []
     for folder, latest in sorted(latest_by_folder.items()):

@@ -752,12 +752,14 @@ def _write_metadata(
         """
     )
     values = []
+    # The CRM a company does not use is not expected (contract.ALTERNATIVE_SOURCES).
+    delivered = {source for (source, _), row in rows.items() if row[3] or row[2] is not None}
     for obj in contract.OBJECTS:
         row = rows.get((obj.source, obj.name))
         if row is None:
             row = (obj.source, obj.name, None, 0, 0, 0, 0, 0, None)
         _, _, latest, loaded, duplicate, failed, rows_loaded, rejected, last_loaded = row
-        status = source_status(obj, loaded, failed)
+        status = source_status(obj, loaded, failed, delivered)
         if last_loaded is not None:
             last_loaded = last_loaded.astimezone(dt.UTC).replace(tzinfo=None)
         behind = freshness.days_behind(latest, freshness_as_of)
@@ -765,7 +767,7 @@ def _write_metadata(
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
-            latest, freshness_as_of, max_age, obj.optional, gap, days, obj.folder
+            latest, freshness_as_of, max_age, not obj.expected(delivered), gap, days, obj.folder
         )
         snapshot.data_through[obj.folder] = latest.isoformat() if latest else None
         snapshot.delivery_rhythm[obj.folder] = [days, gap]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from revops import contract
 from revops.contract import ExportObject
 
 LOADED = "loaded"
@@ -25,15 +27,24 @@ SOURCE_MISSING = "missing"
 SOURCE_OPTIONAL_NOT_DELIVERED = "not delivered (optional)"
 
 
-def source_status(obj: ExportObject, files_loaded: int, files_failed: int) -> str:
+def source_status(
+    obj: ExportObject,
+    files_loaded: int,
+    files_failed: int,
+    delivered_sources: Iterable[str] | None = None,
+) -> str:
     """`failed` if a file's latest attempt failed, else `ok` if a file loaded, else `missing`,
-    or `not delivered (optional)` for an optional object. Counts are of the object's files in
-    the ledger (latest attempt per file)."""
+    or `not delivered (optional)` for an optional object or one of the CRM a company does not
+    use (`delivered_sources`: the sources with a delivery; contract.ALTERNATIVE_SOURCES).
+    Counts are of the object's files in the ledger (latest attempt per file)."""
     if files_failed:
         return SOURCE_FAILED
     if files_loaded:
         return SOURCE_OK
-    return SOURCE_OPTIONAL_NOT_DELIVERED if obj.optional else SOURCE_MISSING
+    expected = obj.expected(delivered_sources) if delivered_sources is not None else None
+    if obj.optional or expected is False:
+        return SOURCE_OPTIONAL_NOT_DELIVERED
+    return SOURCE_MISSING
 
 
 def unknown_path_warning(path: str) -> str:
@@ -258,8 +269,9 @@ class IngestSummary:
         for path in self.unknown_paths:
             lines.append(f"warning: {unknown_path_warning(path)}")
         absent = [o for o in self.objects if o.never_delivered]
-        required = [o.folder for o in absent if not o.optional]
-        optional = [o.folder for o in absent if o.optional]
+        unused = contract.unused_sources(o.source for o in self.objects if not o.never_delivered)
+        required = [o.folder for o in absent if not o.optional and o.source not in unused]
+        optional = [o.folder for o in absent if o.optional or o.source in unused]
         if required:
             lines.append(f"warning: never delivered: {', '.join(required)}")
         if optional:

@@ -236,13 +236,22 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         latest = reconciled.latest_delivery_date
         reference = freshness.reference_date(landing.resolve(), config.as_of or None)
         age = freshness.days_behind(latest, reference)
-        status = source_status(obj, reconciled.files, len(summary.unresolved))
         with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
-            rhythm = freshness.delivery_rhythm(con).get(obj.folder)
+            rhythms = freshness.delivery_rhythm(con)
+        # The CRM a company does not use is not expected (contract.ALTERNATIVE_SOURCES).
+        delivered = {folder.split("/")[0] for folder in rhythms}
+        status = source_status(obj, reconciled.files, len(summary.unresolved), delivered)
+        rhythm = rhythms.get(obj.folder)
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
-            latest, reference, config.max_delivery_age_days, obj.optional, gap, days, obj.folder
+            latest,
+            reference,
+            config.max_delivery_age_days,
+            not obj.expected(delivered),
+            gap,
+            days,
+            obj.folder,
         )
         return dg.MaterializeResult(
             metadata=metadata,
