@@ -187,25 +187,19 @@ def test_rep_wins_equal_the_truth(xs_hubspot_published, xs_published, con):
     assert ts.assert_rep_wins_equal_truth(con, truth) > 10
 
 
-def test_a_crm_not_in_use_is_neither_missing_nor_stale():
-    """The objects of the CRM a company does not use: `not in use` while the other CRM is
-    delivered; `missing` (and stale) when no CRM is delivered at all."""
-    import datetime as dt
-
+def test_a_crm_not_in_use_is_not_expected_even_before_its_step_runs(tmp_path):
+    """On a first run the ingestion steps go in key order (hubspot before salesforce): a
+    HubSpot step must see the Salesforce files in the landing folder, not only in the ledger."""
     from revops import freshness
-    from revops.ingest.summary import SOURCE_MISSING, SOURCE_NOT_IN_USE, source_status
 
-    assert contract.crm_sources_not_in_use(["salesforce/Lead", "stripe/invoices"]) == {"hubspot"}
-    assert contract.crm_sources_not_in_use(["hubspot/deals"]) == {"salesforce"}
-    assert contract.crm_sources_not_in_use(["hubspot/deals", "salesforce/Lead"]) == set()
-    assert contract.crm_sources_not_in_use(["stripe/invoices"]) == set()
-    deals = contract.get("hubspot", "deals")
-    assert source_status(deals, 0, 0, in_use=False) == SOURCE_NOT_IN_USE
-    assert source_status(deals, 0, 0) == SOURCE_MISSING
-    assert source_status(deals, 0, 1, in_use=False) == "failed"
-    day = dt.date(2025, 3, 1)
-    latest = {"salesforce/Lead": day, "hubspot/deals": None, "salesforce/Opportunity": None}
-    stale = [s.folder for s in freshness.stale_sources(latest, day, 2)]
-    assert stale == ["salesforce/Opportunity"]  # a Salesforce object missing is still stale
-    no_crm = {"hubspot/deals": None, "stripe/invoices": day}
-    assert [s.folder for s in freshness.stale_sources(no_crm, day, 2)] == ["hubspot/deals"]
+    landing = tmp_path / "landing"
+    assert freshness.alternative_sources_in_landing(landing) == set()
+    (landing / "salesforce" / "Lead" / "2025-03-01").mkdir(parents=True)
+    assert freshness.alternative_sources_in_landing(landing) == set()  # a folder, no file
+    (landing / "salesforce" / "Lead" / "2025-03-01" / "Lead.csv").write_text("Id\n")
+    (landing / "stripe" / "invoices" / "2025-03-01").mkdir(parents=True)
+    (landing / "stripe" / "invoices" / "2025-03-01" / "invoices.jsonl").write_text("{}\n")
+    delivered = freshness.alternative_sources_in_landing(landing)
+    assert delivered == {"salesforce"}
+    assert not contract.get("hubspot", "deals").expected(delivered)
+    assert contract.get("salesforce", "Lead").expected(delivered)
