@@ -17,6 +17,7 @@ from rich.table import Table
 from revops import contract
 from revops.generator import profiles
 from revops.generator.config import (
+    CRMS,
     DEFAULT_DAYS,
     DEFAULT_SEED,
     DEFAULT_START,
@@ -95,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         + f" (default {profiles.DEFAULT_PROFILE})",
     )
     gen.add_argument(
+        "--crm",
+        choices=list(CRMS),
+        default=None,
+        help="the CRM whose exports hold the company's leads, accounts and deals: salesforce "
+        "(CSV, salesforce/) or hubspot (CRM v3 JSON Lines, hubspot/); the same company and "
+        "truth.json either way (default salesforce)",
+    )
+    gen.add_argument(
         "--until",
         type=_date,
         default=None,
@@ -114,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the headline metrics from the published snapshot.",
     )
     demo.add_argument("--scale", choices=list(SCALES), default="s")
+    demo.add_argument(
+        "--crm", choices=list(CRMS), default="salesforce", help="the CRM the company exports from"
+    )
     demo.add_argument("--out", type=Path, help=LANDING_HELP)
     demo.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
     demo.add_argument("--serving", type=Path, help=SERVING_HELP)
@@ -284,6 +296,7 @@ def generator_config(args: argparse.Namespace, out: Path) -> GeneratorConfig:
         dirty=pick(args.dirty, "dirty", False),
         org_profile=pick(args.org_profile, "org_profile", profiles.DEFAULT_PROFILE),
         until=args.until,
+        crm=pick(args.crm, "crm", "salesforce"),
     )
 
 
@@ -308,7 +321,8 @@ def _summary(result, console: Console) -> None:
     gen = truth["generator"]
     console.print(
         f"Generated [bold]{gen['start_date']} .. {gen['end_date']}[/] ({gen['days']} days, seed "
-        f"{gen['seed']}{', dirty' if gen['dirty'] else ''}, org profile {gen['org_profile']}) "
+        f"{gen['seed']}{', dirty' if gen['dirty'] else ''}, org profile {gen['org_profile']}"
+        f"{'' if gen.get('crm', 'salesforce') == 'salesforce' else ', CRM ' + gen['crm']}) "
         f"into [bold]{result.out}[/] "
         f"in {result.seconds:.1f} s: {result.files:,} files"
         + (
@@ -893,7 +907,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if ok else 1
         if args.command == "demo":
             landing = args.out or landing_default
-            config = GeneratorConfig(out=landing, leads=SCALES[args.scale])
+            config = GeneratorConfig(out=landing, leads=SCALES[args.scale], crm=args.crm)
             _summary(run_generate(config, console), console)
             warehouse = args.warehouse or warehouse_default
             serving = args.serving or serving_default

@@ -30,6 +30,7 @@ class Company:
     start_date: dt.date
     days: int
     dirty: bool
+    crm: str = "salesforce"
 
     @classmethod
     def of(cls, config: GeneratorConfig) -> Company:
@@ -41,6 +42,7 @@ class Company:
             start_date=config.start_date,
             days=config.days,
             dirty=config.dirty,
+            crm=config.crm,
         )
 
     @property
@@ -53,6 +55,7 @@ class Company:
         return (
             f"seed {self.seed}, {size}, org profile {self.org_profile}, "
             f"{self.start_date} to {self.end_date}{', dirty' if self.dirty else ''}"
+            f"{'' if self.crm == 'salesforce' else f', exported from {self.crm}'}"
         )
 
     def to_json(self) -> dict:
@@ -67,6 +70,8 @@ class Company:
             start_date=dt.date.fromisoformat(data["start_date"]),
             days=int(data["days"]),
             dirty=bool(data["dirty"]),
+            # manifests written before `--crm` hold Salesforce companies
+            crm=str(data.get("crm", "salesforce")),
         )
 
 

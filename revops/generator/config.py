@@ -15,6 +15,8 @@ DEFAULT_START = dt.date(2023, 1, 1)
 DEFAULT_DAYS = 1095
 DEFAULT_SEED = 42
 REPORTING_CURRENCY = "USD"
+# The CRMs the generator can export the company from (`revops generate --crm`).
+CRMS = ("salesforce", "hubspot")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class GeneratorConfig:
     # The company is always simulated over its whole history, so a folder extended day by day
     # ends up with the very files one generation to that day writes.
     until: dt.date | None = None
+    # which CRM's exports hold the company's CRM records; marketing, ads, Stripe and the
+    # reference files are the same either way (Stripe and quotas name the CRM's ids)
+    crm: str = "salesforce"
 
     def __post_init__(self) -> None:
         profile = profiles.get(self.org_profile)
@@ -39,6 +44,8 @@ class GeneratorConfig:
             object.__setattr__(self, "start_date", profile.start_date or DEFAULT_START)
         if self.days is None:
             object.__setattr__(self, "days", profile.days or DEFAULT_DAYS)
+        if self.crm not in CRMS:
+            raise ValueError(f"--crm must be one of {', '.join(CRMS)}, got {self.crm!r}")
         if self.leads < 50:
             raise ValueError(f"--leads must be at least 50, got {self.leads}")
         if not 31 <= self.days <= 3660:

@@ -29,6 +29,7 @@ from revops.generator.crm import (
     Leads,
     Users,
 )
+from revops.generator.exports_hubspot import write_hubspot
 from revops.generator.marketing import CHANNELS, PLATFORM_CURRENCY, Campaigns
 from revops.generator.profiles import SF_LEAD_STATUSES, SF_STAGES, SF_TITLES, OrgProfile
 from revops.generator.reference import CURRENCIES, MINOR_EXPONENT
@@ -231,6 +232,8 @@ def write_all(
     fx_delivered: dict[str, np.ndarray],
     stripe_cutover: int | None = None,
     progress=None,
+    crm: str = "salesforce",
+    seed: int = 0,
 ) -> None:
     # Ids as object arrays of str: indexing them per record version copies pointers, not
     # fixed-width characters (a 6M-row unicode column would take half a gigabyte).
@@ -247,372 +250,404 @@ def write_all(
     queue_id = sf_ids("00G", np.arange(max(1, int(lead_queue.max()) + 1))).astype(object)
     titles = _titles(users) if profile.varied_titles else users.title
 
-    # --- salesforce/User --------------------------------------------------------------------
-    u = np.arange(users.name.size)
-    left = users.leave_ts != NAT
-    ver_u = np.concatenate([u, u[left]])
-    ver_t = np.concatenate([users.hire_ts, users.leave_ts[left]])
-    active = np.concatenate([np.ones(u.size, bool), np.zeros(int(left.sum()), bool)])
-    mgr = users.manager[ver_u]
-    writer.write(
-        contract.get("salesforce", "User"),
-        {
-            "Id": w.text(user_id[ver_u]),
-            "Name": w.text(users.name[ver_u]),
-            "Email": w.text(users.email[ver_u]),
-            "ManagerId": w.text(np.where(mgr >= 0, user_id[np.maximum(mgr, 0)], "")),
-            "Department": w.text(users.department[ver_u]),
-            "Title": w.text(titles[ver_u]),
-            "Segment__c": w.text(
-                np.where(
-                    users.segment[ver_u] >= 0,
-                    np.array(SEGMENTS)[np.maximum(users.segment[ver_u], 0)],
-                    "",
-                )
-            ),
-            "IsActive": w.boolean(active),
-            "CreatedDate": w.timestamp(users.hire_ts[ver_u]),
-            "LastModifiedDate": w.timestamp(ver_t),
-        },
-        _day(ver_t, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    step("salesforce/User")
-
-    # --- salesforce/Lead and LeadHistory ----------------------------------------------------
-    slots = [
-        (leads.t_contact, np.full(leads.n, STATUS_WORKING)),
-        (leads.t_mql, np.full(leads.n, STATUS_MQL)),
-        (leads.t_regress, np.full(leads.n, STATUS_WORKING)),
-        (leads.t_sql, np.full(leads.n, STATUS_SQL)),
-        (leads.t_final, leads.final_status),
-    ]
-    ev_lead = [np.arange(leads.n)]
-    ev_t = [leads.created]
-    ev_status = [leads.initial_status]
-    ev_kind = [np.zeros(leads.n, np.int64)]  # 0 created, 1 status, 2 deleted
-    for t, status in slots:
-        has = t != NAT
-        ev_lead.append(np.flatnonzero(has))
-        ev_t.append(t[has])
-        ev_status.append(status[has])
-        ev_kind.append(np.ones(int(has.sum()), np.int64))
-    dl = np.flatnonzero(leads.deleted_at != NAT)
-    ev_lead.append(dl)
-    ev_t.append(leads.deleted_at[dl])
-    ev_status.append(leads.initial_status[dl])
-    ev_kind.append(np.full(dl.size, 2))
-    e_lead, e_t, e_status, e_kind = (np.concatenate(x) for x in (ev_lead, ev_t, ev_status, ev_kind))
-    e_status = e_status.astype(object)
-    order = np.lexsort((e_kind, e_t, e_lead))
-    e_lead, e_t, e_status, e_kind = e_lead[order], e_t[order], e_status[order], e_kind[order]
-    # the status before each event (for history OldValue)
-    same = np.concatenate([[False], e_lead[1:] == e_lead[:-1]])
-    prev_status = np.where(same, np.concatenate([[""], e_status[:-1]]), "")
-    converted = e_status == STATUS_CONVERTED
-    conv_acc = np.full(leads.n, -1, dtype=np.int64)
-    conv_acc[deals.lead] = deals.account
-    acc = conv_acc[e_lead]
-    writer.write(
-        contract.get("salesforce", "Lead"),
-        {
-            "Id": w.text(lead_id[e_lead]),
-            "FirstName": w.text(leads.first_name[e_lead]),
-            "LastName": w.text(leads.last_name[e_lead]),
-            "Email": w.text(leads.email[e_lead]),
-            "Company": w.text(leads.company[e_lead]),
-            "Title": w.text(leads.title[e_lead]),
-            "LeadSource": w.text(src[e_lead]),
-            "Status": w.text(_relabel(e_status, profile.lead_status_labels)),
-            "OwnerId": w.text(
-                np.where(
-                    lead_queue[e_lead] >= 0,
-                    queue_id[np.maximum(lead_queue[e_lead], 0)],
-                    user_id[leads.owner[e_lead]],
-                )
-            ),
-            "Country": w.text(leads.country[e_lead]),
-            "NumberOfEmployees": w.integer(
-                leads.employees[e_lead], null=~leads.employees_known[e_lead]
-            ),
-            "Industry": w.text(leads.industry[e_lead]),
-            "CreatedDate": w.timestamp(leads.created[e_lead]),
-            "LastModifiedDate": w.timestamp(e_t),
-            "IsConverted": w.boolean(converted),
-            "ConvertedDate": w.date(np.where(converted, e_t, NAT)),
-            "ConvertedAccountId": w.text(np.where(converted, account_id[np.maximum(acc, 0)], "")),
-            "ConvertedContactId": w.text(np.where(converted, contact_id[np.maximum(acc, 0)], "")),
-            "ConvertedOpportunityId": w.text(np.where(converted, opp_id[np.maximum(acc, 0)], "")),
-            "IsDeleted": w.boolean(e_kind == 2),
-        },
-        _day(e_t, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    step("salesforce/Lead")
-    st = e_kind == 1
-    h_lead = [e_lead[e_kind == 0], e_lead[st], e_lead[st & converted]]
-    h_t = [e_t[e_kind == 0], e_t[st], e_t[st & converted]]
-    h_field = [
-        np.full(h_lead[0].size, "created"),
-        np.full(h_lead[1].size, "Status"),
-        np.full(h_lead[2].size, "leadConverted"),
-    ]
-    h_old = [np.full(h_lead[0].size, ""), prev_status[st], np.full(h_lead[2].size, "")]
-    h_new = [np.full(h_lead[0].size, ""), e_status[st], np.full(h_lead[2].size, "")]
-    hl, ht, hf, ho, hn = (np.concatenate(x) for x in (h_lead, h_t, h_field, h_old, h_new))
-    order = np.lexsort((hf, ht, hl))
-    hl, ht, hf, ho, hn = hl[order], ht[order], hf[order], ho[order], hn[order]
-    writer.write(
-        contract.get("salesforce", "LeadHistory"),
-        {
-            "Id": w.text(sf_ids("017", np.arange(hl.size))),
-            "LeadId": w.text(lead_id[hl]),
-            "Field": w.text(hf),
-            "OldValue": w.text(_relabel(ho, profile.lead_status_labels)),
-            "NewValue": w.text(_relabel(hn, profile.lead_status_labels)),
-            "CreatedDate": w.timestamp(ht),
-        },
-        _day(ht, start_ts),
-        order=["CreatedDate", "Id"],
-    )
-    step("salesforce/LeadHistory")
-
-    # --- salesforce/Account and Contact ----------------------------------------------------
-    a_lead = deals.lead
-    cust = billing.customers
-    acct_ev = [np.arange(n_acc)]
-    acct_t = [deals.created]
-    acct_type = [np.full(n_acc, "Prospect")]
-    acct_ev.append(cust.account)
-    acct_t.append(deals.closed_at[cust.deal])
-    acct_type.append(np.full(cust.account.size, "Customer"))
-    ends = billing.ledger.table("sub_end")
-    subs = billing.subs
-    if ends:
-        # a customer becomes Former Customer when its last subscription ends, and Customer
-        # again when it comes back
-        main = subs["kind"] != 3
-        last_end = np.full(cust.deal.size, -1, dtype=np.int64)
-        np.maximum.at(
-            last_end,
-            subs["customer"][main],
-            np.where(subs["ended_at"][main] == NAT, np.iinfo(np.int64).max, subs["ended_at"][main]),
+    if crm == "hubspot":
+        # the CRM as HubSpot exports it: its ids stand in for the Salesforce ones wherever
+        # marketing, Stripe and the reference files name a CRM record
+        hs = write_hubspot(
+            writer,
+            start_ts=start_ts,
+            end_ts=end_ts,
+            users=users,
+            leads=leads,
+            deals=deals,
+            opps=opps,
+            campaigns=campaigns,
+            ads=ads,
+            billing=billing,
+            profile=profile,
+            seed=seed,
+            progress=step,
         )
-        lapsed = np.flatnonzero((last_end > 0) & (last_end < end_ts))
-        acct_ev.append(cust.account[lapsed])
-        acct_t.append(last_end[lapsed])
-        acct_type.append(np.full(lapsed.size, "Former Customer"))
-        back = subs["gen"] > 0
-        bc = subs["customer"][back]
-        acct_ev.append(cust.account[bc])
-        acct_t.append(subs["start"][back])
-        acct_type.append(np.full(bc.size, "Customer"))
-        # the lapse before a comeback
-        prev_end = ends["ended_at"][ends["gen"] >= 0]
-        prev_cust = ends["customer"][ends["gen"] >= 0]
-        keep = np.isin(prev_cust, bc) & ~np.isin(prev_cust, lapsed)
-        acct_ev.append(cust.account[prev_cust[keep]])
-        acct_t.append(prev_end[keep])
-        acct_type.append(np.full(int(keep.sum()), "Former Customer"))
-    av, at, atype = (np.concatenate(x) for x in (acct_ev, acct_t, acct_type))
-    order = np.lexsort((at, av))
-    av, at, atype = av[order], at[order], atype[order]
-    # keep each account's versions time-ordered and unique in time
-    al = a_lead[av]
-    revenue_per_head = 90_000 + (av * 7919) % 160_000
-    acc_cur = deals.currency[av]
-    account_cols = {
-        "Id": w.text(account_id[av]),
-        "Name": w.text(leads.company[al]),
-        "Website": w.text(leads.domain[al]),
-        "Industry": w.text(leads.industry[al]),
-        "NumberOfEmployees": w.integer(leads.employees[al]),
-        "AnnualRevenue": _money(
-            (leads.employees[al] * revenue_per_head // 1000 * 1000)
-            * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
-            acc_cur,
-        ),
-        "BillingCountry": w.text(leads.country[al]),
-        "OwnerId": w.text(user_id[deals.owner[av]]),
-        "Type": w.text(atype),
-        "CurrencyIsoCode": w.text(acc_cur),
-        "CreatedDate": w.timestamp(deals.created[av]),
-        "LastModifiedDate": w.timestamp(at),
-        "IsDeleted": w.boolean(np.zeros(av.size, bool)),
-    }
-    if not profile.currency_iso_code:
-        del account_cols["CurrencyIsoCode"]
-    writer.write(
-        contract.get("salesforce", "Account"),
-        account_cols,
-        _day(at, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    writer.write(
-        contract.get("salesforce", "Contact"),
-        {
-            "Id": w.text(contact_id),
-            "AccountId": w.text(account_id),
-            "FirstName": w.text(leads.first_name[a_lead]),
-            "LastName": w.text(leads.last_name[a_lead]),
-            "Email": w.text(leads.email[a_lead]),
-            "Title": w.text(leads.title[a_lead]),
-            "LeadSource": w.text(src[a_lead]),
-            "OwnerId": w.text(user_id[deals.owner]),
-            "CreatedDate": w.timestamp(deals.created),
-            "LastModifiedDate": w.timestamp(deals.created),
-            "IsDeleted": w.boolean(np.zeros(n_acc, bool)),
-        },
-        _day(deals.created, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    step("salesforce/Account")
-
-    # --- salesforce/Opportunity and OpportunityHistory -------------------------------------
-    o = opps.ev_opp
-    stage = opps.ev_stage
-    closed = np.isin(stage, ["Closed Won", "Closed Lost"])
-    prob = np.array([STAGE_PROBABILITY[s] for s in stage], dtype=np.int64)
-    fc = np.array([FORECAST_CATEGORY[s] for s in stage])
-    if profile.stage_labels:
-        stage_out = _relabel(stage.astype(object), profile.stage_labels)
-        prob = np.array([profile.stage_probability[s] for s in stage_out], dtype=np.int64)
-        fc = np.array([profile.forecast_category[s] for s in stage_out])
+        user_id, account_id, campaign_id = hs.owner_id, hs.company_id, hs.campaign_id
     else:
-        stage_out = stage
-    close_day = opps.ev_close - opps.ev_close % DAY
-    deleted_rows = opps.deleted_at != NAT
-    d_o = np.flatnonzero(deleted_rows)
-    # deletion versions repeat the last state with IsDeleted = true
-    last_ev = np.searchsorted(o, d_o, side="right") - 1
-    vo = np.concatenate([o, d_o])
-    vt = np.concatenate([opps.ev_t, opps.deleted_at[d_o]])
-    vi = np.concatenate([np.arange(o.size), last_ev])
-    vdel = np.concatenate([np.zeros(o.size, bool), np.ones(d_o.size, bool)])
-    acc_o = opps.account[vo]
-    opp_cols = {
-        "Id": w.text(opp_id[vo]),
-        "AccountId": w.text(account_id[acc_o]),
-        "OwnerId": w.text(user_id[opps.owner[vo]]),
-        "Name": w.text(opps.name[vo]),
-        "Type": w.text(_relabel(opps.type[vo].astype(object), profile.type_labels)),
-        "StageName": w.text(stage_out[vi]),
-        "Amount": _money(
-            opps.ev_amount[vi],
-            opps.currency[vo],
-            null=opps.no_amount[vo] if opps.no_amount.any() else None,
-        ),
-        "CurrencyIsoCode": w.text(opps.currency[vo]),
-        "Probability": w.integer(prob[vi]),
-        "ForecastCategoryName": w.text(fc[vi]),
-        "CloseDate": w.date(close_day[vi]),
-        "IsClosed": w.boolean(closed[vi]),
-        "IsWon": w.boolean(stage[vi] == "Closed Won"),
-        "LeadSource": w.text(opps.lead_source[vo]),
-        "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
-        "CreatedDate": w.timestamp(opps.created[vo]),
-        "LastModifiedDate": w.timestamp(vt),
-        "IsDeleted": w.boolean(vdel),
-    }
-    if not profile.currency_iso_code:
-        del opp_cols["CurrencyIsoCode"]
-    writer.write(
-        contract.get("salesforce", "Opportunity"),
-        opp_cols,
-        _day(vt, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    writer.write(
-        contract.get("salesforce", "OpportunityHistory"),
-        {
-            "Id": w.text(sf_ids("008", np.arange(o.size))),
-            "OpportunityId": w.text(opp_id[o]),
-            "StageName": w.text(stage_out),
-            "Amount": _money(
-                opps.ev_amount,
-                opps.currency[o],
-                null=opps.no_amount[o] if opps.no_amount.any() else None,
-            ),
-            "Probability": w.integer(prob),
-            "CloseDate": w.date(close_day),
-            "CreatedDate": w.timestamp(opps.ev_t),
-        },
-        _day(opps.ev_t, start_ts),
-        order=["CreatedDate", "Id"],
-    )
-    if profile.metadata_exports:
-        _write_metadata(writer, start_ts)
-    step("salesforce/Opportunity")
+        # --- salesforce/User --------------------------------------------------------------------
+        u = np.arange(users.name.size)
+        left = users.leave_ts != NAT
+        ver_u = np.concatenate([u, u[left]])
+        ver_t = np.concatenate([users.hire_ts, users.leave_ts[left]])
+        active = np.concatenate([np.ones(u.size, bool), np.zeros(int(left.sum()), bool)])
+        mgr = users.manager[ver_u]
+        writer.write(
+            contract.get("salesforce", "User"),
+            {
+                "Id": w.text(user_id[ver_u]),
+                "Name": w.text(users.name[ver_u]),
+                "Email": w.text(users.email[ver_u]),
+                "ManagerId": w.text(np.where(mgr >= 0, user_id[np.maximum(mgr, 0)], "")),
+                "Department": w.text(users.department[ver_u]),
+                "Title": w.text(titles[ver_u]),
+                "Segment__c": w.text(
+                    np.where(
+                        users.segment[ver_u] >= 0,
+                        np.array(SEGMENTS)[np.maximum(users.segment[ver_u], 0)],
+                        "",
+                    )
+                ),
+                "IsActive": w.boolean(active),
+                "CreatedDate": w.timestamp(users.hire_ts[ver_u]),
+                "LastModifiedDate": w.timestamp(ver_t),
+            },
+            _day(ver_t, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        step("salesforce/User")
 
-    # --- salesforce/Campaign and CampaignMember -------------------------------------------
-    c = np.arange(campaigns.name.size)
-    c_start = start_ts + campaigns.start_day * DAY
-    c_end = start_ts + campaigns.end_day * DAY
-    c_created = np.maximum(start_ts - 30 * DAY, c_start - 14 * DAY)
-    done = c_end < end_ts
-    spend_usd = np.zeros(c.size)
-    np.add.at(spend_usd, ads["campaign"], ads["final_usd_cents"] / 100.0)
-    budget = np.where(campaigns.platform != "", np.round(spend_usd * 1.1, -2), campaigns.budget_usd)
-    cv = np.concatenate([c, c[done]])
-    ct = np.concatenate([c_created, c_end[done]])
-    status = np.concatenate(
-        [
-            np.where(c_start <= c_created, "In Progress", "Planned"),
-            np.full(int(done.sum()), "Completed"),
+        # --- salesforce/Lead and LeadHistory ----------------------------------------------------
+        slots = [
+            (leads.t_contact, np.full(leads.n, STATUS_WORKING)),
+            (leads.t_mql, np.full(leads.n, STATUS_MQL)),
+            (leads.t_regress, np.full(leads.n, STATUS_WORKING)),
+            (leads.t_sql, np.full(leads.n, STATUS_SQL)),
+            (leads.t_final, leads.final_status),
         ]
-    )
-    actual_cents = np.concatenate(
-        [
-            np.zeros(c.size, np.int64),
-            np.round(
+        ev_lead = [np.arange(leads.n)]
+        ev_t = [leads.created]
+        ev_status = [leads.initial_status]
+        ev_kind = [np.zeros(leads.n, np.int64)]  # 0 created, 1 status, 2 deleted
+        for t, status in slots:
+            has = t != NAT
+            ev_lead.append(np.flatnonzero(has))
+            ev_t.append(t[has])
+            ev_status.append(status[has])
+            ev_kind.append(np.ones(int(has.sum()), np.int64))
+        dl = np.flatnonzero(leads.deleted_at != NAT)
+        ev_lead.append(dl)
+        ev_t.append(leads.deleted_at[dl])
+        ev_status.append(leads.initial_status[dl])
+        ev_kind.append(np.full(dl.size, 2))
+        e_lead, e_t, e_status, e_kind = (
+            np.concatenate(x) for x in (ev_lead, ev_t, ev_status, ev_kind)
+        )
+        e_status = e_status.astype(object)
+        order = np.lexsort((e_kind, e_t, e_lead))
+        e_lead, e_t, e_status, e_kind = e_lead[order], e_t[order], e_status[order], e_kind[order]
+        # the status before each event (for history OldValue)
+        same = np.concatenate([[False], e_lead[1:] == e_lead[:-1]])
+        prev_status = np.where(same, np.concatenate([[""], e_status[:-1]]), "")
+        converted = e_status == STATUS_CONVERTED
+        conv_acc = np.full(leads.n, -1, dtype=np.int64)
+        conv_acc[deals.lead] = deals.account
+        acc = conv_acc[e_lead]
+        writer.write(
+            contract.get("salesforce", "Lead"),
+            {
+                "Id": w.text(lead_id[e_lead]),
+                "FirstName": w.text(leads.first_name[e_lead]),
+                "LastName": w.text(leads.last_name[e_lead]),
+                "Email": w.text(leads.email[e_lead]),
+                "Company": w.text(leads.company[e_lead]),
+                "Title": w.text(leads.title[e_lead]),
+                "LeadSource": w.text(src[e_lead]),
+                "Status": w.text(_relabel(e_status, profile.lead_status_labels)),
+                "OwnerId": w.text(
+                    np.where(
+                        lead_queue[e_lead] >= 0,
+                        queue_id[np.maximum(lead_queue[e_lead], 0)],
+                        user_id[leads.owner[e_lead]],
+                    )
+                ),
+                "Country": w.text(leads.country[e_lead]),
+                "NumberOfEmployees": w.integer(
+                    leads.employees[e_lead], null=~leads.employees_known[e_lead]
+                ),
+                "Industry": w.text(leads.industry[e_lead]),
+                "CreatedDate": w.timestamp(leads.created[e_lead]),
+                "LastModifiedDate": w.timestamp(e_t),
+                "IsConverted": w.boolean(converted),
+                "ConvertedDate": w.date(np.where(converted, e_t, NAT)),
+                "ConvertedAccountId": w.text(
+                    np.where(converted, account_id[np.maximum(acc, 0)], "")
+                ),
+                "ConvertedContactId": w.text(
+                    np.where(converted, contact_id[np.maximum(acc, 0)], "")
+                ),
+                "ConvertedOpportunityId": w.text(
+                    np.where(converted, opp_id[np.maximum(acc, 0)], "")
+                ),
+                "IsDeleted": w.boolean(e_kind == 2),
+            },
+            _day(e_t, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        step("salesforce/Lead")
+        st = e_kind == 1
+        h_lead = [e_lead[e_kind == 0], e_lead[st], e_lead[st & converted]]
+        h_t = [e_t[e_kind == 0], e_t[st], e_t[st & converted]]
+        h_field = [
+            np.full(h_lead[0].size, "created"),
+            np.full(h_lead[1].size, "Status"),
+            np.full(h_lead[2].size, "leadConverted"),
+        ]
+        h_old = [np.full(h_lead[0].size, ""), prev_status[st], np.full(h_lead[2].size, "")]
+        h_new = [np.full(h_lead[0].size, ""), e_status[st], np.full(h_lead[2].size, "")]
+        hl, ht, hf, ho, hn = (np.concatenate(x) for x in (h_lead, h_t, h_field, h_old, h_new))
+        order = np.lexsort((hf, ht, hl))
+        hl, ht, hf, ho, hn = hl[order], ht[order], hf[order], ho[order], hn[order]
+        writer.write(
+            contract.get("salesforce", "LeadHistory"),
+            {
+                "Id": w.text(sf_ids("017", np.arange(hl.size))),
+                "LeadId": w.text(lead_id[hl]),
+                "Field": w.text(hf),
+                "OldValue": w.text(_relabel(ho, profile.lead_status_labels)),
+                "NewValue": w.text(_relabel(hn, profile.lead_status_labels)),
+                "CreatedDate": w.timestamp(ht),
+            },
+            _day(ht, start_ts),
+            order=["CreatedDate", "Id"],
+        )
+        step("salesforce/LeadHistory")
+
+        # --- salesforce/Account and Contact ----------------------------------------------------
+        a_lead = deals.lead
+        cust = billing.customers
+        acct_ev = [np.arange(n_acc)]
+        acct_t = [deals.created]
+        acct_type = [np.full(n_acc, "Prospect")]
+        acct_ev.append(cust.account)
+        acct_t.append(deals.closed_at[cust.deal])
+        acct_type.append(np.full(cust.account.size, "Customer"))
+        ends = billing.ledger.table("sub_end")
+        subs = billing.subs
+        if ends:
+            # a customer becomes Former Customer when its last subscription ends, and Customer
+            # again when it comes back
+            main = subs["kind"] != 3
+            last_end = np.full(cust.deal.size, -1, dtype=np.int64)
+            np.maximum.at(
+                last_end,
+                subs["customer"][main],
                 np.where(
-                    campaigns.platform[done] != "",
-                    spend_usd[done],
-                    campaigns.budget_usd[done] * 0.95,
-                )
-                * 100
-            ).astype(np.int64),
-        ]
-    )
-    writer.write(
-        contract.get("salesforce", "Campaign"),
-        {
-            "Id": w.text(campaign_id[cv]),
-            "Name": w.text(campaigns.name[cv]),
-            "Type": w.text(campaigns.kind[cv]),
-            "Status": w.text(status),
-            "StartDate": w.date(c_start[cv]),
-            "EndDate": w.date(c_end[cv] - DAY),
-            "BudgetedCost": w.money(np.round(budget[cv] * 100).astype(np.int64)),
-            "ActualCost": w.money(actual_cents, null=actual_cents == 0),
-            "CreatedDate": w.timestamp(c_created[cv]),
-            "LastModifiedDate": w.timestamp(ct),
-            "IsDeleted": w.boolean(np.zeros(cv.size, bool)),
-        },
-        _day(ct, start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    mem = np.flatnonzero((leads.campaign >= 0) & (leads.deleted_at == NAT))
-    writer.write(
-        contract.get("salesforce", "CampaignMember"),
-        {
-            "Id": w.text(sf_ids("00v", np.arange(mem.size))),
-            "CampaignId": w.text(campaign_id[leads.campaign[mem]]),
-            "LeadId": w.text(lead_id[mem]),
-            "ContactId": w.text(np.full(mem.size, "")),
-            "Status": w.text(
-                np.where(np.isin(src[mem], ["Webinar", "Trade Show"]), "Attended", "Responded")
+                    subs["ended_at"][main] == NAT, np.iinfo(np.int64).max, subs["ended_at"][main]
+                ),
+            )
+            lapsed = np.flatnonzero((last_end > 0) & (last_end < end_ts))
+            acct_ev.append(cust.account[lapsed])
+            acct_t.append(last_end[lapsed])
+            acct_type.append(np.full(lapsed.size, "Former Customer"))
+            back = subs["gen"] > 0
+            bc = subs["customer"][back]
+            acct_ev.append(cust.account[bc])
+            acct_t.append(subs["start"][back])
+            acct_type.append(np.full(bc.size, "Customer"))
+            # the lapse before a comeback
+            prev_end = ends["ended_at"][ends["gen"] >= 0]
+            prev_cust = ends["customer"][ends["gen"] >= 0]
+            keep = np.isin(prev_cust, bc) & ~np.isin(prev_cust, lapsed)
+            acct_ev.append(cust.account[prev_cust[keep]])
+            acct_t.append(prev_end[keep])
+            acct_type.append(np.full(int(keep.sum()), "Former Customer"))
+        av, at, atype = (np.concatenate(x) for x in (acct_ev, acct_t, acct_type))
+        order = np.lexsort((at, av))
+        av, at, atype = av[order], at[order], atype[order]
+        # keep each account's versions time-ordered and unique in time
+        al = a_lead[av]
+        revenue_per_head = 90_000 + (av * 7919) % 160_000
+        acc_cur = deals.currency[av]
+        account_cols = {
+            "Id": w.text(account_id[av]),
+            "Name": w.text(leads.company[al]),
+            "Website": w.text(leads.domain[al]),
+            "Industry": w.text(leads.industry[al]),
+            "NumberOfEmployees": w.integer(leads.employees[al]),
+            "AnnualRevenue": _money(
+                (leads.employees[al] * revenue_per_head // 1000 * 1000)
+                * np.where(np.array([CURRENCIES[c][1] for c in acc_cur]) == 0, 1, 100),
+                acc_cur,
             ),
-            "HasResponded": w.boolean(np.ones(mem.size, bool)),
-            "FirstRespondedDate": w.date(leads.created[mem]),
-            "CreatedDate": w.timestamp(leads.created[mem]),
-            "LastModifiedDate": w.timestamp(leads.created[mem]),
-            "IsDeleted": w.boolean(np.zeros(mem.size, bool)),
-        },
-        _day(leads.created[mem], start_ts),
-        order=["LastModifiedDate", "Id"],
-    )
-    step("salesforce/Campaign")
+            "BillingCountry": w.text(leads.country[al]),
+            "OwnerId": w.text(user_id[deals.owner[av]]),
+            "Type": w.text(atype),
+            "CurrencyIsoCode": w.text(acc_cur),
+            "CreatedDate": w.timestamp(deals.created[av]),
+            "LastModifiedDate": w.timestamp(at),
+            "IsDeleted": w.boolean(np.zeros(av.size, bool)),
+        }
+        if not profile.currency_iso_code:
+            del account_cols["CurrencyIsoCode"]
+        writer.write(
+            contract.get("salesforce", "Account"),
+            account_cols,
+            _day(at, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        writer.write(
+            contract.get("salesforce", "Contact"),
+            {
+                "Id": w.text(contact_id),
+                "AccountId": w.text(account_id),
+                "FirstName": w.text(leads.first_name[a_lead]),
+                "LastName": w.text(leads.last_name[a_lead]),
+                "Email": w.text(leads.email[a_lead]),
+                "Title": w.text(leads.title[a_lead]),
+                "LeadSource": w.text(src[a_lead]),
+                "OwnerId": w.text(user_id[deals.owner]),
+                "CreatedDate": w.timestamp(deals.created),
+                "LastModifiedDate": w.timestamp(deals.created),
+                "IsDeleted": w.boolean(np.zeros(n_acc, bool)),
+            },
+            _day(deals.created, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        step("salesforce/Account")
+
+        # --- salesforce/Opportunity and OpportunityHistory -------------------------------------
+        o = opps.ev_opp
+        stage = opps.ev_stage
+        closed = np.isin(stage, ["Closed Won", "Closed Lost"])
+        prob = np.array([STAGE_PROBABILITY[s] for s in stage], dtype=np.int64)
+        fc = np.array([FORECAST_CATEGORY[s] for s in stage])
+        if profile.stage_labels:
+            stage_out = _relabel(stage.astype(object), profile.stage_labels)
+            prob = np.array([profile.stage_probability[s] for s in stage_out], dtype=np.int64)
+            fc = np.array([profile.forecast_category[s] for s in stage_out])
+        else:
+            stage_out = stage
+        close_day = opps.ev_close - opps.ev_close % DAY
+        deleted_rows = opps.deleted_at != NAT
+        d_o = np.flatnonzero(deleted_rows)
+        # deletion versions repeat the last state with IsDeleted = true
+        last_ev = np.searchsorted(o, d_o, side="right") - 1
+        vo = np.concatenate([o, d_o])
+        vt = np.concatenate([opps.ev_t, opps.deleted_at[d_o]])
+        vi = np.concatenate([np.arange(o.size), last_ev])
+        vdel = np.concatenate([np.zeros(o.size, bool), np.ones(d_o.size, bool)])
+        acc_o = opps.account[vo]
+        opp_cols = {
+            "Id": w.text(opp_id[vo]),
+            "AccountId": w.text(account_id[acc_o]),
+            "OwnerId": w.text(user_id[opps.owner[vo]]),
+            "Name": w.text(opps.name[vo]),
+            "Type": w.text(_relabel(opps.type[vo].astype(object), profile.type_labels)),
+            "StageName": w.text(stage_out[vi]),
+            "Amount": _money(
+                opps.ev_amount[vi],
+                opps.currency[vo],
+                null=opps.no_amount[vo] if opps.no_amount.any() else None,
+            ),
+            "CurrencyIsoCode": w.text(opps.currency[vo]),
+            "Probability": w.integer(prob[vi]),
+            "ForecastCategoryName": w.text(fc[vi]),
+            "CloseDate": w.date(close_day[vi]),
+            "IsClosed": w.boolean(closed[vi]),
+            "IsWon": w.boolean(stage[vi] == "Closed Won"),
+            "LeadSource": w.text(opps.lead_source[vo]),
+            "CampaignId": w.text(camp_or_blank(opps.campaign[vo])),
+            "CreatedDate": w.timestamp(opps.created[vo]),
+            "LastModifiedDate": w.timestamp(vt),
+            "IsDeleted": w.boolean(vdel),
+        }
+        if not profile.currency_iso_code:
+            del opp_cols["CurrencyIsoCode"]
+        writer.write(
+            contract.get("salesforce", "Opportunity"),
+            opp_cols,
+            _day(vt, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        writer.write(
+            contract.get("salesforce", "OpportunityHistory"),
+            {
+                "Id": w.text(sf_ids("008", np.arange(o.size))),
+                "OpportunityId": w.text(opp_id[o]),
+                "StageName": w.text(stage_out),
+                "Amount": _money(
+                    opps.ev_amount,
+                    opps.currency[o],
+                    null=opps.no_amount[o] if opps.no_amount.any() else None,
+                ),
+                "Probability": w.integer(prob),
+                "CloseDate": w.date(close_day),
+                "CreatedDate": w.timestamp(opps.ev_t),
+            },
+            _day(opps.ev_t, start_ts),
+            order=["CreatedDate", "Id"],
+        )
+        if profile.metadata_exports:
+            _write_metadata(writer, start_ts)
+        step("salesforce/Opportunity")
+
+        # --- salesforce/Campaign and CampaignMember -------------------------------------------
+        c = np.arange(campaigns.name.size)
+        c_start = start_ts + campaigns.start_day * DAY
+        c_end = start_ts + campaigns.end_day * DAY
+        c_created = np.maximum(start_ts - 30 * DAY, c_start - 14 * DAY)
+        done = c_end < end_ts
+        spend_usd = np.zeros(c.size)
+        np.add.at(spend_usd, ads["campaign"], ads["final_usd_cents"] / 100.0)
+        budget = np.where(
+            campaigns.platform != "", np.round(spend_usd * 1.1, -2), campaigns.budget_usd
+        )
+        cv = np.concatenate([c, c[done]])
+        ct = np.concatenate([c_created, c_end[done]])
+        status = np.concatenate(
+            [
+                np.where(c_start <= c_created, "In Progress", "Planned"),
+                np.full(int(done.sum()), "Completed"),
+            ]
+        )
+        actual_cents = np.concatenate(
+            [
+                np.zeros(c.size, np.int64),
+                np.round(
+                    np.where(
+                        campaigns.platform[done] != "",
+                        spend_usd[done],
+                        campaigns.budget_usd[done] * 0.95,
+                    )
+                    * 100
+                ).astype(np.int64),
+            ]
+        )
+        writer.write(
+            contract.get("salesforce", "Campaign"),
+            {
+                "Id": w.text(campaign_id[cv]),
+                "Name": w.text(campaigns.name[cv]),
+                "Type": w.text(campaigns.kind[cv]),
+                "Status": w.text(status),
+                "StartDate": w.date(c_start[cv]),
+                "EndDate": w.date(c_end[cv] - DAY),
+                "BudgetedCost": w.money(np.round(budget[cv] * 100).astype(np.int64)),
+                "ActualCost": w.money(actual_cents, null=actual_cents == 0),
+                "CreatedDate": w.timestamp(c_created[cv]),
+                "LastModifiedDate": w.timestamp(ct),
+                "IsDeleted": w.boolean(np.zeros(cv.size, bool)),
+            },
+            _day(ct, start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        mem = np.flatnonzero((leads.campaign >= 0) & (leads.deleted_at == NAT))
+        writer.write(
+            contract.get("salesforce", "CampaignMember"),
+            {
+                "Id": w.text(sf_ids("00v", np.arange(mem.size))),
+                "CampaignId": w.text(campaign_id[leads.campaign[mem]]),
+                "LeadId": w.text(lead_id[mem]),
+                "ContactId": w.text(np.full(mem.size, "")),
+                "Status": w.text(
+                    np.where(np.isin(src[mem], ["Webinar", "Trade Show"]), "Attended", "Responded")
+                ),
+                "HasResponded": w.boolean(np.ones(mem.size, bool)),
+                "FirstRespondedDate": w.date(leads.created[mem]),
+                "CreatedDate": w.timestamp(leads.created[mem]),
+                "LastModifiedDate": w.timestamp(leads.created[mem]),
+                "IsDeleted": w.boolean(np.zeros(mem.size, bool)),
+            },
+            _day(leads.created[mem], start_ts),
+            order=["LastModifiedDate", "Id"],
+        )
+        step("salesforce/Campaign")
 
     # --- ad platforms ----------------------------------------------------------------------
     for platform in ("google_ads", "linkedin_ads", "meta_ads"):

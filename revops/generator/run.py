@@ -21,8 +21,9 @@ from revops.generator import billing as bl
 from revops.generator import crm, dirty, marketing, reference, touches, truth
 from revops.generator.common import DAY, NAT, month_index, month_start_ts, sf_ids
 from revops.generator.company import Company, Manifest, check_folder, write_manifest
-from revops.generator.config import REPORTING_CURRENCY, GeneratorConfig
+from revops.generator.config import CRMS, REPORTING_CURRENCY, GeneratorConfig
 from revops.generator.exports import build_opportunities, write_all
+from revops.generator.exports_hubspot import hs_ids
 from revops.generator.writer import DeliveryWriter
 
 TRUTH_FILE = "truth.json"
@@ -283,7 +284,9 @@ def _simulate(
     writer = DeliveryWriter(
         out, config.start_date, upper_case=profile.upper_case_headers, only_days=only_days
     )
-    objects = [o.folder for o in contract.OBJECTS]
+    # the objects of the sources this company delivers (one CRM of the two)
+    other_crms = {c for c in CRMS if c != config.crm}
+    objects = [o.folder for o in contract.OBJECTS if o.source not in other_crms]
     done = {"n": 0}
 
     def step(name: str) -> None:
@@ -312,14 +315,19 @@ def _simulate(
             fx_delivered=fx_delivered,
             stripe_cutover=_stripe_cutover(config),
             progress=step,
+            crm=config.crm,
+            seed=config.seed,
         )
     finally:
         writer.close()
-    faults = (
-        dirty.apply_faults(out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL))
-        if config.dirty
-        else []
-    )
+    if not config.dirty:
+        faults = []
+    elif config.crm == "hubspot":
+        faults = dirty.apply_hubspot_faults(out, config.seed, config.leads)
+    else:
+        faults = dirty.apply_faults(
+            out, config.seed, config.leads, profile.lead_status(crm.STATUS_MQL)
+        )
     if only_days is not None and only_days[1] != config.end_date:
         report("done", 1.0)  # the ground truth comes with the last day
         return GenerationResult(
@@ -667,8 +675,11 @@ def build_truth(
             funnel.append(rec)
     deal_categories = _deal_categories(rows, months, segments_all)
     forecast_outcomes = _forecast_outcomes(rows, months, list(crm.SEGMENTS))
-    # won deals per month and owner (every opportunity owner is a user)
-    user_id = sf_ids("005", np.arange(users.name.size))
+    # won deals per month and owner (every opportunity owner is a user), by the CRM's owner id
+    if config.crm == "hubspot":
+        user_id = hs_ids("owner", np.arange(users.name.size))
+    else:
+        user_id = sf_ids("005", np.arange(users.name.size))
     rep_rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     won_idx = np.flatnonzero(won_kept)
     rep_month = month_index(c_t[won_idx]) - m0
@@ -780,6 +791,7 @@ def build_truth(
             "dirty": config.dirty,
             "reporting_currency": REPORTING_CURRENCY,
             "org_profile": config.org_profile,
+            "crm": config.crm,
         },
         "definitions": {
             "funnel": "see docs/EXPORTS.md#ground-truth",

@@ -250,3 +250,20 @@ def _as_relation(con: duckdb.DuckDBPyConnection, data: dict[str, np.ndarray]):
     """A DuckDB relation over numpy columns (DuckDB scans a dict of arrays without pandas)."""
     _columns = data
     return con.sql("select * from _columns")
+
+
+def struct(fields: dict[str, Col], prefix: str) -> tuple[str, dict[str, np.ndarray]]:
+    """A JSON object whose values are all strings (as HubSpot sends properties): the DuckDB
+    expression and the helper columns it reads (`_<prefix><n>`). Empty text, NAT and null
+    values are JSON null; timestamps are ISO 8601 UTC, booleans `true`/`false`, integers and
+    money their digits."""
+    parts = []
+    helpers: dict[str, np.ndarray] = {}
+    for i, (name, col) in enumerate(fields.items()):
+        key = f"{prefix}{i}"
+        if col.kind == "raw_sql":
+            parts.append(f"'{name}': {col.sql}")
+            continue
+        helpers[f"_{key}"] = col.values
+        parts.append(f"'{name}': {_render(key, col, csv=True)}")
+    return "{" + ", ".join(parts) + "}", helpers
