@@ -20,19 +20,19 @@ dated_rows as (
     select
         'leads' as object_name,
         cast(created_at as date) as row_date
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
     where not coalesce(is_deleted, false)
     union all
     select
         'opportunities (created)' as object_name,
         cast(created_at as date) as row_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     where not coalesce(is_deleted, false)
     union all
     select
         'opportunities (closed)' as object_name,
         close_date as row_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     where not coalesce(is_deleted, false) and is_closed
     union all
     select

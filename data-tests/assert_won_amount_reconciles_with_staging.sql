@@ -28,7 +28,7 @@ staged as (
         count(*) as won_deals,
         count(amount) as won_deals_with_amount,
         sum(amount) as won_amount
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     where is_won and not is_deleted
     group by
         {{ dbt.date_trunc("month", "close_date") }},

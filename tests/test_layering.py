@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 # What a model of each folder may read. Marts may read marts (rollups, forecast models);
-# utilities (date spines) are read by every layer and read only staging.
+# utilities (date spines) are read by every layer and read only staging and the CRM union
+# layer (models/intermediate/crm: the vendors' CRM staging mapped into one shape, read in
+# place of staging by everything after it; it reads only staging and itself).
 ALLOWED_PARENTS: dict[str, frozenset[str]] = {
     "staging": frozenset({"source", "seed", "staging"}),
-    "intermediate": frozenset({"staging", "intermediate", "utilities"}),
-    "marts": frozenset({"staging", "intermediate", "marts", "utilities"}),
-    "utilities": frozenset({"staging", "utilities"}),
+    "crm": frozenset({"staging", "crm"}),
+    "intermediate": frozenset({"staging", "crm", "intermediate", "utilities"}),
+    "marts": frozenset({"staging", "crm", "intermediate", "marts", "utilities"}),
+    "utilities": frozenset({"staging", "crm", "utilities"}),
 }
 
 
@@ -26,7 +29,10 @@ def _layer(manifest: dict[str, Any], unique_id: str) -> str:
     if kind in ("source", "seed"):
         return kind
     node = manifest["nodes"][unique_id]
-    return node["fqn"][1] if node["resource_type"] == "model" else node["resource_type"]
+    if node["resource_type"] != "model":
+        return node["resource_type"]
+    fqn = node["fqn"]
+    return "crm" if fqn[1:3] == ["intermediate", "crm"] and len(fqn) > 3 else fqn[1]
 
 
 def layering_violations(manifest: dict[str, Any]) -> list[str]:
@@ -78,3 +84,28 @@ def test_an_intermediate_model_reading_a_mart_is_named():
         "dim_c (marts) reads a (source)",
         "int_b (intermediate) reads dim_c (marts)",
     ]
+
+
+def test_the_crm_union_layer_reads_only_staging():
+    """models/intermediate/crm sits between staging and the rest: a utility may read it, but
+    it may not read an intermediate model (nor a utility) itself."""
+    union = (
+        "model.revops.int_crm_x_unioned",
+        {
+            "name": "int_crm_x_unioned",
+            "resource_type": "model",
+            "fqn": ["revops", "intermediate", "crm", "int_crm_x_unioned"],
+            "depends_on": {"nodes": ["model.revops.stg_a", "model.revops.int_b"]},
+        },
+    )
+    manifest = {
+        "nodes": dict(
+            [
+                _model("stg_a", "staging", ["source.revops.crm.a"]),
+                _model("int_b", "intermediate", ["model.revops.stg_a"]),
+                union,
+                _model("util_d", "utilities", ["model.revops.int_crm_x_unioned"]),
+            ]
+        )
+    }
+    assert layering_violations(manifest) == ["int_crm_x_unioned (crm) reads int_b (intermediate)"]

@@ -7,7 +7,7 @@ with
 lead_dates as (
 
     select min(created_at) as first_at
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
 
 ),
 
@@ -16,7 +16,7 @@ opportunity_dates as (
     select
         min(created_at) as first_at,
         min(close_date) as first_close_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
 
 ),
 

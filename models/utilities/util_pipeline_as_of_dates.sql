@@ -30,7 +30,7 @@ window_bounds as (
 last_complete as (
 
     select max(_delivery_date) as last_complete_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
 
 ),
 

@@ -36,9 +36,9 @@ crm_deliveries as (
 
     select max(_delivery_date) as delivered_through_date
     from (
-        select _delivery_date from {{ ref('stg_salesforce__leads') }}
+        select _delivery_date from {{ ref('int_crm_leads_unioned') }}
         union all
-        select _delivery_date from {{ ref('stg_salesforce__opportunities') }}
+        select _delivery_date from {{ ref('int_crm_opportunities_unioned') }}
     ) as crm_rows
 
 ),

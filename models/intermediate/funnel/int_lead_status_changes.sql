@@ -10,7 +10,7 @@ leads as (
         lead_id,
         lead_status,
         created_at
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
 
 ),
 
@@ -22,7 +22,7 @@ status_history as (
         old_value,
         new_value,
         changed_at
-    from {{ ref('stg_salesforce__lead_history') }}
+    from {{ ref('int_crm_lead_history_unioned') }}
     where field_name = 'Status'
 
 ),
@@ -43,7 +43,7 @@ exported_statuses as (
     select
         lead_status,
         is_converted
-    from {{ ref('stg_salesforce__lead_statuses') }}
+    from {{ ref('int_crm_lead_statuses_unioned') }}
 
 ),
 

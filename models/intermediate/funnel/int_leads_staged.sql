@@ -20,7 +20,7 @@ leads as (
         number_of_employees,
         is_deleted,
         created_at
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
 
 ),
 

@@ -29,7 +29,7 @@ opportunities as (
         close_date,
         cast(created_at as date) as created_date,
         created_at
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     where not is_deleted
 
 ),
@@ -38,7 +38,7 @@ crm_as_of as (
 
     -- The day the CRM's opportunities were last exported: "today" for the pipeline.
     select max(_delivery_date) as as_of_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
 
 ),
 
@@ -47,7 +47,7 @@ accounts as (
     select
         account_id,
         number_of_employees
-    from {{ ref('stg_salesforce__accounts') }}
+    from {{ ref('int_crm_accounts_unioned') }}
 
 ),
 

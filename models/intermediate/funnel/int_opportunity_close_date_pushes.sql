@@ -10,7 +10,7 @@ history as (
         opportunity_id,
         close_date,
         changed_at
-    from {{ ref('stg_salesforce__opportunity_history') }}
+    from {{ ref('int_crm_opportunity_history_unioned') }}
     where close_date is not null
 
 ),

@@ -14,7 +14,7 @@ exported as (
         default_probability,
         is_closed,
         is_won
-    from {{ ref('stg_salesforce__opportunity_stages') }}
+    from {{ ref('int_crm_opportunity_stages_unioned') }}
 
 ),
 
@@ -38,14 +38,14 @@ opportunity_rows as (
         probability,
         is_closed,
         is_won
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     union all
     select
         stage_name,
         probability,
         cast(null as boolean) as is_closed,
         cast(null as boolean) as is_won
-    from {{ ref('stg_salesforce__opportunity_history') }}
+    from {{ ref('int_crm_opportunity_history_unioned') }}
 
 ),
 

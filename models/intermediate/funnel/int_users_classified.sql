@@ -16,7 +16,7 @@ users as (
         segment,
         is_active,
         created_at
-    from {{ ref('stg_salesforce__users') }}
+    from {{ ref('int_crm_users_unioned') }}
 
 ),
 
@@ -70,7 +70,7 @@ lead_owners as (
     select
         owner_id,
         count(*) as leads_owned
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
     where not is_deleted and owner_type = 'user'
     group by owner_id
 
@@ -81,7 +81,7 @@ opportunity_owners as (
     select
         owner_id,
         count(*) as opportunities_owned
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
     where not is_deleted and owner_type = 'user'
     group by owner_id
 

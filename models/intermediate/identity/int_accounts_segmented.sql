@@ -17,7 +17,7 @@ accounts as (
         currency,
         number_of_employees,
         created_at
-    from {{ ref('stg_salesforce__accounts') }}
+    from {{ ref('int_crm_accounts_unioned') }}
     where not is_deleted
 
 ),

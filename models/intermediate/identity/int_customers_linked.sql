@@ -21,7 +21,7 @@ accounts as (
     select
         account_id,
         website_domain
-    from {{ ref('stg_salesforce__accounts') }}
+    from {{ ref('int_crm_accounts_unioned') }}
     where not is_deleted
 
 ),

@@ -15,7 +15,7 @@ excluded_domains as (
 leads as (
 
     select email_domain
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
     where not coalesce(is_deleted, false)
 
 ),
@@ -23,7 +23,7 @@ leads as (
 contacts as (
 
     select email_domain
-    from {{ ref('stg_salesforce__contacts') }}
+    from {{ ref('int_crm_contacts_unioned') }}
     where not coalesce(is_deleted, false)
 
 ),

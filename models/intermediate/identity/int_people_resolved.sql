@@ -12,7 +12,7 @@ leads as (
         email_domain,
         converted_account_id,
         created_at
-    from {{ ref('stg_salesforce__leads') }}
+    from {{ ref('int_crm_leads_unioned') }}
     where not is_deleted and email is not null
 
 ),
@@ -25,7 +25,7 @@ contacts as (
         email,
         email_domain,
         created_at
-    from {{ ref('stg_salesforce__contacts') }}
+    from {{ ref('int_crm_contacts_unioned') }}
     where not is_deleted and email is not null
 
 ),

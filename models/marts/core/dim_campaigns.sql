@@ -13,7 +13,7 @@ campaigns as (
         actual_cost_usd,
         start_date,
         end_date
-    from {{ ref('stg_salesforce__campaigns') }}
+    from {{ ref('int_crm_campaigns_unioned') }}
     where not is_deleted
 
 ),

@@ -39,7 +39,7 @@ history as (
         probability,
         close_date,
         changed_at
-    from {{ ref('stg_salesforce__opportunity_history') }}
+    from {{ ref('int_crm_opportunity_history_unioned') }}
 
 ),
 
@@ -60,7 +60,7 @@ versions as (
         close_date,
         created_at,
         last_modified_at
-    from {{ ref('stg_salesforce__opportunity_versions') }}
+    from {{ ref('int_crm_opportunity_versions_unioned') }}
 
 ),
 
@@ -91,7 +91,7 @@ accounts as (
     select
         account_id,
         number_of_employees
-    from {{ ref('stg_salesforce__accounts') }}
+    from {{ ref('int_crm_accounts_unioned') }}
 
 ),
 

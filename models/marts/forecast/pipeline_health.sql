@@ -31,7 +31,7 @@ crm_as_of as (
 
     -- The day the CRM's opportunities were last exported: "today" (as is_slipped).
     select max(_delivery_date) as as_of_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
 
 ),
 

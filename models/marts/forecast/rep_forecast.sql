@@ -52,7 +52,7 @@ quotas as (
 crm_as_of as (
 
     select max(_delivery_date) as as_of_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('int_crm_opportunities_unioned') }}
 
 ),
 

@@ -11,7 +11,7 @@ history as (
         opportunity_id,
         stage_name,
         changed_at
-    from {{ ref('stg_salesforce__opportunity_history') }}
+    from {{ ref('int_crm_opportunity_history_unioned') }}
 
 ),
 

@@ -34,7 +34,7 @@ crm_campaigns as (
     select
         campaign_id as crm_campaign_id,
         campaign_name
-    from {{ ref('stg_salesforce__campaigns') }}
+    from {{ ref('int_crm_campaigns_unioned') }}
     where not is_deleted
 
 ),

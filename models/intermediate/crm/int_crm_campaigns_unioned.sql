@@ -1,0 +1,35 @@
+-- One row per CRM campaign from every CRM source (vendor-neutral): the columns of
+-- stg_salesforce__campaigns plus `crm_source` after the key. Every model outside staging reads
+-- this view instead of a vendor's staging model.
+with
+
+salesforce as (
+
+    select
+        campaign_id,
+        'salesforce' as crm_source,
+        campaign_name,
+        campaign_type,
+        campaign_status,
+        budgeted_cost_usd,
+        actual_cost_usd,
+        is_deleted,
+        start_date,
+        end_date,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ ref('stg_salesforce__campaigns') }}
+
+),
+
+final as (
+
+    select * from salesforce
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+-- One row per CRM lead status from every CRM source (vendor-neutral): the columns of
+-- stg_salesforce__lead_statuses plus `crm_source` after the key. Every model outside staging reads
+-- this view instead of a vendor's staging model.
+with
+
+salesforce as (
+
+    select
+        lead_status_id,
+        'salesforce' as crm_source,
+        lead_status,
+        status_label,
+        sort_order,
+        is_default,
+        is_converted,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ ref('stg_salesforce__lead_statuses') }}
+
+),
+
+final as (
+
+    select * from salesforce
+
+)
+
+select * from final

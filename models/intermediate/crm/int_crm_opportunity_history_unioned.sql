@@ -1,0 +1,31 @@
+-- One row per CRM opportunity history row from every CRM source (vendor-neutral): the columns of
+-- stg_salesforce__opportunity_history plus `crm_source` after the key. Every model outside staging
+-- reads this view instead of a vendor's staging model.
+with
+
+salesforce as (
+
+    select
+        opportunity_history_id,
+        'salesforce' as crm_source,
+        opportunity_id,
+        stage_name,
+        amount,
+        probability,
+        close_date,
+        changed_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ ref('stg_salesforce__opportunity_history') }}
+
+),
+
+final as (
+
+    select * from salesforce
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- One row per CRM opportunity stage from every CRM source (vendor-neutral): the columns of
+-- stg_salesforce__opportunity_stages plus `crm_source` after the key. Every model outside staging
+-- reads this view instead of a vendor's staging model.
+with
+
+salesforce as (
+
+    select
+        opportunity_stage_id,
+        'salesforce' as crm_source,
+        stage_name,
+        stage_label,
+        forecast_category,
+        sort_order,
+        default_probability,
+        is_active,
+        is_closed,
+        is_won,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ ref('stg_salesforce__opportunity_stages') }}
+
+),
+
+final as (
+
+    select * from salesforce
+
+)
+
+select * from final
