@@ -1,0 +1,111 @@
+-- One row per delivered version of a HubSpot deal (every state it was exported in, not only
+-- the latest), like stg_salesforce__opportunity_versions: the point-in-time pipeline reads
+-- the fields the property history does not carry as of a day. A version is a deal at one
+-- `updatedAt`.
+--
+-- Incremental: a run appends the versions loaded since the last run that are not already
+-- here (macros/staging/incremental_staging.sql); the first loaded copy of a version is kept.
+{{ config(**append_only_config()) }}
+
+with
+
+source as (
+
+    select
+        id,
+        properties,
+        associations,
+        createdAt,
+        updatedAt,
+        archived,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ source('hubspot', 'deals') }}
+    {{ loaded_since_last_run() }}
+
+),
+
+renamed as (
+
+    select
+        trim(id) as deal_id,
+        nullif(
+            trim({{ json_extract_text('associations', '$.companies.results[0].id') }}), ''
+        ) as company_id,
+        {{ hubspot_property('hubspot_owner_id') }} as owner_id,
+        {{ hubspot_property('pipeline') }} as pipeline_id,
+        {{ hubspot_property('dealstage') }} as deal_stage_id,
+        {{ hubspot_property('dealtype') }} as deal_type,
+        upper({{ hubspot_property('deal_currency_code') }}) as currency,
+        {{ try_cast(hubspot_property('amount'), 'decimal(18, 2)') }} as amount,
+        {{ try_cast(hubspot_property('hs_deal_stage_probability'), 'decimal(5, 4)') }}
+            as stage_probability,
+        {{ hubspot_boolean(hubspot_property('hs_is_closed')) }} as is_closed,
+        {{ hubspot_boolean(hubspot_property('hs_is_closed_won')) }} as is_won,
+        coalesce({{ hubspot_boolean('archived') }}, false) as is_archived,
+        cast({{ hubspot_timestamp(hubspot_property('closedate')) }} as date) as close_date,
+        coalesce(
+            {{ hubspot_timestamp(hubspot_property('createdate')) }},
+            {{ hubspot_timestamp('createdAt') }}
+        ) as created_at,
+        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from source
+
+),
+
+keyed as (
+
+    select
+        {{ surrogate_key(['deal_id', 'last_modified_at']) }} as deal_version_id,
+        *
+    from renamed
+
+),
+
+ranked as (
+
+    -- A re-sent or duplicated line is the same version: the first loaded copy stays.
+    select
+        *,
+        {{ first_loaded_copy_rank('deal_version_id') }} as copy_rank
+    from keyed
+
+),
+
+final as (
+
+    select
+        deal_version_id,
+        deal_id,
+        company_id,
+        owner_id,
+        pipeline_id,
+        deal_stage_id,
+        deal_type,
+        currency,
+        amount,
+        stage_probability,
+        is_closed,
+        is_won,
+        is_archived,
+        close_date,
+        created_at,
+        last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where
+        copy_rank = 1
+        and {{ not_already_loaded('ranked', 'deal_version_id') }}
+
+)
+
+select * from final
