@@ -215,3 +215,54 @@ def test_hubspot_variations_are_in_the_files(xs_hubspot):
     days = one(f"select count(*) from glob('{root}/hubspot/owners/*/*.jsonl')")
     assert days == xs_hubspot.truth["generator"]["days"]
     assert one(f"select count(*) from glob('{root}/hubspot/deal_pipelines/*/*.jsonl')") == days
+
+
+def _comparable(truth: dict) -> dict:
+    """truth.json less what names the CRM: its name, the owner ids in `reps`, the files."""
+    out = {k: v for k, v in truth.items() if k not in ("reps", "deliveries")}
+    out["generator"] = {k: v for k, v in truth["generator"].items() if k != "crm"}
+    out["reps"] = sorted(
+        json.dumps({k: v for k, v in r.items() if k != "owner_id"}, sort_keys=True)
+        for r in truth["reps"]
+    )
+    return out
+
+
+@pytest.mark.parametrize("profile", ["salesforce-defaults", "multi-currency-gaps"])
+def test_org_profiles_work_with_hubspot(tmp_path, profile):
+    """The profile facts a HubSpot portal can have (one currency, won deals without an amount,
+    the org's stage labels, FX gaps) come through; Salesforce-only ones (headers, queues,
+    metadata exports, picklist labels of lead status and type) do not apply. Same truth."""
+    args = dict(leads=2000, days=365, org_profile=profile)
+    sf = generate(GeneratorConfig(out=tmp_path / "sf", **args))
+    hs = generate(GeneratorConfig(out=tmp_path / "hs", crm="hubspot", **args))
+    assert _comparable(hs.truth) == _comparable(sf.truth)
+    for obj in HUBSPOT_OBJECTS:
+        assert_files_match_contract(hs.out, obj)
+    con = duckdb.connect()
+    deals = _objects(hs.out, "deals")
+    currencies = {
+        r[0]
+        for r in con.execute(
+            f"select distinct json_extract_string(json, '$.properties.deal_currency_code') "
+            f"from {deals}"
+        ).fetchall()
+    }
+    labels = {
+        r[0]
+        for r in con.execute(
+            "select distinct unnest(list_transform(cast(json_extract(json, '$.stages') as "
+            f"json[]), lambda s: s->>'label')) from {_objects(hs.out, 'deal_pipelines')}"
+        ).fetchall()
+    }
+    if profile == "salesforce-defaults":
+        assert currencies == {"USD"}
+        assert "Proposal/Price Quote" in labels
+        no_amount = con.execute(
+            f"select count(*) from {deals} where json_extract_string(json, "
+            "'$.properties.hs_is_closed_won') = 'true' and "
+            "json_extract_string(json, '$.properties.amount') is null"
+        ).fetchone()[0]
+        assert no_amount > 0
+    else:
+        assert len(currencies) >= 3 and "Proposal" in labels

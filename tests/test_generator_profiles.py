@@ -67,7 +67,8 @@ def test_profile_files_match_the_contract(profile_companies, name):
     values of the declared types; optional objects checked when delivered."""
     root = profile_companies(name).out
     con = duckdb.connect()
-    for obj in contract.OBJECTS:
+    # the profiles' companies export from Salesforce (test_generator_hubspot.py: HubSpot's)
+    for obj in (o for o in contract.OBJECTS if o.source != "hubspot"):
         files = _files(root, obj)
         if not files:
             assert obj.optional, f"no deliveries for {obj.folder}"
