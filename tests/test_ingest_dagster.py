@@ -140,16 +140,16 @@ def test_a_failed_file_warns_on_every_run_until_a_corrected_file_loads(
 
 def test_the_landing_folder_check_warns_about_unknown_folders(landing: Path, resources: dict):
     deliver(landing, LEAD)
-    (landing / "hubspot" / "contacts").mkdir(parents=True)
+    (landing / "pipedrive" / "deals").mkdir(parents=True)
     (landing / "salesforce" / "Leads").mkdir()
     result = dg.materialize([ingestion.landing_folder], resources=resources)
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == ingestion.UNKNOWN_CHECK and not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
-    assert check.metadata["paths"].value == "hubspot/\nsalesforce/Leads/"
+    assert check.metadata["paths"].value == "pipedrive/\nsalesforce/Leads/"
     assert "salesforce/Leads/ is not an object of the export contract" in check.description
 
-    for path in (landing / "hubspot", landing / "salesforce" / "Leads"):
+    for path in (landing / "pipedrive", landing / "salesforce" / "Leads"):
         shutil.rmtree(path)
     (again,) = dg.materialize(
         [ingestion.landing_folder], resources=resources

@@ -372,6 +372,13 @@ _NOT_CAST_IN_STAGING = {
     (f, c)
     for f, cols in {
         "stripe/customers": ["address", "metadata"],
+        # HubSpot's nested data: read with json_extract_text and the json_explode macros
+        "hubspot/contacts": ["properties", "propertiesWithHistory", "associations"],
+        "hubspot/companies": ["properties"],
+        "hubspot/deals": ["properties", "propertiesWithHistory", "associations"],
+        "hubspot/owners": ["teams"],
+        "hubspot/deal_pipelines": ["stages"],
+        "hubspot/campaigns": ["properties"],
         "stripe/products": ["metadata", "updated"],
         "stripe/prices": ["recurring"],
         "stripe/subscriptions": ["discount", "discounts", "metadata"],

@@ -32,7 +32,7 @@ renamed as (
         {{ hubspot_property('hubspot_owner_id') }} as owner_id,
         {{ hubspot_property('hs_merged_object_ids') }} as merged_company_ids,
         {{ hubspot_property('name') }} as company_name,
-        {{ hubspot_property('domain') }} as domain,
+        {{ hubspot_property('domain') }} as domain,  -- noqa: RF04
         -- The bare domain (no scheme, `www.` or path), as stg_salesforce__accounts derives
         -- it from the Website: billing customers' email domains are matched to it.
         nullif(
@@ -50,13 +50,13 @@ renamed as (
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
         {{ digits_to_bigint(hubspot_property('numberofemployees')) }} as number_of_employees,
         {{ try_cast(hubspot_property('annualrevenue'), 'decimal(18, 2)') }} as annual_revenue,
-        coalesce({{ hubspot_boolean('archived') }}, false) as is_archived,
+        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
         coalesce(
             {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ hubspot_timestamp('createdAt') }}
+            {{ parse_utc_timestamp('createdAt') }}
         ) as created_at,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
-        {{ hubspot_timestamp('archivedAt') }} as archived_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        {{ parse_utc_timestamp('archivedAt') }} as archived_at,
         _delivery_date,
         _file_path,
         _row_number,

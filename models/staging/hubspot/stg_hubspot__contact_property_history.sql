@@ -2,11 +2,11 @@
 -- `hs_lead_status`): the contact's `propertiesWithHistory` exploded, one row per value it
 -- was set to (a cleared value is a row with a null value).
 --
--- Every delivered version carries the full history, newest first, so the history of a
--- contact's latest version is all of it. Incremental (append-only): a run explodes the latest
--- version of each contact among the rows loaded since the last run and appends the changes not
--- already here; the first loaded copy of a change stays (its lineage is the delivery it first
--- arrived in). `change_sequence` numbers a property's changes oldest first (1 = its first value).
+-- Every delivered version carries the full history, newest first. Incremental (append-only):
+-- a run explodes the versions loaded since the last run and appends the changes not already
+-- here; the first loaded copy of a change stays, so its lineage is the delivery it first
+-- arrived in (a rebuild explodes every version and keeps the same copy). `change_sequence`
+-- numbers a property's changes oldest first (1 = its first value) within the version.
 {{ config(**append_only_config()) }}
 
 with
@@ -16,7 +16,6 @@ source as (
     select
         id,
         propertiesWithHistory,
-        updatedAt,
         _delivery_date,
         _file_path,
         _row_number,
@@ -31,25 +30,11 @@ versions as (
     select
         trim(id) as contact_id,
         propertiesWithHistory as properties_with_history,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
         _delivery_date,
         _file_path,
         _row_number,
         _loaded_at
     from source
-
-),
-
-latest_versions as (
-
-    select *
-    from (
-        select
-            *,
-            {{ latest_version_rank('contact_id', 'last_modified_at') }} as version_rank
-        from versions
-    ) as ranked_versions
-    where version_rank = 1
 
 ),
 
@@ -62,7 +47,7 @@ properties as (
         _row_number,
         _loaded_at,
         {{ json_object_entries('properties_with_history', 'property_name', 'property_history') }}
-    from latest_versions
+    from versions
 
 ),
 
@@ -89,7 +74,9 @@ renamed as (
         nullif(trim({{ json_extract_text('change_json', '$.sourceType') }}), '') as source_type,
         {{ hubspot_timestamp(json_extract_text('change_json', '$.timestamp')) }} as changed_at,
         -- delivered newest first: the oldest change is 1
-        count(*) over (partition by contact_id, property_name) - history_index
+        count(*) over (
+            partition by contact_id, property_name, _file_path, _row_number, _loaded_at
+        ) - history_index
             as change_sequence,
         _delivery_date,
         _file_path,

@@ -56,7 +56,7 @@ renamed as (
         -- digits only; a range option such as `25-50` is not a count (null, counted by the
         -- model's test)
         {{ digits_to_bigint(hubspot_property('numemployees')) }} as number_of_employees,
-        coalesce({{ hubspot_boolean('archived') }}, false) as is_archived,
+        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
         {%- for stage, column in [
             ('subscriber', 'subscriber'), ('lead', 'lead'), ('marketingqualifiedlead', 'mql'),
             ('salesqualifiedlead', 'sql'), ('opportunity', 'opportunity'),
@@ -67,10 +67,10 @@ renamed as (
         {%- endfor %}
         coalesce(
             {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ hubspot_timestamp('createdAt') }}
+            {{ parse_utc_timestamp('createdAt') }}
         ) as created_at,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
-        {{ hubspot_timestamp('archivedAt') }} as archived_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        {{ parse_utc_timestamp('archivedAt') }} as archived_at,
         _delivery_date,
         _file_path,
         _row_number,

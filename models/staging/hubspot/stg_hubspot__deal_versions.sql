@@ -44,13 +44,13 @@ renamed as (
             as stage_probability,
         {{ hubspot_boolean(hubspot_property('hs_is_closed')) }} as is_closed,
         {{ hubspot_boolean(hubspot_property('hs_is_closed_won')) }} as is_won,
-        coalesce({{ hubspot_boolean('archived') }}, false) as is_archived,
+        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
         cast({{ hubspot_timestamp(hubspot_property('closedate')) }} as date) as close_date,
         coalesce(
             {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ hubspot_timestamp('createdAt') }}
+            {{ parse_utc_timestamp('createdAt') }}
         ) as created_at,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
         _delivery_date,
         _file_path,
         _row_number,

@@ -51,15 +51,15 @@ renamed as (
             as stage_probability,
         {{ hubspot_boolean(hubspot_property('hs_is_closed')) }} as is_closed,
         {{ hubspot_boolean(hubspot_property('hs_is_closed_won')) }} as is_won,
-        coalesce({{ hubspot_boolean('archived') }}, false) as is_archived,
+        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
         -- a datetime (`2025-03-01T00:00:00.000Z`) or a date (`2025-03-01`): its UTC date
         cast({{ hubspot_timestamp(hubspot_property('closedate')) }} as date) as close_date,
         coalesce(
             {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ hubspot_timestamp('createdAt') }}
+            {{ parse_utc_timestamp('createdAt') }}
         ) as created_at,
-        {{ hubspot_timestamp('updatedAt') }} as last_modified_at,
-        {{ hubspot_timestamp('archivedAt') }} as archived_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        {{ parse_utc_timestamp('archivedAt') }} as archived_at,
         _delivery_date,
         _file_path,
         _row_number,

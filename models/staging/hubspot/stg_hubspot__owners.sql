@@ -73,38 +73,57 @@ primary_teams as (
 renamed as (
 
     select
-        trim(source.id) as owner_id,
-        nullif(trim(source.userId), '') as user_id,
-        {{ normalize_email('source.email') }} as email,
-        {{ email_domain('source.email') }} as email_domain,
-        nullif(trim(source.firstName), '') as first_name,
-        nullif(trim(source.lastName), '') as last_name,
+        trim(id) as owner_id,
+        -- a JSON number; kept as text like every id
+        cast({{ try_cast('userId', 'bigint') }} as {{ dbt.type_string() }}) as user_id,
+        {{ normalize_email('email') }} as email,
+        {{ email_domain('email') }} as email_domain,
+        nullif(trim(firstName), '') as first_name,
+        nullif(trim(lastName), '') as last_name,
         nullif(
-            trim(
-                concat(coalesce(trim(source.firstName), ''), ' ', coalesce(trim(source.lastName), ''))
-            ),
-            ''
+            trim(concat(coalesce(trim(firstName), ''), ' ', coalesce(trim(lastName), ''))), ''
         ) as owner_name,
-        primary_teams.team_name as primary_team_name,
-        coalesce({{ hubspot_boolean('source.archived') }}, false) as is_archived,
-        {{ hubspot_timestamp('source.createdAt') }} as created_at,
-        {{ hubspot_timestamp('source.updatedAt') }} as last_modified_at,
-        source._delivery_date,
-        source._file_path,
-        source._row_number,
-        source._loaded_at
+        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
+        {{ parse_utc_timestamp('createdAt') }} as created_at,
+        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
     from source
+
+),
+
+with_teams as (
+
+    select
+        renamed.owner_id,
+        renamed.user_id,
+        renamed.email,
+        renamed.email_domain,
+        renamed.first_name,
+        renamed.last_name,
+        renamed.owner_name,
+        primary_teams.team_name as primary_team_name,
+        renamed.is_archived,
+        renamed.created_at,
+        renamed.last_modified_at,
+        renamed._delivery_date,
+        renamed._file_path,
+        renamed._row_number,
+        renamed._loaded_at
+    from renamed
     left join primary_teams
         on
-            source._file_path = primary_teams._file_path
-            and source._row_number = primary_teams._row_number
-            and source._loaded_at = primary_teams._loaded_at
+            renamed._file_path = primary_teams._file_path
+            and renamed._row_number = primary_teams._row_number
+            and renamed._loaded_at = primary_teams._loaded_at
 
 ),
 
 candidates as (
 
-    {{ with_current_versions('renamed', 'owner_id') }}
+    {{ with_current_versions('with_teams', 'owner_id') }}
 
 ),
 
