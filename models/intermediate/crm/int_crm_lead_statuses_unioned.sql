@@ -1,6 +1,7 @@
 -- One row per CRM lead status from every CRM source (vendor-neutral): the columns of
--- stg_salesforce__lead_statuses plus `crm_source` after the key. Every model outside staging reads
--- this view instead of a vendor's staging model.
+-- stg_salesforce__lead_statuses plus `crm_source` after the key. HubSpot exports no lead statuses
+-- (its lifecycle stages map through the seed lead_status_stages). Every model outside staging
+-- reads this view instead of a vendor's staging model.
 with
 
 salesforce as (

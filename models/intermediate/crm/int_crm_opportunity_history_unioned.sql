@@ -1,6 +1,7 @@
 -- One row per CRM opportunity history row from every CRM source (vendor-neutral): the columns of
--- stg_salesforce__opportunity_history plus `crm_source` after the key. Every model outside staging
--- reads this view instead of a vendor's staging model.
+-- stg_salesforce__opportunity_history plus `crm_source` after the key. Salesforce's rows as
+-- staged, then HubSpot deal property changes mapped in models/intermediate/crm/hubspot. Every
+-- model outside staging reads this view instead of a vendor's staging model.
 with
 
 salesforce as (
@@ -22,9 +23,30 @@ salesforce as (
 
 ),
 
+hubspot as (
+
+    select
+        opportunity_history_id,
+        crm_source,
+        opportunity_id,
+        stage_name,
+        amount,
+        probability,
+        close_date,
+        changed_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ ref('int_hubspot_opportunity_history_mapped') }}
+
+),
+
 final as (
 
     select * from salesforce
+    union all
+    select * from hubspot
 
 )
 

@@ -1,13 +1,15 @@
 -- One row per lead status a lead entered: its status at creation, then every Status change
 -- from the field history, with the funnel stage each status means: `converted` where the
 -- LeadStatus export says IsConverted, else the mapping seed lead_status_stages, else none
--- (rank 0; the status is reported by a warning test).
+-- (rank 0; the status is reported by a warning test). A status maps through the seed rows and
+-- the export of the lead's own CRM (`source_system` = the lead's crm_source).
 with
 
 leads as (
 
     select
         lead_id,
+        crm_source,
         lead_status,
         created_at
     from {{ ref('int_crm_leads_unioned') }}
@@ -19,6 +21,7 @@ status_history as (
     select
         lead_history_id,
         lead_id,
+        crm_source,
         old_value,
         new_value,
         changed_at
@@ -31,10 +34,10 @@ stage_map as (
 
     select
         stage_map.lead_status,
+        stage_map.source_system,
         stage_map.funnel_stage,
         stage_map.funnel_stage_rank
     from {{ org_mapping('lead_status_stages') }} as stage_map
-    where stage_map.source_system = 'salesforce'
 
 ),
 
@@ -42,6 +45,7 @@ exported_statuses as (
 
     select
         lead_status,
+        crm_source,
         is_converted
     from {{ ref('int_crm_lead_statuses_unioned') }}
 
@@ -74,6 +78,7 @@ initial_statuses as (
 
     select
         leads.lead_id,
+        leads.crm_source,
         coalesce(first_changes.initial_status, leads.lead_status) as lead_status,
         leads.created_at as entered_at,
         true as is_initial_status
@@ -87,6 +92,7 @@ changes as (
 
     select
         lead_id,
+        crm_source,
         new_value as lead_status,
         changed_at as entered_at,
         false as is_initial_status
@@ -128,9 +134,13 @@ final as (
         unioned.entered_at
     from unioned
     left join stage_map
-        on unioned.lead_status = stage_map.lead_status
+        on
+            unioned.lead_status = stage_map.lead_status
+            and unioned.crm_source = stage_map.source_system
     left join exported_statuses
-        on unioned.lead_status = exported_statuses.lead_status
+        on
+            unioned.lead_status = exported_statuses.lead_status
+            and unioned.crm_source = exported_statuses.crm_source
 
 )
 

@@ -1,0 +1,1 @@
+{{ merge_org_mapping('hubspot_lead_sources') }}
