@@ -71,17 +71,28 @@ def test_the_hubspot_demo_publishes_with_the_checks_of_the_salesforce_one(
     assert served_pair(xs_hubspot_published["serving"]) == (sid, sid)
     report = Path(xs_hubspot_published["serving"]).resolve() / publish.REPORT_FILE
     assert sid in report.read_text(encoding="utf-8")
-    # The same checks pass or warn as on the Salesforce company (none warns there).
+    # The same checks pass or warn as on the Salesforce company (none warns there), but one:
+    # the contacts' `numemployees` given as a range option (`1-5`) is not a head count, so it
+    # is null and counted by a warning (docs/EXPORTS.md), which a Salesforce export cannot have.
     checks = {}
     for company in (xs_hubspot_published, xs_published):
         con = _served(company)
         try:
-            checks[company["base"]] = sorted(
-                con.execute(f"select check_name, status from {publish.CHECKS_TABLE}").fetchall()
-            )
+            checks[company["base"]] = con.execute(
+                f"select check_name, status, sample_rows from {publish.CHECKS_TABLE}"
+            ).fetchall()
         finally:
             con.close()
-    assert checks[xs_hubspot_published["base"]] == checks[xs_published["base"]]
+    salesforce = {(name, status) for name, status, _ in checks[xs_published["base"]]}
+    hubspot_only = [c for c in checks[xs_hubspot_published["base"]] if c[:2] not in salesforce]
+    assert [c[:2] for c in hubspot_only] == [("stg_hubspot__contacts_cast_failures_warn", "warn")]
+    samples = json.loads(hubspot_only[0][2])
+    assert samples and all(
+        r["column_name"] == "number_of_employees" and not r["delivered_value"].isdigit()
+        for r in samples
+    ), samples
+    hubspot = {(name, status) for name, status, _ in checks[xs_hubspot_published["base"]]}
+    assert salesforce <= hubspot
 
 
 def test_every_hubspot_object_is_delivered_and_the_crm_it_replaces_is_not_missing(
