@@ -42,8 +42,9 @@ split_ids as (
     select
         merge_lists.object_type,
         merge_lists.surviving_id,
-        trim({{ dbt.split_part('merge_lists.merged_ids', "';'", 'positions.generated_number') }})
-            as merged_id
+        -- split_part itself, not dbt.split_part: dbt-spark's macro takes only a literal part
+        -- number; DuckDB and Spark (3.3+) both take a column and give '' past the last part.
+        trim(split_part(merge_lists.merged_ids, ';', positions.generated_number)) as merged_id
     from merge_lists
     cross join positions
 

@@ -44,7 +44,9 @@ deals as (
     left join {{ ref('int_hubspot_merged_records') }} as merged
         on merged.object_type = 'deal' and deals.deal_id = merged.merged_id
     left join {{ ref('int_hubspot_merged_records') }} as merged_companies
-        on merged_companies.object_type = 'company' and deals.company_id = merged_companies.merged_id
+        on
+            merged_companies.object_type = 'company'
+            and deals.company_id = merged_companies.merged_id
     left join {{ ref('int_hubspot_merged_records') }} as merged_contacts
         on merged_contacts.object_type = 'contact' and deals.contact_id = merged_contacts.merged_id
     where merged.merged_id is null

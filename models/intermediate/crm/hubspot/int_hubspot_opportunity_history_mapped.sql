@@ -86,7 +86,7 @@ values_as_of as (
         ) as value_rank
     from instants
     inner join changes
-        on instants.deal_id = changes.deal_id and changes.changed_at <= instants.changed_at
+        on instants.deal_id = changes.deal_id and instants.changed_at >= changes.changed_at
 
 ),
 
