@@ -932,7 +932,7 @@ def test_misplaced_hidden_and_unknown_files(landing: Path, warehouse: Path):
     write(landing, LEAD, "2025-3-1", "Lead.csv", GOOD_LEAD)  # not a delivery date
     (landing / LEAD / "Lead.csv").write_bytes(GOOD_LEAD)  # no delivery folder at all
     write(landing, LEAD, DAY, ".Lead.csv.part", b"Id,Na")  # an upload in progress
-    write(landing, "hubspot/contacts", DAY, "contacts.csv", b"id\n1\n")
+    write(landing, "pipedrive/deals", DAY, "deals.csv", b"id\n1\n")
 
     summary = ingest_landing(landing, warehouse)
 
@@ -948,8 +948,8 @@ def test_misplaced_hidden_and_unknown_files(landing: Path, warehouse: Path):
             f"not in a delivery folder: expected {LEAD}/<YYYY-MM-DD>/",
         ),
     }
-    assert summary.unknown_paths == ["hubspot/"]
-    assert "warning: hubspot/ is not an object of the export contract" in summary.format_table()
+    assert summary.unknown_paths == ["pipedrive/"]
+    assert "warning: pipedrive/ is not an object of the export contract" in summary.format_table()
 
 
 def test_file_names_with_glob_characters_load_their_own_rows(landing: Path, warehouse: Path):
@@ -1423,7 +1423,7 @@ def test_line_item_type_price_and_proration_are_no_longer_required():
 # Optional objects
 
 
-OPTIONAL = ["salesforce/OpportunityStage", "salesforce/LeadStatus"]
+OPTIONAL = ["salesforce/OpportunityStage", "salesforce/LeadStatus", "hubspot/campaigns"]
 
 
 def test_an_optional_object_never_delivered_is_not_a_problem(landing: Path, warehouse: Path):
@@ -1448,6 +1448,9 @@ def test_an_optional_object_never_delivered_is_not_a_problem(landing: Path, ware
     warned = next(line for line in table.splitlines() if line.startswith("warning: never"))
     assert "salesforce/Account" in warned and "salesforce/LeadStatus" not in warned
     assert LEAD not in warned.split(": ", 1)[1].split(", ")
+    # a Salesforce company: the HubSpot objects are not expected (contract.ALTERNATIVE_SOURCES)
+    assert "hubspot/" not in warned
+    assert "hubspot/contacts" in next(line for line in table.splitlines() if "optional" in line)
 
 
 def test_the_source_status_of_an_optional_object(landing: Path, warehouse: Path):

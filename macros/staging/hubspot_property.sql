@@ -11,10 +11,22 @@
     {{ revops.try_cast('lower(trim(' ~ expression ~ '))', 'boolean') }}
 {%- endmacro %}
 
-{#- A HubSpot datetime (`2025-03-01T14:02:11.000Z`, or a date `2025-03-01`) as a UTC
-    timestamp; null when empty. -#}
+{#- A HubSpot datetime property as a UTC timestamp; null when empty. The v3 API writes
+    `2025-03-01T14:02:11.000Z`; a date property may come as a date (`2025-03-01`) or, in some
+    exports, as milliseconds since 1970-01-01 UTC (`1740787200000`: digits only, 12 or more;
+    the milliseconds are dropped). -#}
 {% macro hubspot_timestamp(expression) -%}
-    {{ revops.parse_utc_timestamp(expression) }}
+    case
+        when {{ dbt.length('trim(' ~ expression ~ ')') }} >= 12
+            and translate(trim({{ expression }}), '0123456789', '') = ''
+            then {{ revops.from_unix_seconds(
+                dbt.safe_cast(
+                    'substr(trim(' ~ expression ~ '), 1, ' ~ dbt.length('trim(' ~ expression ~ ')') ~ ' - 3)',
+                    api.Column.translate_type('bigint')
+                )
+            ) }}
+        else {{ revops.parse_utc_timestamp(expression) }}
+    end
 {%- endmacro %}
 
 {#- A count delivered as text: digits only (white space around allowed) -> bigint; anything
