@@ -266,3 +266,17 @@ def test_org_profiles_work_with_hubspot(tmp_path, profile):
         assert no_amount > 0
     else:
         assert len(currencies) >= 3 and "Proposal" in labels
+
+
+def test_until_extends_the_hubspot_company_day_by_day(tmp_path):
+    """`--until` then a later `--until` writes the very files of one generation (the daily
+    snapshots of owners and pipelines included), and the same truth."""
+    import datetime as dt
+
+    args = dict(leads=300, days=60, crm="hubspot")
+    whole = generate(GeneratorConfig(out=tmp_path / "whole", **args))
+    generate(GeneratorConfig(out=tmp_path / "parts", until=dt.date(2023, 1, 25), **args))
+    parts = generate(GeneratorConfig(out=tmp_path / "parts", **args))
+    assert parts.complete
+    assert _digest(tmp_path / "parts") == _digest(tmp_path / "whole")
+    assert json.loads((parts.out / "truth.json").read_text()) == whole.truth

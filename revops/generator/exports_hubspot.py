@@ -18,6 +18,7 @@ Ids are numeric strings, in a disjoint range per object type (ID_BASE).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -157,49 +158,45 @@ def _forward(set_: np.ndarray) -> np.ndarray:
 
 class _History:
     """`propertiesWithHistory` of one object: per property, every change up to each version,
-    newest first. Changes sit in per-entity slots (an entity has a few), so each version's
-    history is a slice of a fixed list: no per-row Python."""
+    newest first. A version's history is the entity's changes up to its time, so it is one of
+    the entity's few prefixes: each change's JSON text is made once, each prefix once (newest
+    first), and a version picks its prefix by position (no per-version work in Python)."""
 
-    def __init__(self, n_entities: int, v_entity: np.ndarray, v_t: np.ndarray, uid: np.ndarray):
-        self.n = n_entities
+    def __init__(
+        self, n_entities: int, v_entity: np.ndarray, v_t: np.ndarray, uid: np.ndarray
+    ) -> None:
         self.v_entity = v_entity.astype(np.int64)
         self.v_key = (self.v_entity << 32) + v_t.astype(np.int64)
+        self.uid = np.char.mod("%d", np.asarray(uid, dtype=np.int64))  # per entity
         self.parts: list[str] = []
-        self.helpers: dict[str, np.ndarray] = {"_h_uid": uid}
+        self.helpers: dict[str, np.ndarray] = {}
 
     def add(self, name: str, entity: np.ndarray, t: np.ndarray, value: np.ndarray) -> None:
         entity = np.asarray(entity, dtype=np.int64)
         order = np.lexsort((t, entity))
         entity, t, value = entity[order], np.asarray(t)[order], np.asarray(value)[order]
         key = (entity << 32) + t.astype(np.int64)
-        first = np.searchsorted(entity, entity, side="left")
-        rank = np.arange(entity.size) - first
-        slots = int(rank.max()) + 1 if rank.size else 0
-        count = np.searchsorted(key, self.v_key, side="right") - np.searchsorted(
-            key, self.v_entity << 32, side="left"
-        )
-        p = len(self.parts)
-        self.helpers[f"_h{p}_n"] = count
-        items = []
-        for k in range(slots):
-            sel = rank == k
-            vk = np.full(self.n, "", dtype=object)
-            tk = np.full(self.n, NAT, dtype=np.int64)
-            vk[entity[sel]] = value[sel]
-            tk[entity[sel]] = t[sel]
-            self.helpers[f"_h{p}_{k}_v"] = vk[self.v_entity]
-            self.helpers[f"_h{p}_{k}_t"] = tk[self.v_entity]
-            items.append(
-                f"{{'value': nullif(_h{p}_{k}_v, ''), 'timestamp': {_iso(f'_h{p}_{k}_t')}, "
-                "'sourceType': 'CRM_UI', 'sourceId': 'userId:' || cast(_h_uid as varchar), "
-                "'updatedByUserId': _h_uid}"
+        new_entity = np.concatenate([[True], entity[1:] != entity[:-1]]).tolist()
+        prefixes: list[str] = []
+        for v, ts, uid, first in zip(
+            value.tolist(), _iso_text(t).tolist(), self.uid[entity].tolist(), new_entity,
+            strict=True,
+        ):  # fmt: skip
+            item = (
+                f'{{"value":{json.dumps(v) if v else "null"},"timestamp":"{ts}",'
+                f'"sourceType":"CRM_UI","sourceId":"userId:{uid}","updatedByUserId":{uid}}}'
             )
-        if not items:
-            return
-        self.parts.append(f"'{name}': list_reverse(list_slice([{', '.join(items)}], 1, _h{p}_n))")
+            prefixes.append(item if first else item + "," + prefixes[-1])
+        text = np.array([*prefixes, ""], dtype=object)
+        # changes at or before each version: the last one's prefix (none: an empty list)
+        last = np.searchsorted(key, self.v_key, side="right") - 1
+        has = (last >= 0) & (entity[np.maximum(last, 0)] == self.v_entity)
+        p = len(self.parts)
+        self.helpers[f"_h{p}"] = text[np.where(has, last, len(prefixes))]
+        self.parts.append(f"'\"{name}\":[' || _h{p} || ']'")
 
     def sql(self) -> str:
-        return "{" + ", ".join(self.parts) + "}"
+        return "cast('{' || " + " || ',' || ".join(self.parts) + " || '}' as json)"
 
 
 def write_hubspot(
