@@ -104,6 +104,9 @@ DEFAULT_PIPELINE = ("default", "Sales Pipeline")
 SECOND_PIPELINE_LABEL = "Enterprise"
 STAGES = (*OPP_STAGES, "Closed Won", "Closed Lost")
 
+# rows per COPY of contacts and deals: their lines are wide (every property, the whole history)
+WIDE_CHUNK_ROWS = 100_000
+
 ISO_SQL = "strftime(make_timestamp(cast({c} as bigint) * 1000000), '%Y-%m-%dT%H:%M:%S.000Z')"
 
 
@@ -462,6 +465,7 @@ def _write_contacts(
         _day(t, start_ts),
         order=["updatedAt", "id"],
         helpers=helpers,
+        chunk_rows=WIDE_CHUNK_ROWS,
     )
 
 
@@ -623,6 +627,7 @@ def _write_deals(
         _day(vt, start_ts),
         order=["updatedAt", "id"],
         helpers=helpers,
+        chunk_rows=WIDE_CHUNK_ROWS,
     )
 
 

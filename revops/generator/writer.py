@@ -153,10 +153,12 @@ class DeliveryWriter:
         order: list[str] | None = None,
         helpers: dict[str, np.ndarray] | None = None,
         replace: bool = True,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> int:
         """Write one object's rows; `order` names columns that sort rows within a delivery.
         `replace=False` adds deliveries (of other days) to what an earlier call wrote, e.g. the
-        same object in the shape of a newer API version from the day an account upgraded."""
+        same object in the shape of a newer API version from the day an account upgraded.
+        `chunk_rows` bounds the rows of one COPY (wide nested JSON lines want fewer)."""
         # Optional columns may be left out (a file of an older API version, an org without
         # the field); required ones and names outside the contract may not.
         missing = {c for c in obj.required_columns if c not in columns}
@@ -200,7 +202,7 @@ class DeliveryWriter:
         first_day = 0
         while first_day < days.size:
             start_row = ends[first_day - 1] if first_day else 0
-            last_day = int(np.searchsorted(ends, start_row + CHUNK_ROWS, side="right"))
+            last_day = int(np.searchsorted(ends, start_row + chunk_rows, side="right"))
             last_day = max(last_day, first_day + 1)
             rows = by_day[start_row : ends[last_day - 1]]
             chunk = {"_delivery_day": delivery_day[rows], "_row": rows}
