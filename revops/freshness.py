@@ -163,6 +163,17 @@ class StaleSource:
         }
 
 
+def alternative_sources_in_landing(landing: Path) -> set[str]:
+    """The sources of contract.ALTERNATIVE_SOURCES (the CRMs) with a file in the landing
+    folder: what one ingestion step knows of the other CRM before that CRM's step has run."""
+    return {
+        source
+        for group in contract.ALTERNATIVE_SOURCES
+        for source in group
+        if any(path.is_file() for path in (Path(landing) / source).glob("*/*/*"))
+    }
+
+
 def stale_sources(
     latest_by_folder: dict[str, dt.date | None],
     reference: dt.date | None,

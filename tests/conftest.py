@@ -34,6 +34,10 @@ SHARED_COMPANY_GROUPS = {
     "test_refresh": "xs-published-company",
     "test_report": "xs-published-company",
     "test_serving_metadata": "xs-published-company",
+    # the same company exported as HubSpot (`xs_hubspot_published`), beside the Salesforce one
+    # it is compared with: one worker builds both demos
+    "test_crm_parity": "xs-published-company",
+    "test_hubspot_company": "xs-published-company",
     # the built `s_dirty_warehouse`
     "test_billing_marts": "s-dirty-company",
     "test_funnel_marts": "s-dirty-company",
@@ -118,13 +122,11 @@ def s_dirty_warehouse(tmp_path_factory: pytest.TempPathFactory):
     return company, warehouse
 
 
-@pytest.fixture(scope="session")
-def xs_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """`revops demo --scale xs` once per session: the xs company generated, refreshed through
-    the Dagster job, published to a serving folder with its report; and what it printed."""
+def _demo(base: Path, *options: str) -> dict[str, object]:
+    """`revops demo --scale xs <options>` into `base`: its landing, warehouse and serving
+    paths, what it printed, its truth.json."""
     from revops.cli import main
 
-    base = tmp_path_factory.mktemp("xs_published")
     paths = {
         "landing": base / "landing",
         "warehouse": base / "warehouse.duckdb",
@@ -133,10 +135,25 @@ def xs_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(
-            ["demo", "--scale", "xs", "--out", str(paths["landing"]), "--warehouse",
+            ["demo", "--scale", "xs", *options, "--out", str(paths["landing"]), "--warehouse",
              str(paths["warehouse"]), "--serving", str(paths["serving"])]
         )  # fmt: skip
     text = out.getvalue()
     assert code == 0, text[-5000:]
     truth = json.loads((paths["landing"] / "truth.json").read_text())
     return {**paths, "output": text, "truth": truth, "base": base}
+
+
+@pytest.fixture(scope="session")
+def xs_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`revops demo --scale xs` once per session: the xs company generated, refreshed through
+    the Dagster job, published to a serving folder with its report; and what it printed."""
+    return _demo(tmp_path_factory.mktemp("xs_published"))
+
+
+@pytest.fixture(scope="session")
+def xs_hubspot_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`revops demo --scale xs --crm hubspot` once per session: the same simulated company
+    (same seed, same truth.json) exported as HubSpot instead of Salesforce, refreshed and
+    published the same way."""
+    return _demo(tmp_path_factory.mktemp("xs_hubspot_published"), "--crm", "hubspot")

@@ -10,7 +10,11 @@ from pathlib import Path
 from tests.conftest import LONGEST_FIRST, SHARED_COMPANY_GROUPS, xdist_group_of
 
 TESTS = Path(__file__).resolve().parent
-COMPANY_FIXTURES = {"xs_published": "xs-published-company", "s_dirty_warehouse": "s-dirty-company"}
+COMPANY_FIXTURES = {
+    "xs_published": "xs-published-company",
+    "xs_hubspot_published": "xs-published-company",
+    "s_dirty_warehouse": "s-dirty-company",
+}
 
 
 def test_every_module_using_a_built_company_is_in_its_group():

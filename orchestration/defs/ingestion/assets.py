@@ -239,7 +239,10 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
             rhythms = freshness.delivery_rhythm(con)
         # The CRM a company does not use is not expected (contract.ALTERNATIVE_SOURCES).
+        # The ledger, and the landing folder: on a first run the other CRM's step may not
+        # have run yet (steps run in key order: hubspot before salesforce).
         delivered = {folder.split("/")[0] for folder in rhythms}
+        delivered |= freshness.alternative_sources_in_landing(landing.resolve())
         status = source_status(obj, reconciled.files, len(summary.unresolved), delivered)
         rhythm = rhythms.get(obj.folder)
         gap = rhythm.longest_gap if rhythm else None

@@ -4,7 +4,10 @@
 -- stage downstream), probability = hs_deal_stage_probability x 100 (else the stage's),
 -- closed / won from hs_is_closed / hs_is_closed_won (else the stage metadata), account = the
 -- first associated company, lead source = that of the first associated contact (merge
--- survivors both). Archived = deleted; a deal absorbed by a merge is dropped.
+-- survivors both) on the contact's first deal only: the deal it converted with, as Salesforce
+-- copies a lead's source onto the opportunity of its conversion and onto no later one (an
+-- expansion or renewal deal has none). Archived = deleted; a deal absorbed by a merge is
+-- dropped.
 with
 
 deals as (
@@ -31,7 +34,12 @@ deals as (
         deals._delivery_date,
         deals._file_path,
         deals._row_number,
-        deals._loaded_at
+        deals._loaded_at,
+        -- the contact's deals in order (int_hubspot_leads_mapped: the first is its conversion)
+        row_number() over (
+            partition by coalesce(merged_contacts.surviving_id, deals.contact_id)
+            order by deals.created_at, deals.deal_id
+        ) as contact_deal_number
     from {{ ref('stg_hubspot__deals') }} as deals
     left join {{ ref('int_hubspot_merged_records') }} as merged
         on merged.object_type = 'deal' and deals.deal_id = merged.merged_id
@@ -100,7 +108,7 @@ final as (
     left join stages
         on deals.pipeline_id = stages.pipeline_id and deals.deal_stage_id = stages.stage_id
     left join sources
-        on deals.contact_id = sources.contact_id
+        on deals.contact_id = sources.contact_id and deals.contact_deal_number = 1
 
 )
 
