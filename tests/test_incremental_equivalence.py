@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIME = "_loaded_at"
 LOAD_RECORDS = {"stg_ingest__file_loads", "data_quality_quarantine_by_object"}
 # The billing intermediates that recompute only the affected keys (macros/billing/affected_keys.sql)
-BILLING_INCREMENTAL = ("int_subscription_item_months",)
+BILLING_INCREMENTAL = ("int_subscription_item_months", "int_mrr_customer_months")
 
 
 def _dbt_models(warehouse: Path, work: Path, *args: str) -> None:
@@ -135,12 +135,13 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     differing = sorted(t for t in expected if got[t] != expected[t])
     assert differing == [], {t: (got[t], expected[t]) for t in differing}
 
-    # a late Stripe edit of old months: a subscription in service for a year is cancelled
-    # backdated by about six months, in a delivery after the last one; the incremental billing
-    # models then equal their rebuild from the same staging tables (only they are rebuilt: the
-    # one-shot comparison above already covers everything else)
+    # late edits of old months, in a delivery after the last one: a subscription in service
+    # for a year is cancelled backdated by about six months, and an FX rate of an old month end
+    # is corrected; the incremental billing models then equal their rebuild from the same
+    # staging tables (only they are rebuilt: the one-shot comparison above covers the rest)
     subscription_id, old_months = _long_running_subscription(warehouse)
     _deliver_backdated_cancellation(company.out, landing, subscription_id, days[-1])
+    currency, month_end, old_mrr = _deliver_corrected_fx_rate(warehouse, landing, days[-1])
     summary = ingest_landing(landing, warehouse)
     assert summary.files_failed == 0, summary.errors
     select = ["--select", *(f"+{model}" for model in BILLING_INCREMENTAL)]
@@ -155,6 +156,44 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     _, new_months = _long_running_subscription(warehouse, subscription_id)
     assert len(old_months) - len(new_months) >= 5, (old_months, new_months)
     assert new_months == old_months[: len(new_months)]
+    # ... and the corrected rate reached that old month's MRR
+    assert _mrr_of(warehouse, currency, month_end) != old_mrr
+
+
+def _mrr_of(warehouse: Path, currency: str, month_end: dt.date):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select sum(mrr) from int_mrr_customer_months "
+            "where currency = ? and reference_date = ?",
+            [currency, month_end],
+        ).fetchone()[0]
+
+
+def _deliver_corrected_fx_rate(
+    warehouse: Path, landing: Path, last_day: str
+) -> tuple[str, dt.date, object]:
+    """A new delivery, the day after `last_day`, whose FX file corrects (x 1.5) the rate of a
+    month end about four months earlier, for a currency with MRR that month; returns the
+    currency, the month end and that month's MRR in it before the correction."""
+    last = dt.date.fromisoformat(last_day)
+    month_end = (last - dt.timedelta(days=120)).replace(day=1) - dt.timedelta(days=1)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        currency, reporting, rate = con.execute(
+            "select currency, reporting_currency, any_value(rate_to_reporting) "
+            "from int_mrr_customer_months where reference_date = ? and mrr > 0 "
+            "and currency != reporting_currency group by all order by currency limit 1",
+            [month_end],
+        ).fetchone()
+    old_mrr = _mrr_of(warehouse, currency, month_end)
+    day = (last + dt.timedelta(days=1)).strftime("%Y-%m-%d")
+    folder = landing / "reference" / "fx_rates" / day
+    folder.mkdir(parents=True)
+    (folder / "fx_rates.csv").write_text(
+        '"rate_date","base_currency","quote_currency","rate"\n'
+        f'"{month_end}","{currency}","{reporting}","{float(rate) * 1.5:.6f}"\n',
+        encoding="utf-8",
+    )
+    return currency, month_end, old_mrr
 
 
 def _long_running_subscription(

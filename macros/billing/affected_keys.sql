@@ -113,3 +113,155 @@
         or month_start_date in ({{ revops.subscription_item_months_affected_months() }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- int_mrr_customer_months: the customers it covers (test, internal and deleted excluded). -#}
+{% macro mrr_customers() -%}
+    select
+        customer_id,
+        account_id,
+        currency
+    from {{ ref('int_customers_linked') }}
+    where
+        not is_excluded
+        and not coalesce(is_deleted, false)
+{%- endmacro %}
+
+
+{#- int_mrr_customer_months: per currency of its customers and month of billing history, the
+    rates its rows convert at: the month's reference date, the currency's first usable rate of
+    history (constant currency), the previous month's reference date (always its last day: only
+    the latest month can be partial) and the last day of the same month a year earlier. -#}
+{% macro mrr_currency_month_rates() -%}
+    select
+        currencies.currency,
+        months.month_start_date,
+        month_rates.rate_to_reporting,
+        constant_rates.rate_to_reporting as constant_rate_to_reporting,
+        previous_month_rates.rate_to_reporting as previous_month_rate_to_reporting,
+        year_ago_rates.rate_to_reporting as year_ago_rate_to_reporting
+    from (select distinct currency from ({{ revops.mrr_customers() }}) as c) as currencies
+    cross join {{ ref('int_billing_months') }} as months
+    left join (
+        select
+            currency,
+            min(calendar_date) as first_rate_date
+        from {{ ref('int_fx_rates_daily') }}
+        group by currency
+    ) as first_rates
+        on currencies.currency = first_rates.currency
+    left join {{ ref('int_fx_rates_daily') }} as month_rates
+        on
+            currencies.currency = month_rates.currency
+            and months.reference_date = month_rates.calendar_date
+    left join {{ ref('int_fx_rates_daily') }} as constant_rates
+        on
+            first_rates.currency = constant_rates.currency
+            and first_rates.first_rate_date = constant_rates.calendar_date
+    left join {{ ref('int_fx_rates_daily') }} as previous_month_rates
+        on
+            currencies.currency = previous_month_rates.currency
+            and cast({{ dbt.dateadd('day', -1, 'months.month_start_date') }} as date)
+            = previous_month_rates.calendar_date
+    left join {{ ref('int_fx_rates_daily') }} as year_ago_rates
+        on
+            currencies.currency = year_ago_rates.currency
+            and cast(
+                {{ dbt.dateadd('day', -1, dbt.dateadd('month', -11, 'months.month_start_date')) }}
+                as date
+            ) = year_ago_rates.calendar_date
+{%- endmacro %}
+
+
+{#- int_mrr_customer_months: what each customer's rows are built from (its account, currency
+    and segment, and its item months), one signature per customer. -#}
+{% macro mrr_customer_signatures() -%}
+    select
+        customers.customer_id,
+        {{ revops.row_set_signature([
+            'customers.account_id',
+            'customers.currency',
+            'accounts.segment',
+            'item_months.subscription_id',
+            'item_months.subscription_item_id',
+            'item_months.month_start_date',
+            'item_months.monthly_value_x1200',
+        ]) }} as inputs_signature
+    from ({{ revops.mrr_customers() }}) as customers
+    left join {{ ref('int_accounts_segmented') }} as accounts
+        on customers.account_id = accounts.account_id
+    left join {{ ref('int_subscription_item_months') }} as item_months
+        on customers.customer_id = item_months.customer_id
+    group by customers.customer_id
+{%- endmacro %}
+
+
+{#- The key of a currency x month, as text. -#}
+{% macro currency_month_key(currency, month) -%}
+    {{ dbt.concat([currency, "'|'", 'cast(' ~ month ~ ' as ' ~ dbt.type_string() ~ ')']) }}
+{%- endmacro %}
+
+
+{#- int_mrr_customer_months, on an incremental run: the affected customers (new, changed or
+    gone), months (new, or whose reference day moved) and currency x months (a rate they convert
+    at changed: a late or corrected FX rate, or a new reporting currency). -#}
+{% macro mrr_customer_months_affected_customers() -%}
+    select customer_id from (
+        select customer_id, inputs_signature
+        from ({{ revops.mrr_customer_signatures() }}) as current_signatures
+        except
+        select customer_id, _inputs_signature from {{ this }}
+    ) as changed
+    union
+    select customer_id from (
+        select customer_id from {{ this }}
+        except
+        select customer_id from ({{ revops.mrr_customers() }}) as current_customers
+    ) as gone
+{%- endmacro %}
+
+{% macro mrr_customer_months_affected_months() -%}
+    select month_start_date from (
+        select month_start_date, reference_date from {{ ref('int_billing_months') }}
+        except
+        select month_start_date, reference_date from {{ this }}
+    ) as moved
+{%- endmacro %}
+
+{% macro mrr_customer_months_affected_currency_months() -%}
+    select {{ revops.currency_month_key('currency', 'month_start_date') }} from (
+        select
+            currency,
+            month_start_date,
+            rate_to_reporting,
+            constant_rate_to_reporting,
+            previous_month_rate_to_reporting,
+            year_ago_rate_to_reporting,
+            '{{ setting("reporting_currency") }}' as reporting_currency
+        from ({{ revops.mrr_currency_month_rates() }}) as current_rates
+        except
+        select
+            currency,
+            month_start_date,
+            rate_to_reporting,
+            constant_rate_to_reporting,
+            previous_month_rate_to_reporting,
+            year_ago_rate_to_reporting,
+            reporting_currency
+        from {{ this }}
+    ) as rerated
+{%- endmacro %}
+
+
+{#- int_mrr_customer_months' pre-hook: delete the stored rows of the affected keys (the model's
+    SQL finds them again without those rows; see subscription_item_months_pre_hook). -#}
+{% macro mrr_customer_months_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where
+        customer_id in ({{ revops.mrr_customer_months_affected_customers() }})
+        or month_start_date in ({{ revops.mrr_customer_months_affected_months() }})
+        or {{ revops.currency_month_key('currency', 'month_start_date') }}
+        in ({{ revops.mrr_customer_months_affected_currency_months() }})
+    {%- endif -%}
+{%- endmacro %}
