@@ -10,9 +10,11 @@
        keys that lost every row (a backdated cancellation) are deleted and not re-inserted.
 
     Comparing the inputs rather than load times catches every change whatever its cause: a late
-    or backdated Stripe edit of an old month, a new price or coupon version, a new month or a
-    later reference day of the current month. A change of the model's logic, of a macro or of an
-    input model's SQL, or a removal of raw rows makes the refresh rebuild it (revops/incremental.py).
+    or backdated Stripe edit of an old month, a new price or coupon version, a CRM change of a
+    customer's account or segment, a corrected FX rate or another reporting currency (MRR
+    compares the stored rates per currency x month), a new month or a later reference day of the
+    current month. A change of the model's own SQL, config or macros, or a removal of raw rows,
+    makes the refresh rebuild it (revops/incremental.py).
     The hook, the SQL and the append run in one transaction. Spark (no delete without Delta)
     builds these models as tables.
 -#}
