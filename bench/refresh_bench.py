@@ -310,11 +310,14 @@ def slowest_nodes(run_results: Mapping[str, Any], n: int = 10) -> list[dict[str,
 
 
 # Models whose build time the harness reports on its own (the point-in-time pipeline is
-# incremental by as-of date: its full build and its daily increment are both watched).
+# incremental by as-of date, the billing intermediates by affected key (subscription or customer,
+# month): their full build and their daily increment are both watched).
 TRACKED_MODELS = (
     "stg_salesforce__opportunity_versions",
     "fct_pipeline_snapshots",
     "pipeline_by_day",
+    "int_subscription_item_months",
+    "int_mrr_customer_months",
 )
 
 

@@ -36,8 +36,23 @@ create table if not exists {STATE_TABLE} (
 """
 
 
+def _dispatch_implementations(macros: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per macro id, the ids of its adapter implementations (`macro.p.duckdb__x`,
+    `macro.p.default__x` for `macro.p.x`): `adapter.dispatch` calls them at run time, so dbt's
+    `depends_on` does not list them."""
+    out: dict[str, list[str]] = {}
+    for uid in macros:
+        package, _, name = uid.rpartition(".")
+        prefix, sep, base = name.partition("__")
+        if sep and prefix.isalpha() and base:
+            out.setdefault(f"{package}.{base}", []).append(uid)
+    return out
+
+
 def _macro_closure(names: Iterable[str], macros: Mapping[str, Any]) -> set[str]:
-    """The macros named and every macro they call, transitively."""
+    """The macros named and every macro they call (their adapter implementations included),
+    transitively."""
+    implementations = _dispatch_implementations(macros)
     seen: set[str] = set()
     todo = list(names)
     while todo:
@@ -46,6 +61,7 @@ def _macro_closure(names: Iterable[str], macros: Mapping[str, Any]) -> set[str]:
             continue
         seen.add(name)
         todo.extend(macros[name].get("depends_on", {}).get("macros", []))
+        todo.extend(implementations.get(name, []))
     return seen
 
 

@@ -7,7 +7,9 @@ the same company holds (`s_dirty_warehouse`). Only `_loaded_at`, the load time s
 ingestion, may differ between two warehouses, so it is left out of the comparison; and the
 models that describe the loads themselves rather than the data (`LOAD_RECORDS`: one ledger row
 per file attempt, with its load id and times; each object's latest load, which is the last step's
-here and the only load there) differ by nature and are not compared.
+here and the only load there) differ by nature and are not compared. A fifth step then
+delivers a backdated Stripe cancellation, and the billing intermediates that recompute only the
+affected keys must equal their rebuild from the same staging tables.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,15 +31,18 @@ from revops.ingest.landing import link_deliveries_until
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIME = "_loaded_at"
 LOAD_RECORDS = {"stg_ingest__file_loads", "data_quality_quarantine_by_object"}
+# The billing intermediates that recompute only the affected keys (macros/billing/affected_keys.sql)
+BILLING_INCREMENTAL = ("int_subscription_item_months", "int_mrr_customer_months")
 
 
-def _dbt_models(warehouse: Path, work: Path) -> None:
-    """Seeds and models (no tests: the one-shot build ran them), incremental where they are."""
+def _dbt_models(warehouse: Path, work: Path, *args: str) -> None:
+    """Seeds and models (no tests: the one-shot build ran them), incremental where they are;
+    `args` narrow the build (`--select ...`) or force a rebuild (`--full-refresh`)."""
     dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
         [str(dbt), "build", "--resource-type", "seed", "--resource-type", "model",
          "--profiles-dir", str(ROOT), "--project-dir", str(ROOT), "--target-path",
-         str(work / "target"), "--log-path", str(work / "logs")],
+         str(work / "target"), "--log-path", str(work / "logs"), *args],
         cwd=ROOT, env={**os.environ, "REVOPS_WAREHOUSE": str(warehouse)},
         capture_output=True, text=True,
     )  # fmt: skip
@@ -117,6 +123,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
         "stg_salesforce__leads",
         "stg_salesforce__opportunity_history",
         "fct_pipeline_snapshots",
+        *BILLING_INCREMENTAL,
     } <= incremental
     assert len(incremental) >= 9
 
@@ -127,3 +134,113 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     assert set(got) == set(expected)
     differing = sorted(t for t in expected if got[t] != expected[t])
     assert differing == [], {t: (got[t], expected[t]) for t in differing}
+
+    # late edits of old months, in a delivery after the last one: a subscription in service
+    # for a year is cancelled backdated by about six months, and an FX rate of an old month end
+    # is corrected; the incremental billing models then equal their rebuild from the same
+    # staging tables (only they are rebuilt: the one-shot comparison above covers the rest)
+    subscription_id, old_months = _long_running_subscription(warehouse)
+    _deliver_backdated_cancellation(company.out, landing, subscription_id, days[-1])
+    currency, month_end, old_mrr = _deliver_corrected_fx_rate(warehouse, landing, days[-1])
+    summary = ingest_landing(landing, warehouse)
+    assert summary.files_failed == 0, summary.errors
+    # what lies between the edited Stripe and FX rows and the models (the CRM side is current)
+    select = [
+        f"source:{src}+,+{model}"
+        for src in ("stripe", "reference")
+        for model in BILLING_INCREMENTAL
+    ]
+    _dbt_models(warehouse, tmp_path, "--select", *select)
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copyfile(warehouse, rebuilt)
+    _dbt_models(rebuilt, tmp_path, "--select", *BILLING_INCREMENTAL, "--full-refresh")
+    incremental_rows, rebuilt_rows = _checksums(warehouse), _checksums(rebuilt)
+    for model in BILLING_INCREMENTAL:
+        assert incremental_rows[model] == rebuilt_rows[model], model
+    # the edit did reach old months: the subscription lost its last five months of service
+    _, new_months = _long_running_subscription(warehouse, subscription_id)
+    assert len(old_months) - len(new_months) >= 5, (old_months, new_months)
+    assert new_months == old_months[: len(new_months)]
+    # ... and the corrected rate reached that old month's MRR
+    assert _mrr_of(warehouse, currency, month_end) != old_mrr
+
+
+def _mrr_of(warehouse: Path, currency: str, month_end: dt.date):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select sum(mrr) from int_mrr_customer_months "
+            "where currency = ? and reference_date = ?",
+            [currency, month_end],
+        ).fetchone()[0]
+
+
+def _deliver_corrected_fx_rate(
+    warehouse: Path, landing: Path, last_day: str
+) -> tuple[str, dt.date, object]:
+    """A new delivery, the day after `last_day`, whose FX file corrects (x 1.5) the rate of a
+    month end about four months earlier, for a currency with MRR that month; returns the
+    currency, the month end and that month's MRR in it before the correction."""
+    last = dt.date.fromisoformat(last_day)
+    month_end = (last - dt.timedelta(days=120)).replace(day=1) - dt.timedelta(days=1)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        currency, reporting, rate = con.execute(
+            "select currency, reporting_currency, any_value(rate_to_reporting) "
+            "from int_mrr_customer_months where reference_date = ? and mrr > 0 "
+            "and currency != reporting_currency group by all order by currency limit 1",
+            [month_end],
+        ).fetchone()
+    old_mrr = _mrr_of(warehouse, currency, month_end)
+    day = (last + dt.timedelta(days=1)).strftime("%Y-%m-%d")
+    folder = landing / "reference" / "fx_rates" / day
+    folder.mkdir(parents=True)
+    (folder / "fx_rates.csv").write_text(
+        '"rate_date","base_currency","quote_currency","rate"\n'
+        f'"{month_end}","{currency}","{reporting}","{float(rate) * 1.5:.6f}"\n',
+        encoding="utf-8",
+    )
+    return currency, month_end, old_mrr
+
+
+def _long_running_subscription(
+    warehouse: Path, subscription_id: str | None = None
+) -> tuple[str, list[str]]:
+    """A subscription still in service in the latest month after at least 12 months of
+    service (or `subscription_id`), and its months in int_subscription_item_months."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if subscription_id is None:
+            subscription_id = con.execute(
+                "select subscription_id from int_subscription_item_months group by all "
+                "having count(distinct month_start_date) >= 12 and max(month_start_date) = "
+                "(select max(month_start_date) from int_billing_months) "
+                "order by subscription_id limit 1"
+            ).fetchone()[0]
+        months = [
+            str(m)
+            for (m,) in con.execute(
+                "select distinct month_start_date from int_subscription_item_months "
+                "where subscription_id = ? order by 1",
+                [subscription_id],
+            ).fetchall()
+        ]
+    return subscription_id, months
+
+
+def _deliver_backdated_cancellation(
+    company_out: Path, landing: Path, subscription_id: str, last_day: str
+) -> None:
+    """A new delivery, the day after `last_day`, whose subscriptions file holds the latest
+    delivered version of `subscription_id`, cancelled and ended 200 days before `last_day`.
+    (The landing folder's files are hard links of the company's: this writes a new file.)"""
+    latest = None
+    for path in sorted((company_out / "stripe" / "subscriptions").glob("*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if f'"{subscription_id}"' in line:
+                latest = json.loads(line)
+    assert latest is not None and latest["id"] == subscription_id
+    last = dt.datetime.fromisoformat(last_day).replace(tzinfo=dt.UTC)
+    ended = int((last - dt.timedelta(days=200)).timestamp())
+    latest.update(status="canceled", canceled_at=ended, ended_at=ended)
+    day = (last + dt.timedelta(days=1)).strftime("%Y-%m-%d")
+    folder = landing / "stripe" / "subscriptions" / day
+    folder.mkdir(parents=True)
+    (folder / "subscriptions.jsonl").write_text(json.dumps(latest) + "\n", encoding="utf-8")

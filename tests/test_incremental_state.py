@@ -86,6 +86,18 @@ def test_the_fingerprint_follows_everything_that_decides_the_rows(change):
     assert incremental.model_fingerprints(manifest)["stg_a"] != before
 
 
+def test_the_fingerprint_follows_a_dispatched_implementation():
+    """`adapter.dispatch('trim_it')` runs `duckdb__trim_it`, which dbt does not list as called."""
+    manifest = copy.deepcopy(_manifest())
+    manifest["macros"]["macro.p.duckdb__trim_it"] = {
+        "macro_sql": "{% macro duckdb__trim_it(x) %}trim({{ x }}){% endmacro %}",
+        "depends_on": {"macros": []},
+    }
+    before = incremental.model_fingerprints(manifest)["stg_a"]
+    manifest["macros"]["macro.p.duckdb__trim_it"]["macro_sql"] = "ltrim({{ x }})"
+    assert incremental.model_fingerprints(manifest)["stg_a"] != before
+
+
 def test_unrelated_changes_keep_the_fingerprint():
     before = incremental.model_fingerprints(_manifest())
     manifest = copy.deepcopy(_manifest())
@@ -172,5 +184,10 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "stg_marketing_automation__activities",
         "stg_stripe__invoice_line_items",
     } <= set(fingerprints)
-    # incremental staging, and the point-in-time pipeline (incremental by as-of date)
-    assert {n for n in fingerprints if not n.startswith("stg_")} == {"fct_pipeline_snapshots"}
+    # incremental staging, the point-in-time pipeline (incremental by as-of date) and the
+    # billing intermediates (by affected key: macros/billing/affected_keys.sql)
+    assert {n for n in fingerprints if not n.startswith("stg_")} == {
+        "fct_pipeline_snapshots",
+        "int_subscription_item_months",
+        "int_mrr_customer_months",
+    }

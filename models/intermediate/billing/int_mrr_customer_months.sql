@@ -7,6 +7,13 @@
 -- the previous month's rate and at the rate of the month a year earlier (the FX-neutral MRR
 -- bridge and retention compare with those months at their own rates). Without a usable rate,
 -- MRR in service is null.
+-- Incremental: a run recomputes only the affected customers, months and currency x months
+-- (macros/billing/affected_keys.sql); `_inputs_signature` records what each customer's rows were
+-- built from.
+{{ config(**affected_keys_config([
+    "{{ revops.mrr_customer_months_pre_hook() }}",
+])) }}
+
 with
 
 months as (
@@ -31,14 +38,7 @@ item_months as (
 
 customers as (
 
-    select
-        customer_id,
-        account_id,
-        currency
-    from {{ ref('int_customers_linked') }}
-    where
-        not is_excluded
-        and not coalesce(is_deleted, false)
+    {{ mrr_customers() }}
 
 ),
 
@@ -51,25 +51,19 @@ accounts as (
 
 ),
 
-fx_rates as (
+currency_month_rates as (
 
-    select
-        currency,
-        calendar_date,
-        rate_to_reporting
-    from {{ ref('int_fx_rates_daily') }}
+    -- Per currency and month: the rate of the month's reference date, the currency's first
+    -- usable rate of history (constant currency: the first day of history when it has one),
+    -- the rate of the previous month's reference date (always its last day: only the latest
+    -- month of history can be partial) and of the last day of the same month a year earlier.
+    {{ mrr_currency_month_rates() }}
 
 ),
 
-first_rates as (
+signatures as (
 
-    -- Constant-currency MRR uses each currency's first usable rate of history (the first day
-    -- of history when it has one).
-    select
-        currency,
-        min(calendar_date) as first_rate_date
-    from fx_rates
-    group by currency
+    {{ mrr_customer_signatures() }}
 
 ),
 
@@ -102,20 +96,19 @@ customer_month_spine as (
         customers.account_id,
         customers.currency,
         months.month_start_date,
-        months.reference_date,
-        -- The reference date of the month before (always its last day: only the latest month
-        -- of history can be partial) and of the same month a year earlier.
-        cast({{ dbt.dateadd('day', -1, 'months.month_start_date') }} as date)
-            as previous_month_reference_date,
-        cast(
-            {{ dbt.dateadd('day', -1, dbt.dateadd('month', -11, 'months.month_start_date')) }}
-            as date
-        ) as year_ago_reference_date
+        months.reference_date
     from customers
     inner join first_months
         on customers.customer_id = first_months.customer_id
     inner join months
         on first_months.first_service_month_date <= months.month_start_date
+    {%- if is_incremental() %}
+    where
+        customers.customer_id in ({{ mrr_customer_months_affected_customers() }})
+        or months.month_start_date in ({{ mrr_customer_months_affected_months() }})
+        or {{ currency_month_key('customers.currency', 'months.month_start_date') }}
+        in ({{ mrr_customer_months_affected_currency_months() }})
+    {%- endif %}
 
 ),
 
@@ -128,38 +121,26 @@ valued as (
         customer_month_spine.currency,
         coalesce(customer_values.subscriptions_in_service, 0) as subscriptions_in_service,
         coalesce(customer_values.monthly_value_x1200, 0) as monthly_value_x1200,
-        month_rates.rate_to_reporting,
-        constant_rates.rate_to_reporting as constant_rate_to_reporting,
-        previous_month_rates.rate_to_reporting as previous_month_rate_to_reporting,
-        year_ago_rates.rate_to_reporting as year_ago_rate_to_reporting,
+        currency_month_rates.rate_to_reporting,
+        currency_month_rates.constant_rate_to_reporting,
+        currency_month_rates.previous_month_rate_to_reporting,
+        currency_month_rates.year_ago_rate_to_reporting,
         customer_month_spine.month_start_date,
-        customer_month_spine.reference_date
+        customer_month_spine.reference_date,
+        signatures.inputs_signature
     from customer_month_spine
-    left join first_rates
-        on customer_month_spine.currency = first_rates.currency
+    inner join signatures
+        on customer_month_spine.customer_id = signatures.customer_id
+    left join currency_month_rates
+        on
+            customer_month_spine.currency = currency_month_rates.currency
+            and customer_month_spine.month_start_date = currency_month_rates.month_start_date
     left join customer_values
         on
             customer_month_spine.customer_id = customer_values.customer_id
             and customer_month_spine.month_start_date = customer_values.month_start_date
     left join accounts
         on customer_month_spine.account_id = accounts.account_id
-    left join fx_rates as month_rates
-        on
-            customer_month_spine.currency = month_rates.currency
-            and customer_month_spine.reference_date = month_rates.calendar_date
-    left join fx_rates as constant_rates
-        on
-            first_rates.currency = constant_rates.currency
-            and first_rates.first_rate_date = constant_rates.calendar_date
-    left join fx_rates as previous_month_rates
-        on
-            customer_month_spine.currency = previous_month_rates.currency
-            and customer_month_spine.previous_month_reference_date
-            = previous_month_rates.calendar_date
-    left join fx_rates as year_ago_rates
-        on
-            customer_month_spine.currency = year_ago_rates.currency
-            and customer_month_spine.year_ago_reference_date = year_ago_rates.calendar_date
 
 ),
 
@@ -227,7 +208,8 @@ final as (
         end as mrr_at_year_ago_rate,
         subscriptions_in_service > 0 as is_in_service,
         month_start_date,
-        reference_date
+        reference_date,
+        inputs_signature as _inputs_signature
     from converted
 
 )

@@ -3,6 +3,12 @@
 -- latest period start) and its monthly value. The reference instant is the month's last second,
 -- or the subscription's last second of service when it ended during the month, so the month
 -- a subscription ends in is its first month without service unless it ended at the month's end.
+-- Incremental: a run recomputes only the affected subscriptions and months (macros/billing/
+-- affected_keys.sql); `_inputs_signature` records what each subscription's rows were built from.
+{{ config(**affected_keys_config([
+    "{{ revops.subscription_item_months_pre_hook() }}",
+])) }}
+
 with
 
 months as (
@@ -23,6 +29,12 @@ subscriptions as (
         started_at,
         ended_at
     from {{ ref('stg_stripe__subscriptions') }}
+
+),
+
+signatures as (
+
+    {{ subscription_item_month_signatures() }}
 
 ),
 
@@ -59,6 +71,13 @@ referenced as (
         end as reference_at
     from subscriptions
     cross join months
+    {%- if is_incremental() %}
+    where
+        subscriptions.subscription_id in (
+            {{ subscription_item_months_affected_subscriptions() }}
+        )
+        or months.month_start_date in ({{ subscription_item_months_affected_months() }})
+    {%- endif %}
 
 ),
 
@@ -112,18 +131,21 @@ covering as (
 final as (
 
     select
-        customer_id,
-        subscription_id,
-        subscription_item_id,
-        invoice_line_item_id,
-        currency,
-        monthly_value_x1200,
-        is_trial,
-        month_start_date,
-        reference_date,
-        reference_at
+        covering.customer_id,
+        covering.subscription_id,
+        covering.subscription_item_id,
+        covering.invoice_line_item_id,
+        covering.currency,
+        covering.monthly_value_x1200,
+        covering.is_trial,
+        covering.month_start_date,
+        covering.reference_date,
+        covering.reference_at,
+        signatures.inputs_signature as _inputs_signature
     from covering
-    where state_rank = 1
+    inner join signatures
+        on covering.subscription_id = signatures.subscription_id
+    where covering.state_rank = 1
 
 )
 
