@@ -422,11 +422,50 @@ def _expected_snippet(export: contract.ExportObject, column: contract.Column) ->
     return None
 
 
+class _Spelled:
+    """Stands for the project's macros while a staging macro is rendered: a call renders as it
+    is spelled in a model (`try_cast('Amount', 'decimal(18, 2)')`), so the casts a shared
+    staging macro applies are compared like those written in the model itself."""
+
+    def __getattr__(self, name: str):
+        def spelled(*args) -> str:
+            return f"{name}(" + ", ".join(repr(a) for a in args) + ")"
+
+        return spelled
+
+
+def _with_staging_macros(text: str) -> str:
+    """`text` and, after it, each staging macro it calls (`{{ name('arg', ...) }}`) rendered
+    with those arguments."""
+    import ast
+
+    import jinja2
+
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    rendered = [text]
+    for path in sorted((ROOT / "macros" / "staging").glob("*.sql")):
+        source = path.read_text()
+        for name in re.findall(r"{%-?\s*macro\s+(\w+)\(", source):
+            for args in re.findall(r"\{\{\s*" + name + r"\(([^)]*)\)\s*\}\}", text):
+                module = env.from_string(source).make_module(
+                    {"revops": _Spelled(), "dbt": _Spelled()}
+                )
+                try:
+                    values = ast.literal_eval(f"({args},)") if args.strip() else ()
+                    rendered.append(getattr(module, name)(*values))
+                except (SyntaxError, ValueError, jinja2.UndefinedError):
+                    # arguments that are not plain literals, or a macro that needs dbt's
+                    # context: its casts are not spelled here
+                    continue
+    return "\n".join(rendered)
+
+
 def _staging_sql(export: contract.ExportObject) -> str:
-    """Every staging model that reads the object's raw table."""
+    """Every staging model that reads the object's raw table, with the staging macros it
+    calls rendered."""
     needle = f"source('{export.source}', '{export.raw_table.split('__', 1)[1]}')"
     texts = [p.read_text() for p in (ROOT / "models" / "staging").rglob("stg_*.sql")]
-    found = [t for t in texts if needle in t]
+    found = [_with_staging_macros(t) for t in texts if needle in t]
     assert found, f"no staging model reads {needle}"
     return "\n".join(found)
 
