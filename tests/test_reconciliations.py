@@ -118,7 +118,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "is_won": "boolean",
         "close_date": "date",
     },
-    "stg_salesforce__opportunities": {
+    "int_crm_opportunities_unioned": {
         "currency": "varchar",
         "amount": "decimal(18, 2)",
         "is_closed": "boolean",
@@ -184,7 +184,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "amount_reporting": "decimal(18, 2)",
         "record_date": "date",
     },
-    "stg_salesforce__leads": {"created_at": "timestamp", "is_deleted": "boolean"},
+    "int_crm_leads_unioned": {"created_at": "timestamp", "is_deleted": "boolean"},
     "stg_stripe__subscriptions": {"created_at": "timestamp"},
     "stg_stripe__invoices": {"created_at": "timestamp"},
     "int_ad_spend_unioned": {"report_date": "date"},
@@ -701,7 +701,7 @@ CASES: dict[str, dict[str, Any]] = {
                 {"currency": "USD", "amount": None, "is_won": True, "close_date": "2024-01-11"},
                 {"currency": "EUR", "amount": None, "is_won": True, "close_date": "2024-02-11"},
             ],
-            "stg_salesforce__opportunities": [
+            "int_crm_opportunities_unioned": [
                 # an empty currency is the corporate currency (default USD)
                 {
                     "currency": None,
@@ -739,7 +739,7 @@ CASES: dict[str, dict[str, Any]] = {
                     {"currency": "USD", "amount": None, "is_won": True, "close_date": "2024-01-10"},
                     {"currency": "USD", "amount": 50, "is_won": True, "close_date": "2024-01-10"},
                 ],
-                "stg_salesforce__opportunities": [
+                "int_crm_opportunities_unioned": [
                     {
                         "currency": "USD",
                         "amount": 100,
@@ -760,7 +760,7 @@ CASES: dict[str, dict[str, Any]] = {
                 "fct_opportunities": [
                     {"currency": "USD", "amount": 100, "is_won": True, "close_date": "2024-01-10"},
                 ],
-                "stg_salesforce__opportunities": [
+                "int_crm_opportunities_unioned": [
                     {
                         "currency": "USD",
                         "amount": 100,
@@ -933,7 +933,7 @@ def test_window_warning_counts_rows_outside_the_history_window(compiled_tests):
     """Two leads before the window (narrowed by `history_start`) and one charge after today."""
     fixture = {
         "util_history_window": WINDOW,
-        "stg_salesforce__leads": [
+        "int_crm_leads_unioned": [
             {"created_at": "2023-11-02 10:00:00", "is_deleted": False},
             {"created_at": "2023-12-31 23:00:00", "is_deleted": False},
             {"created_at": "2023-12-01 10:00:00", "is_deleted": True},
