@@ -37,20 +37,7 @@ renamed as (
         {{ hubspot_property('hubspot_owner_id') }} as owner_id,
         {{ hubspot_property('pipeline') }} as pipeline_id,
         {{ hubspot_property('dealstage') }} as deal_stage_id,
-        {{ hubspot_property('dealtype') }} as deal_type,
-        upper({{ hubspot_property('deal_currency_code') }}) as currency,
-        {{ try_cast(hubspot_property('amount'), 'decimal(18, 2)') }} as amount,
-        {{ try_cast(hubspot_property('hs_deal_stage_probability'), 'decimal(5, 4)') }}
-            as stage_probability,
-        {{ hubspot_boolean(hubspot_property('hs_is_closed')) }} as is_closed,
-        {{ hubspot_boolean(hubspot_property('hs_is_closed_won')) }} as is_won,
-        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
-        cast({{ hubspot_timestamp(hubspot_property('closedate')) }} as date) as close_date,
-        coalesce(
-            {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ parse_utc_timestamp('createdAt') }}
-        ) as created_at,
-        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        {{ hubspot_deal_state_fields() }}
         _delivery_date,
         _file_path,
         _row_number,

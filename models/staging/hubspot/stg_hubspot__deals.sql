@@ -43,22 +43,7 @@ renamed as (
         {{ hubspot_property('hs_campaign') }} as campaign_id,
         {{ hubspot_property('hs_merged_object_ids') }} as merged_deal_ids,
         {{ hubspot_property('dealname') }} as deal_name,
-        {{ hubspot_property('dealtype') }} as deal_type,
-        -- empty: the portal's company currency (decided downstream)
-        upper({{ hubspot_property('deal_currency_code') }}) as currency,
-        {{ try_cast(hubspot_property('amount'), 'decimal(18, 2)') }} as amount,
-        {{ try_cast(hubspot_property('hs_deal_stage_probability'), 'decimal(5, 4)') }}
-            as stage_probability,
-        {{ hubspot_boolean(hubspot_property('hs_is_closed')) }} as is_closed,
-        {{ hubspot_boolean(hubspot_property('hs_is_closed_won')) }} as is_won,
-        coalesce({{ try_cast('lower(trim(archived))', 'boolean') }}, false) as is_archived,
-        -- a datetime (`2025-03-01T00:00:00.000Z`) or a date (`2025-03-01`): its UTC date
-        cast({{ hubspot_timestamp(hubspot_property('closedate')) }} as date) as close_date,
-        coalesce(
-            {{ hubspot_timestamp(hubspot_property('createdate')) }},
-            {{ parse_utc_timestamp('createdAt') }}
-        ) as created_at,
-        {{ parse_utc_timestamp('updatedAt') }} as last_modified_at,
+        {{ hubspot_deal_state_fields() }}
         {{ parse_utc_timestamp('archivedAt') }} as archived_at,
         _delivery_date,
         _file_path,
