@@ -2,59 +2,39 @@
 -- stg_salesforce__accounts plus `crm_source` after the key. Salesforce's rows as staged, then
 -- HubSpot companies mapped in models/intermediate/crm/hubspot. Every model outside staging reads
 -- this view instead of a vendor's staging model.
+{%- set columns = [
+    'account_id',
+    'owner_id',
+    'owner_type',
+    'account_name',
+    'website',
+    'website_domain',
+    'industry',
+    'billing_country',
+    'account_type',
+    'currency',
+    'number_of_employees',
+    'annual_revenue',
+    'is_deleted',
+    'created_at',
+    'last_modified_at',
+    '_delivery_date',
+    '_file_path',
+    '_row_number',
+    '_loaded_at',
+] %}
+
 with
 
 salesforce as (
 
-    select
-        account_id,
-        'salesforce' as crm_source,
-        owner_id,
-        owner_type,
-        account_name,
-        website,
-        website_domain,
-        industry,
-        billing_country,
-        account_type,
-        currency,
-        number_of_employees,
-        annual_revenue,
-        is_deleted,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('stg_salesforce__accounts') }}
+    {{ crm_source_rows('stg_salesforce__accounts', columns, crm_source='salesforce') }}
 
 ),
 
 hubspot as (
 
-    select
-        account_id,
-        crm_source,
-        owner_id,
-        owner_type,
-        account_name,
-        website,
-        website_domain,
-        industry,
-        billing_country,
-        account_type,
-        currency,
-        number_of_employees,
-        annual_revenue,
-        is_deleted,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('int_hubspot_accounts_mapped') }}
+    {{ crm_source_rows('int_hubspot_accounts_mapped', columns) }}
 
 ),
 

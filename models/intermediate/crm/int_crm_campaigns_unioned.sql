@@ -2,51 +2,35 @@
 -- stg_salesforce__campaigns plus `crm_source` after the key. Salesforce's rows as staged, then
 -- HubSpot campaigns mapped in models/intermediate/crm/hubspot. Every model outside staging reads
 -- this view instead of a vendor's staging model.
+{%- set columns = [
+    'campaign_id',
+    'campaign_name',
+    'campaign_type',
+    'campaign_status',
+    'budgeted_cost_usd',
+    'actual_cost_usd',
+    'is_deleted',
+    'start_date',
+    'end_date',
+    'created_at',
+    'last_modified_at',
+    '_delivery_date',
+    '_file_path',
+    '_row_number',
+    '_loaded_at',
+] %}
+
 with
 
 salesforce as (
 
-    select
-        campaign_id,
-        'salesforce' as crm_source,
-        campaign_name,
-        campaign_type,
-        campaign_status,
-        budgeted_cost_usd,
-        actual_cost_usd,
-        is_deleted,
-        start_date,
-        end_date,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('stg_salesforce__campaigns') }}
+    {{ crm_source_rows('stg_salesforce__campaigns', columns, crm_source='salesforce') }}
 
 ),
 
 hubspot as (
 
-    select
-        campaign_id,
-        crm_source,
-        campaign_name,
-        campaign_type,
-        campaign_status,
-        budgeted_cost_usd,
-        actual_cost_usd,
-        is_deleted,
-        start_date,
-        end_date,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('int_hubspot_campaigns_mapped') }}
+    {{ crm_source_rows('int_hubspot_campaigns_mapped', columns) }}
 
 ),
 

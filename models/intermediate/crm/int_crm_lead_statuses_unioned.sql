@@ -2,25 +2,26 @@
 -- stg_salesforce__lead_statuses plus `crm_source` after the key. HubSpot exports no lead statuses
 -- (its lifecycle stages map through the seed lead_status_stages). Every model outside staging
 -- reads this view instead of a vendor's staging model.
+{%- set columns = [
+    'lead_status_id',
+    'lead_status',
+    'status_label',
+    'sort_order',
+    'is_default',
+    'is_converted',
+    'created_at',
+    'last_modified_at',
+    '_delivery_date',
+    '_file_path',
+    '_row_number',
+    '_loaded_at',
+] %}
+
 with
 
 salesforce as (
 
-    select
-        lead_status_id,
-        'salesforce' as crm_source,
-        lead_status,
-        status_label,
-        sort_order,
-        is_default,
-        is_converted,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('stg_salesforce__lead_statuses') }}
+    {{ crm_source_rows('stg_salesforce__lead_statuses', columns, crm_source='salesforce') }}
 
 ),
 

@@ -2,51 +2,35 @@
 -- stg_salesforce__users plus `crm_source` after the key. Salesforce's rows as staged, then HubSpot
 -- owners mapped in models/intermediate/crm/hubspot. Every model outside staging reads this view
 -- instead of a vendor's staging model.
+{%- set columns = [
+    'user_id',
+    'manager_id',
+    'user_name',
+    'email',
+    'email_domain',
+    'department',
+    'title',
+    'segment',
+    'is_active',
+    'created_at',
+    'last_modified_at',
+    '_delivery_date',
+    '_file_path',
+    '_row_number',
+    '_loaded_at',
+] %}
+
 with
 
 salesforce as (
 
-    select
-        user_id,
-        'salesforce' as crm_source,
-        manager_id,
-        user_name,
-        email,
-        email_domain,
-        department,
-        title,
-        segment,
-        is_active,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('stg_salesforce__users') }}
+    {{ crm_source_rows('stg_salesforce__users', columns, crm_source='salesforce') }}
 
 ),
 
 hubspot as (
 
-    select
-        user_id,
-        crm_source,
-        manager_id,
-        user_name,
-        email,
-        email_domain,
-        department,
-        title,
-        segment,
-        is_active,
-        created_at,
-        last_modified_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from {{ ref('int_hubspot_users_mapped') }}
+    {{ crm_source_rows('int_hubspot_users_mapped', columns) }}
 
 ),
 
