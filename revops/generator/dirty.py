@@ -202,31 +202,7 @@ def apply_faults(
         lines.append(_csv_line([rec.get(h.lower(), "") for h in canon.values()]))
         _write_lines(f, lines)
         test_leads.append(lead_id)
-    cust_files = _files(root, "stripe/customers")
-    test_customers = []
-    for f in _pick(rng, cust_files, 1):
-        lines = _read_lines(f)
-        obj = json.loads(lines[0])
-        obj.update(
-            {
-                "id": "cus_TESTqa0000001",
-                "email": f"billing-qa@{INTERNAL_DOMAIN}",
-                "name": "TEST CUSTOMER",
-                "metadata": {},
-            }
-        )
-        lines.append(json.dumps(obj, separators=(",", ":")) + "\n")
-        _write_lines(f, lines)
-        test_customers.append(obj["id"])
-    faults.append(
-        {
-            "fault": "test_accounts",
-            "leads": test_leads,
-            "customers": test_customers,
-            "excluded_email_domains": list(TEST_EMAIL_DOMAINS),
-            "expected": "excluded from every mart through the configurable exclusion list",
-        }
-    )
+    faults.append(_test_accounts_fault(test_leads, _add_test_customer(rng, root)))
 
     # 7. stray white space and case in emails
     messy = 0
@@ -429,30 +405,7 @@ def apply_hubspot_faults(root: Path, seed: int, scale_rows: int) -> list[dict]:
         lines.append(_json_line(obj))
         _write_lines(f, lines)
         test_contacts.append(contact_id)
-    test_customers = []
-    for f in _pick(rng, _files(root, "stripe/customers"), 1):
-        lines = _read_lines(f)
-        obj = json.loads(lines[0])
-        obj.update(
-            {
-                "id": "cus_TESTqa0000001",
-                "email": f"billing-qa@{INTERNAL_DOMAIN}",
-                "name": "TEST CUSTOMER",
-                "metadata": {},
-            }
-        )
-        lines.append(json.dumps(obj, separators=(",", ":")) + "\n")
-        _write_lines(f, lines)
-        test_customers.append(obj["id"])
-    faults.append(
-        {
-            "fault": "test_accounts",
-            "leads": test_contacts,
-            "customers": test_customers,
-            "excluded_email_domains": list(TEST_EMAIL_DOMAINS),
-            "expected": "excluded from every mart through the configurable exclusion list",
-        }
-    )
+    faults.append(_test_accounts_fault(test_contacts, _add_test_customer(rng, root)))
 
     # 7. stray white space and case in emails (contacts' email property, activities)
     messy = 0
@@ -582,3 +535,35 @@ def _shift_iso(value: str, seconds: int) -> str:
 
     t = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ") + dt.timedelta(seconds=seconds)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _add_test_customer(rng: np.random.Generator, root: Path) -> list[str]:
+    """A QA test customer (internal email domain) appended to one Stripe customers file; its
+    id in a list."""
+    test_customers = []
+    for f in _pick(rng, _files(root, "stripe/customers"), 1):
+        lines = _read_lines(f)
+        obj = json.loads(lines[0])
+        obj.update(
+            {
+                "id": "cus_TESTqa0000001",
+                "email": f"billing-qa@{INTERNAL_DOMAIN}",
+                "name": "TEST CUSTOMER",
+                "metadata": {},
+            }
+        )
+        lines.append(json.dumps(obj, separators=(",", ":")) + "\n")
+        _write_lines(f, lines)
+        test_customers.append(obj["id"])
+    return test_customers
+
+
+def _test_accounts_fault(leads: list[str], customers: list[str]) -> dict:
+    """The `test_accounts` fault's entry in truth.json."""
+    return {
+        "fault": "test_accounts",
+        "leads": leads,
+        "customers": customers,
+        "excluded_email_domains": list(TEST_EMAIL_DOMAINS),
+        "expected": "excluded from every mart through the configurable exclusion list",
+    }
