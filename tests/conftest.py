@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
+import pickle
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,26 +22,18 @@ from tests.dbt_support import run_dbt
 ROOT = Path(__file__).resolve().parent.parent
 
 # --- running on two cores (pytest-xdist: `-n 2` in pyproject.toml) -------------------------
-# A group of tests runs whole on one worker, and each worker builds the session fixtures its
-# tests use. So the modules on one built company share a group (the company is built once),
-# every other module is its own group (its module fixtures are built once), and the groups
-# start longest first, so that the last to finish is a short one. What the workers share is
-# safe to share: every dbt command of a test writes to its own folder, and the refresh's
-# `dbt parse` into target/ takes a lock and moves whole files (revops.refresh.ensure_manifest).
+# A group of tests runs whole on one worker. Every module is its own group (its module
+# fixtures are built once), the `test_org_profiles` companies one group each, and the modules
+# on the `s` dirty company one group (MetricFlow opens that warehouse for writing, so it is not
+# shared across workers). The published xs demos are built once per test run whichever worker
+# first needs them (`_built_once`), the other worker waiting for them: every reader of them
+# opens them read-only or copies them first. The groups start longest first, so that the last
+# to finish is a short one. What the workers share is safe to share: every dbt command of a
+# test writes to its own folder, and the refresh's `dbt parse` into target/ takes a lock and
+# moves whole files (revops.refresh.ensure_manifest).
 # (xdist's own `--dist loadgroup` marks do not reach its scheduler under pytest 9: the group
 # is in the scheduler below.) `-n 0` runs everything in one process.
 SHARED_COMPANY_GROUPS = {
-    # the `xs_published` demo
-    "test_headline": "xs-published-company",
-    "test_ops": "xs-published-company",
-    "test_quarantine_refresh": "xs-published-company",
-    "test_refresh": "xs-published-company",
-    "test_report": "xs-published-company",
-    "test_serving_metadata": "xs-published-company",
-    # the same company exported as HubSpot (`xs_hubspot_published`), beside the Salesforce one
-    # it is compared with: one worker builds both demos
-    "test_crm_parity": "xs-published-company",
-    "test_hubspot_company": "xs-published-company",
     # the built `s_dirty_warehouse`
     "test_billing_marts": "s-dirty-company",
     "test_funnel_marts": "s-dirty-company",
@@ -45,23 +41,40 @@ SHARED_COMPANY_GROUPS = {
     "test_metrics_truth": "s-dirty-company",
     "test_semantic_layer": "s-dirty-company",
 }
+# Modules whose parametrized module fixture builds one company per parameter: each parameter
+# is a group of its own, so that the companies spread over both workers.
+GROUP_PER_PARAMETER = {"test_org_profiles"}
 # Groups that take longest (measured with --durations), started first; the rest keep their
 # collection order. xdist starts each worker on two groups (the 1st and 3rd, the 2nd and
-# 4th): the Spark build with the org profiles, the xs demo's tests with the corpus.
+# 4th): the Spark build with the long-history company, the refresh tests (which build the xs
+# demo) with the cross-CRM parity (which builds the HubSpot demo); the next group goes to
+# whichever worker finishes first.
 LONGEST_FIRST = (
     "test_spark_parity",
-    "xs-published-company",
-    "test_org_profiles",
-    "test_malformed_corpus",
+    "test_refresh",
+    "test_org_profiles[long-history]",
+    "test_crm_parity",
     "s-dirty-company",
-    "test_settings",
+    "test_org_profiles[salesforce-defaults]",
+    "test_malformed_corpus",
+    "test_org_profiles[multi-currency-gaps]",
+    "test_org_profiles[stripe-2025]",
     "test_optional_columns",
+    "test_quarantine_refresh",
+    "test_settings",
+    "test_hubspot_company",
+    "test_ops",
+    "test_headline",
 )
 
 
 def xdist_group_of(nodeid: str) -> str:
-    """The worker group of a test: its module's shared company, else its module."""
-    module = Path(nodeid.split("::", 1)[0]).stem
+    """The worker group of a test: its module's shared company, else its module (with the
+    parameter, for a module in GROUP_PER_PARAMETER)."""
+    path, _, name = nodeid.partition("::")
+    module = Path(path).stem
+    if module in GROUP_PER_PARAMETER and name.endswith("]") and "[" in name:
+        return f"{module}[{name[name.index('[') + 1 : -1]}]"
     return SHARED_COMPANY_GROUPS.get(module, module)
 
 
@@ -144,16 +157,41 @@ def _demo(base: Path, *options: str) -> dict[str, object]:
     return {**paths, "output": text, "truth": truth, "base": base}
 
 
+def _built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict]
+) -> dict[str, object]:
+    """`build(folder)` once per test run, whichever xdist worker asks first; a worker asking
+    meanwhile waits for it (a lock file), then reads what it returned. Without xdist, once per
+    session. What it built is read-only for its users: they copy it before changing it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / "built-once"  # common to the workers
+    shared.mkdir(exist_ok=True)
+    done = shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder = shared / name
+        shutil.rmtree(folder, ignore_errors=True)  # a build that failed on the other worker
+        folder.mkdir()
+        result = build(folder)
+        done.write_bytes(pickle.dumps(result))
+        return result
+
+
 @pytest.fixture(scope="session")
 def xs_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """`revops demo --scale xs` once per session: the xs company generated, refreshed through
+    """`revops demo --scale xs` once per test run: the xs company generated, refreshed through
     the Dagster job, published to a serving folder with its report; and what it printed."""
-    return _demo(tmp_path_factory.mktemp("xs_published"))
+    return _built_once(tmp_path_factory, "xs_published", _demo)
 
 
 @pytest.fixture(scope="session")
 def xs_hubspot_published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """`revops demo --scale xs --crm hubspot` once per session: the same simulated company
+    """`revops demo --scale xs --crm hubspot` once per test run: the same simulated company
     (same seed, same truth.json) exported as HubSpot instead of Salesforce, refreshed and
     published the same way."""
-    return _demo(tmp_path_factory.mktemp("xs_hubspot_published"), "--crm", "hubspot")
+    return _built_once(
+        tmp_path_factory, "xs_hubspot_published", lambda base: _demo(base, "--crm", "hubspot")
+    )

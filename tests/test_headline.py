@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -106,7 +107,11 @@ def test_report_tiles_equal_the_cli_headline(xs_published, cli_rows):
 
 
 def test_mf_query_equals_the_headline(xs_published, cli_rows, tmp_path_factory):
-    project = make_mf_project(Path(xs_published["warehouse"]), tmp_path_factory.mktemp("mf_xs"))
+    # MetricFlow opens the warehouse for writing: on a copy, since the demo is shared with the
+    # other worker's readers (tests/conftest.py, `_built_once`)
+    warehouse = tmp_path_factory.mktemp("mf_xs_warehouse") / Path(xs_published["warehouse"]).name
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    project = make_mf_project(warehouse, tmp_path_factory.mktemp("mf_xs"))
     metrics = sorted({m for x in h.HEADLINES for m in x.semantic_metrics if m})
     rows = mf_query(project, metrics, ["metric_time__month"])
     got = {dt.date.fromisoformat(row["metric_time__month"][:10]): row for row in rows}
