@@ -25,13 +25,12 @@ touches as (
         activity_at,
         _loaded_at
     from {{ ref('stg_marketing_automation__activities') }}
-    where
-        email is not null
-        {%- if is_incremental() %}
+    where email is not null
+    {%- if is_incremental() %}
         and _loaded_at > (
             select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
         )
-        {%- endif %}
+    {%- endif %}
 
 ),
 
