@@ -135,3 +135,51 @@
     where email in ({{ revops.touches_resolved_affected_emails() }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- fct_attribution: the config (delete+insert by opportunity: the model reads the stored
+    signatures and watermark of the table as it was; the pre-hook removes opportunities that
+    are gone). -#}
+{% macro attribution_config() %}
+    {{ return({
+        'materialized': latest_version_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'opportunity_id',
+        'on_schema_change': 'fail',
+        'pre_hook': ["{{ revops.attribution_pre_hook() }}"],
+    }) }}
+{% endmacro %}
+
+
+{#- fct_attribution: the opportunities credited (converted from a lead) and what their rows
+    are built from besides the touches: the funnel row, the amount, and the lead's email and
+    reportability (which decide the lead's touches in int_touches_resolved). -#}
+{% macro attribution_opportunities() -%}
+    select
+        funnel.opportunity_id,
+        funnel.lead_id,
+        funnel.created_at as lead_created_at,
+        funnel.opportunity_created_at,
+        funnel.is_won,
+        opportunities.amount_reporting,
+        leads.email as lead_email,
+        leads.is_reportable as is_lead_reportable
+    from {{ ref('fct_lead_funnel') }} as funnel
+    inner join {{ ref('fct_opportunities') }} as opportunities
+        on funnel.opportunity_id = opportunities.opportunity_id
+    left join {{ ref('int_leads_staged') }} as leads
+        on funnel.lead_id = leads.lead_id
+{%- endmacro %}
+
+
+{#- fct_attribution's pre-hook: delete the opportunities no longer credited (the model
+    replaces the rows of every other affected one). -#}
+{% macro attribution_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where opportunity_id not in (
+        select current_opportunities.opportunity_id
+        from ({{ revops.attribution_opportunities() }}) as current_opportunities
+    )
+    {%- endif -%}
+{%- endmacro %}
