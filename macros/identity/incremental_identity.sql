@@ -104,10 +104,25 @@
 {%- endmacro %}
 
 
-{#- int_touches_resolved, on an incremental run: the emails whose set of reportable leads
-    changed (a lead added or removed, an email changed, `is_reportable` flipped), among those
-    with touches (int_people_resolved counts them), and the emails stored that have no
-    reportable lead any more. Every touch of them is tied again. -#}
+{#- int_touches_resolved: the stored rows that carry their email's lead-set signature, the
+    anchors: the rows of the email's first touch (int_people_resolved.first_touched_at), about
+    one per email, so that comparing signatures reads a small part of the table. -#}
+{% macro touches_resolved_anchors() -%}
+    select
+        email,
+        touched_at,
+        _leads_signature
+    from {{ this }}
+    where _leads_signature is not null
+{%- endmacro %}
+
+
+{#- int_touches_resolved, on an incremental run: the emails to tie again, every touch of them:
+    * their set of reportable leads changed (a lead added or removed, an email changed,
+      `is_reportable` flipped), among the emails with touches (int_people_resolved counts them);
+    * they are stored but have no reportable lead any more;
+    * a touch loaded after the watermark happened before their anchors (a late touch that
+      becomes the first one): the anchors move, as in a rebuild. -#}
 {% macro touches_resolved_affected_emails() -%}
     select email from (
         select lead_sets.email, lead_sets.leads_signature
@@ -116,14 +131,31 @@
             on lead_sets.email = people.email
         where people.touch_count > 0
         except
-        select email, _leads_signature from {{ this }}
+        select email, _leads_signature from ({{ revops.touches_resolved_anchors() }}) as anchors
     ) as changed
     union
     select email from (
-        select email from {{ this }}
+        select email from ({{ revops.touches_resolved_anchors() }}) as anchors
         except
         select email from ({{ revops.touches_resolved_lead_signatures() }}) as lead_sets
     ) as gone
+    union
+    select new_touches.email
+    from {{ ref('stg_marketing_automation__activities') }} as new_touches
+    inner join (
+        select
+            email,
+            min(touched_at) as anchored_at
+        from ({{ revops.touches_resolved_anchors() }}) as anchors
+        group by email
+    ) as anchors
+        on new_touches.email = anchors.email
+    where
+        new_touches._loaded_at > (
+            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+        )
+        and new_touches.activity_at is not null
+        and (anchors.anchored_at is null or new_touches.activity_at < anchors.anchored_at)
 {%- endmacro %}
 
 

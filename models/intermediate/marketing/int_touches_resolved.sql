@@ -4,15 +4,15 @@
 --
 -- Incremental (macros/identity/incremental_identity.sql), keyed by the touch's email:
 --   * the pre-hook deletes every row of the emails whose set of reportable leads changed
---     (`_leads_signature`, a signature of the email's lead ids, differs from the one now: a
---     lead added or removed, an email changed, `is_reportable` flipped; or the email has no
---     reportable lead any more), and the model ties every touch of those emails again (a
---     semi-join of the touches on them);
+--     (`_leads_signature`, a signature of the email's lead ids kept on the rows of its first
+--     touch, about one row per email, differs from the one now: a lead added or removed, an
+--     email changed, `is_reportable` flipped), that have no reportable lead any more, or
+--     whose first touch is now a late-loaded earlier one; the model ties every touch of
+--     those emails again (a semi-join of the touches on them);
 --   * the touches loaded after the newest `_loaded_at` stored, of the other emails, are tied
 --     to their (unchanged) leads and appended. The rows left after the pre-hook all belong to
 --     unaffected emails, so every touch of such an email loaded up to that watermark, and
 --     none later, is already here.
--- depends_on: {{ ref('int_people_resolved') }}
 {{ config(**affected_keys_config([
     "{{ revops.touches_resolved_pre_hook() }}",
 ])) }}
@@ -76,6 +76,15 @@ lead_sets as (
 
 ),
 
+people as (
+
+    select
+        email,
+        first_touched_at
+    from {{ ref('int_people_resolved') }}
+
+),
+
 medium_channels as (
 
     select
@@ -98,14 +107,22 @@ final as (
         touches.utm_campaign,
         touches.activity_at as touched_at,
         coalesce(medium_channels.channel, 'direct') as channel,
-        -- what the row was built from: its email's set of leads, and the touch's load time
-        lead_sets.leads_signature as _leads_signature,
+        -- what the email's rows were built from: its set of leads, kept on the rows of its
+        -- first touch only (all rows when no touch has a time); and the touch's load time
+        case
+            when
+                touches.activity_at = people.first_touched_at
+                or people.first_touched_at is null
+                then lead_sets.leads_signature
+        end as _leads_signature,
         touches._loaded_at
     from touches
     inner join leads
         on touches.email = leads.email
     inner join lead_sets
         on touches.email = lead_sets.email
+    left join people
+        on touches.email = people.email
     left join medium_channels
         on touches.utm_medium = medium_channels.utm_medium
 

@@ -68,10 +68,12 @@ affected_opportunities as (
             inputs_signature
         from signatures
         except
+        -- each opportunity has one first_touch row (credited or unattributed)
         select
             opportunity_id,
             _inputs_signature
         from {{ this }}
+        where attribution_model = 'first_touch'
     ) as changed
     union
     select opportunity_inputs.opportunity_id
