@@ -2,42 +2,41 @@
 -- CRM contacts and marketing touches: their earliest lead, their contact, the account they
 -- belong to (the contact's, else the account their lead converted into) and their touches.
 -- Deleted leads and contacts do not identify anyone; excluded domains are flagged.
+--
+-- Incremental (macros/identity/incremental_identity.sql): a run recomputes only the affected
+-- emails and replaces their rows (delete+insert by email):
+--   * emails of the touches loaded after the newest `_loaded_at` stored (the newest load time
+--     of each email's touches). Touches are append-only, so an email's touch count, first and
+--     last touch are its stored ones combined with its new touches: the ~20 M touches are read
+--     through the watermark only, never aggregated again;
+--   * emails whose CRM rows changed: `_inputs_signature` (a signature of the email's leads and
+--     contacts) differs from the one now, or the email has no CRM row any more (an email
+--     changed: the old one; a delete; a merge). The pre-hook deletes the people left with no
+--     touch and no CRM row.
+{{ config(**people_resolved_config()) }}
+
 with
-
-leads as (
-
-    select
-        lead_id,
-        email,
-        email_domain,
-        converted_account_id,
-        created_at
-    from {{ ref('int_crm_leads_unioned') }}
-    where not is_deleted and email is not null
-
-),
-
-contacts as (
-
-    select
-        contact_id,
-        account_id,
-        email,
-        email_domain,
-        created_at
-    from {{ ref('int_crm_contacts_unioned') }}
-    where not is_deleted and email is not null
-
-),
 
 touches as (
 
     select
         email,
         email_domain,
-        activity_at
+        activity_at,
+        _loaded_at
     from {{ ref('stg_marketing_automation__activities') }}
     where email is not null
+    {%- if is_incremental() %}
+        and _loaded_at > (
+            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+        )
+    {%- endif %}
+
+),
+
+all_crm_rows as (
+
+    {{ people_resolved_crm_rows() }}
 
 ),
 
@@ -47,18 +46,154 @@ excluded_domains as (
 
 ),
 
-touch_summary as (
+new_touch_summary as (
 
-    -- One pass over the touches (the largest input) gives both the emails they add and
-    -- their counts: the domain is a function of the email, so grouping by both is by email.
+    -- One pass over the touches (the largest input; on an incremental run the new ones only)
+    -- gives both the emails they add and their counts: the domain is a function of the
+    -- email, so grouping by both is by email.
     select
         email,
         email_domain,
-        count(*) as touch_count,
+        cast(count(*) as {{ dbt.type_bigint() }}) as touch_count,
         min(activity_at) as first_touched_at,
-        max(activity_at) as last_touched_at
+        max(activity_at) as last_touched_at,
+        max(_loaded_at) as _loaded_at
     from touches
     group by email, email_domain
+
+),
+{%- if is_incremental() %}
+
+stored as (
+
+    select
+        email,
+        email_domain,
+        touch_count,
+        first_touched_at,
+        last_touched_at,
+        _inputs_signature,
+        _loaded_at
+    from {{ this }}
+
+),
+
+all_crm_signatures as (
+
+    {{ people_resolved_crm_signatures('all_crm_rows') }}
+
+),
+
+affected_emails as (
+
+    select email from new_touch_summary
+    union
+    select email from (
+        select
+            email,
+            inputs_signature
+        from all_crm_signatures
+        except
+        select
+            email,
+            _inputs_signature
+        from stored
+        where _inputs_signature is not null
+    ) as changed
+    union
+    select email from (
+        select email from stored
+        where _inputs_signature is not null
+        except
+        select email from all_crm_signatures
+    ) as gone
+
+),
+
+touch_summary as (
+
+    -- the affected emails' stored counts combined with their new touches
+    select
+        email,
+        email_domain,
+        cast(sum(touch_count) as {{ dbt.type_bigint() }}) as touch_count,
+        min(first_touched_at) as first_touched_at,
+        max(last_touched_at) as last_touched_at,
+        max(_loaded_at) as _loaded_at
+    from (
+        select
+            email,
+            email_domain,
+            touch_count,
+            first_touched_at,
+            last_touched_at,
+            _loaded_at
+        from stored
+        where touch_count > 0 and email in (select email from affected_emails)
+        union all
+        select
+            email,
+            email_domain,
+            touch_count,
+            first_touched_at,
+            last_touched_at,
+            _loaded_at
+        from new_touch_summary
+    ) as counts
+    group by email, email_domain
+
+),
+
+crm_rows as (
+
+    select * from all_crm_rows
+    where email in (select email from affected_emails)
+
+),
+{%- else %}
+
+touch_summary as (
+
+    select * from new_touch_summary
+
+),
+
+crm_rows as (
+
+    select * from all_crm_rows
+
+),
+{%- endif %}
+
+crm_signatures as (
+
+    {{ people_resolved_crm_signatures('crm_rows') }}
+
+),
+
+leads as (
+
+    select
+        record_id as lead_id,
+        email,
+        email_domain,
+        account_id as converted_account_id,
+        created_at
+    from crm_rows
+    where record_type = 'lead'
+
+),
+
+contacts as (
+
+    select
+        record_id as contact_id,
+        account_id,
+        email,
+        email_domain,
+        created_at
+    from crm_rows
+    where record_type = 'contact'
 
 ),
 
@@ -119,7 +254,10 @@ final as (
         coalesce(touch_summary.touch_count, 0) as touch_count,
         excluded_domains.email_domain is not null as is_excluded,
         touch_summary.first_touched_at,
-        touch_summary.last_touched_at
+        touch_summary.last_touched_at,
+        -- what the row was built from: its email's CRM rows (null: none) and newest touch load
+        crm_signatures.inputs_signature as _inputs_signature,
+        touch_summary._loaded_at
     from emails
     left join ranked_leads
         on emails.email = ranked_leads.email and ranked_leads.lead_rank = 1
@@ -127,6 +265,8 @@ final as (
         on emails.email = ranked_contacts.email and ranked_contacts.contact_rank = 1
     left join touch_summary
         on emails.email = touch_summary.email
+    left join crm_signatures
+        on emails.email = crm_signatures.email
     left join excluded_domains
         on emails.email_domain = excluded_domains.email_domain
 

@@ -3,26 +3,115 @@
 -- W-shaped attribution. Touches count when they fall in the lookback window before the
 -- opportunity was created (var attribution_lookback_days). An opportunity with no such touch
 -- gets one `unattributed` row per model, so credited amounts always add up to the pipeline.
+--
+-- Incremental (macros/identity/incremental_identity.sql): a run recomputes only the affected
+-- opportunities and replaces their rows (delete+insert by opportunity). An opportunity's rows
+-- depend on its funnel row, its amount, and its lead's touches, which are the touches of the
+-- lead's email when the lead is reportable (int_touches_resolved; touches never change). So
+-- an opportunity is affected when
+--   * `_inputs_signature` (of its funnel row, amount, and its lead's email and reportability)
+--     differs from the one now: a new opportunity, a changed amount, stage or date, a lead
+--     whose email changed or that was excluded; or
+--   * its lead has a touch loaded after `_loaded_at` (the newest touch load int_touches_resolved
+--     held when the rows were built; the newest stored is the watermark).
+-- The pre-hook deletes the opportunities no longer credited. Nothing depends on the day.
+{{ config(**attribution_config()) }}
+
 with
+
+opportunity_inputs as (
+
+    {{ attribution_opportunities() }}
+
+),
+
+signatures as (
+
+    select
+        opportunity_id,
+        {{ row_set_signature([
+            'lead_id',
+            'lead_created_at',
+            'opportunity_created_at',
+            'is_won',
+            'amount_reporting',
+            'lead_email',
+            'is_lead_reportable',
+        ]) }} as inputs_signature
+    from opportunity_inputs
+    group by opportunity_id
+
+),
+
+watermark as (
+
+    select max(_loaded_at) as loaded_at from {{ ref('int_touches_resolved') }}
+
+),
+{%- if is_incremental() %}
+
+new_touch_leads as (
+
+    select distinct lead_id
+    from {{ ref('int_touches_resolved') }}
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+    )
+
+),
+
+affected_opportunities as (
+
+    select opportunity_id from (
+        select
+            opportunity_id,
+            inputs_signature
+        from signatures
+        except
+        -- each opportunity has one first_touch row (credited or unattributed)
+        select
+            opportunity_id,
+            _inputs_signature
+        from {{ this }}
+        where attribution_model = 'first_touch'
+    ) as changed
+    union
+    select opportunity_inputs.opportunity_id
+    from opportunity_inputs
+    inner join new_touch_leads
+        on opportunity_inputs.lead_id = new_touch_leads.lead_id
+
+),
+{%- endif %}
 
 opportunities as (
 
     select
-        funnel.opportunity_id,
-        funnel.lead_id,
-        funnel.created_at as lead_created_at,
-        funnel.opportunity_created_at,
-        funnel.is_won,
-        opportunities.amount_reporting
-    from {{ ref('fct_lead_funnel') }} as funnel
-    inner join {{ ref('fct_opportunities') }} as opportunities
-        on funnel.opportunity_id = opportunities.opportunity_id
+        opportunity_id,
+        lead_id,
+        lead_created_at,
+        opportunity_created_at,
+        is_won,
+        amount_reporting
+    from opportunity_inputs
+    {%- if is_incremental() %}
+    where opportunity_id in (select opportunity_id from affected_opportunities)
+    {%- endif %}
 
 ),
 
 touches as (
 
-    select * from {{ ref('int_touches_resolved') }}
+    select
+        touch_id,
+        lead_id,
+        campaign_id,
+        channel,
+        touched_at
+    from {{ ref('int_touches_resolved') }}
+    {%- if is_incremental() %}
+    where lead_id in (select lead_id from opportunities)
+    {%- endif %}
 
 ),
 
@@ -205,10 +294,16 @@ final as (
         ) as won_amount_credited,
         opportunities.is_won,
         all_credits.touched_at,
-        opportunities.opportunity_created_at
+        opportunities.opportunity_created_at,
+        -- what the rows were built from (see the header)
+        signatures.inputs_signature as _inputs_signature,
+        cast(watermark.loaded_at as timestamp) as _loaded_at
     from all_credits
     inner join opportunities
         on all_credits.opportunity_id = opportunities.opportunity_id
+    inner join signatures
+        on all_credits.opportunity_id = signatures.opportunity_id
+    cross join watermark
 
 )
 

@@ -1,0 +1,217 @@
+{#-
+    Identity resolution keyed on what changed (docs/SERVING.md, "Daily increments"). The
+    resolved people (by email) and the touches tied to leads (by the touch's email) are
+    incremental on DuckDB; a run recomputes only the affected emails, with the rows a rebuild
+    gives. Two inputs decide an email's rows:
+
+    * its touches: append-only (stg_marketing_automation__activities never updates or removes
+      a touch; a removal of raw rows rebuilds every incremental model, revops/incremental.py),
+      so the touches loaded after the newest `_loaded_at` stored are the only new ones;
+    * its CRM rows (leads, contacts): small, and any of them may change. Each stored row keeps
+      a signature of the CRM rows its email's rows were built from (`row_set_signature`,
+      macros/billing/affected_keys.sql); an email whose signature now differs, or that lost all
+      of its CRM rows, is affected, whatever the cause (a new lead, a changed or removed email,
+      the old email included, a delete, a merge, a conversion, a new created date).
+
+    Mappings and settings (excluded_email_domains, utm_medium_channels) are not compared here:
+    a change of them rebuilds every incremental model (revops/incremental.py). Spark builds
+    both models as tables (`latest_version_materialization`).
+-#}
+
+
+{#- int_people_resolved: the config (delete+insert by email: the model reads the stored touch
+    counts of the emails it recomputes, so they are replaced after it ran, not deleted before). -#}
+{% macro people_resolved_config() %}
+    {{ return({
+        'materialized': latest_version_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'email',
+        'on_schema_change': 'fail',
+        'pre_hook': ["{{ revops.people_resolved_pre_hook() }}"],
+    }) }}
+{% endmacro %}
+
+
+{#- int_people_resolved: the CRM rows that identify a person (not deleted, with an email). -#}
+{% macro people_resolved_crm_rows() -%}
+    select
+        'lead' as record_type,
+        lead_id as record_id,
+        converted_account_id as account_id,
+        email,
+        email_domain,
+        created_at
+    from {{ ref('int_crm_leads_unioned') }}
+    where not is_deleted and email is not null
+    union all
+    select
+        'contact' as record_type,
+        contact_id as record_id,
+        account_id,
+        email,
+        email_domain,
+        created_at
+    from {{ ref('int_crm_contacts_unioned') }}
+    where not is_deleted and email is not null
+{%- endmacro %}
+
+
+{#- int_people_resolved: per email with CRM rows, a signature of every CRM row of it (`rows`:
+    a relation or subquery with the columns of people_resolved_crm_rows). -#}
+{% macro people_resolved_crm_signatures(rows) -%}
+    select
+        email,
+        {{ revops.row_set_signature([
+            'record_type', 'record_id', 'account_id', 'email_domain', 'created_at',
+        ]) }} as inputs_signature
+    from {{ rows }}
+    group by email
+{%- endmacro %}
+
+
+{#- int_people_resolved's pre-hook: delete the people that no longer exist (no touch, and no
+    CRM row now). Every other stored email keeps its row until the model replaces it. -#}
+{% macro people_resolved_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where
+        touch_count = 0
+        and email not in (
+            select crm_rows.email
+            from ({{ revops.people_resolved_crm_rows() }}) as crm_rows
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_touches_resolved: the reportable leads a touch is tied to, by email. -#}
+{% macro touches_resolved_leads() -%}
+    select
+        lead_id,
+        email
+    from {{ ref('int_leads_staged') }}
+    where is_reportable and email is not null
+{%- endmacro %}
+
+
+{#- int_touches_resolved: per email with a reportable lead, a signature of its set of leads. -#}
+{% macro touches_resolved_lead_signatures() -%}
+    select
+        email,
+        {{ revops.row_set_signature(['lead_id']) }} as leads_signature
+    from ({{ revops.touches_resolved_leads() }}) as leads
+    group by email
+{%- endmacro %}
+
+
+{#- int_touches_resolved: the stored rows that carry their email's lead-set signature, the
+    anchors: the rows of the email's first touch (int_people_resolved.first_touched_at), about
+    one per email, so that comparing signatures reads a small part of the table. -#}
+{% macro touches_resolved_anchors() -%}
+    select
+        email,
+        touched_at,
+        _leads_signature
+    from {{ this }}
+    where _leads_signature is not null
+{%- endmacro %}
+
+
+{#- int_touches_resolved, on an incremental run: the emails to tie again, every touch of them:
+    * their set of reportable leads changed (a lead added or removed, an email changed,
+      `is_reportable` flipped), among the emails with touches (int_people_resolved counts them);
+    * they are stored but have no reportable lead any more;
+    * a touch loaded after the watermark happened before their anchors (a late touch that
+      becomes the first one): the anchors move, as in a rebuild. -#}
+{% macro touches_resolved_affected_emails() -%}
+    select email from (
+        select lead_sets.email, lead_sets.leads_signature
+        from ({{ revops.touches_resolved_lead_signatures() }}) as lead_sets
+        inner join {{ ref('int_people_resolved') }} as people
+            on lead_sets.email = people.email
+        where people.touch_count > 0
+        except
+        select email, _leads_signature from ({{ revops.touches_resolved_anchors() }}) as anchors
+    ) as changed
+    union
+    select email from (
+        select email from ({{ revops.touches_resolved_anchors() }}) as anchors
+        except
+        select email from ({{ revops.touches_resolved_lead_signatures() }}) as lead_sets
+    ) as gone
+    union
+    select new_touches.email
+    from {{ ref('stg_marketing_automation__activities') }} as new_touches
+    inner join (
+        select
+            email,
+            min(touched_at) as anchored_at
+        from ({{ revops.touches_resolved_anchors() }}) as anchors
+        group by email
+    ) as anchors
+        on new_touches.email = anchors.email
+    where
+        new_touches._loaded_at > (
+            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+        )
+        and new_touches.activity_at is not null
+        and (anchors.anchored_at is null or new_touches.activity_at < anchors.anchored_at)
+{%- endmacro %}
+
+
+{#- int_touches_resolved's pre-hook: delete the rows of the affected emails (the model then
+    appends every touch of them; see touches_resolved_affected_emails). -#}
+{% macro touches_resolved_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where email in ({{ revops.touches_resolved_affected_emails() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- fct_attribution: the config (delete+insert by opportunity: the model reads the stored
+    signatures and watermark of the table as it was; the pre-hook removes opportunities that
+    are gone). -#}
+{% macro attribution_config() %}
+    {{ return({
+        'materialized': latest_version_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'opportunity_id',
+        'on_schema_change': 'fail',
+        'pre_hook': ["{{ revops.attribution_pre_hook() }}"],
+    }) }}
+{% endmacro %}
+
+
+{#- fct_attribution: the opportunities credited (converted from a lead) and what their rows
+    are built from besides the touches: the funnel row, the amount, and the lead's email and
+    reportability (which decide the lead's touches in int_touches_resolved). -#}
+{% macro attribution_opportunities() -%}
+    select
+        funnel.opportunity_id,
+        funnel.lead_id,
+        funnel.created_at as lead_created_at,
+        funnel.opportunity_created_at,
+        funnel.is_won,
+        opportunities.amount_reporting,
+        leads.email as lead_email,
+        leads.is_reportable as is_lead_reportable
+    from {{ ref('fct_lead_funnel') }} as funnel
+    inner join {{ ref('fct_opportunities') }} as opportunities
+        on funnel.opportunity_id = opportunities.opportunity_id
+    left join {{ ref('int_leads_staged') }} as leads
+        on funnel.lead_id = leads.lead_id
+{%- endmacro %}
+
+
+{#- fct_attribution's pre-hook: delete the opportunities no longer credited (the model
+    replaces the rows of every other affected one). -#}
+{% macro attribution_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where opportunity_id not in (
+        select current_opportunities.opportunity_id
+        from ({{ revops.attribution_opportunities() }}) as current_opportunities
+    )
+    {%- endif -%}
+{%- endmacro %}
