@@ -31,6 +31,18 @@
 {% endmacro %}
 
 
+{#- Condition of a model's input CTE, `where {{ among_affected_leads('lead_id') }}`: on an
+    incremental run, the rows of the leads in the model's CTE `affected_leads`; on a rebuild,
+    `true`. -#}
+{% macro among_affected_leads(column) -%}
+    {%- if is_incremental() -%}
+        {{ column }} in (select affected_leads.lead_id from affected_leads)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- A signature of one row's `columns` (a 64-bit hash; null only if the row is absent). -#}
 {% macro funnel_row_signature(columns) -%}
     {{ return(adapter.dispatch('funnel_row_signature', 'revops')(columns)) }}

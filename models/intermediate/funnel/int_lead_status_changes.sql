@@ -27,16 +27,14 @@ affected_leads as (
 leads as (
 
     select
-        lead_id,
-        crm_source,
-        lead_status,
-        created_at,
+        current_leads.lead_id,
+        current_leads.crm_source,
+        current_leads.lead_status,
+        current_leads.created_at,
         {{ lead_status_changes_lead_signature('current_leads') }} as lead_signature,
-        _loaded_at
+        current_leads._loaded_at
     from {{ ref('int_crm_leads_unioned') }} as current_leads
-    {%- if is_incremental() %}
-    where current_leads.lead_id in (select affected_leads.lead_id from affected_leads)
-    {%- endif %}
+    where {{ among_affected_leads('current_leads.lead_id') }}
 
 ),
 
@@ -53,9 +51,7 @@ status_history as (
     from {{ ref('int_crm_lead_history_unioned') }}
     where
         field_name = 'Status'
-        {%- if is_incremental() %}
-        and lead_id in (select affected_leads.lead_id from affected_leads)
-        {%- endif %}
+        and {{ among_affected_leads('lead_id') }}
 
 ),
 

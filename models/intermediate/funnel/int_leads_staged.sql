@@ -39,9 +39,7 @@ leads as (
         created_at,
         _loaded_at
     from {{ ref('int_crm_leads_unioned') }}
-    {%- if is_incremental() %}
-    where lead_id in (select affected_leads.lead_id from affected_leads)
-    {%- endif %}
+    where {{ among_affected_leads('lead_id') }}
 
 ),
 
@@ -54,9 +52,7 @@ status_changes as (
         entered_at,
         _rows_signature
     from {{ ref('int_lead_status_changes') }}
-    {%- if is_incremental() %}
-    where lead_id in (select affected_leads.lead_id from affected_leads)
-    {%- endif %}
+    where {{ among_affected_leads('lead_id') }}
 
 ),
 
