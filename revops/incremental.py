@@ -4,7 +4,10 @@ An incremental model only processes raw rows loaded since its last run, so two t
 silently leave it different from a rebuild:
 
 * **its logic changed**: an edit of its SQL, of a macro it calls (`normalize_email`, ...),
-  of its config, or of a seed it reads (`currency_exponents`) would apply to new rows only;
+  of its config, of a model, macro or seed upstream of it (through views and tables, up to
+  the next incremental model: `segment_bands` read through `stg_settings__segment_bands`),
+  of an org setting it reads (`setting('reporting_currency')`), or of the org's override rows
+  of a mapping it reads (`raw.settings__<seed>`) would apply to new rows only;
 * **raw rows it was built from were removed** (`forget_file`, before a corrected file is
   loaded again).
 
@@ -20,11 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from revops import settings as org_settings
 from revops.ingest.warehouse import REMOVALS_TABLE, connect
+
+# The dbt source of the org's mapping override rows (`raw.settings__<seed>`)
+MAPPING_SOURCE = "settings"
 
 STATE_TABLE = "main._revops_incremental_models"
 STATE_DDL = f"""
@@ -65,27 +74,134 @@ def _macro_closure(names: Iterable[str], macros: Mapping[str, Any]) -> set[str]:
     return seen
 
 
-def model_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """Per incremental model (by name), a hash of what decides its rows: its SQL and config,
-    every macro it calls (transitively), and the checksums of the nodes it reads."""
+def _is_incremental(node: Mapping[str, Any]) -> bool:
+    return (
+        node.get("resource_type") == "model"
+        and node.get("config", {}).get("materialized") == "incremental"
+    )
+
+
+def _upstream(uid: str, nodes: Mapping[str, Any]) -> set[str]:
+    """Every node and source `uid` reads, transitively through the models that are not
+    incremental (views, tables, ephemeral models): an upstream incremental model stops the walk,
+    since its own fingerprint covers what lies behind it."""
+    seen: set[str] = set()
+    todo = list(nodes[uid]["depends_on"].get("nodes", []))
+    while todo:
+        upstream = todo.pop()
+        if upstream in seen:
+            continue
+        seen.add(upstream)
+        node = nodes.get(upstream)
+        if node is not None and node["resource_type"] == "model" and not _is_incremental(node):
+            todo.extend(node.get("depends_on", {}).get("nodes", []))
+    return seen
+
+
+def _mentions(name: str, texts: Iterable[str]) -> bool:
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+    return any(pattern.search(text) for text in texts)
+
+
+def model_fingerprints(
+    manifest: Mapping[str, Any],
+    settings: Mapping[str, str] | None = None,
+    mapping_rows: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Per incremental model (by name), a hash of what decides its rows: its SQL and config;
+    every node it reads, transitively through models that are not incremental (their SQL and
+    config checksums, the seeds' contents), and every macro these models call (transitively,
+    adapter implementations included); the values of the org settings (`settings`: setting ->
+    value, see `dbt_setting_values`) named in any of that code; and, per mapping override
+    source (`source('settings', <seed>)`) among the nodes read, the digest of its rows
+    (`mapping_rows`: seed -> digest, see `mapping_override_digests`)."""
     nodes, macros = manifest["nodes"], manifest.get("macros", {})
+    sources = manifest.get("sources", {})
     out = {}
-    for node in nodes.values():
-        if node["resource_type"] != "model":
+    for uid, node in nodes.items():
+        if not _is_incremental(node):
             continue
-        if node.get("config", {}).get("materialized") != "incremental":
-            continue
+        upstream = _upstream(uid, nodes)
+        models = [node] + [
+            nodes[u]
+            for u in sorted(upstream)
+            if u in nodes and nodes[u]["resource_type"] == "model"
+        ]
+        called = _macro_closure(
+            [m for model in models for m in model["depends_on"].get("macros", [])], macros
+        )
         digest = hashlib.sha256()
         digest.update(node["raw_code"].encode())
         digest.update(json.dumps(node["config"], sort_keys=True, default=str).encode())
-        for name in sorted(_macro_closure(node["depends_on"].get("macros", []), macros)):
+        for name in sorted(called):
             digest.update(f"\nmacro {name}\n{macros[name].get('macro_sql', '')}".encode())
-        for uid in sorted(node["depends_on"].get("nodes", [])):
-            upstream = nodes.get(uid)
-            if upstream is not None:
-                digest.update(f"\nnode {uid} {upstream['checksum']['checksum']}".encode())
+        for upstream_uid in sorted(upstream):
+            upstream_node = nodes.get(upstream_uid)
+            if upstream_node is not None:
+                checksum = upstream_node["checksum"]["checksum"]
+                digest.update(f"\nnode {upstream_uid} {checksum}".encode())
+            source = sources.get(upstream_uid)
+            if source is not None and source.get("source_name") == MAPPING_SOURCE:
+                rows = (mapping_rows or {}).get(source["name"], "no rows")
+                digest.update(f"\nmapping {source['name']} {rows}".encode())
+        texts = [model["raw_code"] for model in models]
+        texts += [macros[name].get("macro_sql", "") for name in called]
+        for name in sorted(settings or {}):
+            if _mentions(name, texts):
+                digest.update(f"\nsetting {name}={settings[name]}".encode())
         out[node["name"]] = digest.hexdigest()
     return out
+
+
+def dbt_setting_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The value each org setting has for dbt (the macro `setting()`): `REVOPS_<NAME>` when set
+    and not empty, else its default in dbt_project.yml `vars:`. Pass the environment dbt will
+    run with: the settings file exported (`revops.settings.settings_env`) over the process's."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name, default in org_settings.dbt_settings().items():
+        value = environ.get(org_settings.env_name(name)) or ""
+        values[name] = value if value.strip() else json.dumps(default, default=str)
+    return values
+
+
+def _rows_digest(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    lines = sorted(json.dumps(list(row), default=str) for row in rows)
+    return hashlib.sha256(
+        (json.dumps(list(columns)) + "\n" + "\n".join(lines)).encode()
+    ).hexdigest()
+
+
+def mapping_override_digests(warehouse: Path) -> dict[str, str]:
+    """Per mapping seed, a digest of the org's override rows in `raw.settings__<seed>` (what
+    `stg_settings__<seed>` merges with the seed), independent of row order. A table not
+    written yet (or no warehouse yet) has the digest of no rows: dbt then reads the seed as
+    it is, as with an empty table."""
+    seeds = org_settings.mapping_seeds()
+    out = {seed.name: _rows_digest(seed.columns, []) for seed in seeds}
+    if not Path(warehouse).exists():
+        return out
+    con = connect(Path(warehouse))
+    try:
+        for seed in seeds:
+            if _table_exists(con, f"{org_settings.MAPPING_SCHEMA}.{seed.table}"):
+                result = con.execute(f'select * from {org_settings.MAPPING_SCHEMA}."{seed.table}"')
+                columns = [column[0] for column in result.description]
+                out[seed.name] = _rows_digest(columns, result.fetchall())
+    finally:
+        con.close()
+    return out
+
+
+def current_fingerprints(
+    manifest: Mapping[str, Any], warehouse: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The fingerprints of this build: `model_fingerprints` with the settings dbt will see
+    (`environ`: the process's environment with the settings file exported over it) and the
+    override rows now in the warehouse."""
+    return model_fingerprints(
+        manifest, dbt_setting_values(environ), mapping_override_digests(warehouse)
+    )
 
 
 def _table_exists(con, qualified: str) -> bool:

@@ -145,12 +145,17 @@ def revops_dbt_models(
     path = warehouse.resolve()
     fingerprints: dict[str, str] = {}
     full_refresh = config.full_refresh
+    # The settings file's values as REVOPS_* variables (the environment's own win), which the
+    # dbt macro `setting()` reads.
+    exported = org_settings_lib.settings_env(settings_file.load())
     if dbt_target() == "duckdb":
-        # Incremental models whose logic changed, or whose raw rows were removed, are rebuilt
-        # from the raw tables: otherwise the change would reach new rows only
-        # (revops/incremental.py).
-        fingerprints = incremental.model_fingerprints(
-            json.loads(Path(dbt_project.manifest_path).read_text())
+        # Incremental models whose logic changed (their code, upstream seeds, the settings and
+        # mapping override rows they read), or whose raw rows were removed, are rebuilt from the
+        # raw tables: otherwise the change would reach new rows only (revops/incremental.py).
+        fingerprints = incremental.current_fingerprints(
+            json.loads(Path(dbt_project.manifest_path).read_text()),
+            path,
+            {**os.environ, **exported},
         )
         reasons = incremental.rebuild_reasons(path, fingerprints)
         if reasons and not full_refresh:
@@ -166,11 +171,8 @@ def revops_dbt_models(
         from revops.ingest.parquet import export_raw_parquet
 
         out = raw_parquet_root()
-        exported = export_raw_parquet(path, out)
-        context.log.info(f"raw layer exported for Spark: {len(exported)} tables -> {out}")
-    # The settings file's values as REVOPS_* variables (the environment's own win), which the
-    # dbt macro `setting()` reads.
-    exported = org_settings_lib.settings_env(settings_file.load())
+        tables = export_raw_parquet(path, out)
+        context.log.info(f"raw layer exported for Spark: {len(tables)} tables -> {out}")
     try:
         with warehouse_env(path), environment(exported):
             yield from dbt.cli(args, context=context, target_path=target).stream()
