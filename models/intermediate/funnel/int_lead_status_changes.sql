@@ -3,16 +3,38 @@
 -- LeadStatus export says IsConverted, else the mapping seed lead_status_stages, else none
 -- (rank 0; the status is reported by a warning test). A status maps through the seed rows and
 -- the export of the lead's own CRM (`source_system` = the lead's crm_source).
+-- Incremental by lead (macros/funnel/affected_leads.sql): a run recomputes the leads with
+-- Status history rows loaded since its last run (watermark `_loaded_at` of the change rows)
+-- and the leads whose CRM row is new or changed (`_lead_signature` on the initial row); it
+-- deletes the initial row of a lead gone from the CRM, and recomputes every lead when the
+-- LeadStatus export changed (`_statuses_signature`) or history it had seen was rewritten.
+-- `_rows_signature` (initial row) signs all of a lead's rows for int_leads_staged.
+{{ config(**affected_leads_config([
+    "{{ revops.lead_status_changes_pre_hook() }}",
+])) }}
+
 with
+
+{%- if is_incremental() %}
+
+affected_leads as (
+
+    {{ lead_status_changes_affected_leads() }}
+
+),
+{%- endif %}
 
 leads as (
 
     select
-        lead_id,
-        crm_source,
-        lead_status,
-        created_at
-    from {{ ref('int_crm_leads_unioned') }}
+        current_leads.lead_id,
+        current_leads.crm_source,
+        current_leads.lead_status,
+        current_leads.created_at,
+        {{ lead_status_changes_lead_signature('current_leads') }} as lead_signature,
+        current_leads._loaded_at
+    from {{ ref('int_crm_leads_unioned') }} as current_leads
+    where {{ among_affected_leads('current_leads.lead_id') }}
 
 ),
 
@@ -24,9 +46,12 @@ status_history as (
         crm_source,
         old_value,
         new_value,
-        changed_at
+        changed_at,
+        _loaded_at
     from {{ ref('int_crm_lead_history_unioned') }}
-    where field_name = 'Status'
+    where
+        field_name = 'Status'
+        and {{ among_affected_leads('lead_id') }}
 
 ),
 
@@ -81,7 +106,9 @@ initial_statuses as (
         leads.crm_source,
         coalesce(first_changes.initial_status, leads.lead_status) as lead_status,
         leads.created_at as entered_at,
-        true as is_initial_status
+        true as is_initial_status,
+        leads.lead_signature,
+        leads._loaded_at
     from leads
     left join first_changes
         on leads.lead_id = first_changes.lead_id
@@ -95,7 +122,9 @@ changes as (
         crm_source,
         new_value as lead_status,
         changed_at as entered_at,
-        false as is_initial_status
+        false as is_initial_status,
+        null as lead_signature,
+        _loaded_at
     from status_history
 
 ),
@@ -108,7 +137,7 @@ unioned as (
 
 ),
 
-final as (
+mapped as (
 
     select
         unioned.lead_id,
@@ -131,7 +160,9 @@ final as (
         stage_map.lead_status is not null
         or coalesce(exported_statuses.is_converted, false) as is_status_mapped,
         unioned.is_initial_status,
-        unioned.entered_at
+        unioned.entered_at,
+        unioned.lead_signature,
+        unioned._loaded_at
     from unioned
     left join stage_map
         on
@@ -141,6 +172,46 @@ final as (
         on
             unioned.lead_status = exported_statuses.lead_status
             and unioned.crm_source = exported_statuses.crm_source
+
+),
+
+row_signatures as (
+
+    select
+        lead_id,
+        {{ row_set_signature([
+            'lead_status',
+            'funnel_stage',
+            'funnel_stage_rank',
+            'is_status_mapped',
+            'is_initial_status',
+            'entered_at',
+        ]) }} as rows_signature
+    from mapped
+    group by lead_id
+
+),
+
+final as (
+
+    select
+        mapped.lead_id,
+        mapped.lead_status,
+        mapped.funnel_stage,
+        mapped.funnel_stage_rank,
+        mapped.is_status_mapped,
+        mapped.is_initial_status,
+        mapped.entered_at,
+        -- bookkeeping of the incremental runs (on the initial row: the lead's row signature
+        -- and the signature of all its rows here)
+        mapped.lead_signature as _lead_signature,
+        case when mapped.is_initial_status then row_signatures.rows_signature end
+            as _rows_signature,
+        {{ lead_statuses_signature() }} as _statuses_signature,
+        mapped._loaded_at
+    from mapped
+    inner join row_signatures
+        on mapped.lead_id = row_signatures.lead_id
 
 )
 

@@ -2,12 +2,29 @@
 -- channel, and whether it is excluded (deleted, or a test / internal address).
 -- A lead that skips a stage reaches the skipped stages at the later time; a lead that falls
 -- back keeps the first time it reached a stage.
+-- Incremental by lead (macros/funnel/affected_leads.sql): a run recomputes the leads whose
+-- `_inputs_signature` (their CRM row and the signature of their int_lead_status_changes rows)
+-- is not the stored one, and deletes the leads gone from the CRM.
+{{ config(**affected_leads_config([
+    "{{ revops.leads_staged_pre_hook() }}",
+])) }}
+
 with
+
+{%- if is_incremental() %}
+
+affected_leads as (
+
+    {{ leads_staged_affected_leads() }}
+
+),
+{%- endif %}
 
 leads as (
 
     select
         lead_id,
+        crm_source,
         owner_id,
         owner_type,
         converted_opportunity_id,
@@ -19,8 +36,10 @@ leads as (
         country,
         number_of_employees,
         is_deleted,
-        created_at
+        created_at,
+        _loaded_at
     from {{ ref('int_crm_leads_unioned') }}
+    where {{ among_affected_leads('lead_id') }}
 
 ),
 
@@ -29,8 +48,21 @@ status_changes as (
     select
         lead_id,
         funnel_stage_rank,
-        entered_at
+        is_initial_status,
+        entered_at,
+        _rows_signature
     from {{ ref('int_lead_status_changes') }}
+    where {{ among_affected_leads('lead_id') }}
+
+),
+
+status_signatures as (
+
+    select
+        lead_id,
+        _rows_signature
+    from status_changes
+    where is_initial_status
 
 ),
 
@@ -93,10 +125,15 @@ final as (
         coalesce(channels.channel, 'other') as channel,
         coalesce(segment_bands.segment, 'Unknown') as segment,
         excluded_domains.email_domain is not null as is_excluded_address,
-        not leads.is_deleted and excluded_domains.email_domain is null as is_reportable
+        not leads.is_deleted and excluded_domains.email_domain is null as is_reportable,
+        -- bookkeeping of the incremental runs
+        {{ leads_staged_signature('leads', 'status_signatures') }} as _inputs_signature,
+        leads._loaded_at
     from leads
     left join stage_times
         on leads.lead_id = stage_times.lead_id
+    left join status_signatures
+        on leads.lead_id = status_signatures.lead_id
     left join segment_bands
         on
             leads.number_of_employees >= segment_bands.min_employees

@@ -2,6 +2,8 @@
 -- time since the previous stage it reached. Same leads and stage times as fct_lead_funnel.
 -- Segment: the lead's for the lead, MQL and SQL stages, the account's from conversion on
 -- (opportunity, won: fct_lead_funnel.segment_of_record).
+-- The previous stage a lead reached is the latest earlier stage present in its row (stages
+-- come in a fixed order), so no window over the leads is needed.
 with
 
 funnel as (
@@ -29,7 +31,8 @@ stages as (
         channel,
         'lead' as funnel_stage,
         1 as stage_order,
-        created_at as reached_at
+        created_at as reached_at,
+        cast(null as {{ dbt.type_timestamp() }}) as previous_stage_at
     from funnel
     union all
     select
@@ -38,7 +41,8 @@ stages as (
         channel,
         'mql' as funnel_stage,
         2 as stage_order,
-        mql_at as reached_at
+        mql_at as reached_at,
+        created_at as previous_stage_at
     from funnel
     where mql_at is not null
     union all
@@ -48,7 +52,8 @@ stages as (
         channel,
         'sql' as funnel_stage,
         3 as stage_order,
-        sql_at as reached_at
+        sql_at as reached_at,
+        coalesce(mql_at, created_at) as previous_stage_at
     from funnel
     where sql_at is not null
     union all
@@ -58,7 +63,8 @@ stages as (
         channel,
         'opportunity' as funnel_stage,
         4 as stage_order,
-        opportunity_created_at as reached_at
+        opportunity_created_at as reached_at,
+        coalesce(sql_at, mql_at, created_at) as previous_stage_at
     from funnel
     where opportunity_created_at is not null
     union all
@@ -68,18 +74,10 @@ stages as (
         channel,
         'won' as funnel_stage,
         5 as stage_order,
-        closed_at as reached_at
+        closed_at as reached_at,
+        coalesce(opportunity_created_at, sql_at, mql_at, created_at) as previous_stage_at
     from funnel
     where is_won
-
-),
-
-sequenced as (
-
-    select
-        *,
-        lag(reached_at) over (partition by lead_id order by stage_order) as previous_stage_at
-    from stages
 
 ),
 
@@ -96,7 +94,7 @@ final as (
             as days_since_previous_stage,
         reached_at,
         previous_stage_at
-    from sequenced
+    from stages
 
 )
 
