@@ -334,12 +334,18 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "stg_marketing_automation__activities",
         "stg_stripe__invoice_line_items",
     } <= set(fingerprints)
-    # incremental staging, the point-in-time pipeline (incremental by as-of date) and the
-    # billing intermediates (by affected key: macros/billing/affected_keys.sql)
+    # incremental staging, the point-in-time pipeline (incremental by as-of date), and the
+    # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql),
+    # identity and attribution (macros/identity/), the lead funnel (macros/funnel/)
     assert {n for n in fingerprints if not n.startswith("stg_")} == {
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
         "int_mrr_customer_months",
+        "int_people_resolved",
+        "int_touches_resolved",
+        "fct_attribution",
+        "int_lead_status_changes",
+        "int_leads_staged",
     }
 
 
