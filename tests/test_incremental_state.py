@@ -319,11 +319,14 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "stg_stripe__invoice_line_items",
     } <= set(fingerprints)
     # incremental staging, the point-in-time pipeline (incremental by as-of date) and the
-    # billing intermediates (by affected key: macros/billing/affected_keys.sql)
+    # billing intermediates (by affected key: macros/billing/affected_keys.sql) and the funnel
+    # intermediates (by affected lead: macros/funnel/affected_leads.sql)
     assert {n for n in fingerprints if not n.startswith("stg_")} == {
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
         "int_mrr_customer_months",
+        "int_lead_status_changes",
+        "int_leads_staged",
     }
 
 
