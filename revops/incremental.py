@@ -98,6 +98,17 @@ def _upstream(uid: str, nodes: Mapping[str, Any]) -> set[str]:
     return seen
 
 
+def _content_checksum(node: Mapping[str, Any]) -> str:
+    """dbt's checksum of a node, which is its file's content except for a seed over 1 MiB:
+    dbt then checksums its path, so the content is hashed here."""
+    checksum = node["checksum"]
+    if checksum.get("name") == "path" and node.get("root_path"):
+        path = Path(node["root_path"]) / node["original_file_path"]
+        if path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+    return checksum["checksum"]
+
+
 def _mentions(name: str, texts: Iterable[str]) -> bool:
     pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
     return any(pattern.search(text) for text in texts)
@@ -138,7 +149,7 @@ def model_fingerprints(
         for upstream_uid in sorted(upstream):
             upstream_node = nodes.get(upstream_uid)
             if upstream_node is not None:
-                checksum = upstream_node["checksum"]["checksum"]
+                checksum = _content_checksum(upstream_node)
                 digest.update(f"\nnode {upstream_uid} {checksum}".encode())
             source = sources.get(upstream_uid)
             if source is not None and source.get("source_name") == MAPPING_SOURCE:

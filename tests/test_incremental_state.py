@@ -202,6 +202,22 @@ def test_an_upstream_incremental_model_stops_the_walk():
     assert after["stg_settings__codes"] != fingerprints["stg_settings__codes"]
 
 
+def test_a_large_seed_is_fingerprinted_by_its_content(tmp_path):
+    """dbt checksums a seed over 1 MiB by its path only: its content is hashed instead."""
+    (tmp_path / "seeds").mkdir()
+    seed = tmp_path / "seeds" / "codes.csv"
+    seed.write_text("code\na\n")
+    manifest = _manifest()
+    manifest["nodes"]["seed.p.codes"].update(
+        checksum={"name": "path", "checksum": "seeds/codes.csv"},
+        root_path=str(tmp_path),
+        original_file_path="seeds/codes.csv",
+    )
+    before = incremental.model_fingerprints(manifest)["stg_a"]
+    seed.write_text("code\nb\n")
+    assert incremental.model_fingerprints(manifest)["stg_a"] != before
+
+
 def test_setting_values_are_the_environment_over_the_project_defaults():
     values = incremental.dbt_setting_values({"REVOPS_ATTRIBUTION_LOOKBACK_DAYS": "30"})
     assert values["attribution_lookback_days"] == "30"
