@@ -61,11 +61,19 @@ create table if not exists {STATE_TABLE} (
 ROW_TESTS = {"not_null": "rows", "accepted_values": "rows", "cast_failures": "lineage"}
 KEY_TESTS = {"unique", "unique_combination"}
 DEFAULT_THRESHOLD = "!= 0"
-# The macros that narrow a test (macros/tests/test_scope.sql): part of every fingerprint.
+EMPTY_TABLE_MARK = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+# Part of every fingerprint: the macros that narrow a test (macros/tests/test_scope.sql), and
+# those every generic test runs through. dbt lists the latter in a test's `depends_on` only in
+# the manifest of a run that executed it, not in `dbt parse`'s: always adding them keeps the
+# fingerprint the same whichever manifest it is computed from.
 SCOPE_MACROS = (
     "macro.revops.test_scope",
     "macro.revops.scoped_loaded_at_filter",
     "macro.revops.default__get_where_subquery",
+    "macro.dbt.get_where_subquery",
+    "macro.dbt.get_limit_subquery_sql",
+    "macro.dbt.should_store_failures",
+    "macro.dbt.statement",
 )
 
 
@@ -163,7 +171,7 @@ def scopable_tests(manifest: Mapping[str, Any]) -> dict[str, ScopableTest]:
         digest.update(json.dumps(metadata, sort_keys=True, default=str).encode())
         digest.update(node.get("raw_code", "").encode())
         digest.update(json.dumps(node.get("config", {}), sort_keys=True, default=str).encode())
-        names = [*node["depends_on"].get("macros", []), *SCOPE_MACROS]
+        names = {*node["depends_on"].get("macros", []), *SCOPE_MACROS}
         for macro in sorted(incremental._macro_closure(names, macros)):
             digest.update(f"\nmacro {macro}\n{macros[macro].get('macro_sql', '')}".encode())
         digest.update(f"\nmodel {model_fingerprints[model['name']]}".encode())
@@ -253,9 +261,9 @@ def record(
                 marks[test.model] = con.execute(
                     f'select max(_loaded_at) from main."{test.model}"'
                 ).fetchone()[0]
-            if marks[test.model] is None:
-                continue  # an empty table: nothing was checked, the next build starts over
-            passed.append((uid, test, marks[test.model]))
+            # an empty table (a Salesforce-only org's HubSpot models): every row it will get
+            # is new
+            passed.append((uid, test, marks[test.model] or EMPTY_TABLE_MARK))
         for uid in forget:
             con.execute(f"delete from {STATE_TABLE} where test = ?", [uid])
         previous = {

@@ -85,6 +85,21 @@ def test_only_row_and_key_tests_of_incremental_staging_models_are_scoped():
     }
 
 
+def test_the_fingerprint_is_the_same_in_a_parse_and_a_run_manifest():
+    """`dbt parse` lists a generic test's own macro only; a run that executed the test adds
+    the macros every test runs through. The refresh plans from the one, a bench may record
+    from the other: both give the same fingerprint."""
+    manifest = _manifest()
+    before = test_scope.scopable_tests(manifest)
+    run = copy.deepcopy(manifest)
+    run["nodes"]["test.p.unique_a"]["depends_on"]["macros"] += [
+        "macro.dbt.get_where_subquery",
+        "macro.dbt.should_store_failures",
+        "macro.dbt.statement",
+    ]
+    assert test_scope.scopable_tests(run) == before
+
+
 def _record(warehouse: Path, marks: dict[str, tuple[str, dt.datetime]]) -> None:
     """Pretend builds recorded these tests (fingerprint, full check time), checked through
     2026-01-09."""
