@@ -247,3 +247,13 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
     # the full re-check reads every row: it catches the old bad row too
     full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
     assert full[unique] == "fail" and full[not_null] == "fail"
+
+
+def test_a_full_recheck_can_be_asked_for(dbt_manifest):
+    """`revops refresh --full-recheck` and the `full_recheck` run config of the dbt asset."""
+    from orchestration.defs.transform.assets import DbtBuildConfig
+    from revops.cli import build_parser
+
+    assert build_parser().parse_args(["refresh", "--full-recheck"]).full_recheck
+    assert not build_parser().parse_args(["refresh"]).full_recheck
+    assert DbtBuildConfig(full_recheck=True).full_recheck and not DbtBuildConfig().full_recheck
