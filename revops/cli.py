@@ -155,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild incremental models from scratch",
+        help="rebuild incremental models from scratch (every data test then checks every row)",
+    )
+    refresh.add_argument(
+        "--full-recheck",
+        action="store_true",
+        help="run every data test on every row (a daily increment checks the rows of the big "
+        "staging tables loaded since each test last passed; every row is checked again at "
+        "least every `test_full_recheck_days`, 7 by default; docs/SERVING.md)",
     )
     refresh.add_argument(
         "--strict",
@@ -512,6 +519,7 @@ def run_refresh(
     history_start: dt.date | None = None,
     strict: bool = False,
     force: bool = True,
+    full_recheck: bool = False,
     as_of: dt.date | None = None,
     verbose: bool = False,
     trigger: str = "revops refresh",
@@ -527,6 +535,7 @@ def run_refresh(
             serving,
             keep=keep,
             full_refresh=full_refresh,
+            full_recheck=full_recheck,
             history_start=history_start,
             strict=strict,
             as_of=as_of,
@@ -931,6 +940,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console,
                 keep=args.keep,
                 full_refresh=args.full_refresh,
+                full_recheck=args.full_recheck,
                 history_start=args.history_start,
                 strict=args.strict,
                 force=args.force,

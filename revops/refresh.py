@@ -298,6 +298,7 @@ def run_refresh(
     *,
     keep: int | None = None,
     full_refresh: bool = False,
+    full_recheck: bool = False,
     parse: bool = True,
     log_level: str | None = None,
     log_file: Path | None = None,
@@ -315,6 +316,7 @@ def run_refresh(
     raises `settings.SettingsError` before anything runs) and exported as REVOPS_* variables
     for the run; `history_start` sets the `history_start` setting over both, and `strict`
     turns the `strict` setting on (an open failed file then stops publishing).
+    `full_recheck` runs every data test on every row (revops/test_scope.py).
 
     `skip_if_unchanged`: when nothing changed since the served snapshot (revops/noop.py), say
     so and return a no-op result without building or publishing (`revops refresh` without
@@ -346,7 +348,7 @@ def run_refresh(
     with environment(env):
         keep_logs = runs.run_logs_kept()  # a bad value raises here, before the run
         reference = freshness.reference_date(landing, as_of)
-        if skip_if_unchanged and not full_refresh:
+        if skip_if_unchanged and not (full_refresh or full_recheck):
             from revops import noop
 
             verdict = noop.check(landing, warehouse, serving, reference, strict)
@@ -359,6 +361,8 @@ def run_refresh(
             noop_reason = "not checked: " + (
                 "--full-refresh"
                 if full_refresh
+                else "--full-recheck"
+                if full_recheck
                 else "a rebuild was asked for (--force, revops demo)"
             )
         if parse:
@@ -372,8 +376,10 @@ def run_refresh(
             "ops": {},
             "loggers": {"console": {"config": {"log_level": _log_level(verbose, log_level)}}},
         }
-        if full_refresh:
-            run_config["ops"]["revops_dbt_models"] = {"config": {"full_refresh": True}}
+        if full_refresh or full_recheck:
+            run_config["ops"]["revops_dbt_models"] = {
+                "config": {"full_refresh": full_refresh, "full_recheck": full_recheck}
+            }
         publish_config: dict[str, object] = {}
         if keep is not None:
             publish_config["keep"] = keep

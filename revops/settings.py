@@ -54,6 +54,8 @@ PYTHON_SETTINGS = {
     "alert_webhook_url": "REVOPS_ALERT_WEBHOOK_URL",
     "run_logs_kept": "REVOPS_RUN_LOGS_KEPT",
     "funnel_cohort_maturity_months": FUNNEL_MATURITY_ENV,
+    # how often every data test checks every row again (revops/test_scope.py)
+    "test_full_recheck_days": "REVOPS_TEST_FULL_RECHECK_DAYS",
 }
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})

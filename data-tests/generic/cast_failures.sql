@@ -18,11 +18,16 @@
 
     Use one instance for the columns that must never fail (keys, amounts, dates: severity
     error, the default) and another with `severity: warn` for descriptive ones.
+
+    Scoped on a daily increment (macros/tests/test_scope.sql, mode `lineage`): both sides keep
+    only the rows loaded since the last passing check. A row is matched on `_loaded_at` too, so
+    the filter on each side drops exactly the pairs the join would have made of older rows.
 -#}
 {% test cast_failures(model, columns) %}
 
 {%- set source_relation = revops.staging_source_relation(model) -%}
 {%- set lineage = ['_file_path', '_row_number', '_loaded_at'] -%}
+{%- set scope = revops.test_scope() -%}
 
 with
 
@@ -36,6 +41,9 @@ typed as (
         {{ typed_column }} as typed__{{ loop.index }}{{ "," if not loop.last }}
         {% endfor %}
     from {{ model }}
+    {%- if scope is not none %}
+    where {{ revops.scoped_loaded_at_filter(scope) }}
+    {%- endif %}
 
 ),
 
@@ -54,6 +62,9 @@ delivered as (
         {{ raw_value }} as delivered__{{ loop.index }}{{ "," if not loop.last }}
         {% endfor %}
     from {{ source_relation }}
+    {%- if scope is not none %}
+    where {{ revops.scoped_loaded_at_filter(scope) }}
+    {%- endif %}
 
 ),
 

@@ -24,7 +24,7 @@ from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
-from revops import checks, incremental, publish
+from revops import checks, incremental, publish, test_scope
 from revops import settings as org_settings_lib
 from revops.settings import environment
 
@@ -63,7 +63,10 @@ def raw_parquet_root() -> Path:
 class DbtBuildConfig(dg.Config):
     """Run options of the dbt build."""
 
-    full_refresh: bool = False  # rebuild incremental models from scratch
+    full_refresh: bool = False  # rebuild incremental models from scratch (re-checks every row)
+    # run every data test on every row; otherwise the tests of incremental staging models
+    # check the rows loaded since they last passed (revops/test_scope.py)
+    full_recheck: bool = False
 
 
 @contextlib.contextmanager
@@ -148,15 +151,13 @@ def revops_dbt_models(
     # The settings file's values as REVOPS_* variables (the environment's own win), which the
     # dbt macro `setting()` reads.
     exported = org_settings_lib.settings_env(settings_file.load())
+    scope: test_scope.ScopePlan | None = None
     if dbt_target() == "duckdb":
         # Incremental models whose logic changed (their code, upstream seeds, the settings and
         # mapping override rows they read), or whose raw rows were removed, are rebuilt from the
         # raw tables: otherwise the change would reach new rows only (revops/incremental.py).
-        fingerprints = incremental.current_fingerprints(
-            json.loads(Path(dbt_project.manifest_path).read_text()),
-            path,
-            {**os.environ, **exported},
-        )
+        manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+        fingerprints = incremental.current_fingerprints(manifest, path, {**os.environ, **exported})
         reasons = incremental.rebuild_reasons(path, fingerprints)
         if reasons and not full_refresh:
             context.log.warning(
@@ -164,6 +165,13 @@ def revops_dbt_models(
                 + "; ".join(reasons)
             )
             full_refresh = True
+        scope = test_scope.plan(
+            path,
+            manifest,
+            full_recheck=full_refresh or config.full_recheck,
+            max_age_days=test_scope.recheck_days(settings_file.load()),
+        )
+        context.log.info(scope.summary())
     if full_refresh:
         args.append("--full-refresh")
     if dbt_target() != "duckdb":
@@ -173,6 +181,8 @@ def revops_dbt_models(
         out = raw_parquet_root()
         tables = export_raw_parquet(path, out)
         context.log.info(f"raw layer exported for Spark: {len(tables)} tables -> {out}")
+    # which tests run on new rows only (none: every test on every row)
+    exported.update(scope.env() if scope else {test_scope.SCOPE_ENV: ""})
     try:
         with warehouse_env(path), environment(exported):
             yield from dbt.cli(args, context=context, target_path=target).stream()
@@ -186,6 +196,8 @@ def revops_dbt_models(
             if fingerprints:
                 built = incremental.built_models(run_results)
                 incremental.record_built(path, fingerprints, built)
+            if scope is not None:
+                test_scope.record(path, scope, run_results)
             _explain_checks(context, run_results, path, serving)
         shutil.rmtree(target, ignore_errors=True)
 

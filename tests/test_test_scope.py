@@ -1,0 +1,259 @@
+"""Data tests on the rows loaded since they last passed, and a full re-check that sees every
+row (revops/test_scope.py, macros/tests/test_scope.sql; docs/SERVING.md "Daily increments").
+
+The dbt part runs on a tiny warehouse holding one delivery of marketing touches and the one
+staging model built from it: one `dbt run` and three `dbt test` of that model, no refresh."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from revops import test_scope
+from revops.ingest import ingest_landing
+from revops.settings import Settings, SettingsError
+from tests.dbt_support import run_dbt
+from tests.ingest_support import DAY, csv_bytes, obj, rows, write
+
+ACTIVITIES = "marketing_automation/activities"
+MODEL = "stg_marketing_automation__activities"
+NOW = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
+
+
+# --- which tests are scoped, and when they run in full (no dbt) ---------------------------
+
+
+def _manifest() -> dict:
+    """An incremental staging model with a unique, a not_null, a relationships test and a
+    not_null with a threshold; a mart with a not_null."""
+
+    def test(name: str, kind: str, model: str, **config) -> dict:
+        return {
+            "name": name,
+            "resource_type": "test",
+            "raw_code": "{{ test_" + kind + "(**_dbt_generic_test_kwargs) }}",
+            "config": {"severity": "ERROR", "warn_if": "!= 0", "error_if": "!= 0", **config},
+            "test_metadata": {"name": kind, "kwargs": {"column_name": "id"}},
+            "attached_node": f"model.p.{model}",
+            "depends_on": {"macros": [f"macro.dbt.test_{kind}"], "nodes": [f"model.p.{model}"]},
+        }
+
+    return {
+        "nodes": {
+            "model.p.stg_a": {
+                "name": "stg_a",
+                "resource_type": "model",
+                "fqn": ["p", "staging", "stg_a"],
+                "raw_code": "select 1 as id",
+                "config": {"materialized": "incremental"},
+                "depends_on": {"macros": [], "nodes": []},
+                "checksum": {"checksum": "m1"},
+            },
+            "model.p.fct_b": {
+                "name": "fct_b",
+                "resource_type": "model",
+                "fqn": ["p", "marts", "fct_b"],
+                "raw_code": "select 1 as id",
+                "config": {"materialized": "incremental"},
+                "depends_on": {"macros": [], "nodes": []},
+                "checksum": {"checksum": "m2"},
+            },
+            "test.p.unique_a": test("unique_a", "unique", "stg_a"),
+            "test.p.not_null_a": test("not_null_a", "not_null", "stg_a"),
+            "test.p.rel_a": test("rel_a", "relationships", "stg_a"),
+            "test.p.not_null_a_many": test("not_null_a_many", "not_null", "stg_a", error_if=">5"),
+            "test.p.not_null_b": test("not_null_b", "not_null", "fct_b"),
+        },
+        "macros": {
+            "macro.dbt.test_unique": {"macro_sql": "unique", "depends_on": {"macros": []}},
+            "macro.dbt.test_not_null": {"macro_sql": "not null", "depends_on": {"macros": []}},
+        },
+    }
+
+
+def test_only_row_and_key_tests_of_incremental_staging_models_are_scoped():
+    tests = test_scope.scopable_tests(_manifest())
+    assert {uid: (t.mode, t.keys) for uid, t in tests.items()} == {
+        "test.p.unique_a": ("keys", ("id",)),
+        "test.p.not_null_a": ("rows", ()),
+    }
+
+
+def test_the_fingerprint_is_the_same_in_a_parse_and_a_run_manifest():
+    """`dbt parse` lists a generic test's own macro only; a run that executed the test adds
+    the macros every test runs through. The refresh plans from the one, a bench may record
+    from the other: both give the same fingerprint."""
+    manifest = _manifest()
+    before = test_scope.scopable_tests(manifest)
+    run = copy.deepcopy(manifest)
+    run["nodes"]["test.p.unique_a"]["depends_on"]["macros"] += [
+        "macro.dbt.get_where_subquery",
+        "macro.dbt.should_store_failures",
+        "macro.dbt.statement",
+    ]
+    assert test_scope.scopable_tests(run) == before
+
+
+def _record(warehouse: Path, marks: dict[str, tuple[str, dt.datetime]]) -> None:
+    """Pretend builds recorded these tests (fingerprint, full check time), checked through
+    2026-01-09."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(test_scope.STATE_DDL)
+        for uid, (fingerprint, full_checked_at) in marks.items():
+            con.execute(
+                f"insert into {test_scope.STATE_TABLE} values (?, ?, ?, ?, ?)",
+                [uid, fingerprint, dt.datetime(2026, 1, 9, tzinfo=dt.UTC), full_checked_at, NOW],
+            )
+
+
+def test_a_test_is_scoped_only_with_a_recent_full_check_of_the_same_definition(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    manifest = _manifest()
+    tests = test_scope.scopable_tests(manifest)
+    assert test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW).since == {}
+
+    fingerprint = tests["test.p.unique_a"].fingerprint
+    _record(
+        warehouse,
+        {
+            "test.p.unique_a": (fingerprint, NOW - dt.timedelta(days=6)),
+            "test.p.not_null_a": (tests["test.p.not_null_a"].fingerprint, NOW),
+        },
+    )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert scope.since == {
+        "test.p.unique_a": "2026-01-09T00:00:00+00:00",
+        "test.p.not_null_a": "2026-01-09T00:00:00+00:00",
+    }
+    assert json.loads(scope.env()[test_scope.SCOPE_ENV])["test.p.unique_a"] == {
+        "mode": "keys",
+        "since": "2026-01-09T00:00:00+00:00",
+        "keys": ["id"],
+    }
+    # the last full check of unique_a is 6 days old: a 6-day setting checks it in full again
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, max_age_days=6, now=NOW)
+    assert set(scope.since) == {"test.p.not_null_a"}
+    assert scope.full_reasons == {"last full check 6+ days ago": 1}
+    # --full-recheck / --full-refresh: every test in full, and dbt gets no scope at all
+    scope = test_scope.plan(warehouse, manifest, full_recheck=True, now=NOW)
+    assert scope.since == {} and scope.env() == {test_scope.SCOPE_ENV: ""}
+    # a changed test definition or a changed model logic: that test in full
+    for change in ("test", "model"):
+        changed = copy.deepcopy(manifest)
+        if change == "test":
+            changed["nodes"]["test.p.unique_a"]["config"]["where"] = "id > 0"
+        else:
+            changed["nodes"]["model.p.stg_a"]["raw_code"] += " -- edited"
+        scope = test_scope.plan(warehouse, changed, full_recheck=False, now=NOW)
+        assert "test.p.unique_a" not in scope.since, change
+        assert scope.full_reasons["definition or model changed"] >= 1
+
+
+def test_the_recheck_setting(tmp_path):
+    env = test_scope.RECHECK_DAYS_ENV
+    assert test_scope.recheck_days(environ={}) == 7
+    assert test_scope.recheck_days(environ={env: " 3 "}) == 3
+    org = Settings(path=tmp_path / "revops.toml", values={"test_full_recheck_days": "0"})
+    assert test_scope.recheck_days(org, environ={}) == 0
+    assert test_scope.recheck_days(org, environ={env: "2"}) == 2
+    for bad in ("-1", "1.5", "weekly"):
+        with pytest.raises(SettingsError, match="test_full_recheck_days"):
+            test_scope.recheck_days(environ={env: bad})
+
+
+# --- the scoped tests on a tiny warehouse (dbt) -------------------------------------------
+
+
+def _deliver_touches(landing: Path, day: str, start: int, n: int) -> None:
+    data = rows(ACTIVITIES, n, start)
+    for row in data:
+        row["email"] = f"person{row['activity_id'].split('-')[-1]}@example.com"
+        row["activity_type"] = "web_visit"
+    write(landing, ACTIVITIES, day, "activities.csv", csv_bytes(obj(ACTIVITIES).column_names, data))
+
+
+def _results(base: Path) -> dict[str, str]:
+    """Status of each data test of the last dbt command, by test name."""
+    results = json.loads((base / "target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[2]: r["status"]
+        for r in results["results"]
+        if r["unique_id"].startswith("test.")
+    }
+
+
+def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    _deliver_touches(landing, DAY, start=1, n=4)
+    assert ingest_landing(landing, warehouse).files_failed == 0
+    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse), test_scope.SCOPE_ENV: ""}
+
+    def dbt_test(scope: test_scope.ScopePlan | None) -> dict[str, str]:
+        scope_env = scope.env() if scope else {test_scope.SCOPE_ENV: ""}
+        args = ("test", "--select", MODEL, "--exclude-resource-type", "unit_test")
+        done = run_dbt(*args, base=tmp_path, env={**env, **scope_env})
+        assert "Done." in done.stdout, done.stdout[-3000:]
+        return _results(tmp_path)
+
+    built = run_dbt("run", "--select", MODEL, base=tmp_path, env=env)
+    assert built.returncode == 0, built.stdout[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    tests = {
+        t.unique_id.split(".")[2]: t
+        for t in test_scope.scopable_tests(manifest).values()
+        if t.model == MODEL
+    }
+    unique, not_null = f"unique_{MODEL}_activity_id", f"not_null_{MODEL}_email"
+    assert tests[unique].mode == "keys" and tests[not_null].mode == "rows"
+
+    # the first build checks every row, and records where each passing test got to
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert scope.since == {}
+    first = dbt_test(scope)
+    assert set(first.values()) == {"pass"}, first
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    assert test_scope.record(warehouse, scope, results) == len(tests)
+
+    # Then: an old row goes bad unseen (an email emptied), and a new row arrives that
+    # duplicates an OLD touch id (as a model bug would let through).
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"update main.{MODEL} set email = null where activity_id = 'activity_id-1'")
+        con.execute(
+            f"insert into main.{MODEL} select * replace "
+            "(now() + interval 1 minute as _loaded_at, 'person2@example.com' as email) "
+            f"from main.{MODEL} where activity_id = 'activity_id-2'"
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert set(scope.since) == {t.unique_id for t in tests.values()}
+    scoped = dbt_test(scope)
+    # the new duplicate of an old key fails; the old bad row, already checked, is not seen
+    assert scoped[unique] == "fail"
+    assert scoped[not_null] == "pass"
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    test_scope.record(warehouse, scope, results)
+    # the failing test keeps its mark (it will report the new row until it passes); the
+    # passing one moved on
+    assert (
+        test_scope.plan(warehouse, manifest, full_recheck=False).since[tests[unique].unique_id]
+        == scope.since[tests[unique].unique_id]
+    )
+
+    # the full re-check reads every row: it catches the old bad row too
+    full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
+    assert full[unique] == "fail" and full[not_null] == "fail"
+
+
+def test_a_full_recheck_can_be_asked_for(dbt_manifest):
+    """`revops refresh --full-recheck` and the `full_recheck` run config of the dbt asset."""
+    from orchestration.defs.transform.assets import DbtBuildConfig
+    from revops.cli import build_parser
+
+    assert build_parser().parse_args(["refresh", "--full-recheck"]).full_recheck
+    assert not build_parser().parse_args(["refresh"]).full_recheck
+    assert DbtBuildConfig(full_recheck=True).full_recheck and not DbtBuildConfig().full_recheck
