@@ -66,6 +66,14 @@ CHECKS_TABLE = "revops_checks"
 FAILED_FILES_TABLE = "revops_failed_files"
 METRIC_DEFINITIONS_TABLE = "metric_definitions"
 LATEST_REFRESH_FILE = "latest_refresh.json"
+# A mart is carried over from the served snapshot when its signature (_content_signature) is
+# the one recorded there. Bump PUBLISH_FORMAT when the way a mart is copied changes: no mart is
+# then carried over from a snapshot written the old way.
+PUBLISH_FORMAT = 1
+SIGNATURE_SALT = "'revops-publish'"
+# Carry marts over only when they hold at least this share of the served snapshot's mart rows
+# (below it, copying the whole file costs more than it saves).
+CARRY_MIN_SHARE = 0.25
 # Every report names the snapshot it describes in this tag, in its first few kilobytes: a
 # publish checks it before serving the pair, and a reader can check it against the database.
 REPORT_META = "revops-snapshot-id"
@@ -137,6 +145,12 @@ class Snapshot:
     # what it was built from (revops/state.py): {"project": sha256, "ledger": sha256}; a
     # refresh with the same fingerprints and no new landing file is a no-op (revops/noop.py)
     fingerprint: dict[str, str] = field(default_factory=dict)
+    # per mart, the signature of the warehouse table it was published from (_content_signature);
+    # the next publish carries over, from this file, every mart whose signature is unchanged
+    signatures: dict[str, str] = field(default_factory=dict)
+    copied: list[str] = field(default_factory=list)  # marts copied from the warehouse
+    carried_over: list[str] = field(default_factory=list)  # marts kept from `carried_from`
+    carried_from: str | None = None  # the snapshot file this one started as a copy of
 
     @property
     def rows(self) -> int:
@@ -830,46 +844,146 @@ def _write_metadata(
     _comment_columns(con, SOURCES_TABLE)
 
 
-def _copy_table(con: duckdb.DuckDBPyConnection, table: MartTable, snapshot: Snapshot) -> int:
-    present = [
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = 'wh' and table_schema = 'main' and table_name = ? "
-            "order by ordinal_position",
-            [table.name],
-        ).fetchall()
-    ]
+@dataclass(frozen=True)
+class _TablePlan:
+    """How one mart is published: its select list over the warehouse table, the columns it
+    hashes and drops, and `spec`, a digest of everything but the rows that makes up the
+    published table (columns, their types and policies, the comments, the DuckDB version)."""
+
+    table: MartTable
+    columns: tuple[str, ...]  # the published columns, in order
+    select: tuple[str, ...]  # their expressions over the warehouse table
+    hashed: tuple[str, ...]
+    dropped: tuple[str, ...]
+    spec: str
+
+
+def _plan_table(con: duckdb.DuckDBPyConnection, table: MartTable) -> _TablePlan:
+    """The plan of `table` from the warehouse attached as `wh` (its columns as they are there)."""
+    present = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = 'wh' and table_schema = 'main' and table_name = ? "
+        "order by ordinal_position",
+        [table.name],
+    ).fetchall()
     if not present:
         raise PublishError(f"mart {table.name} is not in the warehouse (was the build run?)")
-    select = []
-    for column in present:
+    columns, select, hashed, dropped = [], [], [], []
+    for column, _ in present:
         policy = table.policy(column)
         if policy == "drop":
-            snapshot.dropped_columns.append(f"{table.name}.{column}")
+            dropped.append(column)
             continue
+        columns.append(column)
         if policy == "hash":
-            snapshot.hashed_columns.append(f"{table.name}.{column}")
+            hashed.append(column)
             select.append(
                 f"sha256(lower(trim(cast({_quote(column)} as varchar)))) as {_quote(column)}"
             )
-            continue
-        select.append(_quote(column))
+        else:
+            select.append(_quote(column))
+    spec = {
+        "format": PUBLISH_FORMAT,
+        "duckdb": duckdb.__version__,
+        "table": asdict(table),
+        "columns": present,
+        "select": select,
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return _TablePlan(
+        table, tuple(columns), tuple(select), tuple(hashed), tuple(dropped), digest[:16]
+    )
+
+
+def _content_signature(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> str:
+    """`<spec>:<rows>:<sum of row hashes>:<sum of salted row hashes>` of the warehouse table:
+    equal signatures mean the published table would be the same (the same rows, as a multiset,
+    published the same way). Two independent 64-bit sums: a changed table keeps both only by
+    chance, about one in 2^128."""
+    rows, first, second = con.execute(
+        f"select count(*), coalesce(sum(hash(t)), 0)::varchar, "
+        f"coalesce(sum(hash(t, {SIGNATURE_SALT})), 0)::varchar "
+        f"from wh.main.{_quote(plan.table.name)} as t"
+    ).fetchone()
+    return f"{plan.spec}:{rows}:{first}:{second}"
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> int:
+    """Copy the mart into the snapshot (attached warehouse `wh`), with its comments; its rows."""
+    table = plan.table
     con.execute(
         f"create table main.{_quote(table.name)} as "
-        f"select {', '.join(select)} from wh.main.{_quote(table.name)}"
+        f"select {', '.join(plan.select)} from wh.main.{_quote(table.name)}"
     )
     if table.description:
         con.execute(f"comment on table {_quote(table.name)} is {_sql_str(table.description)}")
     kept = {c.name: c for c in table.columns}
-    for column in present:
+    for column in plan.columns:
         described = kept.get(column)
-        if described and described.description and table.policy(column) != "drop":
+        if described and described.description:
             con.execute(
                 f"comment on column {_quote(table.name)}.{_quote(column)} is "
                 f"{_sql_str(described.description)}"
             )
     return con.execute(f"select count(*) from main.{_quote(table.name)}").fetchone()[0]
+
+
+def _sign_marts(
+    warehouse_sql: str, tables: Sequence[MartTable]
+) -> tuple[list[_TablePlan], dict[str, str]]:
+    """The publish plan and the content signature of every mart, read from the warehouse."""
+    con = duckdb.connect(":memory:", config=duckdb_config())
+    try:
+        con.execute(f"attach {warehouse_sql} as wh (read_only)")
+        plans = [_plan_table(con, table) for table in tables]
+        return plans, {plan.table.name: _content_signature(con, plan) for plan in plans}
+    finally:
+        con.close()
+
+
+def _carry_base(
+    serving: Path, signatures: dict[str, str]
+) -> tuple[Snapshot | None, dict[str, int]]:
+    """The served snapshot, when it holds marts whose recorded signature is the one now, and
+    those marts (name -> rows); (None, {}) when it holds none, or none worth carrying: the
+    copy costs the whole file, so the unchanged marts must hold at least CARRY_MIN_SHARE of
+    its mart rows."""
+    served = _served_stem(serving)
+    base = next((s for s in list_snapshots(serving) if s.snapshot_id == served), None)
+    if base is None or not base.signatures:
+        return None, {}
+    carried = {
+        name: base.tables[name]
+        for name, signature in signatures.items()
+        if base.signatures.get(name) == signature and name in base.tables
+    }
+    total = sum(base.tables.values())
+    if not carried or sum(carried.values()) < CARRY_MIN_SHARE * total:
+        return None, {}
+    base.path = str(serving / SNAPSHOT_DIR / f"{base.snapshot_id}.duckdb")
+    return base, carried
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """A byte copy of a closed snapshot file (copy_file_range: a reflink where the file system
+    has them, an in-kernel copy elsewhere)."""
+    import shutil
+
+    shutil.copyfile(source, target)
+
+
+def _drop_all_but(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
+    """In a copied snapshot: drop every table and view but the carried marts `keep` (the
+    changed marts, the marts no longer published and the metadata tables are written anew)."""
+    for schema, name, kind in con.execute(
+        "select schema_name, table_name, 'table' from duckdb_tables() "
+        "where database_name = current_database() "
+        "union all select schema_name, view_name, 'view' from duckdb_views() "
+        "where database_name = current_database() and not internal"
+    ).fetchall():
+        if schema == "main" and name in keep and kind == "table":
+            continue
+        con.execute(f"drop {kind} {_quote(schema)}.{_quote(name)}")
 
 
 def publish_snapshot(
@@ -887,8 +1001,17 @@ def publish_snapshot(
     max_delivery_age_days: int | None = None,
     project_fingerprint: str | None = None,
     metric_definitions: Sequence[MetricDefinition] = (),
+    carry_over: bool = True,
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
+
+    Only the marts whose contents changed are copied (`carry_over`, the default): each mart's
+    signature in the warehouse (`_content_signature`: its rows, columns, types, comments and
+    personal-data policies) is compared with the one the served snapshot's sidecar records;
+    when some are equal, the new snapshot starts as a copy of the served file, keeps those
+    marts (`carried_over`), and replaces everything else (`copied`, and the metadata tables).
+    The result holds the same tables with the same rows as a publish that copies every mart
+    (`carry_over=False`, what `revops refresh --full-refresh` does).
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
     snapshot's `revops_checks` table for the report. `metric_definitions`: the rows of its
@@ -928,18 +1051,41 @@ def publish_snapshot(
         )
         final = folder / f"{snapshot.snapshot_id}.duckdb"
         staged = folder / f"{snapshot.snapshot_id}.duckdb.tmp"
-        con = duckdb.connect(str(staged), config=duckdb_config())
+        warehouse_sql = _sql_str(str(Path(warehouse).resolve()))
+        step("signing the marts")
+        plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
+        base, carried = _carry_base(serving, snapshot.signatures) if carry_over else (None, {})
         try:
-            con.execute(f"attach {_sql_str(str(Path(warehouse).resolve()))} as wh (read_only)")
+            if base is not None:
+                step(f"copying snapshot {base.snapshot_id} ({len(carried)} unchanged marts)")
+                _copy_file(Path(base.path), staged)
+                snapshot.carried_from = base.snapshot_id
+            con = duckdb.connect(str(staged), config=duckdb_config())
+        except BaseException:
+            for partial in (staged, staged.with_name(staged.name + ".wal")):
+                partial.unlink(missing_ok=True)
+            raise
+        try:
+            if base is not None:
+                _drop_all_but(con, set(carried))
+            con.execute(f"attach {warehouse_sql} as wh (read_only)")
             has_ledger = bool(
                 con.execute(
                     "select count(*) from information_schema.tables where table_catalog = 'wh' "
                     "and table_schema = 'raw' and table_name = '_load_ledger'"
                 ).fetchone()[0]
             )
-            for table in tables:
-                step(f"copying {table.name}")
-                snapshot.tables[table.name] = _copy_table(con, table, snapshot)
+            for plan in plans:
+                name = plan.table.name
+                snapshot.hashed_columns += [f"{name}.{c}" for c in plan.hashed]
+                snapshot.dropped_columns += [f"{name}.{c}" for c in plan.dropped]
+                if name in carried:
+                    snapshot.tables[name] = carried[name]
+                    snapshot.carried_over.append(name)
+                    continue
+                step(f"copying {name}")
+                snapshot.tables[name] = _create_table(con, plan)
+                snapshot.copied.append(name)
             _write_metadata(
                 con, snapshot, len(tables), has_ledger, freshness_as_of, max_delivery_age_days
             )

@@ -375,6 +375,8 @@ def run_refresh(
         if full_refresh:
             run_config["ops"]["revops_dbt_models"] = {"config": {"full_refresh": True}}
         publish_config: dict[str, object] = {}
+        if full_refresh:
+            publish_config["full_publish"] = True
         if keep is not None:
             publish_config["keep"] = keep
         if strict:
