@@ -1066,9 +1066,12 @@ def publish_snapshot(
                 partial.unlink(missing_ok=True)
             raise
         try:
+            con.execute(f"attach {warehouse_sql} as wh (read_only)")
+            # one transaction: a commit per statement (every table and column comment is
+            # one) would write and sync the write-ahead log hundreds of times
+            con.execute("begin transaction")
             if base is not None:
                 _drop_all_but(con, set(carried))
-            con.execute(f"attach {warehouse_sql} as wh (read_only)")
             has_ledger = bool(
                 con.execute(
                     "select count(*) from information_schema.tables where table_catalog = 'wh' "
@@ -1086,6 +1089,7 @@ def publish_snapshot(
                 step(f"copying {name}")
                 snapshot.tables[name] = _create_table(con, plan)
                 snapshot.copied.append(name)
+            step("writing the metadata tables")
             _write_metadata(
                 con, snapshot, len(tables), has_ledger, freshness_as_of, max_delivery_age_days
             )
@@ -1096,6 +1100,8 @@ def publish_snapshot(
             _write_checks(con, checks)
             _write_failed_files(con, has_ledger)
             _write_metric_definitions(con, metric_definitions)
+            step("checkpointing")
+            con.execute("commit")
             con.execute("detach wh")
             con.execute("checkpoint")
         except BaseException:
@@ -1110,6 +1116,7 @@ def publish_snapshot(
         snapshot.path = str(final)
         html = folder / f"{snapshot.snapshot_id}.html"
         try:
+            step("verifying")
             _verify(final, snapshot)
             if report is not None:
                 step("building the report")
