@@ -896,14 +896,15 @@ def _plan_table(con: duckdb.DuckDBPyConnection, table: MartTable) -> _TablePlan:
 
 
 def _content_signature(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> str:
-    """`<spec>:<rows>:<sum of row hashes>:<sum of salted row hashes>` of the warehouse table:
+    """`<spec>:<rows>:<sum of row hashes>:<sum of rehashed row hashes>` of the warehouse table:
     equal signatures mean the published table would be the same (the same rows, as a multiset,
-    published the same way). Two independent 64-bit sums: a changed table keeps both only by
-    chance, about one in 2^128."""
+    published the same way). A changed row keeps its 64-bit hash by chance only (about one in
+    2^64, the odds row_set_signature takes too); a change of several rows keeps both sums only
+    if they cancel out in both."""
     rows, first, second = con.execute(
-        f"select count(*), coalesce(sum(hash(t)), 0)::varchar, "
-        f"coalesce(sum(hash(t, {SIGNATURE_SALT})), 0)::varchar "
-        f"from wh.main.{_quote(plan.table.name)} as t"
+        f"select count(*), coalesce(sum(row_hash), 0)::varchar, "
+        f"coalesce(sum(hash(row_hash, {SIGNATURE_SALT})), 0)::varchar "
+        f"from (select hash(t) as row_hash from wh.main.{_quote(plan.table.name)} as t)"
     ).fetchone()
     return f"{plan.spec}:{rows}:{first}:{second}"
 
