@@ -973,6 +973,18 @@ def _copy_file(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of a table of the snapshot being written, in order."""
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
 def _drop_all_but(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
     """In a copied snapshot: drop every table and view but the carried marts `keep` (the
     changed marts, the marts no longer published and the metadata tables are written anew)."""
@@ -1083,10 +1095,12 @@ def publish_snapshot(
                 name = plan.table.name
                 snapshot.hashed_columns += [f"{name}.{c}" for c in plan.hashed]
                 snapshot.dropped_columns += [f"{name}.{c}" for c in plan.dropped]
-                if name in carried:
+                if name in carried and _columns(con, name) == list(plan.columns):
                     snapshot.tables[name] = carried[name]
                     snapshot.carried_over.append(name)
                     continue
+                if name in carried:  # not as its signature says: copy it again
+                    con.execute(f"drop table main.{_quote(name)}")
                 step(f"copying {name}")
                 snapshot.tables[name] = _create_table(con, plan)
                 snapshot.copied.append(name)

@@ -567,3 +567,18 @@ def test_a_full_publish_and_a_rollback_start_from_what_is_served(tmp_path):
     assert (third.copied, third.carried_over) == (["mrr_by_month"], ["dim_people"])
     assert third.tables["mrr_by_month"] == 2
     _same_tables_as_a_full_publish(third, warehouse, [PEOPLE, MART], tmp_path / "full")
+
+
+def test_a_carried_mart_whose_columns_differ_from_its_record_is_copied_again(tmp_path):
+    """The served file's table is checked against the plan before it is kept: a table whose
+    columns are not what its signature says (a file edited by hand) is copied again."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r1")
+    con = duckdb.connect(first.path)
+    con.execute("alter table dim_people drop column email")
+    con.close()
+    second = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r2")
+    assert second.carried_from == first.snapshot_id
+    assert (second.copied, second.carried_over) == (["dim_people"], ["mrr_by_month"])
+    _same_tables_as_a_full_publish(second, warehouse, [PEOPLE, MART], tmp_path / "full")
