@@ -6,14 +6,17 @@
 For each scale, in a work folder (default /tmp/bench-refresh-<scale>, deleted afterwards):
 
 1. generate the company (`revops generate`), timed, with the peak memory of its process tree;
-2. link every delivery except the last day's into a landing folder and run the refresh on it
-   as a subprocess (`python -m bench.refresh_runner`, i.e. `run_refresh`), sampling the memory
-   of the whole process tree (the refresh and its dbt child) from /proc every 0.2 s; the
-   split comes from the Dagster step timings and dbt's run_results.json;
+2. link every delivery before the increment day (step 4) into a landing folder and run the
+   refresh on it as a subprocess (`python -m bench.refresh_runner`, i.e. `run_refresh`),
+   sampling the memory of the whole process tree (the refresh and its dbt child) from /proc
+   every 0.2 s; the split comes from the Dagster step timings and dbt's run_results.json;
 3. the floor of the same work on the same files (bench/floor.py): a bare DuckDB load, then
    dbt's compiled SQL of every seed, model and data test in one connection, then the marts
    copied into a fresh file;
-4. link the last day's deliveries and refresh again: the daily increment.
+4. link the increment day's deliveries and refresh again: the daily increment. The increment
+   day is the last day with at least half the median day's files (`--increment-day`): a
+   generated company can end on a partial day (at `l`, 3 files and 15 rows). Steps 2 and 4
+   leave any later day out.
 
 The refresh runs from a copy of the project taken when the benchmark starts (`--in-place` to
 use the working tree), so that edits made meanwhile do not change what is measured. Results go
@@ -953,9 +956,11 @@ def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         "",
         "### Daily increment (issue 21)",
         "",
-        "The last day's deliveries refreshed on top of the full refresh above (same run, same "
-        "warehouse). Node times are sums over dbt's nodes (two threads overlap); walls are the "
-        "time during which at least one such node ran.",
+        "One day's deliveries refreshed on top of the full refresh above (same run, same "
+        "warehouse): the last day with at least half the median day's delivery files "
+        "(`--increment-day last-full`; a company can end on a partial day), later days left "
+        "out of both refreshes. Node times are sums over dbt's nodes (two threads overlap); "
+        "walls are the time during which at least one such node ran.",
         "",
         "| increment | " + " | ".join(f"`{s}`" for s in scales) + " |",
         "|---|" + "---|" * len(scales),
