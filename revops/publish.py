@@ -16,19 +16,21 @@ snapshot:
                                 not publish" banner, or a page saying it has no report)
         snapshots/
             <id>.duckdb        every kept snapshot, newest last (ids sort by publish time)
-            <id>.json          what it holds: tables, row counts, run, publish time
+            <id>.json          what it holds: tables, row counts, run, publish time, and
+                               each mart's content signature
             <id>.html          its report
         latest_refresh.json    the latest refresh that did not publish, and why (removed by
                                the next publish); report.html then says so
 
-A snapshot is written to a temporary file, checkpointed, closed, verified and renamed into
-snapshots/; its report is built from that file and checked to name its id; then a new pair
-folder is staged beside the served one and swapped in with one `rename(2)` of the `current`
-symlink, which switches the database and the report together. A reader that opened the previous
-files keeps reading them (the rename does not touch open files); a process killed, or a disk
-that fills, at any point leaves the old pair or the new pair served, never a mix. Rollback and
-the failed-refresh banner build a pair the same way. docs/SERVING.md has the read-only recipes
-per BI tool.
+A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot
+whose unchanged marts it keeps: only the marts whose signature changed are copied from the
+warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
+from that file and checked to name its id; then a new pair folder is staged beside the served
+one and swapped in with one `rename(2)` of the `current` symlink, which switches the database
+and the report together. A reader that opened the previous files keeps reading them (the
+rename does not touch open files); a process killed, or a disk that fills, at any point leaves
+the old pair or the new pair served, never a mix. Rollback and the failed-refresh banner build
+a pair the same way. docs/SERVING.md has the read-only recipes per BI tool.
 """
 
 from __future__ import annotations
