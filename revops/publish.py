@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -968,11 +969,29 @@ def _carry_base(
 
 
 def _copy_file(source: Path, target: Path) -> None:
-    """A byte copy of a closed snapshot file (copy_file_range: a reflink where the file system
-    has them, an in-kernel copy elsewhere)."""
+    """A byte copy of a closed snapshot file: copy_file_range(2), which shares the blocks
+    where the file system can (XFS, btrfs) and copies inside the kernel elsewhere; a plain
+    copy where the call is not supported."""
     import shutil
 
-    shutil.copyfile(source, target)
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        try:
+            done = 0
+            while done < size:
+                copied = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if copied == 0:
+                    break
+                done += copied
+            if done == size:
+                return
+        except (AttributeError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise
+        src.seek(0)
+        dst.seek(0)
+        dst.truncate()
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
