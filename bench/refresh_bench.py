@@ -6,14 +6,17 @@
 For each scale, in a work folder (default /tmp/bench-refresh-<scale>, deleted afterwards):
 
 1. generate the company (`revops generate`), timed, with the peak memory of its process tree;
-2. link every delivery except the last day's into a landing folder and run the refresh on it
-   as a subprocess (`python -m bench.refresh_runner`, i.e. `run_refresh`), sampling the memory
-   of the whole process tree (the refresh and its dbt child) from /proc every 0.2 s; the
-   split comes from the Dagster step timings and dbt's run_results.json;
+2. link every delivery before the increment day (step 4) into a landing folder and run the
+   refresh on it as a subprocess (`python -m bench.refresh_runner`, i.e. `run_refresh`),
+   sampling the memory of the whole process tree (the refresh and its dbt child) from /proc
+   every 0.2 s; the split comes from the Dagster step timings and dbt's run_results.json;
 3. the floor of the same work on the same files (bench/floor.py): a bare DuckDB load, then
    dbt's compiled SQL of every seed, model and data test in one connection, then the marts
    copied into a fresh file;
-4. link the last day's deliveries and refresh again: the daily increment.
+4. link the increment day's deliveries and refresh again: the daily increment. The increment
+   day is the last day with at least half the median day's files (`--increment-day`): a
+   generated company can end on a partial day (at `l`, 3 files and 15 rows). Steps 2 and 4
+   leave any later day out.
 
 The refresh runs from a copy of the project taken when the benchmark starts (`--in-place` to
 use the working tree), so that edits made meanwhile do not change what is measured. Results go
@@ -24,6 +27,7 @@ results file into the "Refresh" section of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import itertools
 import json
@@ -32,6 +36,7 @@ import platform
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -60,6 +65,9 @@ TARGET_TOTAL = 1.5  # full refresh at l / floor
 TARGET_INGEST = 1.25  # ingest at l / floor
 TARGET_INCREMENT = 0.10  # daily increment at l / full refresh at l
 TARGET_MEMORY_GB = 4.0  # peak memory of the refresh at l
+# Issue 21: the increment's time grows with the day's rows, not with history. From m to l the
+# history grows ~10x; "well under" is read as: the increment's time grows at most half as much.
+TARGET_INCREMENT_GROWTH = 0.5  # (increment time ratio m -> l) / (history rows ratio m -> l)
 
 
 # -- memory of a process tree ---------------------------------------------------------------
@@ -295,9 +303,19 @@ def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
     return total
 
 
-def slowest_nodes(run_results: Mapping[str, Any], n: int = 10) -> list[dict[str, Any]]:
+def slowest_nodes(
+    run_results: Mapping[str, Any], n: int = 10, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The `n` nodes (of resource type `kind`: model, test, seed; default any) that took
+    longest, by dbt's `execution_time`."""
     nodes = sorted(
-        run_results.get("results", []), key=lambda r: r.get("execution_time") or 0, reverse=True
+        (
+            r
+            for r in run_results.get("results", [])
+            if kind is None or r["unique_id"].split(".", 1)[0] == kind
+        ),
+        key=lambda r: r.get("execution_time") or 0,
+        reverse=True,
     )
     return [
         {
@@ -360,9 +378,15 @@ def refresh_split(
         "dbt_models": dbt.get("model", {}).get("seconds"),
         "dbt_seeds": dbt.get("seed", {}).get("seconds"),
         "dbt_tests": dbt.get("test", {}).get("seconds"),
-        "publish": steps.get("serving_snapshot"),
-        "report": steps.get("serving_report"),
+        # the snapshot and its report are one step (serving_snapshot): its time less the
+        # report's, which the report asset records (older results: a step of its own)
+        "publish": _less(steps.get("serving_snapshot"), result.get("report_seconds")),
+        "report": steps.get("serving_report", result.get("report_seconds")),
     }
+
+
+def _less(total: float | None, part: float | None) -> float | None:
+    return total if total is None or part is None else round(total - part, 3)
 
 
 def ratio(ours: float | None, floor: float | None) -> float | None:
@@ -456,6 +480,18 @@ def snapshot_project(root: Path, dest: Path) -> int:
     return copied
 
 
+def increment_day(files_per_day: Mapping[str, int], rule: str = "last-full") -> str:
+    """The delivery day the benchmark's increment loads: the last day (`last`), or the last
+    day with at least half the median day's delivery files (`last-full`): a generated company
+    can end on a partial day (at `l`, 3 files and 15 rows), whose increment times the fixed
+    costs only."""
+    days = sorted(files_per_day)
+    if rule == "last":
+        return days[-1]
+    typical = statistics.median(files_per_day.values())
+    return next(d for d in reversed(days) if files_per_day[d] >= typical / 2)
+
+
 def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
 
@@ -527,6 +563,11 @@ class ScaleRun:
             "split": refresh_split(result, run_results, m.seconds),
             "dbt": dbt_split(run_results or {}),
             "slowest_dbt_nodes": slowest_nodes(run_results or {}, 25),
+            "slowest_models": slowest_nodes(run_results or {}, 15, "model"),
+            "slowest_tests": slowest_nodes(run_results or {}, 10, "test"),
+            # what the publish copied: the changed marts, and those carried over unchanged
+            "marts_copied": (result.get("published") or {}).get("marts_copied"),
+            "marts_carried_over": (result.get("published") or {}).get("marts_carried_over"),
             "tracked_nodes": tracked_nodes(run_results or {}),
             "rows_loaded": result.get("rows_loaded"),
             "files_loaded": result.get("files_loaded"),
@@ -561,9 +602,17 @@ class ScaleRun:
         self.data["generate"] = asdict(gen)
         truth = truth_rows(full)
         self.data.update(files=truth["files"], rows_truth=truth["rows"], rows=truth["rows"])
-        days = sorted({day for day, _ in delivery_files(full)})
-        last = days[-1]
+        files_per_day = collections.Counter(day for day, _ in delivery_files(full))
+        last = increment_day(files_per_day, self.args.increment_day)
         self.data["last_day"] = last
+        self.data["increment_day"] = {
+            "rule": self.args.increment_day,
+            "day": last,
+            "files": files_per_day[last],
+            "median_files_per_day": statistics.median(files_per_day.values()),
+            # later days (a partial last delivery) are loaded by neither refresh
+            "days_left_out": sorted(d for d in files_per_day if d > last),
+        }
         self.save("generate")
 
         # 2. full refresh of everything up to the day before the last
@@ -821,6 +870,190 @@ def targets(results: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, st
     return rows
 
 
+def increment_growth(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Between successive scales that timed an increment: the increment's time ratio against
+    the ratio of history rows (what the full refresh loaded) and of the day's rows (what the
+    increment loaded)."""
+    timed = [
+        results[s]
+        for s in SCALE_ORDER
+        if s in results and ((results[s].get("increment") or {}).get("split") or {}).get("total")
+    ]
+    out = []
+    for small, big in itertools.pairwise(timed):
+        a, b = small["increment"], big["increment"]
+        history = ratio(big.get("rows"), small.get("rows"))
+        time_ratio = ratio(b["split"]["total"], a["split"]["total"])
+        out.append(
+            {
+                "from": small["scale"],
+                "to": big["scale"],
+                "time_ratio": time_ratio,
+                "history_rows_ratio": history,
+                "day_rows_ratio": ratio(b.get("rows_loaded"), a.get("rows_loaded")),
+                "ok": None
+                if time_ratio is None or history is None
+                else time_ratio <= TARGET_INCREMENT_GROWTH * history,
+            }
+        )
+    return out
+
+
+def targets_issue21(results: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for each "Done when" line of issue 21."""
+    big = results.get("l")
+    rows = []
+    if big is None:
+        return [("daily increment at `l` (not run)", "-", _ok(None))]
+    r = big.get("increment_ratio")
+    rows.append(
+        (
+            f"daily increment at `l` under {TARGET_INCREMENT:.0%} of the full refresh (same run)",
+            "-" if r is None else f"{r:.1%}",
+            _ok(None if r is None else r < TARGET_INCREMENT),
+        )
+    )
+    floor = ((big.get("floor") or {}).get("split") or {}).get("total")
+    r = ratio((big.get("refresh") or {}).get("total"), floor)
+    rows.append(
+        (
+            f"full refresh at `l` within {TARGET_TOTAL}x of the floor",
+            _fmt(r, "x"),
+            _ok(None if r is None else r <= TARGET_TOTAL),
+        )
+    )
+    peaks = [
+        ((big.get(k) or {}).get("process") or {}).get("peak_tree_gb") for k in ("full", "increment")
+    ]
+    known = [p for p in peaks if p is not None]
+    rows.append(
+        (
+            f"peak memory at `l` under {TARGET_MEMORY_GB:.0f} GB (full / increment)",
+            " / ".join(_fmt(p, " GB") for p in peaks),
+            _ok(None if not known else max(known) < TARGET_MEMORY_GB),
+        )
+    )
+    pair = next((g for g in increment_growth(results) if (g["from"], g["to"]) == ("m", "l")), None)
+    rows.append(
+        (
+            "increment growth m -> l: time ratio vs history-rows ratio (at most "
+            f"{TARGET_INCREMENT_GROWTH:g}x of it)",
+            "-"
+            if pair is None
+            else f"time x{_num(pair['time_ratio'])} vs history rows "
+            f"x{_num(pair['history_rows_ratio'])} (day's rows x{_num(pair['day_rows_ratio'])})",
+            _ok(None if pair is None else pair["ok"]),
+        )
+    )
+    return rows
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The lines of "Daily increment (issue 21)": per scale that timed one, the day's rows and
+    the split of the increment's time (fixed costs apart), its slowest nodes, the targets."""
+    scales = [s for s in SCALE_ORDER if (results.get(s) or {}).get("increment")]
+    if not scales:
+        return []
+    lines = [
+        "",
+        "### Daily increment (issue 21)",
+        "",
+        "One day's deliveries refreshed on top of the full refresh above (same run, same "
+        "warehouse): the last day with at least half the median day's delivery files "
+        "(`--increment-day last-full`; a company can end on a partial day), later days left "
+        "out of both refreshes. Node times are sums over dbt's nodes (two threads overlap); "
+        "walls are the time during which at least one such node ran.",
+        "",
+        "| increment | " + " | ".join(f"`{s}`" for s in scales) + " |",
+        "|---|" + "---|" * len(scales),
+    ]
+
+    def inc(scale: str) -> Mapping[str, Any]:
+        return results[scale].get("increment") or {}
+
+    def row(label: str, get: Callable[[str], str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(get(s) for s in scales) + " |")
+
+    def split(key: str) -> Callable[[str], str]:
+        return lambda s: _fmt((inc(s).get("split") or {}).get(key))
+
+    def dbt(kind: str, key: str) -> Callable[[str], str]:
+        return lambda s: _fmt(((inc(s).get("dbt") or {}).get(kind) or {}).get(key))
+
+    def count(value: Any) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    row("history: rows loaded by the full refresh", lambda s: count(results[s].get("rows")))
+    row("the day the increment loads", lambda s: str(results[s].get("last_day") or "-"))
+    row(
+        "- files / rows it loaded",
+        lambda s: f"{count(inc(s).get('files_loaded'))} / {count(inc(s).get('rows_loaded'))}",
+    )
+    row("increment: process wall", split("total"))
+    row(
+        "- / full refresh",
+        lambda s: (
+            "-"
+            if results[s].get("increment_ratio") is None
+            else f"{results[s]['increment_ratio']:.1%}"
+        ),
+    )
+    row("- start-up outside steps (imports, definitions, job)", split("startup"))
+    row("- ingest (sum of ingestion steps)", split("ingest"))
+    row("- dbt build (Dagster step wall)", split("dbt_build"))
+    row("- - models: wall", dbt("model", "wall"))
+    row("- - models: sum of node times", dbt("model", "seconds"))
+    row("- - data tests: wall", dbt("test", "wall"))
+    row("- - data tests: sum of node times", dbt("test", "seconds"))
+    row("- - dbt parse + graph before the first node", split("dbt_prerun"))
+    row("- - dbt process start + Dagster event handling", split("dagster_overhead"))
+    row("- publish (serving_snapshot)", split("publish"))
+    row(
+        "- - marts copied / carried over",
+        lambda s: (
+            f"{count(inc(s).get('marts_copied'))} / {count(inc(s).get('marts_carried_over'))}"
+        ),
+    )
+    row("- report (serving_report)", split("report"))
+    row("- peak memory (process tree)", lambda s: _fmt((inc(s).get("process") or {}).get(
+        "peak_tree_gb"), " GB"))  # fmt: skip
+    row(
+        "- other work on the machine meanwhile, in busy cores",
+        lambda s: _fmt((inc(s).get("process") or {}).get("other_cores"), ""),
+    )
+    grow = increment_growth(results)
+    if grow:
+        lines += [
+            "",
+            "| increment growth | time | history rows | day's rows |",
+            "|---|---|---|---|",
+        ]
+        for g in grow:
+            lines.append(
+                f"| {g['from']} -> {g['to']} | x{_num(g['time_ratio'])} | "
+                f"x{_num(g['history_rows_ratio'])} | x{_num(g['day_rows_ratio'])} |"
+            )
+    largest = scales[-1]
+    for kind, label, n in (("slowest_models", "models", 10), ("slowest_tests", "data tests", 5)):
+        nodes = (inc(largest).get(kind) or [])[:n]
+        if nodes:
+            lines += [
+                "",
+                f"Slowest {label} of the increment at `{largest}` (dbt `execution_time`):",
+                "",
+                "| node | seconds |",
+                "|---|---|",
+            ]
+            lines += [f"| `{x['unique_id']}` | {_fmt(x['seconds'])} |" for x in nodes]
+    lines += ["", "Targets (issue 21):", "", "| target | measured | |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {v} |" for t, m, v in targets_issue21(results)]
+    return lines
+
+
 def render(results: Mapping[str, Mapping[str, Any]]) -> str:
     """The "Refresh" section of docs/BENCHMARKS.md from the results of each scale."""
     scales = [s for s in SCALE_ORDER if s in results] + sorted(
@@ -1011,6 +1244,7 @@ def render(results: Mapping[str, Mapping[str, Any]]) -> str:
                 f"| `{node['unique_id']}` | {_fmt(node['seconds'])} | "
                 f"{_fmt(node.get('floor_seconds'))} |"
             )
+    lines += render_increment(results)
     notes = RESULTS / "notes.md"  # profiling findings, written by hand after a run
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -1057,6 +1291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs="*",
         default=["m", "l"],
         help="scales that also time a daily increment (default: m l)",
+    )
+    parser.add_argument(
+        "--increment-day",
+        choices=("last-full", "last"),
+        default="last-full",
+        help="the day the increment loads: the last day with at least half the median day's "
+        "files (default; later, partial days are left out of both refreshes), or the last day",
     )
     parser.add_argument("--no-floor", action="store_true")
     parser.add_argument(

@@ -16,25 +16,28 @@ snapshot:
                                 not publish" banner, or a page saying it has no report)
         snapshots/
             <id>.duckdb        every kept snapshot, newest last (ids sort by publish time)
-            <id>.json          what it holds: tables, row counts, run, publish time
+            <id>.json          what it holds: tables, row counts, run, publish time, and
+                               each mart's content signature
             <id>.html          its report
         latest_refresh.json    the latest refresh that did not publish, and why (removed by
                                the next publish); report.html then says so
 
-A snapshot is written to a temporary file, checkpointed, closed, verified and renamed into
-snapshots/; its report is built from that file and checked to name its id; then a new pair
-folder is staged beside the served one and swapped in with one `rename(2)` of the `current`
-symlink, which switches the database and the report together. A reader that opened the previous
-files keeps reading them (the rename does not touch open files); a process killed, or a disk
-that fills, at any point leaves the old pair or the new pair served, never a mix. Rollback and
-the failed-refresh banner build a pair the same way. docs/SERVING.md has the read-only recipes
-per BI tool.
+A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot
+whose unchanged marts it keeps: only the marts whose signature changed are copied from the
+warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
+from that file and checked to name its id; then a new pair folder is staged beside the served
+one and swapped in with one `rename(2)` of the `current` symlink, which switches the database
+and the report together. A reader that opened the previous files keeps reading them (the
+rename does not touch open files); a process killed, or a disk that fills, at any point leaves
+the old pair or the new pair served, never a mix. Rollback and the failed-refresh banner build
+a pair the same way. docs/SERVING.md has the read-only recipes per BI tool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -66,6 +69,14 @@ CHECKS_TABLE = "revops_checks"
 FAILED_FILES_TABLE = "revops_failed_files"
 METRIC_DEFINITIONS_TABLE = "metric_definitions"
 LATEST_REFRESH_FILE = "latest_refresh.json"
+# A mart is carried over from the served snapshot when its signature (_content_signature) is
+# the one recorded there. Bump PUBLISH_FORMAT when the way a mart is copied changes: no mart is
+# then carried over from a snapshot written the old way.
+PUBLISH_FORMAT = 1
+SIGNATURE_SALT = "'revops-publish'"
+# Carry marts over only when they hold at least this share of the served snapshot's mart rows
+# (below it, copying the whole file costs more than it saves).
+CARRY_MIN_SHARE = 0.25
 # Every report names the snapshot it describes in this tag, in its first few kilobytes: a
 # publish checks it before serving the pair, and a reader can check it against the database.
 REPORT_META = "revops-snapshot-id"
@@ -137,6 +148,12 @@ class Snapshot:
     # what it was built from (revops/state.py): {"project": sha256, "ledger": sha256}; a
     # refresh with the same fingerprints and no new landing file is a no-op (revops/noop.py)
     fingerprint: dict[str, str] = field(default_factory=dict)
+    # per mart, the signature of the warehouse table it was published from (_content_signature);
+    # the next publish carries over, from this file, every mart whose signature is unchanged
+    signatures: dict[str, str] = field(default_factory=dict)
+    copied: list[str] = field(default_factory=list)  # marts copied from the warehouse
+    carried_over: list[str] = field(default_factory=list)  # marts kept from `carried_from`
+    carried_from: str | None = None  # the snapshot file this one started as a copy of
 
     @property
     def rows(self) -> int:
@@ -830,46 +847,177 @@ def _write_metadata(
     _comment_columns(con, SOURCES_TABLE)
 
 
-def _copy_table(con: duckdb.DuckDBPyConnection, table: MartTable, snapshot: Snapshot) -> int:
-    present = [
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = 'wh' and table_schema = 'main' and table_name = ? "
-            "order by ordinal_position",
-            [table.name],
-        ).fetchall()
-    ]
+@dataclass(frozen=True)
+class _TablePlan:
+    """How one mart is published: its select list over the warehouse table, the columns it
+    hashes and drops, and `spec`, a digest of everything but the rows that makes up the
+    published table (columns, their types and policies, the comments, the DuckDB version)."""
+
+    table: MartTable
+    columns: tuple[str, ...]  # the published columns, in order
+    select: tuple[str, ...]  # their expressions over the warehouse table
+    hashed: tuple[str, ...]
+    dropped: tuple[str, ...]
+    spec: str
+
+
+def _plan_table(con: duckdb.DuckDBPyConnection, table: MartTable) -> _TablePlan:
+    """The plan of `table` from the warehouse attached as `wh` (its columns as they are there)."""
+    present = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = 'wh' and table_schema = 'main' and table_name = ? "
+        "order by ordinal_position",
+        [table.name],
+    ).fetchall()
     if not present:
         raise PublishError(f"mart {table.name} is not in the warehouse (was the build run?)")
-    select = []
-    for column in present:
+    columns, select, hashed, dropped = [], [], [], []
+    for column, _ in present:
         policy = table.policy(column)
         if policy == "drop":
-            snapshot.dropped_columns.append(f"{table.name}.{column}")
+            dropped.append(column)
             continue
+        columns.append(column)
         if policy == "hash":
-            snapshot.hashed_columns.append(f"{table.name}.{column}")
+            hashed.append(column)
             select.append(
                 f"sha256(lower(trim(cast({_quote(column)} as varchar)))) as {_quote(column)}"
             )
-            continue
-        select.append(_quote(column))
+        else:
+            select.append(_quote(column))
+    spec = {
+        "format": PUBLISH_FORMAT,
+        "duckdb": duckdb.__version__,
+        "table": asdict(table),
+        "columns": present,
+        "select": select,
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return _TablePlan(
+        table, tuple(columns), tuple(select), tuple(hashed), tuple(dropped), digest[:16]
+    )
+
+
+def _content_signature(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> str:
+    """`<spec>:<rows>:<sum of row hashes>:<sum of rehashed row hashes>` of the warehouse table:
+    equal signatures mean the published table would be the same (the same rows, as a multiset,
+    published the same way). A changed row keeps its 64-bit hash by chance only (about one in
+    2^64, the odds row_set_signature takes too); a change of several rows keeps both sums only
+    if they cancel out in both."""
+    rows, first, second = con.execute(
+        f"select count(*), coalesce(sum(row_hash), 0)::varchar, "
+        f"coalesce(sum(hash(row_hash, {SIGNATURE_SALT})), 0)::varchar "
+        f"from (select hash(t) as row_hash from wh.main.{_quote(plan.table.name)} as t)"
+    ).fetchone()
+    return f"{plan.spec}:{rows}:{first}:{second}"
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> int:
+    """Copy the mart into the snapshot (attached warehouse `wh`), with its comments; its rows."""
+    table = plan.table
     con.execute(
         f"create table main.{_quote(table.name)} as "
-        f"select {', '.join(select)} from wh.main.{_quote(table.name)}"
+        f"select {', '.join(plan.select)} from wh.main.{_quote(table.name)}"
     )
     if table.description:
         con.execute(f"comment on table {_quote(table.name)} is {_sql_str(table.description)}")
     kept = {c.name: c for c in table.columns}
-    for column in present:
+    for column in plan.columns:
         described = kept.get(column)
-        if described and described.description and table.policy(column) != "drop":
+        if described and described.description:
             con.execute(
                 f"comment on column {_quote(table.name)}.{_quote(column)} is "
                 f"{_sql_str(described.description)}"
             )
     return con.execute(f"select count(*) from main.{_quote(table.name)}").fetchone()[0]
+
+
+def _sign_marts(
+    warehouse_sql: str, tables: Sequence[MartTable]
+) -> tuple[list[_TablePlan], dict[str, str]]:
+    """The publish plan and the content signature of every mart, read from the warehouse."""
+    con = duckdb.connect(":memory:", config=duckdb_config())
+    try:
+        con.execute(f"attach {warehouse_sql} as wh (read_only)")
+        plans = [_plan_table(con, table) for table in tables]
+        return plans, {plan.table.name: _content_signature(con, plan) for plan in plans}
+    finally:
+        con.close()
+
+
+def _carry_base(
+    serving: Path, signatures: dict[str, str]
+) -> tuple[Snapshot | None, dict[str, int]]:
+    """The served snapshot, when it holds marts whose recorded signature is the one now, and
+    those marts (name -> rows); (None, {}) when it holds none, or none worth carrying: the
+    copy costs the whole file, so the unchanged marts must hold at least CARRY_MIN_SHARE of
+    its mart rows."""
+    served = _served_stem(serving)
+    base = next((s for s in list_snapshots(serving) if s.snapshot_id == served), None)
+    if base is None or not base.signatures:
+        return None, {}
+    carried = {
+        name: base.tables[name]
+        for name, signature in signatures.items()
+        if base.signatures.get(name) == signature and name in base.tables
+    }
+    total = sum(base.tables.values())
+    if not carried or sum(carried.values()) < CARRY_MIN_SHARE * total:
+        return None, {}
+    base.path = str(serving / SNAPSHOT_DIR / f"{base.snapshot_id}.duckdb")
+    return base, carried
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """A byte copy of a closed snapshot file: copy_file_range(2), which shares the blocks
+    where the file system can (XFS, btrfs) and copies inside the kernel elsewhere; a plain
+    copy where the call is not supported."""
+    import shutil
+
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        try:
+            done = 0
+            while done < size:
+                copied = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if copied == 0:
+                    break
+                done += copied
+            if done == size:
+                return
+        except (AttributeError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise
+        src.seek(0)
+        dst.seek(0)
+        dst.truncate()
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of a table of the snapshot being written, in order."""
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
+def _drop_all_but(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
+    """In a copied snapshot: drop every table and view but the carried marts `keep` (the
+    changed marts, the marts no longer published and the metadata tables are written anew)."""
+    for schema, name, kind in con.execute(
+        "select schema_name, table_name, 'table' from duckdb_tables() "
+        "where database_name = current_database() "
+        "union all select schema_name, view_name, 'view' from duckdb_views() "
+        "where database_name = current_database() and not internal"
+    ).fetchall():
+        if schema == "main" and name in keep and kind == "table":
+            continue
+        con.execute(f"drop {kind} {_quote(schema)}.{_quote(name)}")
 
 
 def publish_snapshot(
@@ -887,8 +1035,17 @@ def publish_snapshot(
     max_delivery_age_days: int | None = None,
     project_fingerprint: str | None = None,
     metric_definitions: Sequence[MetricDefinition] = (),
+    carry_over: bool = True,
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
+
+    Only the marts whose contents changed are copied (`carry_over`, the default): each mart's
+    signature in the warehouse (`_content_signature`: its rows, columns, types, comments and
+    personal-data policies) is compared with the one the served snapshot's sidecar records;
+    when some are equal, the new snapshot starts as a copy of the served file, keeps those
+    marts (`carried_over`), and replaces everything else (`copied`, and the metadata tables).
+    The result holds the same tables with the same rows as a publish that copies every mart
+    (`carry_over=False`, what `revops refresh --full-refresh` does).
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
     snapshot's `revops_checks` table for the report. `metric_definitions`: the rows of its
@@ -928,18 +1085,47 @@ def publish_snapshot(
         )
         final = folder / f"{snapshot.snapshot_id}.duckdb"
         staged = folder / f"{snapshot.snapshot_id}.duckdb.tmp"
-        con = duckdb.connect(str(staged), config=duckdb_config())
+        warehouse_sql = _sql_str(str(Path(warehouse).resolve()))
+        step("signing the marts")
+        plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
+        base, carried = _carry_base(serving, snapshot.signatures) if carry_over else (None, {})
         try:
-            con.execute(f"attach {_sql_str(str(Path(warehouse).resolve()))} as wh (read_only)")
+            if base is not None:
+                step(f"copying snapshot {base.snapshot_id} ({len(carried)} unchanged marts)")
+                _copy_file(Path(base.path), staged)
+                snapshot.carried_from = base.snapshot_id
+            con = duckdb.connect(str(staged), config=duckdb_config())
+        except BaseException:
+            for partial in (staged, staged.with_name(staged.name + ".wal")):
+                partial.unlink(missing_ok=True)
+            raise
+        try:
+            con.execute(f"attach {warehouse_sql} as wh (read_only)")
+            # one transaction: a commit per statement (every table and column comment is
+            # one) would write and sync the write-ahead log hundreds of times
+            con.execute("begin transaction")
+            if base is not None:
+                _drop_all_but(con, set(carried))
             has_ledger = bool(
                 con.execute(
                     "select count(*) from information_schema.tables where table_catalog = 'wh' "
                     "and table_schema = 'raw' and table_name = '_load_ledger'"
                 ).fetchone()[0]
             )
-            for table in tables:
-                step(f"copying {table.name}")
-                snapshot.tables[table.name] = _copy_table(con, table, snapshot)
+            for plan in plans:
+                name = plan.table.name
+                snapshot.hashed_columns += [f"{name}.{c}" for c in plan.hashed]
+                snapshot.dropped_columns += [f"{name}.{c}" for c in plan.dropped]
+                if name in carried and _columns(con, name) == list(plan.columns):
+                    snapshot.tables[name] = carried[name]
+                    snapshot.carried_over.append(name)
+                    continue
+                if name in carried:  # not as its signature says: copy it again
+                    con.execute(f"drop table main.{_quote(name)}")
+                step(f"copying {name}")
+                snapshot.tables[name] = _create_table(con, plan)
+                snapshot.copied.append(name)
+            step("writing the metadata tables")
             _write_metadata(
                 con, snapshot, len(tables), has_ledger, freshness_as_of, max_delivery_age_days
             )
@@ -950,6 +1136,8 @@ def publish_snapshot(
             _write_checks(con, checks)
             _write_failed_files(con, has_ledger)
             _write_metric_definitions(con, metric_definitions)
+            step("checkpointing")
+            con.execute("commit")
             con.execute("detach wh")
             con.execute("checkpoint")
         except BaseException:
@@ -964,6 +1152,7 @@ def publish_snapshot(
         snapshot.path = str(final)
         html = folder / f"{snapshot.snapshot_id}.html"
         try:
+            step("verifying")
             _verify(final, snapshot)
             if report is not None:
                 step("building the report")

@@ -68,6 +68,7 @@ class RefreshResult:
     mapping_overrides: int = 0  # its mapping rows written for dbt
     published: dict[str, object] | None = None  # the serving_snapshot metadata
     report: str | None = None
+    report_seconds: float | None = None  # building it, inside the publish step
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -381,6 +382,8 @@ def run_refresh(
                 "config": {"full_refresh": full_refresh, "full_recheck": full_recheck}
             }
         publish_config: dict[str, object] = {}
+        if full_refresh:
+            publish_config["full_publish"] = True
         if keep is not None:
             publish_config["keep"] = keep
         if strict:
@@ -621,6 +624,7 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.published = meta
             elif key.path[0] == "serving_report":
                 out.report = str(meta.get("path")) if meta.get("path") else None
+                out.report_seconds = meta.get("report_seconds")
             elif key.path[0] == "settings":  # the org's mapping overrides (org_settings)
                 out.mapping_overrides += int(meta.get("override_rows", 0))
             elif "files_loaded" in meta or key.path[0] == "landing_folder":

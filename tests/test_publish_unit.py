@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from revops import publish
@@ -128,8 +129,12 @@ def test_disk_full_while_staging_the_pair_leaves_the_old_pair(warehouse, tmp_pat
 
 
 KILL_POINTS = [
-    # (where the child blocks, which pair is served after SIGKILL there)
-    ("copying", "old"),
+    # (where the child blocks, which pair is served after SIGKILL there); the child publishes
+    # the same warehouse (its mart is carried over from the served file: "copying snapshot"),
+    # or one whose mart changed ("copying mrr_by_month" into a new file)
+    ("signing", "old"),
+    ("copying snapshot", "old"),
+    ("copying mrr_by_month", "old"),
     ("building the report", "old"),
     ("report", "old"),  # inside the report writer, half the file written
     ("staging the served pair", "old"),
@@ -159,6 +164,8 @@ def test_kill_9_at_each_publish_step_leaves_one_whole_pair(warehouse, tmp_path, 
     serving = tmp_path / "serving"
     first = _publish(warehouse, serving, "r1")
     ready = tmp_path / "ready"
+    if block_at == "copying mrr_by_month":
+        warehouse = make_warehouse(tmp_path / "changed.duckdb", rows=4)
     child = _start_child(warehouse, serving, block_at, ready)
     try:
         _wait_for(ready, child)
@@ -395,3 +402,185 @@ def test_rebuilding_the_report_by_hand_serves_it_with_its_snapshot(
     assert (serving / publish.REPORT_FILE).is_symlink()
     _assert_serves(serving, published.snapshot_id)
     assert "No report" not in (serving / publish.REPORT_FILE).read_text()
+
+
+# -- publishing only the marts that changed -------------------------------------------------
+
+PEOPLE = publish.MartTable(
+    "dim_people",
+    "One row per person.",
+    (
+        publish.MartColumn("person_id", "The person."),
+        publish.MartColumn("email", "Their e-mail, hashed.", "hash"),
+        publish.MartColumn("phone", "Never published.", "drop"),
+    ),
+)
+
+
+def _two_marts(path: Path) -> Path:
+    """`mrr_by_month` (3 rows) and `dim_people` (4 rows, an e-mail hashed, a phone dropped)."""
+    make_warehouse(path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "create table main.dim_people as select range as person_id, "
+            "'P' || range || '@Example.com ' as email, '555-' || range as phone from range(4)"
+        )
+    finally:
+        con.close()
+    return path
+
+
+def _comments(path: Path) -> list[tuple]:
+    con = publish.connect_read_only(path)
+    try:
+        return con.execute(
+            "select table_name, column_name, data_type, comment from duckdb_columns() "
+            "where database_name = current_database() order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _same_tables_as_a_full_publish(
+    snapshot: publish.Snapshot, warehouse: Path, tables, serving: Path
+) -> None:
+    """Every table of `snapshot` holds what a publish copying every mart gives, with the same
+    columns, types and comments (revops_snapshot: all but the id, time and run)."""
+    full = _publish_full(warehouse, tables, serving)
+    assert full.copied == [t.name for t in tables] and full.carried_over == []
+    ours = publish.table_checksums(Path(snapshot.path))
+    theirs = publish.table_checksums(Path(full.path))
+    assert sorted(ours) == sorted(theirs)
+    del ours[publish.SNAPSHOT_TABLE], theirs[publish.SNAPSHOT_TABLE]
+    assert ours == theirs
+    assert _comments(Path(snapshot.path)) == _comments(Path(full.path))
+    assert (snapshot.hashed_columns, snapshot.dropped_columns) == (
+        full.hashed_columns,
+        full.dropped_columns,
+    )
+    sql = f"select * exclude (snapshot_id, published_at, run_id) from {publish.SNAPSHOT_TABLE}"
+    rows = []
+    for path in (snapshot.path, full.path):
+        con = publish.connect_read_only(Path(path))
+        try:
+            rows.append(con.execute(sql).fetchall())
+        finally:
+            con.close()
+    assert rows[0] == rows[1]
+
+
+def _publish_full(warehouse: Path, tables, serving: Path) -> publish.Snapshot:
+    return publish.publish_snapshot(warehouse, serving, tables, run_id="full", carry_over=False)
+
+
+def test_a_publish_copies_only_the_changed_marts(tmp_path):
+    """After a change of one mart, the new snapshot starts as a copy of the served file,
+    copies only that mart, and holds exactly what a full publish gives."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    tables = [PEOPLE, MART]
+    first = publish.publish_snapshot(warehouse, serving, tables, run_id="r1")
+    assert first.copied == ["dim_people", "mrr_by_month"] and first.carried_from is None
+    assert set(first.signatures) == {"dim_people", "mrr_by_month"}
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("update main.mrr_by_month set mrr = mrr + 1 where month_number = 2")
+    con.close()
+    steps: list[str] = []
+    second = publish.publish_snapshot(warehouse, serving, tables, run_id="r2", on_step=steps.append)
+    assert second.copied == ["mrr_by_month"]
+    assert second.carried_over == ["dim_people"]
+    assert second.carried_from == first.snapshot_id
+    assert "copying dim_people" not in steps and "copying mrr_by_month" in steps
+    assert second.tables == {"dim_people": 4, "mrr_by_month": 3}
+    _assert_serves(serving, second.snapshot_id)
+    _same_tables_as_a_full_publish(second, warehouse, tables, tmp_path / "full")
+    # the snapshot served before is untouched by the copy: readers of it see its numbers
+    assert publish.table_checksums(Path(first.path), ["mrr_by_month"]) != (
+        publish.table_checksums(Path(second.path), ["mrr_by_month"])
+    )
+    # the sidecar records what was copied, for the next publish and for `rollback --list`
+    kept = {s.snapshot_id: s for s in publish.list_snapshots(serving)}[second.snapshot_id]
+    assert (kept.copied, kept.carried_over) == (["mrr_by_month"], ["dim_people"])
+
+
+def test_a_mart_published_differently_is_copied_again(tmp_path):
+    """Same rows, but a new comment, a new personal-data policy, a removed mart or a new
+    column: what the published table is made of changed, so it is copied, not carried."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r1")
+    described = publish.MartTable("mrr_by_month", "One row per month (new words).", MART.columns)
+    second = publish.publish_snapshot(warehouse, serving, [PEOPLE, described], run_id="r2")
+    assert (second.copied, second.carried_over) == (["mrr_by_month"], ["dim_people"])
+
+    email_kept = publish.MartTable(
+        "dim_people",
+        PEOPLE.description,
+        (PEOPLE.columns[0], publish.MartColumn("email", "Kept.", "keep"), PEOPLE.columns[2]),
+    )
+    third = publish.publish_snapshot(warehouse, serving, [email_kept, described], run_id="r3")
+    assert (third.copied, third.carried_over) == (["dim_people"], ["mrr_by_month"])
+    _same_tables_as_a_full_publish(third, warehouse, [email_kept, described], tmp_path / "b")
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("alter table main.dim_people add column region varchar default 'EMEA'")
+    con.close()
+    fourth = publish.publish_snapshot(warehouse, serving, [email_kept], run_id="r4")
+    assert (fourth.copied, fourth.carried_over) == (["dim_people"], [])
+    assert fourth.carried_from is None  # nothing worth carrying: a new file
+    assert "region" in dict(_columns_of(Path(fourth.path), "dim_people"))
+    assert "mrr_by_month" not in publish.table_checksums(Path(fourth.path))
+
+
+def _columns_of(path: Path, table: str) -> list[tuple]:
+    return [(c, t) for name, c, t, _ in _comments(path) if name == table]
+
+
+def test_a_removed_mart_is_not_carried_into_the_new_snapshot(tmp_path):
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r1")
+    second = publish.publish_snapshot(warehouse, serving, [PEOPLE], run_id="r2")
+    assert second.carried_over == ["dim_people"] and second.copied == []
+    assert "mrr_by_month" not in publish.table_checksums(Path(second.path))
+    assert sorted(publish.table_checksums(Path(second.path))) == sorted(
+        publish.table_checksums(Path(_publish_full(warehouse, [PEOPLE], tmp_path / "f").path))
+    )
+
+
+def test_a_full_publish_and_a_rollback_start_from_what_is_served(tmp_path):
+    """`carry_over=False` copies every mart; after a rollback the served (older) snapshot is
+    the one carried from."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r1")
+    forced = publish.publish_snapshot(
+        warehouse, serving, [PEOPLE, MART], run_id="r2", carry_over=False
+    )
+    assert forced.copied == ["dim_people", "mrr_by_month"] and forced.carried_from is None
+    con = duckdb.connect(str(warehouse))
+    con.execute("delete from main.mrr_by_month where month_number = 0")
+    con.close()
+    publish.rollback(serving, first.snapshot_id, report=fake_report)
+    third = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r3")
+    assert third.carried_from == first.snapshot_id
+    assert (third.copied, third.carried_over) == (["mrr_by_month"], ["dim_people"])
+    assert third.tables["mrr_by_month"] == 2
+    _same_tables_as_a_full_publish(third, warehouse, [PEOPLE, MART], tmp_path / "full")
+
+
+def test_a_carried_mart_whose_columns_differ_from_its_record_is_copied_again(tmp_path):
+    """The served file's table is checked against the plan before it is kept: a table whose
+    columns are not what its signature says (a file edited by hand) is copied again."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r1")
+    con = duckdb.connect(first.path)
+    con.execute("alter table dim_people drop column email")
+    con.close()
+    second = publish.publish_snapshot(warehouse, serving, [PEOPLE, MART], run_id="r2")
+    assert second.carried_from == first.snapshot_id
+    assert (second.copied, second.carried_over) == (["dim_people"], ["mrr_by_month"])
+    _same_tables_as_a_full_publish(second, warehouse, [PEOPLE, MART], tmp_path / "full")

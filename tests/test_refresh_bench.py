@@ -93,6 +93,13 @@ def test_refresh_is_split_into_stages():
     assert split["dagster_overhead"] == 4.0  # 20 s step - 16 s invocation
     assert split["dbt_models"] == 7.0 and split["dbt_tests"] == 2.0
     assert split["publish"] == 1.5 and split["report"] == 0.5
+    # today the report is built inside the publish step and records its own time
+    one_step = {**result, "report_seconds": 0.4}
+    one_step["step_seconds"] = {
+        k: v for k, v in result["step_seconds"].items() if k != "serving_report"
+    }
+    inside = refresh_bench.refresh_split(one_step, RUN_RESULTS, wall=35.0)
+    assert inside["publish"] == 1.1 and inside["report"] == 0.4
     assert split["startup"] == 8.0 and split["parse"] == 4.0
     dbt = refresh_bench.dbt_split(RUN_RESULTS)
     assert dbt["model"]["wall"] == 5.0  # 6 s -> 11 s, the two models overlapping
@@ -299,3 +306,57 @@ def test_docs_section_is_rendered_and_replaced(tmp_path: Path):
     text = doc.read_text()
     assert text.count("## Refresh") == 1 and "Other CPU" in text and "kept" in text
     json.dumps(results)  # results stay plain JSON
+
+
+def test_the_increment_loads_the_last_full_delivery_day():
+    """A company can end on a partial day (at `l`: 3 files): the increment then loads the
+    last day with at least half the median day's files, unless `last` is asked for."""
+    files = {"2025-12-28": 19, "2025-12-29": 20, "2025-12-30": 19, "2025-12-31": 3}
+    assert refresh_bench.increment_day(files) == "2025-12-30"
+    assert refresh_bench.increment_day(files, "last") == "2025-12-31"
+    assert refresh_bench.increment_day({**files, "2025-12-31": 10}) == "2025-12-31"
+
+
+def _with_increment(result: dict, seconds: float, day_rows: int) -> dict:
+    result["increment"] = {
+        "split": {"total": seconds, "publish": 1.0},
+        "process": {"peak_tree_gb": 1.5},
+        "dbt": {"model": {"wall": 3.0, "seconds": 5.0}, "test": {"wall": 1.0, "seconds": 2.0}},
+        "files_loaded": 19,
+        "rows_loaded": day_rows,
+        "marts_copied": 30,
+        "marts_carried_over": 16,
+        "slowest_models": [{"unique_id": "model.p.slow", "seconds": 4.0}],
+        "slowest_tests": [{"unique_id": "test.p.slow", "seconds": 1.5}],
+        "out_of_memory": False,
+    }
+    result["increment_ratio"] = round(seconds / result["refresh"]["total"], 3)
+    return result
+
+
+def test_issue_21_rows_judge_the_increment_against_history_and_the_day():
+    # history grows x10 from m to l; the increment x4 (met: at most half of x10), then x6
+    m = _with_increment(_result("m", 100, 10.0, 8.0), 2.0, 50)
+    l_met = _with_increment(_result("l", 1000, 90.0, 80.0), 8.0, 400)
+    grow = refresh_bench.increment_growth({"m": m, "l": l_met})
+    assert grow == [
+        {"from": "m", "to": "l", "time_ratio": 4.0, "history_rows_ratio": 10.0,
+         "day_rows_ratio": 8.0, "ok": True}
+    ]  # fmt: skip
+    verdicts = {t: (got, v) for t, got, v in refresh_bench.targets_issue21({"m": m, "l": l_met})}
+    assert verdicts["daily increment at `l` under 10% of the full refresh (same run)"] == (
+        "8.9%",
+        "met",
+    )
+    growth_row = "increment growth m -> l: time ratio vs history-rows ratio (at most 0.5x of it)"
+    assert verdicts[growth_row] == ("time x4 vs history rows x10 (day's rows x8)", "met")
+    l_missed = _with_increment(_result("l", 1000, 90.0, 80.0), 12.0, 400)
+    verdicts = {t: v for t, _, v in refresh_bench.targets_issue21({"m": m, "l": l_missed})}
+    assert verdicts[growth_row] == "**missed**"  # x6 > 0.5 * x10
+    assert verdicts["daily increment at `l` under 10% of the full refresh (same run)"] == (
+        "**missed**"
+    )
+    section = refresh_bench.render({"m": m, "l": l_met})
+    assert "### Daily increment (issue 21)" in section
+    assert "| - - marts copied / carried over | 30 / 16 | 30 / 16 |" in section
+    assert "| `model.p.slow` | 4.00 s |" in section and "Targets (issue 21):" in section

@@ -47,6 +47,9 @@ class PublishConfig(dg.Config):
     # against the landing folder's newest delivery (revops/freshness.py)
     as_of: str = ""
     max_delivery_age_days: int = freshness.DEFAULT_MAX_DELIVERY_AGE_DAYS
+    # copy every mart into a new file, none carried over from the served snapshot
+    # (`revops refresh --full-refresh`)
+    full_publish: bool = False
 
 
 def _checks_passed(context: dg.AssetExecutionContext) -> int:
@@ -158,12 +161,17 @@ def serving_snapshot(
         freshness_as_of=freshness.reference_date(landing.resolve(), config.as_of or None),
         max_delivery_age_days=config.max_delivery_age_days,
         metric_definitions=definitions,
+        carry_over=not config.full_publish,
     )
     served = serving.resolve()
+    carried = (
+        f" from snapshot {snapshot.carried_from}" if snapshot.carried_from else " (a new file)"
+    )
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
         f"{snapshot.rows:,} rows -> {served / publish.SERVING_FILE}, with its report "
-        f"{served / publish.REPORT_FILE}"
+        f"{served / publish.REPORT_FILE}; published {len(snapshot.copied)} changed marts, "
+        f"{len(snapshot.carried_over)} carried over{carried}"
     )
     yield dg.MaterializeResult(
         asset_key=SNAPSHOT_KEY,
@@ -176,6 +184,11 @@ def serving_snapshot(
             "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
             "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
             "publish_seconds": snapshot.seconds,
+            # marts copied from the warehouse (changed, or all of them in a new file), and
+            # marts kept unchanged from the served snapshot's file (revops/publish.py)
+            "marts_copied": len(snapshot.copied),
+            "marts_carried_over": len(snapshot.carried_over),
+            "carried_from": snapshot.carried_from or "none",
             "data_through": snapshot.data_through_date or "none",
             "freshness_as_of": snapshot.freshness_as_of or "none",
             "stale_sources": ", ".join(snapshot.stale_sources) or "none",
