@@ -89,6 +89,9 @@ _REPORT_ID = re.compile(
 # policy is hashed anyway, so a new column cannot leak by omission.
 PII_NAME = re.compile(r"(^|_)(email|phone|mobile|first_name|last_name|ip_address)(_|$)")
 PII_POLICIES = ("hash", "drop", "keep")
+# Columns named `_...` are the pipeline's bookkeeping (an incremental model's input signature,
+# the load time it has read up to: docs/SERVING.md, "Daily increments"), never published.
+BOOKKEEPING_PREFIX = "_"
 
 
 class PublishError(RuntimeError):
@@ -873,6 +876,8 @@ def _plan_table(con: duckdb.DuckDBPyConnection, table: MartTable) -> _TablePlan:
         raise PublishError(f"mart {table.name} is not in the warehouse (was the build run?)")
     columns, select, hashed, dropped = [], [], [], []
     for column, _ in present:
+        if column.startswith(BOOKKEEPING_PREFIX):
+            continue  # what an incremental mart was built from: not the mart's data
         policy = table.policy(column)
         if policy == "drop":
             dropped.append(column)

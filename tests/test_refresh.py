@@ -89,9 +89,26 @@ def test_published_snapshot_holds_only_the_marts(xs_published, dbt_manifest):
         for (column,) in columns:
             hits = _query(served, f'select count(*) from "{name}" where "{column}" like \'%@%.%\'')
             assert hits == [(0,)], f"{name}.{column} holds email addresses"
+    # no bookkeeping column (`_inputs_signature`, `_loaded_at` of an incremental mart)
+    bookkeeping = _query(
+        served, "select table_name, column_name from information_schema.columns "
+        "where column_name like '\\_%' escape '\\'",
+    )  # fmt: skip
+    assert bookkeeping == []
     # the same contents as the warehouse marts
     con = duckdb.connect(str(xs_published["warehouse"]), read_only=True)
     try:
+        kept = [
+            f'"{name}"'
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_name = 'fct_attribution' order by ordinal_position"
+            ).fetchall()
+            if not name.startswith("_")
+        ]
+        assert len(kept) < len(con.execute("describe fct_attribution").fetchall())
+        sql = f"select count(*), sum(hash({', '.join(kept)})) from fct_attribution"
+        assert con.execute(sql).fetchone() == _query(served, sql)[0]
         for name in MART_CHECK_TABLES:
             wh = con.execute(f"select count(*), sum(hash(t)) from main.{name} as t").fetchone()
             pub = _query(served, f"select count(*), sum(hash(t)) from {name} as t")[0]
