@@ -37,6 +37,7 @@ SHARED_COMPANY_GROUPS = {
     # the same company exported as HubSpot (`xs_hubspot_published`), beside the Salesforce one
     # it is compared with: one worker builds both demos
     "test_crm_parity": "xs-published-company",
+    "test_dbt_in_process": "xs-published-company",
     "test_hubspot_company": "xs-published-company",
     # the built `s_dirty_warehouse`
     "test_billing_marts": "s-dirty-company",
