@@ -150,7 +150,11 @@ class DbtInProcessInvocation(DbtCliInvocation):
         holder: dict[str, _DbtThread] = {}
 
         def callback(msg: Any) -> None:
-            event = _event_dict(msg)
+            # runs in dbt's threads, inside dbt's fire_event: it must never raise into dbt
+            try:
+                event = _event_dict(msg)
+            except Exception as exc:  # an unserialisable event: its text, as a stray line
+                event = f"{getattr(msg.info, 'msg', msg)} ({type(exc).__name__}: {exc})"
             if event is not None:
                 events.put(event)
 
@@ -192,7 +196,7 @@ class DbtInProcessInvocation(DbtCliInvocation):
                 if event is _DONE:
                     self._drained = True
                     break
-                if event["info"]["level"] == "error":
+                if isinstance(event, dict) and event["info"]["level"] == "error":
                     self._error_messages.append(event["info"]["msg"])
                 yield event
         except DagsterExecutionInterruptedError:
