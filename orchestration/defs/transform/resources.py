@@ -55,7 +55,7 @@ class RevopsDbtCliResource(DbtCliResource):
 
     `dbt_executable` must be that environment's `dbt` (the default here): its version is then
     dbt-core's, read without starting it. On DuckDB, dbt runs in this process unless
-    `in_process` (or, when unset, ${IN_PROCESS_ENV}) says `0`/false.
+    `in_process` (or, when unset, $REVOPS_DBT_IN_PROCESS) says `0` / false.
     """
 
     in_process: bool | None = None
