@@ -15,6 +15,10 @@
 --     touch and no CRM row.
 {{ config(**people_resolved_config()) }}
 
+{%- set summary_columns = [
+    'email', 'email_domain', 'touch_count', 'first_touched_at', 'last_touched_at', '_loaded_at',
+] %}
+
 with
 
 touches as (
@@ -122,22 +126,12 @@ touch_summary as (
         max(_loaded_at) as _loaded_at
     from (
         select
-            email,
-            email_domain,
-            touch_count,
-            first_touched_at,
-            last_touched_at,
-            _loaded_at
+            {{ summary_columns | join(',\n            ') }}
         from stored
         where touch_count > 0 and email in (select email from affected_emails)
         union all
         select
-            email,
-            email_domain,
-            touch_count,
-            first_touched_at,
-            last_touched_at,
-            _loaded_at
+            {{ summary_columns | join(',\n            ') }}
         from new_touch_summary
     ) as counts
     group by email, email_domain

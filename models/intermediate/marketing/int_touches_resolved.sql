@@ -17,6 +17,11 @@
     "{{ revops.touches_resolved_pre_hook() }}",
 ])) }}
 
+{%- set touch_columns = [
+    'activity_id', 'campaign_id', 'email', 'activity_type', 'utm_source', 'utm_medium',
+    'utm_campaign', 'activity_at', '_loaded_at',
+] %}
+
 with
 
 {%- if is_incremental() %}
@@ -31,15 +36,7 @@ affected_emails as (
 touches as (
 
     select
-        activity_id,
-        campaign_id,
-        email,
-        activity_type,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        activity_at,
-        _loaded_at
+        {{ touch_columns | join(',\n        ') }}
     from {{ ref('stg_marketing_automation__activities') }}
     {%- if is_incremental() %}
     where
@@ -49,15 +46,7 @@ touches as (
         and email not in (select email from affected_emails)
     union all
     select
-        activity_id,
-        campaign_id,
-        email,
-        activity_type,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        activity_at,
-        _loaded_at
+        {{ touch_columns | join(',\n        ') }}
     from {{ ref('stg_marketing_automation__activities') }}
     where email in (select email from affected_emails)
     {%- endif %}
