@@ -110,6 +110,11 @@ PARSE_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses", "snapsho
 PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches for
 
 
+# Variables dbt reads only when it runs a node, never while parsing: a new value each build
+# must not make the parse (and the in-process build's reuse of it) stale.
+RUN_TIME_ONLY_ENV = frozenset({"REVOPS_TEST_SCOPE"})  # revops/test_scope.py SCOPE_ENV
+
+
 def parse_fingerprint() -> str:
     """A hash of everything a parse depends on: the versions of dbt and its adapters (their
     macros go into the manifest), every REVOPS_* and DBT_* environment variable, the content
@@ -118,6 +123,8 @@ def parse_fingerprint() -> str:
     for name, version in sorted(_dbt_distributions()):
         digest.update(f"package {name}=={version}\n".encode())
     for key in sorted(k for k in os.environ if k.startswith(("REVOPS_", "DBT_"))):
+        if key in RUN_TIME_ONLY_ENV:
+            continue
         digest.update(f"env {key}={os.environ[key]}\n".encode())
     settings_file = settings.settings_path()
     if settings_file is not None:

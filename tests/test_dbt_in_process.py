@@ -4,9 +4,12 @@ leaves the warehouse free for the publish, and reports dbt's own failures."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -80,6 +83,21 @@ def _normalised(result: dg.ExecuteInProcessResult) -> list[tuple]:
     return sorted(out, key=repr)
 
 
+@contextlib.contextmanager
+def _current_parse_held() -> Iterator[None]:
+    """A parse for this environment in target/ that nobody replaces meanwhile: the parse lock
+    of `ensure_manifest` held (the other xdist worker's refreshes parse into target/ with their
+    own warehouse path, which would make the stamp stale between the parse and the build)."""
+    for _ in range(10):
+        refresh.ensure_manifest()
+        with (refresh.PROJECT_DIR / "target" / refresh.PARSE_LOCK).open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if dbt_in_process.load_parsed_manifest(refresh.PROJECT_DIR) is not None:
+                yield
+                return
+    raise AssertionError("target/ was parsed again by another process ten times in a row")
+
+
 def test_in_process_yields_the_subprocess_events_and_reuses_the_parse(
     xs_published, tmp_path, monkeypatch
 ):
@@ -98,14 +116,14 @@ def test_in_process_yields_the_subprocess_events_and_reuses_the_parse(
         reused.append(manifest is not None)
         return manifest
 
-    monkeypatch.setattr(dbt_in_process, "load_parsed_manifest", spy)
     monkeypatch.delenv(IN_PROCESS_ENV, raising=False)
-    with environment({"REVOPS_WAREHOUSE": str(warehouse)}):
-        refresh.ensure_manifest()  # the parse the refresh makes first, with its warehouse path
-    subprocess_run = _materialize(warehouse, serving, in_process=False)
-    assert reused == []  # the subprocess path never looks
-    in_process_run = _materialize(warehouse, serving, in_process=True)
-    assert reused == [True]
+    # the parse the refresh makes first, with its warehouse path
+    with environment({"REVOPS_WAREHOUSE": str(warehouse)}), _current_parse_held():
+        monkeypatch.setattr(dbt_in_process, "load_parsed_manifest", spy)
+        subprocess_run = _materialize(warehouse, serving, in_process=False)
+        assert reused == []  # the subprocess path never looks
+        in_process_run = _materialize(warehouse, serving, in_process=True)
+        assert reused == [True]
     assert subprocess_run.success and in_process_run.success
     events = _normalised(in_process_run)
     assert events == _normalised(subprocess_run)

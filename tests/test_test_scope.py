@@ -257,3 +257,16 @@ def test_a_full_recheck_can_be_asked_for(dbt_manifest):
     assert build_parser().parse_args(["refresh", "--full-recheck"]).full_recheck
     assert not build_parser().parse_args(["refresh"]).full_recheck
     assert DbtBuildConfig(full_recheck=True).full_recheck and not DbtBuildConfig().full_recheck
+
+
+def test_the_scope_never_makes_the_parse_stale(monkeypatch):
+    """The scope changes every build; dbt reads it only when a test runs, so it stays out of
+    the parse stamp (otherwise the in-process build would never reuse the refresh's parse)."""
+    from revops import refresh
+
+    monkeypatch.setenv(test_scope.SCOPE_ENV, "")
+    before = refresh.parse_fingerprint()
+    monkeypatch.setenv(test_scope.SCOPE_ENV, '{"test.revops.x": {"mode": "rows"}}')
+    assert refresh.parse_fingerprint() == before
+    monkeypatch.setenv("REVOPS_SOME_SETTING", "1")  # any other variable still counts
+    assert refresh.parse_fingerprint() != before
