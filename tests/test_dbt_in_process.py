@@ -144,13 +144,13 @@ def test_in_process_yields_the_subprocess_events_and_reuses_the_parse(
 def test_a_stale_parse_is_not_reused(dbt_manifest, monkeypatch):
     """The manifest is reused only while ensure_manifest's stamp holds for this environment:
     with another REVOPS_* value (another warehouse path, a setting) dbt parses again."""
-    refresh.ensure_manifest()  # parsed in this environment (by the fixture): nothing to do
-    manifest = dbt_in_process.load_parsed_manifest(ROOT)
-    assert manifest is not None and "model.revops.fct_mrr" in manifest.nodes
-    assert manifest.flat_graph  # what `graph` in the macros reads
-    monkeypatch.setenv("REVOPS_SOME_SETTING", "b")
-    assert dbt_in_process.load_parsed_manifest(ROOT) is None
-    assert dbt_in_process.load_parsed_manifest(ROOT / "models") is None  # another project
+    with _current_parse_held():  # parsed in this environment, and not replaced meanwhile
+        manifest = dbt_in_process.load_parsed_manifest(ROOT)
+        assert manifest is not None and "model.revops.fct_mrr" in manifest.nodes
+        assert manifest.flat_graph  # what `graph` in the macros reads
+        monkeypatch.setenv("REVOPS_SOME_SETTING", "b")
+        assert dbt_in_process.load_parsed_manifest(ROOT) is None
+        assert dbt_in_process.load_parsed_manifest(ROOT / "models") is None  # another project
 
 
 def test_dbt_failing_to_start_is_the_steps_error(dbt_manifest, tmp_path):
