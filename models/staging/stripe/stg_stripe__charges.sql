@@ -1,4 +1,11 @@
 -- One row per Stripe charge: the latest delivered version, amounts in units.
+--
+-- Incremental on DuckDB: a run reads only the raw rows loaded since the newest `_loaded_at`
+-- already here and re-ranks each of their charges among its new versions and the
+-- version already here; the winner replaces the row (delete+insert), as a rebuild would pick
+-- it (macros/staging/incremental_staging.sql). Other adapters rebuild it as a table.
+{{ config(**latest_version_config('charge_id')) }}
+
 with
 
 source as (
@@ -22,6 +29,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('stripe', 'charges') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -51,11 +59,21 @@ renamed as (
 
 with_exponent as (
 
-    {{ latest_with_currency_exponent('renamed', 'charge_id') }}
+    select
+        renamed.*,
+        currency_exponents.exponent as currency_exponent
+    from renamed
+    left join (
+        select
+            currency_code,
+            exponent
+        from {{ ref('currency_exponents') }}
+    ) as currency_exponents
+        on renamed.currency = currency_exponents.currency_code
 
 ),
 
-final as (
+converted as (
 
     select
         charge_id,
@@ -78,6 +96,46 @@ final as (
         _row_number,
         _loaded_at
     from with_exponent
+
+),
+
+candidates as (
+
+    {{ with_current_versions('converted', 'charge_id') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ latest_version_rank('charge_id') }} as version_rank
+    from candidates
+
+),
+
+final as (
+
+    select
+        charge_id,
+        customer_id,
+        invoice_id,
+        charge_status,
+        failure_code,
+        failure_message,
+        currency,
+        amount,
+        amount_captured,
+        amount_refunded,
+        is_paid,
+        is_refunded,
+        created_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -3,6 +3,13 @@
 -- on, told apart per row by the fields it carries (docs/EXPORTS.md, "Stripe API versions"):
 -- from 2025-03-31 the subscription is `parent.subscription_details.subscription` and the tax
 -- is the sum of `total_taxes`.
+--
+-- Incremental on DuckDB: a run reads only the raw rows loaded since the newest `_loaded_at`
+-- already here and re-ranks each of their invoices among its new versions and the
+-- version already here; the winner replaces the row (delete+insert), as a rebuild would pick
+-- it (macros/staging/incremental_staging.sql). Other adapters rebuild it as a table.
+{{ config(**latest_version_config('invoice_id')) }}
+
 with
 
 source as (
@@ -33,6 +40,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('stripe', 'invoices') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -79,11 +87,21 @@ renamed as (
 
 with_exponent as (
 
-    {{ latest_with_currency_exponent('renamed', 'invoice_id') }}
+    select
+        renamed.*,
+        currency_exponents.exponent as currency_exponent
+    from renamed
+    left join (
+        select
+            currency_code,
+            exponent
+        from {{ ref('currency_exponents') }}
+    ) as currency_exponents
+        on renamed.currency = currency_exponents.currency_code
 
 ),
 
-final as (
+converted as (
 
     select
         invoice_id,
@@ -113,6 +131,53 @@ final as (
         _row_number,
         _loaded_at
     from with_exponent
+
+),
+
+candidates as (
+
+    {{ with_current_versions('converted', 'invoice_id') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ latest_version_rank('invoice_id') }} as version_rank
+    from candidates
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        customer_id,
+        subscription_id,
+        invoice_number,
+        invoice_status,
+        billing_reason,
+        currency,
+        subtotal_amount,
+        discount_amount,
+        tax_amount,
+        total_amount,
+        amount_due,
+        amount_paid,
+        amount_remaining,
+        created_at,
+        period_start_at,
+        period_end_at,
+        finalized_at,
+        paid_at,
+        voided_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
 
 )
 

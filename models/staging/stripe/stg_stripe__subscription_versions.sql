@@ -7,6 +7,16 @@
 -- (docs/EXPORTS.md, "Stripe API versions"): from 2025-03-31 a subscription has `discounts` (ids,
 -- or objects when expanded) instead of `discount`, and no `current_period_start` / `_end`
 -- (they moved to the subscription items: stg_stripe__subscription_items), so those are null.
+--
+-- Incremental on DuckDB: a run reads only the raw rows loaded since the newest `_loaded_at`
+-- already here; each subscription among them is recomputed from its new lines and its versions
+-- already here (the line kept for a delivery day beat every earlier line of that day), and its
+-- rows replace the stored ones (delete+insert on `subscription_id`): the same versions, chain
+-- and latest flag as a rebuild. An older version's `valid_to_date` / `is_latest_version` change
+-- when a later delivery arrives; the row keeps its own `_loaded_at` (no row test reads those
+-- two beyond not_null). Other adapters rebuild it as a table.
+{{ config(**latest_version_config('subscription_id')) }}
+
 with
 
 source as (
@@ -34,6 +44,7 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('stripe', 'subscriptions') }}
+    {{ loaded_since_last_run() }}
 
 ),
 
@@ -101,6 +112,43 @@ renamed as (
 
 ),
 
+candidates as (
+
+    -- The new lines and, on an incremental run, the versions already here of their
+    -- subscriptions (columns matched by name).
+    select * from renamed
+    {%- if is_incremental() %}
+    {{ union_all_by_name() }}
+    select
+        subscription_id,
+        customer_id,
+        discount_id,
+        coupon_id,
+        subscription_status,
+        currency,
+        is_canceling_at_period_end,
+        is_deleted,
+        created_at,
+        started_at,
+        current_period_start_at,
+        current_period_end_at,
+        billing_cycle_anchor_at,
+        canceled_at,
+        ended_at,
+        trial_start_at,
+        trial_end_at,
+        discount_start_at,
+        discount_end_at,
+        _delivery_date,
+        _file_path,
+        _row_number,
+        _loaded_at
+    from {{ this }} as current_versions
+    where current_versions.subscription_id in (select subscription_id from renamed)
+    {%- endif %}
+
+),
+
 ranked as (
 
     -- Within a delivery the last line wins (later file, later row, later load).
@@ -113,7 +161,7 @@ ranked as (
                 _row_number desc,
                 _loaded_at desc
         ) as line_rank
-    from renamed
+    from candidates
 
 ),
 
