@@ -37,7 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIME = "_loaded_at"
 LOAD_RECORDS = {"stg_ingest__file_loads", "data_quality_quarantine_by_object"}
 # The billing intermediates that recompute only the affected keys (macros/billing/affected_keys.sql)
-BILLING_INCREMENTAL = ("int_subscription_item_months", "int_mrr_customer_months")
+BILLING_INCREMENTAL = (
+    "int_subscription_item_months",
+    "int_mrr_customer_months",
+    "int_invoice_lines_recognised",
+    "int_mrr_movements_classified",
+    "int_mrr_retention_customer_months",
+)
 # Point-in-time models keep what was known on each past day: a rebuild recomputes those days
 # from later deliveries (a backdated history row), so they are not rebuilt in the late-edit
 # comparison (the first steps check that their past rows never change).

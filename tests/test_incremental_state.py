@@ -333,6 +333,9 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "stg_salesforce__opportunity_history",
         "stg_marketing_automation__activities",
         "stg_stripe__invoice_line_items",
+        "stg_stripe__invoices",
+        "stg_stripe__charges",
+        "stg_stripe__subscription_versions",
     } <= set(fingerprints)
     # incremental staging, the point-in-time pipeline (incremental by as-of date), and the
     # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql),
@@ -341,6 +344,9 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
         "int_mrr_customer_months",
+        "int_invoice_lines_recognised",
+        "int_mrr_movements_classified",
+        "int_mrr_retention_customer_months",
         "int_people_resolved",
         "int_touches_resolved",
         "fct_attribution",

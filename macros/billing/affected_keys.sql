@@ -267,3 +267,199 @@
         in ({{ revops.mrr_customer_months_affected_currency_months() }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Generic, for a model keyed on `key` whose rows of a key are built from that key's inputs
+    alone: the affected keys, in one pass over the inputs. `signatures` selects `key` and
+    `inputs_signature`, one row per key the model covers now; a key is affected when its
+    signature is not the one stored with its rows (`_inputs_signature`): new, changed, or no
+    longer covered (gone). `extra_condition` (over `current_keys`) marks more keys affected. -#}
+{% macro keys_whose_signature_moved(signatures, key, extra_condition='false') -%}
+    select coalesce(current_keys.{{ key }}, stored_keys.{{ key }}) as {{ key }}
+    from ({{ signatures }}) as current_keys
+    full outer join (
+        select distinct
+            {{ key }},
+            _inputs_signature
+        from {{ this }}
+    ) as stored_keys
+        on current_keys.{{ key }} = stored_keys.{{ key }}
+    where
+        current_keys.inputs_signature is distinct from stored_keys._inputs_signature
+        or ({{ extra_condition }})
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised: each subscription line it covers (finalized, non-void
+    invoice; test and internal customers excluded) with what its monthly parts are computed
+    from: customer, segment, amount converted at the invoice day's rate, service period. -#}
+{% macro recognisable_invoice_lines() -%}
+    select
+        line_items.invoice_line_item_id,
+        invoices.customer_id,
+        coalesce(accounts.segment, 'Unknown') as segment,
+        cast(
+            round(
+                (line_items.amount - coalesce(line_items.discount_amount, 0))
+                * fx_rates.rate_to_reporting,
+                2
+            ) as decimal(18, 2)
+        ) as amount_reporting,
+        cast(line_items.period_start_at as date) as period_start_date,
+        cast(line_items.period_end_at as date) as period_end_date
+    from {{ ref('stg_stripe__invoice_line_items') }} as line_items
+    inner join {{ ref('stg_stripe__invoices') }} as invoices
+        on line_items.invoice_id = invoices.invoice_id
+    left join {{ ref('int_customers_linked') }} as customers
+        on invoices.customer_id = customers.customer_id
+    left join {{ ref('int_accounts_segmented') }} as accounts
+        on customers.account_id = accounts.account_id
+    left join {{ ref('int_fx_rates_daily') }} as fx_rates
+        on
+            line_items.currency = fx_rates.currency
+            and cast(invoices.created_at as date) = fx_rates.calendar_date
+    where
+        line_items.line_item_type = 'subscription'
+        and invoices.invoice_status in ('open', 'paid', 'uncollectible')
+        and not coalesce(customers.is_excluded, false)
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised: each line's signature (one row per line: its own inputs)
+    and service period; `lines` is a relation of recognisable_invoice_lines' rows. -#}
+{% macro recognised_line_signatures(lines) -%}
+    select
+        invoice_line_item_id,
+        min(period_start_date) as period_start_date,
+        min(period_end_date) as period_end_date,
+        {{ revops.row_set_signature([
+            'customer_id', 'segment', 'amount_reporting', 'period_start_date', 'period_end_date',
+        ]) }} as inputs_signature
+    from {{ lines }}
+    group by invoice_line_item_id
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised, on an incremental run: the affected lines, from `signatures`
+    (a relation of recognised_line_signatures' rows): a new, changed or gone line (another
+    amount, rate, status, customer, segment or period); a line whose period overlaps a month of
+    history with no row stored (a new month: history reached it); a line with a row in a month
+    no longer in history. Months are calendar months (the current month's partial end is not
+    an input), so the day moving on changes no stored row. -#}
+{% macro invoice_lines_recognised_affected_lines(signatures) -%}
+    {{ revops.keys_whose_signature_moved(
+        'select * from ' ~ signatures,
+        'invoice_line_item_id',
+        'exists (
+            select 1 from ' ~ ref('int_billing_months') ~ ' as new_months
+            where
+                new_months.month_start_date not in (select distinct month from ' ~ this ~ ')
+                and current_keys.period_start_date <= new_months.month_end_date
+                and (
+                    current_keys.period_end_date > new_months.month_start_date
+                    or (
+                        current_keys.period_end_date <= current_keys.period_start_date
+                        and current_keys.period_start_date >= new_months.month_start_date
+                    )
+                )
+        )',
+    ) }}
+    union
+    select invoice_line_item_id from {{ this }}
+    where month not in (select month_start_date from {{ ref('int_billing_months') }})
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised's pre-hook: delete every row of the affected lines (the
+    model's SQL finds them again without those rows; see subscription_item_months_pre_hook). -#}
+{% macro invoice_lines_recognised_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where invoice_line_item_id in (
+        {{ revops.invoice_lines_recognised_affected_lines(
+            '(' ~ revops.recognised_line_signatures(
+                '(' ~ revops.recognisable_invoice_lines() ~ ') as recognisable'
+            ) ~ ') as line_signatures'
+        ) }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_mrr_movements_classified: what each customer's rows are built from (its
+    int_mrr_customer_months rows, without the reference day: the current month moving on
+    changes a customer only when its MRR changes), one signature per customer. -#}
+{% macro mrr_movement_signature_columns() -%}
+    {{ return([
+        'account_id', 'segment', 'currency', 'reporting_currency', 'mrr', 'mrr_constant_currency',
+        'mrr_at_previous_month_rate', 'month_start_date',
+    ]) }}
+{%- endmacro %}
+
+{% macro mrr_movement_signatures() -%}
+    select
+        customer_id,
+        {{ revops.row_set_signature(revops.mrr_movement_signature_columns()) }}
+            as inputs_signature
+    from {{ ref('int_mrr_customer_months') }}
+    group by customer_id
+{%- endmacro %}
+
+
+{#- int_mrr_movements_classified's pre-hook: delete every row of the affected customers (new,
+    changed or gone: their signature is not the stored one). A customer's movements depend on
+    its own months only (previous month, highest earlier MRR), so its rows are recomputed
+    whole. -#}
+{% macro mrr_movements_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where customer_id in (
+        {{ revops.keys_whose_signature_moved(revops.mrr_movement_signatures(), 'customer_id') }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_mrr_retention_customer_months: what each customer's rows are built from (its
+    int_mrr_movements_classified rows and their MRR at the year-ago rate from
+    int_mrr_customer_months), one signature per customer. -#}
+{% macro mrr_retention_signature_columns() -%}
+    {{ return([
+        'segment', 'mrr', 'previous_mrr', 'mrr_at_previous_month_rate', 'mrr_at_year_ago_rate',
+        'month',
+    ]) }}
+{%- endmacro %}
+
+{% macro mrr_retention_signatures() -%}
+    select
+        customer_id,
+        {{ revops.row_set_signature(revops.mrr_retention_signature_columns()) }}
+            as inputs_signature
+    from (
+        select
+            movements.customer_id,
+            movements.segment,
+            movements.mrr,
+            movements.previous_mrr,
+            movements.mrr_at_previous_month_rate,
+            customer_months.mrr_at_year_ago_rate,
+            movements.month
+        from {{ ref('int_mrr_movements_classified') }} as movements
+        left join {{ ref('int_mrr_customer_months') }} as customer_months
+            on
+                movements.customer_id = customer_months.customer_id
+                and movements.month = customer_months.month_start_date
+    ) as retention_inputs
+    group by customer_id
+{%- endmacro %}
+
+
+{#- int_mrr_retention_customer_months' pre-hook: delete every row of the affected customers. -#}
+{% macro mrr_retention_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where customer_id in (
+        {{ revops.keys_whose_signature_moved(revops.mrr_retention_signatures(), 'customer_id') }}
+    )
+    {%- endif -%}
+{%- endmacro %}

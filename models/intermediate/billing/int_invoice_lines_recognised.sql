@@ -4,6 +4,13 @@
 -- evenly over the days of [period_start, period_end) and attributed to months by day. Cumulative
 -- rounding makes a line's monthly parts sum exactly to its converted amount when the whole
 -- period lies within history; a period of zero days is recognised in its start month.
+-- Incremental by invoice line (macros/billing/affected_keys.sql): a run recomputes only the
+-- affected lines (new or changed inputs, gone, or overlapping a new month of history) with
+-- all their months; `_inputs_signature` records what each line's rows were built from.
+{{ config(**affected_keys_config([
+    "{{ revops.invoice_lines_recognised_pre_hook() }}",
+])) }}
+
 with
 
 months as (
@@ -15,88 +22,27 @@ months as (
 
 ),
 
-line_items as (
+recognisable as (
 
-    select
-        invoice_line_item_id,
-        invoice_id,
-        currency,
-        amount,
-        discount_amount,
-        period_start_at,
-        period_end_at
-    from {{ ref('stg_stripe__invoice_line_items') }}
-    where line_item_type = 'subscription'
+    -- Each covered line (finalized, non-void invoice, not a test or internal customer) with
+    -- its amount converted at the invoice day's rate.
+    {{ recognisable_invoice_lines() }}
 
 ),
 
-invoices as (
+signatures as (
 
-    select
-        invoice_id,
-        customer_id,
-        created_at
-    from {{ ref('stg_stripe__invoices') }}
-    where invoice_status in ('open', 'paid', 'uncollectible')
-
-),
-
-customers as (
-
-    select
-        customer_id,
-        account_id,
-        is_excluded
-    from {{ ref('int_customers_linked') }}
-
-),
-
-accounts as (
-
-    select
-        account_id,
-        segment
-    from {{ ref('int_accounts_segmented') }}
-
-),
-
-fx_rates as (
-
-    select
-        currency,
-        calendar_date,
-        rate_to_reporting
-    from {{ ref('int_fx_rates_daily') }}
+    {{ recognised_line_signatures('recognisable') }}
 
 ),
 
 converted as (
 
-    select
-        line_items.invoice_line_item_id,
-        invoices.customer_id,
-        coalesce(accounts.segment, 'Unknown') as segment,
-        cast(
-            round(
-                (line_items.amount - coalesce(line_items.discount_amount, 0))
-                * fx_rates.rate_to_reporting,
-                2
-            ) as decimal(18, 2)
-        ) as amount_reporting,
-        cast(line_items.period_start_at as date) as period_start_date,
-        cast(line_items.period_end_at as date) as period_end_date
-    from line_items
-    inner join invoices
-        on line_items.invoice_id = invoices.invoice_id
-    left join customers
-        on invoices.customer_id = customers.customer_id
-    left join accounts
-        on customers.account_id = accounts.account_id
-    left join fx_rates
-        on
-            line_items.currency = fx_rates.currency
-            and cast(invoices.created_at as date) = fx_rates.calendar_date
-    where not coalesce(customers.is_excluded, false)
+    -- On an incremental run, only the affected lines.
+    select * from recognisable
+    {%- if is_incremental() %}
+    where invoice_line_item_id in ({{ invoice_lines_recognised_affected_lines('signatures') }})
+    {%- endif %}
 
 ),
 
@@ -162,16 +108,27 @@ with_month_days as (
 cumulated as (
 
     select
-        *,
-        sum(days_in_month) over (
-            partition by invoice_line_item_id
-            order by month_start_date
+        with_month_days.invoice_line_item_id,
+        with_month_days.customer_id,
+        with_month_days.segment,
+        with_month_days.amount_reporting,
+        with_month_days.period_days,
+        with_month_days.days_in_month,
+        with_month_days.month_start_date,
+        signatures.inputs_signature,
+        sum(with_month_days.days_in_month) over (
+            partition by with_month_days.invoice_line_item_id
+            order by with_month_days.month_start_date
             rows between unbounded preceding and current row
         ) as days_through_month,
-        case when period_days <= 0 then 1 else period_days end as spread_days,
-        cast(amount_reporting * 100 as bigint) as amount_cents,
-        case when amount_reporting < 0 then -1 else 1 end as amount_sign
+        case
+            when with_month_days.period_days <= 0 then 1 else with_month_days.period_days
+        end as spread_days,
+        cast(with_month_days.amount_reporting * 100 as bigint) as amount_cents,
+        case when with_month_days.amount_reporting < 0 then -1 else 1 end as amount_sign
     from with_month_days
+    inner join signatures
+        on with_month_days.invoice_line_item_id = signatures.invoice_line_item_id
 
 ),
 
@@ -196,7 +153,8 @@ final as (
             ) * amount_sign * 0.01
             as decimal(18, 2)
         ) as recognised_revenue,
-        month_start_date as month  -- noqa: RF04
+        month_start_date as month,  -- noqa: RF04
+        inputs_signature as _inputs_signature
     from cumulated
 
 )

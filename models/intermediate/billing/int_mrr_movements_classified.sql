@@ -4,9 +4,15 @@
 -- rate against last month's MRR) and the currency effect `fx_mrr`, so that
 -- mrr = previous_mrr + new + reactivation + expansion - contraction - churn + fx to the cent
 -- (docs/METRICS.md, "Billing: MRR and movements").
+-- Incremental by customer (macros/billing/affected_keys.sql): a run recomputes, whole, only the
+-- customers whose int_mrr_customer_months rows changed; `_inputs_signature` records them.
+{{ config(**affected_keys_config([
+    "{{ revops.mrr_movements_pre_hook() }}",
+])) }}
+
 with
 
-customer_months as (
+customer_month_rows as (
 
     select
         customer_id,
@@ -19,6 +25,34 @@ customer_months as (
         mrr_at_previous_month_rate,
         month_start_date
     from {{ ref('int_mrr_customer_months') }}
+    {%- if is_incremental() %}
+    where customer_id in (
+        {{ keys_whose_signature_moved(mrr_movement_signatures(), 'customer_id') }}
+    )
+    {%- endif %}
+
+),
+
+signatures as (
+
+    -- Every row of each customer above: its signature equals the one computed over all
+    -- customers (mrr_movement_signatures).
+    select
+        customer_id,
+        {{ row_set_signature(mrr_movement_signature_columns()) }} as inputs_signature
+    from customer_month_rows
+    group by customer_id
+
+),
+
+customer_months as (
+
+    select
+        customer_month_rows.*,
+        signatures.inputs_signature
+    from customer_month_rows
+    inner join signatures
+        on customer_month_rows.customer_id = signatures.customer_id
 
 ),
 
@@ -117,7 +151,8 @@ final as (
         -- MRR is null only in service (int_mrr_customer_months): such a customer is active.
         coalesce(mrr > 0, true) as is_active,
         -- `month` is the public column name of the billing marts.
-        month_start_date as month  -- noqa: RF04
+        month_start_date as month,  -- noqa: RF04
+        inputs_signature as _inputs_signature
     from classified
 
 )

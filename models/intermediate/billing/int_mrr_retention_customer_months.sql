@@ -5,7 +5,23 @@
 -- the rate of the cohort month (last month's, or the month a year earlier), so an exchange-rate
 -- move is neither expansion nor contraction. GRR caps the retained MRR at the cohort MRR (no
 -- expansion).
+-- Incremental by customer (macros/billing/affected_keys.sql): a run recomputes, whole, only the
+-- customers whose movements (or MRR at the year-ago rate) changed; `_inputs_signature` records
+-- them.
+{{ config(**affected_keys_config([
+    "{{ revops.mrr_retention_pre_hook() }}",
+])) }}
+
 with
+
+{% if is_incremental() -%}
+affected_customers as (
+
+    {{ keys_whose_signature_moved(mrr_retention_signatures(), 'customer_id') }}
+
+),
+
+{% endif -%}
 
 customer_months as (
 
@@ -17,6 +33,9 @@ customer_months as (
         mrr_at_previous_month_rate,
         month
     from {{ ref('int_mrr_movements_classified') }}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from affected_customers)
+    {%- endif %}
 
 ),
 
@@ -27,6 +46,9 @@ converted_months as (
         mrr_at_year_ago_rate,
         month_start_date
     from {{ ref('int_mrr_customer_months') }}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from affected_customers)
+    {%- endif %}
 
 ),
 
@@ -60,6 +82,29 @@ joined as (
         on
             customer_months.customer_id = year_ago.customer_id
             and customer_months.month = cast(year_ago.retained_month as date)
+
+),
+
+signatures as (
+
+    -- Every row of each customer above: its signature equals the one computed over all
+    -- customers (mrr_retention_signatures).
+    select
+        customer_id,
+        {{ row_set_signature(mrr_retention_signature_columns()) }} as inputs_signature
+    from joined
+    group by customer_id
+
+),
+
+signed as (
+
+    select
+        joined.*,
+        signatures.inputs_signature
+    from joined
+    inner join signatures
+        on joined.customer_id = signatures.customer_id
 
 ),
 
@@ -106,8 +151,9 @@ final as (
         ) as trailing_12m_gross_retained_mrr,
         previous_mrr > 0 as is_in_monthly_cohort,
         mrr_12_months_ago > 0 as is_in_trailing_12m_cohort,
-        month
-    from joined
+        month,
+        inputs_signature as _inputs_signature
+    from signed
 
 )
 
