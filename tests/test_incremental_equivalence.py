@@ -36,10 +36,12 @@ from revops.ingest.landing import link_deliveries_until
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIME = "_loaded_at"
 LOAD_RECORDS = {"stg_ingest__file_loads", "data_quality_quarantine_by_object"}
-# The billing intermediates that recompute only the affected keys (macros/billing/affected_keys.sql)
+# The billing intermediates that recompute only the affected keys or lines (macros/billing/)
 BILLING_INCREMENTAL = (
     "int_subscription_item_months",
     "int_mrr_customer_months",
+    "int_invoice_lines_priced",
+    "int_subscription_item_states",
     "int_invoice_lines_recognised",
     "int_mrr_movements_classified",
     "int_mrr_retention_customer_months",

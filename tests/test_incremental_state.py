@@ -344,6 +344,8 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
         "int_mrr_customer_months",
+        "int_invoice_lines_priced",
+        "int_subscription_item_states",
         "int_invoice_lines_recognised",
         "int_mrr_movements_classified",
         "int_mrr_retention_customer_months",

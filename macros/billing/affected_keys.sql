@@ -463,3 +463,38 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The newest `_loaded_at` in the model's table (1900-01-01 when empty): the watermark of a
+    model whose rows keep the latest load among their inputs. -#}
+{% macro newest_loaded_at() -%}
+    select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+{%- endmacro %}
+
+
+{#- Condition of a keyed model's SQL on an incremental run: the keys with no row stored (after
+    the pre-hook deleted the affected keys' rows, no row is ever duplicated); on a full build,
+    `true`. -#}
+{% macro key_not_stored(key) -%}
+    {%- if is_incremental() -%}
+        {{ key }} not in (
+            select stored.{{ key }} from {{ this }} as stored where stored.{{ key }} is not null
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_subscription_item_states' pre-hook: delete the rows of the lines int_invoice_lines_priced
+    recomputed since the newest row here (a new version of the line, its price or its coupon);
+    the model appends those lines' rows again, when they still qualify. -#}
+{% macro subscription_item_states_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where invoice_line_item_id in (
+        select invoice_line_item_id from {{ ref('int_invoice_lines_priced') }}
+        where _loaded_at > ({{ revops.newest_loaded_at() }})
+    )
+    {%- endif -%}
+{%- endmacro %}

@@ -7,6 +7,12 @@
 -- (API 2025-09-30 and later, unexpanded) gets its percent off and duration from
 -- stg_stripe__coupons. `price_attributes_source` says where the attributes came from: `line`,
 -- `price`, or `unknown` (the price id is not in the prices export: counted by a warning check).
+-- Incremental on DuckDB: a run recomputes only the lines whose line, price or coupon row was
+-- loaded after the newest `_loaded_at` here (the latest of the three, kept per line), and
+-- replaces their rows (delete+insert); staging keeps each key's latest version, so a line's
+-- inputs change only with a later load (a raw removal rebuilds it: revops/incremental.py).
+{{ config(**latest_version_config('invoice_line_item_id')) }}
+
 with
 
 line_items as (
@@ -32,7 +38,8 @@ line_items as (
         percent_off,
         is_proration,
         period_start_at,
-        period_end_at
+        period_end_at,
+        _loaded_at
     from {{ ref('stg_stripe__invoice_line_items') }}
 
 ),
@@ -46,7 +53,8 @@ prices as (
         recurring_interval,
         currency,
         unit_amount,
-        recurring_interval_count
+        recurring_interval_count,
+        _loaded_at
     from {{ ref('stg_stripe__prices') }}
 
 ),
@@ -56,7 +64,8 @@ coupons as (
     select
         coupon_id,
         coupon_duration,
-        percent_off
+        percent_off,
+        _loaded_at
     from {{ ref('stg_stripe__coupons') }}
 
 ),
@@ -100,12 +109,24 @@ priced as (
         coalesce(line_items.percent_off, coupons.percent_off) as percent_off,
         line_items.is_proration,
         line_items.period_start_at,
-        line_items.period_end_at
+        line_items.period_end_at,
+        -- The latest load among the line's inputs: an incremental run's watermark.
+        greatest(
+            line_items._loaded_at,
+            coalesce(prices._loaded_at, line_items._loaded_at),
+            coalesce(coupons._loaded_at, line_items._loaded_at)
+        ) as _loaded_at
     from line_items
     left join prices
         on line_items.price_id = prices.price_id
     left join coupons
         on line_items.coupon_id = coupons.coupon_id
+    {%- if is_incremental() %}
+    where
+        line_items._loaded_at > ({{ newest_loaded_at() }})
+        or prices._loaded_at > ({{ newest_loaded_at() }})
+        or coupons._loaded_at > ({{ newest_loaded_at() }})
+    {%- endif %}
 
 ),
 
@@ -133,7 +154,8 @@ final as (
         percent_off,
         is_proration,
         period_start_at,
-        period_end_at
+        period_end_at,
+        _loaded_at
     from priced
 
 )

@@ -8,7 +8,8 @@
 -- bridge and retention compare with those months at their own rates). Without a usable rate,
 -- MRR in service is null.
 -- Incremental: a run recomputes only the affected customers, months and currency x months
--- (macros/billing/affected_keys.sql); `_inputs_signature` records what each customer's rows were
+-- (macros/billing/affected_keys.sql: the pre-hook finds and deletes them; the model recomputes
+-- the pairs with no row left); `_inputs_signature` records what each customer's rows were
 -- built from.
 {{ config(**affected_keys_config([
     "{{ revops.mrr_customer_months_pre_hook() }}",
@@ -103,11 +104,15 @@ customer_month_spine as (
     inner join months
         on first_months.first_service_month_date <= months.month_start_date
     {%- if is_incremental() %}
-    where
-        customers.customer_id in ({{ mrr_customer_months_affected_customers() }})
-        or months.month_start_date in ({{ mrr_customer_months_affected_months() }})
-        or {{ currency_month_key('customers.currency', 'months.month_start_date') }}
-        in ({{ mrr_customer_months_affected_currency_months() }})
+    -- The customer x months with no row stored: once the pre-hook deleted the rows of the
+    -- affected customers, months and currency x months, exactly those (an unaffected pair's
+    -- row is stored and unchanged), without computing the affected keys a second time.
+    where not exists (
+        select 1 from {{ this }} as stored
+        where
+            stored.customer_id = customers.customer_id
+            and stored.month_start_date = months.month_start_date
+    )
     {%- endif %}
 
 ),

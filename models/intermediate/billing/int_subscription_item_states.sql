@@ -4,6 +4,13 @@
 -- line supersedes the regular line it starts inside). Its monthly value is kept exact as
 -- `monthly_value_x1200` (docs/METRICS.md, "Billing: MRR and movements"). The price attributes
 -- come from int_invoice_lines_priced, whichever Stripe API version delivered the line.
+-- Incremental on DuckDB: one row per line of int_invoice_lines_priced, built from that line
+-- alone, so a run deletes the rows of the lines priced again since the newest `_loaded_at` here
+-- (pre-hook: a line that no longer qualifies loses its row) and appends those lines' rows.
+{{ config(**affected_keys_config([
+    "{{ revops.subscription_item_states_pre_hook() }}",
+])) }}
+
 with
 
 line_items as (
@@ -22,7 +29,8 @@ line_items as (
         percent_off,
         is_proration,
         period_start_at,
-        period_end_at
+        period_end_at,
+        _loaded_at
     from {{ ref('int_invoice_lines_priced') }}
     where
         line_item_type = 'subscription'
@@ -31,6 +39,12 @@ line_items as (
         -- A line whose price is in neither the line nor the prices export has no value: left
         -- out, and counted by int_invoice_lines_priced's warning check.
         and price_attributes_source != 'unknown'
+        {%- if is_incremental() %}
+        -- the lines priced since the newest row here, and not stored (the pre-hook deleted the
+        -- stored rows of every line priced again)
+        and _loaded_at > ({{ newest_loaded_at() }})
+        and {{ key_not_stored('invoice_line_item_id') }}
+        {%- endif %}
 
 ),
 
@@ -52,6 +66,7 @@ valued as (
         amount = 0 as is_trial,
         period_start_at,
         period_end_at,
+        _loaded_at,
         -- 1,200 x the monthly value in the line's currency. The monthly value is
         -- unit x quantity x (1 - pct / 100) x (intervals per year) / 12, so 1,200 x it is
         -- unit x quantity x (100 - pct) x (intervals per year): only multiplications, exact in
@@ -99,7 +114,8 @@ final as (
         is_proration,
         is_trial,
         period_start_at,
-        period_end_at
+        period_end_at,
+        _loaded_at
     from valued
 
 )

@@ -85,18 +85,24 @@ renamed as (
 
 ),
 
+currency_exponents as (
+
+    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
+    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
+    select
+        currency_code,
+        exponent
+    from {{ ref('currency_exponents') }}
+
+),
+
 with_exponent as (
 
     select
         renamed.*,
         currency_exponents.exponent as currency_exponent
     from renamed
-    left join (
-        select
-            currency_code,
-            exponent
-        from {{ ref('currency_exponents') }}
-    ) as currency_exponents
+    left join currency_exponents
         on renamed.currency = currency_exponents.currency_code
 
 ),
