@@ -39,12 +39,6 @@ line_items as (
         -- A line whose price is in neither the line nor the prices export has no value: left
         -- out, and counted by int_invoice_lines_priced's warning check.
         and price_attributes_source != 'unknown'
-        {%- if is_incremental() %}
-        -- the lines priced since the newest row here, and not stored (the pre-hook deleted the
-        -- stored rows of every line priced again)
-        and _loaded_at > ({{ newest_loaded_at() }})
-        and {{ key_not_stored('invoice_line_item_id') }}
-        {%- endif %}
 
 ),
 
@@ -93,6 +87,13 @@ valued as (
             )
         end as monthly_value_x1200
     from line_items
+    {%- if is_incremental() %}
+    -- the lines priced since the newest row here, and not stored (the pre-hook deleted the
+    -- stored rows of every line priced again)
+    where
+        _loaded_at > ({{ newest_loaded_at() }})
+        and {{ key_not_stored('invoice_line_item_id') }}
+    {%- endif %}
 
 ),
 
