@@ -10,7 +10,9 @@
 --     whose first touch is now a late-loaded earlier one; the model ties every touch of
 --     those emails again (a semi-join of the touches on them);
 --   * the touches loaded after the newest `_loaded_at` stored, of the other emails, are tied
---     to their (unchanged) leads and appended. The rows left after the pre-hook all belong to
+--     to their (unchanged) leads and appended.
+--   The affected emails are found with one grouped pass over the anchors; the leads and their
+--   signatures are read for the emails of the touches tied in the run only. The rows left after the pre-hook all belong to
 --     unaffected emails, so every touch of such an email loaded up to that watermark, and
 --     none later, is already here.
 {{ config(**affected_keys_config([
@@ -55,13 +57,25 @@ touches as (
 
 leads as (
 
-    {{ touches_resolved_leads() }}
+    select
+        all_leads.lead_id,
+        all_leads.email
+    from ({{ touches_resolved_leads() }}) as all_leads
+    {%- if is_incremental() %}
+    -- only the emails of the touches tied in this run (each with all of its leads)
+    where all_leads.email in (select touches.email from touches)
+    {%- endif %}
 
 ),
 
 lead_sets as (
 
-    {{ touches_resolved_lead_signatures() }}
+    -- touches_resolved_lead_signatures, over the emails tied in this run
+    select
+        email,
+        {{ row_set_signature(['lead_id']) }} as leads_signature
+    from leads
+    group by email
 
 ),
 
