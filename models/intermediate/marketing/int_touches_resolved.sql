@@ -10,11 +10,11 @@
 --     whose first touch is now a late-loaded earlier one; the model ties every touch of
 --     those emails again (a semi-join of the touches on them);
 --   * the touches loaded after the newest `_loaded_at` stored, of the other emails, are tied
---     to their (unchanged) leads and appended.
---   The affected emails are found with one grouped pass over the anchors; the leads and their
---   signatures are read for the emails of the touches tied in the run only. The rows left after the pre-hook all belong to
+--     to their (unchanged) leads and appended. The rows left after the pre-hook all belong to
 --     unaffected emails, so every touch of such an email loaded up to that watermark, and
 --     none later, is already here.
+--   The pre-hook and the model each read the anchors once; the model reads the leads (and
+--   their signatures) of the emails of the touches it ties only.
 {{ config(**affected_keys_config([
     "{{ revops.touches_resolved_pre_hook() }}",
 ])) }}
