@@ -122,40 +122,63 @@
       `is_reportable` flipped), among the emails with touches (int_people_resolved counts them);
     * they are stored but have no reportable lead any more;
     * a touch loaded after the watermark happened before their anchors (a late touch that
-      becomes the first one): the anchors move, as in a rebuild. -#}
+      becomes the first one): the anchors move, as in a rebuild.
+    The lead sets and the anchors are each read once (CTEs used several times are kept by
+    DuckDB), and only the anchors of the emails with a new touch are grouped. -#}
 {% macro touches_resolved_affected_emails() -%}
+    with
+
+    lead_sets as (
+        {{ revops.touches_resolved_lead_signatures() }}
+    ),
+
+    anchors as (
+        {{ revops.touches_resolved_anchors() }}
+    ),
+
+    new_touches as (
+        select
+            email,
+            activity_at
+        from {{ ref('stg_marketing_automation__activities') }}
+        where
+            _loaded_at > (
+                select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp))
+                from {{ this }}
+            )
+            and activity_at is not null
+    )
+
     select email from (
         select lead_sets.email, lead_sets.leads_signature
-        from ({{ revops.touches_resolved_lead_signatures() }}) as lead_sets
+        from lead_sets
         inner join {{ ref('int_people_resolved') }} as people
             on lead_sets.email = people.email
         where people.touch_count > 0
         except
-        select email, _leads_signature from ({{ revops.touches_resolved_anchors() }}) as anchors
+        select email, _leads_signature from anchors
     ) as changed
     union
     select email from (
-        select email from ({{ revops.touches_resolved_anchors() }}) as anchors
+        select email from anchors
         except
-        select email from ({{ revops.touches_resolved_lead_signatures() }}) as lead_sets
+        select email from lead_sets
     ) as gone
     union
     select new_touches.email
-    from {{ ref('stg_marketing_automation__activities') }} as new_touches
+    from new_touches
     inner join (
         select
             email,
             min(touched_at) as anchored_at
-        from ({{ revops.touches_resolved_anchors() }}) as anchors
+        from anchors
+        where email in (select new_touches.email from new_touches)
         group by email
-    ) as anchors
-        on new_touches.email = anchors.email
+    ) as first_anchors
+        on new_touches.email = first_anchors.email
     where
-        new_touches._loaded_at > (
-            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
-        )
-        and new_touches.activity_at is not null
-        and (anchors.anchored_at is null or new_touches.activity_at < anchors.anchored_at)
+        first_anchors.anchored_at is null
+        or new_touches.activity_at < first_anchors.anchored_at
 {%- endmacro %}
 
 

@@ -84,7 +84,9 @@ stored as (
 
 all_crm_signatures as (
 
-    {{ people_resolved_crm_signatures('all_crm_rows') }}
+    -- from the CRM models themselves rather than all_crm_rows: read twice, they are cheaper
+    -- than a copy of every CRM row kept for both uses
+    {{ people_resolved_crm_signatures('(' ~ people_resolved_crm_rows() ~ ') as signed_rows') }}
 
 ),
 
@@ -92,25 +94,22 @@ affected_emails as (
 
     select email from new_touch_summary
     union
-    select email from (
-        select
-            email,
-            inputs_signature
-        from all_crm_signatures
-        except
+    -- one comparison, by email, of the signatures now with the stored ones (one row per
+    -- email): new (no stored signature), gone (no CRM row now) or changed
+    select coalesce(all_crm_signatures.email, signed.email) as email
+    from all_crm_signatures
+    full outer join (
         select
             email,
             _inputs_signature
         from stored
         where _inputs_signature is not null
-    ) as changed
-    union
-    select email from (
-        select email from stored
-        where _inputs_signature is not null
-        except
-        select email from all_crm_signatures
-    ) as gone
+    ) as signed
+        on all_crm_signatures.email = signed.email
+    where
+        signed.email is null
+        or all_crm_signatures.email is null
+        or all_crm_signatures.inputs_signature <> signed._inputs_signature
 
 ),
 

@@ -13,6 +13,8 @@
 --     to their (unchanged) leads and appended. The rows left after the pre-hook all belong to
 --     unaffected emails, so every touch of such an email loaded up to that watermark, and
 --     none later, is already here.
+--   The pre-hook and the model each read the anchors once; the model reads the leads (and
+--   their signatures) of the emails of the touches it ties only.
 {{ config(**affected_keys_config([
     "{{ revops.touches_resolved_pre_hook() }}",
 ])) }}
@@ -55,13 +57,25 @@ touches as (
 
 leads as (
 
-    {{ touches_resolved_leads() }}
+    select
+        all_leads.lead_id,
+        all_leads.email
+    from ({{ touches_resolved_leads() }}) as all_leads
+    {%- if is_incremental() %}
+    -- only the emails of the touches tied in this run (each with all of its leads)
+    where all_leads.email in (select touches.email from touches)
+    {%- endif %}
 
 ),
 
 lead_sets as (
 
-    {{ touches_resolved_lead_signatures() }}
+    -- touches_resolved_lead_signatures, over the emails tied in this run
+    select
+        email,
+        {{ row_set_signature(['lead_id']) }} as leads_signature
+    from leads
+    group by email
 
 ),
 

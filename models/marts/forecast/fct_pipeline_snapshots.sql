@@ -10,6 +10,13 @@
 -- pipeline of a past day is never recomputed from later deliveries (`--full-refresh`
 -- rebuilds it). An as-of date no longer listed (a Monday older than the last
 -- `pipeline_recent_mondays`, the previous latest day) is removed on DuckDB.
+-- An incremental run orders the history of only the opportunities that can be open on a new
+-- as-of date: it leaves out the settled ones, whose every history row and version is dated on
+-- or before the first new as-of date (so their state on every new date is their latest one)
+-- and whose latest day leaves them closed or deleted whichever of its rows is picked (every
+-- version of that day deleted; or every history row of that day in a closed stage; or, with
+-- no history, every version of that day closed). One grouped pass finds them; the windows
+-- below, the cost of this model, then run on the others only (none when no date is new).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -29,7 +36,7 @@ as_of_dates as (
 
 ),
 
-history as (
+all_history as (
 
     select
         opportunity_history_id,
@@ -43,7 +50,7 @@ history as (
 
 ),
 
-versions as (
+all_versions as (
 
     select
         opportunity_version_id,
@@ -73,6 +80,117 @@ stages as (
         default_probability,
         is_closed
     from {{ ref('int_opportunity_stages_resolved') }}
+
+),
+{%- if is_incremental() %}
+
+history_last_days as (
+
+    -- per opportunity: its last history day, and the last day with a row not in a closed stage
+    select
+        all_history.opportunity_id,
+        max(cast(all_history.changed_at as date)) as last_date,
+        max(
+            case
+                when not coalesce(stages.is_closed, false)
+                    then cast(all_history.changed_at as date)
+            end
+        ) as last_not_closed_date
+    from all_history
+    left join stages
+        on all_history.stage_name = stages.stage_name
+    where all_history.opportunity_id is not null
+    group by all_history.opportunity_id
+
+),
+
+version_last_days as (
+
+    -- per opportunity: its last version day, the last day with a version not deleted, and the
+    -- last day with a version not closed (stage, else the version's own flag)
+    select
+        all_versions.opportunity_id,
+        max(cast(all_versions.last_modified_at as date)) as last_date,
+        max(
+            case
+                when not coalesce(all_versions.is_deleted, false)
+                    then cast(all_versions.last_modified_at as date)
+            end
+        ) as last_not_deleted_date,
+        max(
+            case
+                when not coalesce(stages.is_closed, all_versions.is_closed, false)
+                    then cast(all_versions.last_modified_at as date)
+            end
+        ) as last_not_closed_date
+    from all_versions
+    left join stages
+        on all_versions.stage_name = stages.stage_name
+    where all_versions.opportunity_id is not null
+    group by all_versions.opportunity_id
+
+),
+
+settled_opportunities as (
+
+    -- open on no new as-of date (see the header); all of them when no date is new
+    select version_last_days.opportunity_id
+    from version_last_days
+    cross join (select min(as_of_date) as first_new_date from as_of_dates) as new_dates
+    left join history_last_days
+        on version_last_days.opportunity_id = history_last_days.opportunity_id
+    where
+        new_dates.first_new_date is null
+        or (
+            version_last_days.last_date <= new_dates.first_new_date
+            and (
+                history_last_days.last_date is null
+                or history_last_days.last_date <= new_dates.first_new_date
+            )
+            and (
+                version_last_days.last_not_deleted_date is null
+                or version_last_days.last_not_deleted_date < version_last_days.last_date
+                or (
+                    history_last_days.last_date is not null
+                    and (
+                        history_last_days.last_not_closed_date is null
+                        or history_last_days.last_not_closed_date < history_last_days.last_date
+                    )
+                )
+                or (
+                    history_last_days.last_date is null
+                    and (
+                        version_last_days.last_not_closed_date is null
+                        or version_last_days.last_not_closed_date < version_last_days.last_date
+                    )
+                )
+            )
+        )
+
+),
+{%- endif %}
+
+history as (
+
+    select all_history.*
+    from all_history
+    {%- if is_incremental() %}
+    left join settled_opportunities
+        on all_history.opportunity_id = settled_opportunities.opportunity_id
+    where settled_opportunities.opportunity_id is null
+    {%- endif %}
+
+),
+
+versions as (
+
+    select all_versions.*
+    from all_versions
+    {%- if is_incremental() %}
+    left join settled_opportunities
+        on all_versions.opportunity_id = settled_opportunities.opportunity_id
+    where settled_opportunities.opportunity_id is null
+    {%- endif %}
 
 ),
 
