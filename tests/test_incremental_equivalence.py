@@ -12,9 +12,9 @@ delivers late edits of old records (a backdated Stripe cancellation, a corrected
 CRM and marketing changes: emails moved between people, a deleted and two merged leads,
 backdated lead and opportunity history, a moved close date, a re-opened deal, a late
 conversion, a segment change, new and backdated touches, a converted lead's opportunity
-deleted); every incremental model after
-staging, and everything downstream of it, must equal its rebuild from the same staging tables,
-and each edit must have reached the old rows it changes.
+deleted); every incremental model after staging, and everything downstream of it, must equal
+its rebuild from the same staging tables, and each edit must have reached the old rows it
+changes.
 """
 
 from __future__ import annotations
