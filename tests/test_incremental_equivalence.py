@@ -11,9 +11,10 @@ here and the only load there) differ by nature and are not compared. A fifth ste
 delivers late edits of old records (a backdated Stripe cancellation, a corrected FX rate, and
 CRM and marketing changes: emails moved between people, a deleted and two merged leads,
 backdated lead and opportunity history, a moved close date, a re-opened deal, a late
-conversion, a segment change, new and backdated touches); every incremental model after
-staging, and everything downstream of it, must equal its rebuild from the same staging tables,
-and each edit must have reached the old rows it changes.
+conversion, a segment change, new and backdated touches, a converted lead's opportunity
+deleted); every incremental model after staging, and everything downstream of it, must equal
+its rebuild from the same staging tables, and each edit must have reached the old rows it
+changes.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     _deliver_backdated_cancellation(company.out, landing, subscription_id, days[-1])
     currency, month_end, old_mrr = _deliver_corrected_fx_rate(warehouse, landing, days[-1])
     edits = _deliver_crm_edits(warehouse, landing, days[-1])
+    deleted_opportunity = _deliver_opportunity_deletion(warehouse, landing, days[-1], edits)
     summary = ingest_landing(landing, warehouse)
     assert summary.files_failed == 0, summary.errors
     built_on = dt.datetime.now(dt.UTC).date()
@@ -196,6 +198,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     assert _mrr_of(warehouse, currency, month_end) != old_mrr
     # ... and every CRM and marketing edit reached the rows it must change
     _assert_crm_edits_landed(warehouse, edits)
+    _assert_opportunity_deletion_landed(warehouse, deleted_opportunity)
 
 
 def _mrr_of(warehouse: Path, currency: str, month_end: dt.date):
@@ -702,3 +705,52 @@ def _assert_crm_edits_landed(warehouse: Path, edits: dict) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for name, landed in CRM_EDITS_LANDED.items():
             landed(lambda sql, *params: con.execute(sql, list(params)).fetchall(), edits[name])
+
+
+# --- funnel marts: a converted lead's opportunity deleted ----------------------------------
+
+
+def _deliver_opportunity_deletion(
+    warehouse: Path, landing: Path, last_day: str, edits: dict
+) -> tuple:
+    """A delivery two days after `last_day` (its own day: `_deliver_crm_edits` writes the day
+    after) that deletes an old opportunity converted from a lead, with stage history: its
+    lead's funnel row loses the opportunity and its stays go (the affected-key marts find it
+    by its signature, and their pre-hooks delete it; macros/funnel/affected_marts.sql). The
+    opportunities `edits` changes are left alone. Returns the lead and the opportunity."""
+    moved_close_id, _, reopened_id, lost_id, _ = edits["opportunities"]
+    edited = [moved_close_id, reopened_id, lost_id, edits["email_change"]["opportunity_id"]]
+    last = dt.datetime.fromisoformat(last_day).replace(tzinfo=dt.UTC)
+    day = last + dt.timedelta(days=2)
+    out = _Delivery(landing, last_day, day.strftime("%Y-%m-%d"))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lead_id, opportunity_id = con.execute(
+            """
+            select funnel.lead_id, funnel.opportunity_id from fct_lead_funnel as funnel
+            where funnel.opportunity_created_at < ? and funnel.opportunity_id in (
+                select opportunity_id from fct_opportunity_stage_history
+                where stage_sequence = 2)
+              and funnel.opportunity_id not in (?, ?, ?, ?)
+            order by funnel.lead_id desc limit 1
+            """,
+            [last - dt.timedelta(days=365), *edited],
+        ).fetchone()
+        row = out.latest("salesforce/Opportunity", con, "stg_salesforce__opportunities",
+                         "opportunity_id", opportunity_id)  # fmt: skip
+    out.add("salesforce/Opportunity", {
+        **row, "IsDeleted": "true", "LastModifiedDate": _sf_time(day + dt.timedelta(hours=8)),
+    })  # fmt: skip
+    out.write()
+    return lead_id, opportunity_id
+
+
+def _assert_opportunity_deletion_landed(warehouse: Path, edit: tuple) -> None:
+    lead_id, opportunity_id = edit
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select (select opportunity_id from fct_lead_funnel where lead_id = $1), "
+            "(select count(*) from fct_funnel_stage_events where lead_id = $1 "
+            "and funnel_stage = 'opportunity'), "
+            "(select count(*) from fct_opportunity_stage_history where opportunity_id = $2)",
+            [lead_id, opportunity_id],
+        ).fetchall() == [(None, 0, 0)]

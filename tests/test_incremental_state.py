@@ -339,7 +339,8 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
     } <= set(fingerprints)
     # incremental staging, the point-in-time pipeline (incremental by as-of date), and the
     # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql),
-    # identity and attribution (macros/identity/), the lead funnel (macros/funnel/)
+    # identity and attribution (macros/identity/), the lead funnel (macros/funnel/), the
+    # funnel and opportunity marts (macros/funnel/affected_marts.sql)
     assert {n for n in fingerprints if not n.startswith("stg_")} == {
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
@@ -354,6 +355,9 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "fct_attribution",
         "int_lead_status_changes",
         "int_leads_staged",
+        "fct_lead_funnel",
+        "fct_funnel_stage_events",
+        "fct_opportunity_stage_history",
     }
 
 

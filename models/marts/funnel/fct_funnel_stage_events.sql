@@ -4,7 +4,25 @@
 -- (opportunity, won: fct_lead_funnel.segment_of_record).
 -- The previous stage a lead reached is the latest earlier stage present in its row (stages
 -- come in a fixed order), so no window over the leads is needed.
+-- Incremental by lead (macros/funnel/affected_marts.sql): a lead's events are decided by its
+-- fct_lead_funnel row, itself decided by that row's `_inputs_signature`, which the lead's
+-- `lead` event keeps. A run recomputes the leads whose funnel signature is not the stored one
+-- (new or changed funnel rows) and the pre-hook deletes the events of leads gone from
+-- fct_lead_funnel. Nothing here depends on the current day.
+{{ config(**affected_marts_config('lead_id', [
+    "{{ revops.funnel_stage_events_pre_hook() }}",
+])) }}
+
 with
+
+{%- if is_incremental() %}
+
+affected_leads as (
+
+    {{ funnel_stage_events_affected_leads() }}
+
+),
+{%- endif %}
 
 funnel as (
 
@@ -18,8 +36,10 @@ funnel as (
         sql_at,
         opportunity_created_at,
         closed_at,
-        is_won
+        is_won,
+        _inputs_signature
     from {{ ref('fct_lead_funnel') }}
+    where {{ among_affected_leads('lead_id') }}
 
 ),
 
@@ -32,7 +52,8 @@ stages as (
         'lead' as funnel_stage,
         1 as stage_order,
         created_at as reached_at,
-        cast(null as {{ dbt.type_timestamp() }}) as previous_stage_at
+        cast(null as {{ dbt.type_timestamp() }}) as previous_stage_at,
+        _inputs_signature
     from funnel
     union all
     select
@@ -42,7 +63,8 @@ stages as (
         'mql' as funnel_stage,
         2 as stage_order,
         mql_at as reached_at,
-        created_at as previous_stage_at
+        created_at as previous_stage_at,
+        cast(null as {{ dbt.type_bigint() }}) as _inputs_signature
     from funnel
     where mql_at is not null
     union all
@@ -53,7 +75,8 @@ stages as (
         'sql' as funnel_stage,
         3 as stage_order,
         sql_at as reached_at,
-        coalesce(mql_at, created_at) as previous_stage_at
+        coalesce(mql_at, created_at) as previous_stage_at,
+        cast(null as {{ dbt.type_bigint() }}) as _inputs_signature
     from funnel
     where sql_at is not null
     union all
@@ -64,7 +87,8 @@ stages as (
         'opportunity' as funnel_stage,
         4 as stage_order,
         opportunity_created_at as reached_at,
-        coalesce(sql_at, mql_at, created_at) as previous_stage_at
+        coalesce(sql_at, mql_at, created_at) as previous_stage_at,
+        cast(null as {{ dbt.type_bigint() }}) as _inputs_signature
     from funnel
     where opportunity_created_at is not null
     union all
@@ -75,7 +99,8 @@ stages as (
         'won' as funnel_stage,
         5 as stage_order,
         closed_at as reached_at,
-        coalesce(opportunity_created_at, sql_at, mql_at, created_at) as previous_stage_at
+        coalesce(opportunity_created_at, sql_at, mql_at, created_at) as previous_stage_at,
+        cast(null as {{ dbt.type_bigint() }}) as _inputs_signature
     from funnel
     where is_won
 
@@ -93,7 +118,9 @@ final as (
         cast({{ dbt.datediff("previous_stage_at", "reached_at", "second") }} as double) / 86400  -- noqa: LT05
             as days_since_previous_stage,
         reached_at,
-        previous_stage_at
+        previous_stage_at,
+        -- bookkeeping of the incremental runs (on the lead stage: the funnel row's signature)
+        _inputs_signature
     from stages
 
 )

@@ -2,12 +2,47 @@
 -- reached MQL and SQL, the opportunity it converted into, and how that opportunity closed.
 -- Segment of record: the lead's own (head count) before conversion, its account's from
 -- conversion on (`segment_of_record`, what the opportunity and close events count under).
+-- Incremental by lead (macros/funnel/affected_marts.sql): `_inputs_signature` signs what a
+-- lead's row is built from, its int_leads_staged row (by that row's own `_inputs_signature`)
+-- and the columns read of its converted opportunity in int_opportunities_enriched (amount
+-- only when won, close date only when closed). A run recomputes the reportable leads whose
+-- signature is not the stored one (new, edited, re-staged, converted late, their opportunity
+-- changed or delivered after them) and the pre-hook deletes the leads no longer reportable.
+-- Nothing here depends on the current day.
+{{ config(**affected_marts_config('lead_id', [
+    "{{ revops.lead_funnel_pre_hook() }}",
+])) }}
+
 with
+
+{%- if is_incremental() %}
+
+affected_leads as (
+
+    {{ lead_funnel_affected_leads() }}
+
+),
+{%- endif %}
 
 leads as (
 
-    select * from {{ ref('int_leads_staged') }}
-    where is_reportable
+    select
+        lead_id,
+        owner_id,
+        owner_type,
+        converted_opportunity_id,
+        lead_source,
+        channel,
+        segment,
+        lead_status,
+        created_at,
+        mql_at,
+        sql_at,
+        _inputs_signature
+    from {{ ref('int_leads_staged') }}
+    where
+        is_reportable
+        and {{ among_affected_leads('lead_id') }}
 
 ),
 
@@ -47,7 +82,9 @@ final as (
         coalesce(opportunities.is_closed, false) as is_closed,
         case
             when opportunities.is_closed then cast(opportunities.close_date as timestamp)
-        end as closed_at
+        end as closed_at,
+        -- bookkeeping of the incremental runs
+        {{ lead_funnel_signature('leads', 'opportunities') }} as _inputs_signature
     from leads
     left join opportunities
         on leads.converted_opportunity_id = opportunities.opportunity_id

@@ -2,7 +2,31 @@
 -- stay): when it entered and left, time in stage, and whether the move was a regression to an
 -- earlier stage (int_opportunity_stages_resolved: the OpportunityStage export, else the seed
 -- opportunity_stages, else placed by probability).
+-- Incremental by opportunity (macros/funnel/affected_marts.sql): `_inputs_signature` (on the
+-- first stay) signs an opportunity's history rows and the order and closed flag of each stage
+-- they name. A run recomputes the opportunities of fct_opportunities whose signature is not
+-- the stored one (new, a history row added, backdated or rewritten, a stage re-ordered) and
+-- the pre-hook deletes the opportunities with no history in fct_opportunities any more (a
+-- deleted deal). Nothing here depends on the current day: the open stay has no exit time.
+{{ config(**affected_marts_config('opportunity_id', [
+    "{{ revops.opportunity_stage_history_pre_hook() }}",
+])) }}
+
 with
+
+signatures as (
+
+    {{ opportunity_stage_history_signatures() }}
+
+),
+{%- if is_incremental() %}
+
+affected_opportunities as (
+
+    {{ opportunity_stage_history_affected_opportunities('signatures') }}
+
+),
+{%- endif %}
 
 history as (
 
@@ -12,6 +36,9 @@ history as (
         stage_name,
         changed_at
     from {{ ref('int_crm_opportunity_history_unioned') }}
+    {%- if is_incremental() %}
+    where opportunity_id in (select affected.opportunity_id from affected_opportunities as affected)
+    {%- endif %}
 
 ),
 
@@ -93,12 +120,17 @@ final as (
         coalesce(stages.stage_order < previous_stages.stage_order, false) as is_regression,
         coalesce(stages.is_closed, false) as is_closed_stage,
         sequenced.entered_at,
-        sequenced.exited_at
+        sequenced.exited_at,
+        -- bookkeeping of the incremental runs (on the first stay)
+        case when sequenced.stage_sequence = 1 then signatures.inputs_signature end
+            as _inputs_signature
     from sequenced
     left join stages
         on sequenced.stage_name = stages.stage_name
     left join stages as previous_stages
         on sequenced.previous_stage_name = previous_stages.stage_name
+    left join signatures
+        on sequenced.opportunity_id = signatures.opportunity_id
 
 )
 

@@ -1,0 +1,204 @@
+{#-
+    Funnel and opportunity marts keyed on what changed (docs/SERVING.md, "Daily increments"):
+    `fct_lead_funnel` and `fct_funnel_stage_events` by lead, `fct_opportunity_stage_history` by
+    opportunity. A rebuild recomputes every key; an incremental run recomputes only the
+    affected keys and gives the same rows:
+
+    1. each key's rows keep `_inputs_signature`, a signature of everything they were built from
+       (on one row per key: the funnel row, the stage-event row of the `lead` stage, the first
+       stage of an opportunity). A run computes the signature of every key now and recomputes
+       the keys whose signature is not a stored one (new or changed); dbt replaces every
+       stored row of those keys (`delete+insert`);
+    2. the pre-hook deletes the keys that have no signature now (a lead deleted, merged away or
+       excluded, an opportunity deleted).
+
+    Signatures compare inputs, not load times, so every cause of a change is caught: a late or
+    backdated CRM edit, a late conversion, an opportunity delivered after its lead, a moved
+    close date, a re-opened deal, a changed stage order (the OpportunityStage export, or a new
+    fallback stage placed by probability), a HubSpot history rewritten by its mapping. None of
+    these models depends on the current day. A change of a model's SQL, macros, seeds, mapping
+    overrides or settings rebuilds it (revops/incremental.py). The `_` columns are bookkeeping:
+    the publish step leaves them out. Spark (no delete without Delta) builds them as tables.
+-#}
+
+{#- The config of a mart recomputed by key: `{{ config(**affected_marts_config(key, hooks)) }}`,
+    `hooks` the SQL of its pre-hook (run only on an incremental run). -#}
+{% macro affected_marts_config(unique_key, pre_hook) %}
+    {{ return({
+        'materialized': latest_version_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+        'pre_hook': pre_hook,
+    }) }}
+{% endmacro %}
+
+
+{#- A signature of one row's `columns` as a bigint, the type the marts' contracts give their
+    `_inputs_signature` on every engine (DuckDB's 64-bit hash is unsigned: its top 63 bits;
+    comparing bigints is several times cheaper than comparing the hash as text). -#}
+{% macro mart_row_signature(columns) -%}
+    {{ return(adapter.dispatch('mart_row_signature', 'revops')(columns)) }}
+{%- endmacro %}
+
+{% macro default__mart_row_signature(columns) -%}
+    cast(hash({{ columns | join(', ') }}) as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro duckdb__mart_row_signature(columns) -%}
+    cast(hash({{ columns | join(', ') }}) >> 1 as bigint)
+{%- endmacro %}
+
+
+{#- fct_lead_funnel: the signature of what a lead's funnel row is built from: its row in
+    int_leads_staged (whose `_inputs_signature` decides every column of it) and the columns
+    read of the opportunity it converted into (`opportunities`, int_opportunities_enriched;
+    null when there is none). The amount counts only when won and the close date only when
+    closed: an open deal's amount in the reporting currency moves with each day's FX rates
+    without changing the lead's row. -#}
+{% macro lead_funnel_signature(leads, opportunities) -%}
+    {{ revops.mart_row_signature([
+        leads ~ '._inputs_signature',
+        opportunities ~ '.opportunity_id',
+        opportunities ~ '.segment',
+        opportunities ~ '.created_at',
+        opportunities ~ '.is_closed',
+        opportunities ~ '.is_won',
+        'case when ' ~ opportunities ~ '.is_won then ' ~ opportunities ~ '.amount_reporting end',
+        'case when ' ~ opportunities ~ '.is_closed then ' ~ opportunities ~ '.close_date end',
+    ]) }}
+{%- endmacro %}
+
+
+{#- fct_lead_funnel: every reportable lead and its signature now. -#}
+{% macro lead_funnel_signatures() -%}
+    select
+        leads.lead_id,
+        {{ revops.lead_funnel_signature('leads', 'opportunities') }} as inputs_signature
+    from {{ ref('int_leads_staged') }} as leads
+    left join {{ ref('int_opportunities_enriched') }} as opportunities
+        on leads.converted_opportunity_id = opportunities.opportunity_id
+    where leads.is_reportable
+{%- endmacro %}
+
+
+{#- fct_lead_funnel, on an incremental run: the leads whose signature is not the stored one
+    (new, or their staged row or their opportunity's changed). -#}
+{% macro lead_funnel_affected_leads() -%}
+    select lead_id from (
+        select
+            lead_id,
+            inputs_signature
+        from ({{ revops.lead_funnel_signatures() }}) as current_leads
+        except
+        select
+            lead_id,
+            _inputs_signature
+        from {{ this }}
+    ) as changed
+{%- endmacro %}
+
+
+{#- fct_lead_funnel's pre-hook: delete the leads that are no longer reportable leads (deleted,
+    merged away, excluded, gone from the CRM). -#}
+{% macro lead_funnel_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where lead_id in (
+        select lead_id from {{ this }}
+        except
+        select lead_id from {{ ref('int_leads_staged') }} where is_reportable
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- fct_funnel_stage_events, on an incremental run: the leads whose funnel row is not the one
+    their events were built from. A funnel row is decided by its `_inputs_signature`, which
+    each lead's `lead` event keeps. -#}
+{% macro funnel_stage_events_affected_leads() -%}
+    select lead_id from (
+        select
+            lead_id,
+            _inputs_signature
+        from {{ ref('fct_lead_funnel') }}
+        except
+        select
+            lead_id,
+            _inputs_signature
+        from {{ this }}
+        where funnel_stage = 'lead'
+    ) as changed
+{%- endmacro %}
+
+
+{#- fct_funnel_stage_events' pre-hook: delete the events of leads gone from fct_lead_funnel. -#}
+{% macro funnel_stage_events_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where lead_id in (
+        select lead_id from {{ this }} where funnel_stage = 'lead'
+        except
+        select lead_id from {{ ref('fct_lead_funnel') }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- fct_opportunity_stage_history: per opportunity of fct_opportunities with history, the
+    signature of its history rows (the columns read) and of the order and closed flag of each
+    stage they name (int_opportunity_stages_resolved). The previous stage of a stay is one of
+    these stages, so a changed stage order reaches every opportunity whose rows it changes. -#}
+{% macro opportunity_stage_history_signatures() -%}
+    select
+        history.opportunity_id,
+        {{ revops.row_set_signature([
+            'history.opportunity_history_id',
+            'history.stage_name',
+            'history.changed_at',
+            'stages.stage_order',
+            'stages.is_closed',
+        ]) }} as inputs_signature
+    from {{ ref('int_crm_opportunity_history_unioned') }} as history
+    inner join {{ ref('fct_opportunities') }} as opportunities
+        on history.opportunity_id = opportunities.opportunity_id
+    left join {{ ref('int_opportunity_stages_resolved') }} as stages
+        on history.stage_name = stages.stage_name
+    group by history.opportunity_id
+{%- endmacro %}
+
+
+{#- fct_opportunity_stage_history, on an incremental run: the opportunities whose signature now
+    (in `signatures`, the model's CTE of opportunity_stage_history_signatures) is not the
+    stored one (kept on the first stay, `stage_sequence` 1). -#}
+{% macro opportunity_stage_history_affected_opportunities(signatures) -%}
+    select opportunity_id from (
+        select
+            opportunity_id,
+            inputs_signature
+        from {{ signatures }}
+        except
+        select
+            opportunity_id,
+            _inputs_signature
+        from {{ this }}
+        where stage_sequence = 1
+    ) as changed
+{%- endmacro %}
+
+
+{#- fct_opportunity_stage_history's pre-hook: delete the opportunities that have no signature
+    now (deleted, gone from fct_opportunities, or their history gone). -#}
+{% macro opportunity_stage_history_pre_hook() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where opportunity_id in (
+        select opportunity_id from {{ this }} where stage_sequence = 1
+        except
+        select history.opportunity_id
+        from {{ ref('int_crm_opportunity_history_unioned') }} as history
+        inner join {{ ref('fct_opportunities') }} as opportunities
+            on history.opportunity_id = opportunities.opportunity_id
+    )
+    {%- endif -%}
+{%- endmacro %}
