@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -293,3 +294,78 @@ def test_input_signatures_see_new_removed_and_edited_raw_rows(tmp_path):
 )
 def test_compact_tables(tables, text):
     assert unchanged.compact_tables(tables) == text
+
+
+def _sources_of(manifest, uid):
+    """The raw tables (`schema.table`) a node reads, transitively."""
+    relations = unchanged.source_relations(manifest)
+    found = unchanged._upstream_sources(uid, manifest["nodes"], manifest["sources"])
+    return {".".join(relations[s]) for s in found}
+
+
+def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its_downstream(
+    xs_published, dbt_manifest, tmp_path
+):
+    """On the xs company (Salesforce, no HubSpot): a second refresh with no new file leaves out
+    every HubSpot model and every other model not downstream of the marts or the date, and
+    publishes the same marts; then one Google Ads file brings back exactly the models that read
+    its raw table (and the load ledger, which every load writes)."""
+    from revops import publish
+    from revops.ingest.landing import link_deliveries_until
+    from revops.refresh import run_refresh
+
+    warehouse, serving, landing = (
+        tmp_path / "warehouse.duckdb", tmp_path / "serving", tmp_path / "landing"
+    )  # fmt: skip
+    shutil.copyfile(xs_published["warehouse"], warehouse)
+    shutil.copytree(xs_published["serving"], serving)
+    last = xs_published["truth"]["generator"]["end_date"]
+    link_deliveries_until(xs_published["landing"], landing, last)  # the same, unchanged files
+    manifest = json.loads(dbt_manifest.read_text())
+    nodes = manifest["nodes"]
+    served = publish.served_snapshot_id(serving)
+    marts = [table.name for table in publish.mart_tables(dbt_manifest)]
+    before = publish.table_checksums(serving / publish.SERVING_FILE, marts)
+
+    first = run_refresh(landing, warehouse, serving, parse=False)
+    assert first.ok, first.errors
+    plan = json.loads((tmp_path / unchanged.LEFT_OUT_FILE).read_text())
+    left = set(plan["left_out"])
+    ran = {
+        r["unique_id"].split(".")[-1]
+        for r in json.loads((tmp_path / "dbt_run_results.json").read_text())["results"]
+    }
+    assert not left & ran  # left out means not run
+    by_name = {n["name"]: (uid, n) for uid, n in nodes.items() if n["resource_type"] != "test"}
+    hubspot = {
+        name for name, (_, n) in by_name.items()
+        if n["resource_type"] == "model" and "hubspot" in name and n["fqn"][1] != "marts"
+        and n["config"]["materialized"] != "ephemeral"
+    }  # fmt: skip
+    assert len(hubspot) > 20 and hubspot <= left, sorted(hubspot - left)
+    assert not {n for n in left if by_name[n][1]["fqn"][1] == "marts"}  # marts always built
+    assert not {n for n in left if by_name[n][0] in unchanged.today_models(manifest)}
+    assert first.models_left_out == plan["models"] > 0
+    assert first.tests_left_out == plan["tests"] > 0
+    assert first.left_out_summary.startswith(f"models left out: {first.models_left_out} models")
+    assert "raw.hubspot__*" in first.left_out_summary
+    # the same marts as the build that rebuilt everything
+    assert publish.served_snapshot_id(serving) != served
+    assert publish.table_checksums(serving / publish.SERVING_FILE, marts) == before
+
+    # one new Google Ads file, a day after the last
+    day = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
+    source = sorted((landing / "google_ads").glob(f"*/{last}/*.csv"))[0]
+    target = source.parent.parent / day / source.name
+    target.parent.mkdir()
+    lines = source.read_text().splitlines()
+    rows = [line.replace(last, day) for line in lines[1:3]]
+    target.write_text("\n".join([lines[0], *rows]) + "\n")
+
+    second = run_refresh(landing, warehouse, serving, parse=False)
+    assert second.ok and second.rows_loaded == 2, second.errors
+    changed = {"raw.google_ads__campaign_stats", "raw._load_ledger"}
+    expected = {n for n in left if not _sources_of(manifest, by_name[n][0]) & changed}
+    now_left = set(json.loads((tmp_path / unchanged.LEFT_OUT_FILE).read_text())["left_out"])
+    assert now_left == expected
+    assert "stg_google_ads__campaign_stats" in left - now_left
