@@ -106,19 +106,71 @@ def _topological(nodes: Mapping[str, Any]) -> list[str]:
     return order
 
 
-def _own_texts(node: Mapping[str, Any], macros: Mapping[str, Any], closure: set[str]) -> list[str]:
-    texts = [node.get("raw_code", ""), _json(node.get("config", {}))]
-    texts += [macros[name].get("macro_sql", "") for name in sorted(closure)]
-    return texts
+class _Macros:
+    """The project's macros, with what is asked of them per node computed once per macro: the
+    closure of the macros a node calls (incremental._macro_closure's walk, with the adapter
+    implementations listed once), the settings and uses of the date each macro names."""
 
-
-def _macros_of(node: Mapping[str, Any], macros: Mapping[str, Any]) -> set[str]:
-    names = list(node.get("depends_on", {}).get("macros", []))
-    if node.get("resource_type") == "test":
+    def __init__(self, macros: Mapping[str, Any], settings: Iterable[str] = ()) -> None:
         from revops.test_scope import SCOPE_MACROS
 
-        names += list(SCOPE_MACROS)
-    return incremental._macro_closure(names, macros)
+        self.macros = macros
+        self.scope_macros = list(SCOPE_MACROS)
+        self.implementations = incremental._dispatch_implementations(macros)
+        names = sorted(settings, key=len, reverse=True)
+        self.settings_pattern = (
+            re.compile(
+                rf"(?<![A-Za-z0-9_])({'|'.join(re.escape(n) for n in names)})(?![A-Za-z0-9_])"
+            )
+            if names
+            else None
+        )
+        self._settings: dict[str, frozenset[str]] = {}
+        self._today: dict[str, bool] = {}
+
+    def closure(self, node: Mapping[str, Any]) -> set[str]:
+        """The macros the node calls, transitively (a test's generic-test macros included)."""
+        todo = list(node.get("depends_on", {}).get("macros", []))
+        if node.get("resource_type") == "test":
+            todo += self.scope_macros
+        seen: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.macros:
+                continue
+            seen.add(name)
+            todo.extend(self.macros[name].get("depends_on", {}).get("macros", []))
+            todo.extend(self.implementations.get(name, []))
+        return seen
+
+    def _named_settings(self, text: str) -> frozenset[str]:
+        if self.settings_pattern is None:
+            return frozenset()
+        return frozenset(self.settings_pattern.findall(text))
+
+    def settings_named(self, node: Mapping[str, Any], closure: Iterable[str]) -> set[str]:
+        """The settings named in the node's code or config or a macro of `closure`."""
+        found = set(self._named_settings(node.get("raw_code", "")))
+        found |= self._named_settings(_json(node.get("config", {})))
+        for name in closure:
+            if name not in self._settings:
+                self._settings[name] = self._named_settings(self.macros[name].get("macro_sql", ""))
+            found |= self._settings[name]
+        return found
+
+    def names_today(self, node: Mapping[str, Any]) -> bool:
+        """Whether the node's code, config or a macro it calls names the run's date."""
+        own = node.get("raw_code", "") + "\n" + _json(node.get("config", {}))
+        if TODAY_PATTERN.search(own):
+            return True
+        for name in self.closure(node):
+            if name not in self._today:
+                self._today[name] = bool(
+                    TODAY_PATTERN.search(self.macros[name].get("macro_sql", ""))
+                )
+            if self._today[name]:
+                return True
+        return False
 
 
 def node_fingerprints(
@@ -135,12 +187,16 @@ def node_fingerprints(
     nodes, macros = manifest["nodes"], manifest.get("macros", {})
     sources = manifest.get("sources", {})
     settings = settings or {}
+    helper = _Macros(macros, settings)
+    macro_parts = {
+        name: f"macro {name}\n{macro.get('macro_sql', '')}" for name, macro in macros.items()
+    }
     out: dict[str, str] = {}
     for uid in _topological(nodes):
         node = nodes[uid]
         if node.get("resource_type") not in (*BUILT_TYPES, "test"):
             continue
-        closure = _macros_of(node, macros)
+        closure = helper.closure(node)
         parts = [
             uid,
             node.get("raw_code", ""),
@@ -156,12 +212,10 @@ def node_fingerprints(
         ]
         if node.get("resource_type") == "seed":
             parts.append(incremental._content_checksum(node))
-        parts += [f"macro {name}\n{macros[name].get('macro_sql', '')}" for name in sorted(closure)]
-        texts = _own_texts(node, macros, closure)
+        parts += [macro_parts[name] for name in sorted(closure)]
         parts += [
             f"setting {name}={settings[name]}"
-            for name in sorted(settings)
-            if incremental._mentions(name, texts)
+            for name in sorted(helper.settings_named(node, closure))
         ]
         for parent in sorted(set(_parents(node))):
             if parent in out:
@@ -180,18 +234,17 @@ def node_fingerprints(
 
 def uses_today(node: Mapping[str, Any], macros: Mapping[str, Any]) -> bool:
     """Whether the node's code, config or a macro it calls names the run's date."""
-    closure = _macros_of(node, macros)
-    return any(TODAY_PATTERN.search(text) for text in _own_texts(node, macros, closure))
+    return _Macros(macros).names_today(node)
 
 
 def today_models(manifest: Mapping[str, Any]) -> set[str]:
     """Models that depend on the run's date: tagged `uses_today`, or found by `uses_today`."""
-    macros = manifest.get("macros", {})
+    helper = _Macros(manifest.get("macros", {}))
     return {
         uid
         for uid, node in manifest["nodes"].items()
         if node.get("resource_type") == "model"
-        and (TODAY_TAG in (node.get("tags") or []) or uses_today(node, macros))
+        and (TODAY_TAG in (node.get("tags") or []) or helper.names_today(node))
     }
 
 
@@ -284,16 +337,22 @@ def node_inputs(
 ) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Per model, seed and test: a hash of the signatures of every raw table it reads
     (transitively through every node), and the set of those tables."""
-    nodes, sources = manifest["nodes"], manifest.get("sources", {})
+    nodes = manifest["nodes"]
     relations = source_relations(manifest)
     inputs: dict[str, str] = {}
     tables: dict[str, set[str]] = {}
-    for uid, node in nodes.items():
-        if node.get("resource_type") not in (*BUILT_TYPES, "test"):
-            continue
-        names = {".".join(relations[s]) for s in _upstream_sources(uid, nodes, sources)}
-        tables[uid] = names
-        inputs[uid] = _digest(*(f"{n} {signatures.get(n, 'unknown')}" for n in sorted(names)))
+    read: dict[str, frozenset[str]] = {}  # node -> raw tables it reads, transitively
+    for uid in _topological(nodes):
+        names: set[str] = set()
+        for parent in _parents(nodes[uid]):
+            if parent in relations:
+                names.add(".".join(relations[parent]))
+            else:
+                names |= read.get(parent, frozenset())
+        read[uid] = frozenset(names)
+        if nodes[uid].get("resource_type") in (*BUILT_TYPES, "test"):
+            tables[uid] = names
+            inputs[uid] = _digest(*(f"{n} {signatures.get(n, 'unknown')}" for n in sorted(names)))
     return inputs, tables
 
 
@@ -590,18 +649,6 @@ def record(
                 [value for row in keep for value in row],
             )
         return len(keep)
-    finally:
-        con.close()
-
-
-def forget_all(warehouse: Path) -> None:
-    """Drop every record: the next build builds everything (used when a build's results are
-    unknown)."""
-    if not Path(warehouse).exists():
-        return
-    con = connect(Path(warehouse))
-    try:
-        con.execute(f"drop table if exists {STATE_TABLE}")
     finally:
         con.close()
 
