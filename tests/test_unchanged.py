@@ -369,3 +369,13 @@ def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its
     now_left = set(json.loads((tmp_path / unchanged.LEFT_OUT_FILE).read_text())["left_out"])
     assert now_left == expected
     assert "stg_google_ads__campaign_stats" in left - now_left
+
+
+def test_all_models_can_be_asked_for():
+    """`revops refresh --all-models` and the `all_models` run config of the dbt asset."""
+    from orchestration.defs.transform.assets import DbtBuildConfig
+    from revops.cli import build_parser
+
+    assert build_parser().parse_args(["refresh", "--all-models"]).all_models
+    assert not build_parser().parse_args(["refresh"]).all_models
+    assert DbtBuildConfig(all_models=True).all_models and not DbtBuildConfig().all_models
