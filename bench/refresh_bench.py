@@ -572,6 +572,11 @@ class ScaleRun:
             "rows_loaded": result.get("rows_loaded"),
             "files_loaded": result.get("files_loaded"),
             "models": result.get("models"),
+            # left out of the dbt build: unchanged since their last build (revops/unchanged.py)
+            "models_left_out": result.get("models_left_out"),
+            "seeds_left_out": result.get("seeds_left_out"),
+            "tests_left_out": result.get("tests_left_out"),
+            "left_out_summary": result.get("left_out_summary"),
             "checks_passed": result.get("checks_passed"),
             "checks_failed": result.get("checks_failed"),
             "errors": [e[:500] for e in result.get("errors", [])],
@@ -952,6 +957,11 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+def _nodes(run: Mapping[str, Any], kind: str) -> int | None:
+    """How many nodes of a resource type dbt ran in a refresh (its run_results)."""
+    return ((run.get("dbt") or {}).get(kind) or {}).get("nodes")
+
+
 def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The lines of "Daily increment (issue 21)": per scale that timed one, the day's rows and
     the split of the increment's time (fixed costs apart), its slowest nodes, the targets."""
@@ -1005,6 +1015,14 @@ def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     row("- start-up outside steps (imports, definitions, job)", split("startup"))
     row("- ingest (sum of ingestion steps)", split("ingest"))
     row("- dbt build (Dagster step wall)", split("dbt_build"))
+    row(
+        "- - models / data tests run",
+        lambda s: f"{count(_nodes(inc(s), 'model'))} / {count(_nodes(inc(s), 'test'))}",
+    )
+    row(
+        "- - models / data tests left out (unchanged since their last build)",
+        lambda s: f"{count(inc(s).get('models_left_out'))} / {count(inc(s).get('tests_left_out'))}",
+    )
     row("- - models: wall", dbt("model", "wall"))
     row("- - models: sum of node times", dbt("model", "seconds"))
     row("- - data tests: wall", dbt("test", "wall"))

@@ -165,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "least every `test_full_recheck_days`, 7 by default; docs/SERVING.md)",
     )
     refresh.add_argument(
+        "--all-models",
+        action="store_true",
+        help="build every model and run every test, none left out as unchanged since its last "
+        "build (a daily increment leaves out the models whose raw inputs and logic did not "
+        "change; docs/SERVING.md)",
+    )
+    refresh.add_argument(
         "--strict",
         action="store_true",
         help="publish nothing while a landing file's latest load attempt failed (default: "
@@ -523,6 +530,7 @@ def run_refresh(
     as_of: dt.date | None = None,
     verbose: bool = False,
     trigger: str = "revops refresh",
+    all_models: bool = False,
 ):
     """Run the refresh job and print what it did; returns its RefreshResult. Without `force`,
     a refresh with nothing new is a no-op (revops/noop.py)."""
@@ -536,6 +544,7 @@ def run_refresh(
             keep=keep,
             full_refresh=full_refresh,
             full_recheck=full_recheck,
+            all_models=all_models,
             history_start=history_start,
             strict=strict,
             as_of=as_of,
@@ -567,10 +576,14 @@ def run_refresh(
             + (" (strict: nothing is published)" if result.strict else ", published without"),
         )
     table.add_row("models", f"{result.models:,} materialized")
+    if result.left_out_summary:
+        # how many models, seeds and tests were unchanged since their last build, and why
+        table.add_row("left out", result.left_out_summary.removeprefix("models left out: "))
     table.add_row(
         "checks",
         f"{result.checks_passed:,} passed, {len(result.checks_failed)} failed, "
-        f"{len(result.checks_warned)} warned",
+        f"{len(result.checks_warned)} warned"
+        + (f", {result.tests_left_out:,} left out (unchanged)" if result.tests_left_out else ""),
     )
     if result.published:
         meta = result.published
@@ -941,6 +954,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 keep=args.keep,
                 full_refresh=args.full_refresh,
                 full_recheck=args.full_recheck,
+                all_models=args.all_models,
                 history_start=args.history_start,
                 strict=args.strict,
                 force=args.force,

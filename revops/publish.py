@@ -134,6 +134,8 @@ class Snapshot:
     run_id: str
     tables: dict[str, int]
     checks_passed: int = 0
+    # data tests left out of the run's build: their models unchanged (revops/unchanged.py)
+    checks_left_out: int = 0
     hashed_columns: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
     path: str = ""
@@ -569,6 +571,8 @@ METADATA_COLUMNS: dict[str, dict[str, str]] = {
         "run_id": "The refresh run (Dagster run id) that built and published it.",
         "models": "How many mart tables the snapshot holds.",
         "checks_passed": "Data tests and checks of the run that passed before publishing.",
+        "checks_left_out": "Data tests the run left out: they read only models left out of the "
+        "build as unchanged since their last build, when the tests passed.",
         "latest_delivery_date": "The latest delivery date of any source in the snapshot.",
     },
     SOURCES_TABLE: {
@@ -814,15 +818,16 @@ def _write_metadata(
             checks_passed bigint not null,
             latest_delivery_date date,
             freshness_as_of date,
-            max_delivery_age_days integer not null
+            max_delivery_age_days integer not null,
+            checks_left_out bigint not null
         )
         """
     )
     published = dt.datetime.fromisoformat(snapshot.published_at).replace(tzinfo=None)
     con.execute(
-        f"insert into {SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [snapshot.snapshot_id, published, snapshot.run_id, models, snapshot.checks_passed,
-         latest_delivery, freshness_as_of, max_age],
+         latest_delivery, freshness_as_of, max_age, snapshot.checks_left_out],
     )  # fmt: skip
     for table, column, text in (
         (SOURCES_TABLE, "days_behind", "Days from this object's newest loaded delivery to "
@@ -1032,6 +1037,7 @@ def publish_snapshot(
     *,
     run_id: str = "",
     checks_passed: int = 0,
+    checks_left_out: int = 0,
     keep: int = DEFAULT_KEEP,
     report: Callable[[Path, Path], Any] | None = None,
     on_step: Callable[[str], None] | None = None,
@@ -1087,6 +1093,7 @@ def publish_snapshot(
             run_id=run_id,
             tables={},
             checks_passed=checks_passed,
+            checks_left_out=checks_left_out,
         )
         final = folder / f"{snapshot.snapshot_id}.duckdb"
         staged = folder / f"{snapshot.snapshot_id}.duckdb.tmp"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from revops import alerts, checks, freshness, runs, settings
+from revops import alerts, checks, freshness, runs, settings, unchanged
 from revops.ingest.landing import unknown_entries
 from revops.ingest.ledger import COUNTS, OpenFailure, read_open_failures, read_run_counts
 from revops.settings import environment
@@ -59,6 +59,11 @@ class RefreshResult:
     strict: bool = False
     unknown_paths: list[str] = field(default_factory=list)  # landing paths no object claims
     models: int = 0
+    # left out of the dbt build: unchanged since their last build (revops/unchanged.py)
+    models_left_out: int = 0
+    seeds_left_out: int = 0
+    tests_left_out: int = 0
+    left_out_summary: str = ""  # how many and why, or why nothing was left out
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
     checks_warned: list[str] = field(default_factory=list)  # non-blocking (WARN) checks
@@ -307,6 +312,7 @@ def run_refresh(
     keep: int | None = None,
     full_refresh: bool = False,
     full_recheck: bool = False,
+    all_models: bool = False,
     parse: bool = True,
     log_level: str | None = None,
     log_file: Path | None = None,
@@ -324,7 +330,8 @@ def run_refresh(
     raises `settings.SettingsError` before anything runs) and exported as REVOPS_* variables
     for the run; `history_start` sets the `history_start` setting over both, and `strict`
     turns the `strict` setting on (an open failed file then stops publishing).
-    `full_recheck` runs every data test on every row (revops/test_scope.py).
+    `full_recheck` runs every data test on every row (revops/test_scope.py); `all_models`
+    builds every model, none left out as unchanged (revops/unchanged.py).
 
     `skip_if_unchanged`: when nothing changed since the served snapshot (revops/noop.py), say
     so and return a no-op result without building or publishing (`revops refresh` without
@@ -356,7 +363,7 @@ def run_refresh(
     with environment(env):
         keep_logs = runs.run_logs_kept()  # a bad value raises here, before the run
         reference = freshness.reference_date(landing, as_of)
-        if skip_if_unchanged and not (full_refresh or full_recheck):
+        if skip_if_unchanged and not (full_refresh or full_recheck or all_models):
             from revops import noop
 
             verdict = noop.check(landing, warehouse, serving, reference, strict)
@@ -371,6 +378,8 @@ def run_refresh(
                 if full_refresh
                 else "--full-recheck"
                 if full_recheck
+                else "--all-models"
+                if all_models
                 else "a rebuild was asked for (--force, revops demo)"
             )
         if parse:
@@ -384,9 +393,13 @@ def run_refresh(
             "ops": {},
             "loggers": {"console": {"config": {"log_level": _log_level(verbose, log_level)}}},
         }
-        if full_refresh or full_recheck:
+        if full_refresh or full_recheck or all_models:
             run_config["ops"]["revops_dbt_models"] = {
-                "config": {"full_refresh": full_refresh, "full_recheck": full_recheck}
+                "config": {
+                    "full_refresh": full_refresh,
+                    "full_recheck": full_recheck,
+                    "all_models": all_models,
+                }
             }
         publish_config: dict[str, object] = {}
         if full_refresh:
@@ -431,6 +444,12 @@ def run_refresh(
         summary.freshness_as_of = reference
         explained = checks.read_checks(checks.checks_path(warehouse), result.run_id)
         summary.check_details = explained or []
+        left_out = unchanged.read_left_out(warehouse, result.run_id)
+        if left_out is not None:
+            summary.models_left_out = int(left_out.get("models") or 0)
+            summary.seeds_left_out = int(left_out.get("seeds") or 0)
+            summary.tests_left_out = int(left_out.get("tests") or 0)
+            summary.left_out_summary = str(left_out.get("summary") or "")
         # The summary is what the ledger says this run did, not what the steps reported: a
         # step that failed part-way reports nothing, its ledger rows are still there.
         try:
@@ -558,6 +577,8 @@ def history_record(summary: RefreshResult) -> dict[str, object]:
             "rows_rejected": summary.rows_rejected,
             "rows_quarantined": summary.rows_quarantined,
             "models": summary.models,
+            "models_left_out": summary.models_left_out,
+            "tests_left_out": summary.tests_left_out,
             "checks_passed": summary.checks_passed,
             "checks_failed": len(summary.checks_failed),
             "checks_warned": len(summary.checks_warned),

@@ -321,7 +321,12 @@ def _with_increment(result: dict, seconds: float, day_rows: int) -> dict:
     result["increment"] = {
         "split": {"total": seconds, "publish": 1.0},
         "process": {"peak_tree_gb": 1.5},
-        "dbt": {"model": {"wall": 3.0, "seconds": 5.0}, "test": {"wall": 1.0, "seconds": 2.0}},
+        "dbt": {
+            "model": {"nodes": 60, "wall": 3.0, "seconds": 5.0},
+            "test": {"nodes": 270, "wall": 1.0, "seconds": 2.0},
+        },
+        "models_left_out": 89,
+        "tests_left_out": 519,
         "files_loaded": 19,
         "rows_loaded": day_rows,
         "marts_copied": 30,
@@ -359,4 +364,9 @@ def test_issue_21_rows_judge_the_increment_against_history_and_the_day():
     section = refresh_bench.render({"m": m, "l": l_met})
     assert "### Daily increment (issue 21)" in section
     assert "| - - marts copied / carried over | 30 / 16 | 30 / 16 |" in section
+    assert "| - - models / data tests run | 60 / 270 | 60 / 270 |" in section
+    assert (
+        "| - - models / data tests left out (unchanged since their last build) | 89 / 519 |"
+        in section
+    )
     assert "| `model.p.slow` | 4.00 s |" in section and "Targets (issue 21):" in section

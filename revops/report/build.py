@@ -189,7 +189,15 @@ def _freshness_html(data: ReportData) -> str:
         ("Snapshot", escape(str(snap.get("snapshot_id")))),
         ("Latest delivery", _date(snap.get("latest_delivery_date"))),
         ("Run", escape(str(snap.get("run_id")))),
-        ("Models / checks passed", f"{snap.get('models')} / {snap.get('checks_passed')}"),
+        (
+            "Models / checks passed",
+            f"{snap.get('models')} / {snap.get('checks_passed')}"
+            + (
+                f" ({snap['checks_left_out']:,} left out: unchanged since they passed)"
+                if snap.get("checks_left_out")
+                else ""
+            ),
+        ),
         ("Rows rejected", f"{rejects:,}"),
     )
     facts_html = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts)

@@ -20,7 +20,7 @@ from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_target, revo
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
-from revops import checks, freshness, metric_definitions, publish, settings
+from revops import checks, freshness, metric_definitions, publish, settings, unchanged
 from revops.ingest.ledger import read_open_failures, strict_refusal
 
 GROUP = "publish"
@@ -151,6 +151,11 @@ def serving_snapshot(
         tables,
         run_id=context.run.run_id,
         checks_passed=_checks_passed(context),
+        # the data tests this run's dbt build left out with unchanged models
+        checks_left_out=int(
+            (unchanged.read_left_out(warehouse.resolve(), context.run.run_id) or {}).get("tests")
+            or 0
+        ),
         keep=config.keep,
         report=build,
         on_step=context.log.debug,

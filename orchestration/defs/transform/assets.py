@@ -24,7 +24,7 @@ from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.resources import OrgSettings
 from orchestration.owners import DATA_PLATFORM
 from orchestration.project import dbt_project
-from revops import checks, incremental, publish, test_scope
+from revops import checks, incremental, publish, test_scope, unchanged
 from revops import settings as org_settings_lib
 from revops.settings import environment
 
@@ -67,6 +67,9 @@ class DbtBuildConfig(dg.Config):
     # run every data test on every row; otherwise the tests of incremental staging models
     # check the rows loaded since they last passed (revops/test_scope.py)
     full_recheck: bool = False
+    # build every model, none left out as unchanged since its last build (revops/unchanged.py;
+    # `revops refresh --all-models`)
+    all_models: bool = False
 
 
 @contextlib.contextmanager
@@ -152,6 +155,7 @@ def revops_dbt_models(
     # dbt macro `setting()` reads.
     exported = org_settings_lib.settings_env(settings_file.load())
     scope: test_scope.ScopePlan | None = None
+    build_plan: unchanged.Plan | None = None
     if dbt_target() == "duckdb":
         # Incremental models whose logic changed (their code, upstream seeds, the settings and
         # mapping override rows they read), or whose raw rows were removed, are rebuilt from the
@@ -165,13 +169,36 @@ def revops_dbt_models(
                 + "; ".join(reasons)
             )
             full_refresh = True
+        max_age_days = test_scope.recheck_days(settings_file.load())
         scope = test_scope.plan(
             path,
             manifest,
             full_recheck=full_refresh or config.full_recheck,
-            max_age_days=test_scope.recheck_days(settings_file.load()),
+            max_age_days=max_age_days,
         )
         context.log.info(scope.summary())
+        # Models (and their tests) whose logic and raw inputs did not change since their last
+        # successful build, nothing upstream of them rebuilt: left as they are.
+        build_plan = unchanged.plan_build(
+            path,
+            manifest,
+            {**os.environ, **exported},
+            max_age_days=max_age_days,
+            disabled=(
+                "--full-refresh"
+                if full_refresh
+                else "--full-recheck"
+                if config.full_recheck
+                else "--all-models"
+                if config.all_models
+                # dagster-dbt selects a subset's tests by indirect selection: left as it is
+                else "a subset of the dbt assets was selected"
+                if context.is_subset
+                else ""
+            ),
+        )
+        context.log.info(build_plan.summary())
+        args += build_plan.dbt_args()
     if full_refresh:
         args.append("--full-refresh")
     if dbt_target() != "duckdb":
@@ -190,6 +217,9 @@ def revops_dbt_models(
         # Each invocation leaves its artifacts in its own folder; only the timings of every
         # node are kept, beside the warehouse (what `bench/` and a slow morning look at).
         results = target / "run_results.json"
+        if build_plan is not None:
+            # what this build left out, for `revops refresh`'s summary and the bench
+            unchanged.write_left_out(path, context.run.run_id, build_plan)
         if results.exists():
             shutil.copyfile(results, path.with_name(RUN_RESULTS_FILE))
             run_results = json.loads(results.read_text())
@@ -198,6 +228,8 @@ def revops_dbt_models(
                 incremental.record_built(path, fingerprints, built)
             if scope is not None:
                 test_scope.record(path, scope, run_results)
+            if build_plan is not None:
+                unchanged.record(path, build_plan, run_results, context.run.run_id)
             _explain_checks(context, run_results, path, serving)
         shutil.rmtree(target, ignore_errors=True)
 
