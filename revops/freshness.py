@@ -31,10 +31,14 @@ def newest_delivery(landing: Path) -> dt.date | None:
             names = os.listdir(Path(landing) / obj.source / obj.name)
         except OSError:
             continue
-        for name in names:
+        # `YYYY-MM-DD` names sort as their dates: parse from the greatest down to the first
+        # valid one (every ingestion step asks, over folders of a thousand days each).
+        for name in sorted(names, reverse=True):
             day = parse_delivery_date(name)
-            if day is not None and (newest is None or day > newest):
-                newest = day
+            if day is not None:
+                if newest is None or day > newest:
+                    newest = day
+                break
     return newest
 
 

@@ -142,11 +142,36 @@ def failures_sql(
     cannot cast fails `cast:<type>`. A Stripe deletion tombstone (`deleted` true, the object's
     other fields absent) is exempt from `required`.
     """
+    rules = _rules(obj, columns, value)
+    if not rules:
+        return None
+    checks = [f"case when {condition} then {struct} end" for condition, struct in rules]
+    return "list_filter([" + ", ".join(checks) + "], lambda f: f is not null)"
+
+
+def failing_sql(
+    obj: ExportObject, columns: Sequence[str], value: Callable[[str], str]
+) -> str | None:
+    """True for a row that `failures_sql` gives a non-empty list (never null), None when no
+    column has a rule: the cheap test that picks the few rows whose list is worth building.
+    Building a list of structs for every row of a batch cost as much as reading it."""
+    rules = _rules(obj, columns, value)
+    if not rules:
+        return None
+    return "(" + " or ".join(f"({condition})" for condition, _ in rules) + ")"
+
+
+def _rules(
+    obj: ExportObject, columns: Sequence[str], value: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    """(condition, failure struct) per rule of the columns present; each condition is true or
+    false, never null (`is null` tests and `coalesce`), so `failing_sql` is exactly "some rule
+    fails"."""
     present = set(columns)
     tombstone = None
     if "deleted" in obj.column_names and "deleted" in present:
         tombstone = f"coalesce(try_cast(lower(trim({value('deleted')})) as boolean), false)"
-    checks: list[str] = []
+    rules: list[tuple[str, str]] = []
     for column in obj.columns:
         if column.name not in present:
             continue
@@ -158,21 +183,24 @@ def failures_sql(
             required = _empty(expr)
             if tombstone:
                 required = f"({required} and not {tombstone})"
-            checks.append(
-                f"case when {required} then {{'column_name': {name}, 'value': {expr}, "
-                f"'rule': '{REQUIRED}', 'message': 'required value is empty'}} end"
+            rules.append(
+                (
+                    required,
+                    f"{{'column_name': {name}, 'value': {expr}, "
+                    f"'rule': '{REQUIRED}', 'message': 'required value is empty'}}",
+                )
             )
         parsed = parsed_sql(obj, column, expr)
         if parsed is not None:
-            checks.append(
-                f"case when not ({_empty(expr)}) and ({parsed}) is null then "
-                f"{{'column_name': {name}, 'value': {expr}, "
-                f"'rule': {_sql_str(rule_name(column))}, "
-                f"'message': {_sql_str(message(obj, column))}}} end"
+            rules.append(
+                (
+                    f"not ({_empty(expr)}) and ({parsed}) is null",
+                    f"{{'column_name': {name}, 'value': {expr}, "
+                    f"'rule': {_sql_str(rule_name(column))}, "
+                    f"'message': {_sql_str(message(obj, column))}}}",
+                )
             )
-    if not checks:
-        return None
-    return "list_filter([" + ", ".join(checks) + "], lambda f: f is not null)"
+    return rules
 
 
 def key_sql(obj: ExportObject, value: Callable[[str], str]) -> str:
