@@ -26,11 +26,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -1281,6 +1283,7 @@ def _load_object(
     files = scan_object(landing, obj)
     summary.files_present = len(files)
     young = time.time_ns() - int(min_age_seconds * 1e9)
+    new: list[DeliveryFile] = []
     for f in files:
         if not rehash and (f.rel_path, f.size, f.mtime_ns) in state.fingerprints:
             summary.files_unchanged += 1
@@ -1288,19 +1291,21 @@ def _load_object(
         if min_age_seconds and f.mtime_ns > young:
             summary.files_settling += 1
             continue
-        started = _now()
+        new.append(f)
+    started = _now()
+    probes = _probe_all([f for f in new if f.readable], obj.format)
+    for f in new:
         if not f.readable:
             # Outside the landing folder, or a symlink loop: recorded, never opened. The ledger
             # keys it by the link's own size and mtime, so the next run skips it until the link
             # changes.
             immediate.append(_jailed(f, started))
             continue
-        try:
-            probe = probe_file(f.path, obj.format)
-        except OSError as exc:
+        probe = probes[f.rel_path]
+        if isinstance(probe, OSError):
             # Unreadable (permissions, vanished mid-run): there is no sha to record it under, so
             # it is reported without a ledger row and tried again by the next run.
-            summary.errors.append(f"{f.rel_path}: cannot read the file: {exc.strerror or exc}")
+            summary.errors.append(f"{f.rel_path}: cannot read the file: {probe.strerror or probe}")
             continue
         if (f.rel_path, probe.sha256) in state.failed:
             summary.files_unchanged += 1
@@ -1367,6 +1372,28 @@ def _load_object(
     summary.unresolved = _unresolved(con, obj)
     summary.seconds = time.perf_counter() - clock
     return summary
+
+
+# Files are probed (hashed and counted) by this many threads: hashlib and file reads release
+# the GIL, the counting does not, so two threads probe about 1.6-2x as fast as one; DuckDB is
+# idle meanwhile (the batches are read after every file of the object is probed).
+PROBE_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _probe_all(files: Sequence[DeliveryFile], fmt: str) -> dict[str, Probe | OSError]:
+    """`probe_file` of each file, by its path relative to the landing folder; an OSError (the
+    file cannot be read) is returned in its place, not raised."""
+
+    def probe(f: DeliveryFile) -> Probe | OSError:
+        try:
+            return probe_file(f.path, fmt)
+        except OSError as exc:
+            return exc
+
+    if len(files) <= 1 or PROBE_THREADS == 1:
+        return {f.rel_path: probe(f) for f in files}
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        return dict(zip((f.rel_path for f in files), pool.map(probe, files), strict=True))
 
 
 def _quarantine_samples(

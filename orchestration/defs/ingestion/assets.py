@@ -217,7 +217,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             # On the load's own connection, after its commits: the checks read what is
             # committed, without opening the warehouse file twice more per step.
             inspected["reconciled"] = reconcile_object(con, obj)
-            inspected["rhythms"] = freshness.delivery_rhythm(con)
+            inspected["rhythms"] = freshness.delivery_rhythm(con, obj=obj)
+            inspected["sources"] = freshness.loaded_sources(con)
 
         try:
             summary = ingest_object(
@@ -267,7 +268,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         # The CRM a company does not use is not expected (contract.ALTERNATIVE_SOURCES).
         # The ledger, and the landing folder: on a first run the other CRM's step may not
         # have run yet (steps run in key order: hubspot before salesforce).
-        delivered = {folder.split("/")[0] for folder in rhythms}
+        delivered: set[str] = set(inspected["sources"])  # type: ignore[arg-type]
         delivered |= freshness.alternative_sources_in_landing(landing.resolve())
         status = source_status(obj, reconciled.files, len(summary.unresolved), delivered)
         rhythm = rhythms.get(obj.folder)
