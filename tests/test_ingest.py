@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import os
 import shutil
 import signal
@@ -1493,3 +1494,41 @@ def test_an_optional_object_delivered_with_its_required_columns_only(
         None,
     )
     assert summary.objects[0].never_delivered is False
+
+
+def test_files_probed_in_threads_keep_their_outcomes(landing: Path, warehouse: Path, monkeypatch):
+    """New files are probed by several threads: each keeps its own probe (counts, sha), an
+    unreadable one is reported without a ledger row while the others load, and it loads on
+    the next run once it can be read."""
+    monkeypatch.setattr(loader, "PROBE_THREADS", 3)
+    days = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"]
+    for i, day in enumerate(days):
+        deliver(landing, LEAD, day=day, n=i + 1, start=10 * i + 1)
+    locked = f"{LEAD}/2025-03-03/Lead.csv"
+    real = loader.probe_file
+
+    def flaky(path: Path, fmt: str):
+        if str(path).endswith("2025-03-03/Lead.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, fmt)
+
+    monkeypatch.setattr(loader, "probe_file", flaky)
+    summary = ingest_landing(landing, warehouse, [LEAD])
+    assert summary.errors == [f"{locked}: cannot read the file: Permission denied"]
+    assert {r["file_path"]: (r["rows_counted"], r["rows_loaded"]) for r in ledger(warehouse)} == {
+        f"{LEAD}/{day}/Lead.csv": (i + 1, i + 1)
+        for i, day in enumerate(days)
+        if day != "2025-03-03"
+    }
+
+    for row in ledger(warehouse):
+        content = (landing / row["file_path"]).read_bytes()
+        assert (row["file_sha256"], row["file_bytes"]) == (
+            hashlib.sha256(content).hexdigest(),
+            len(content),
+        )
+
+    monkeypatch.setattr(loader, "probe_file", real)
+    again = ingest_landing(landing, warehouse, [LEAD])
+    assert again.errors == [] and again.files_loaded == 1
+    assert query(warehouse, "select count(*) from raw.salesforce__lead") == [(15,)]

@@ -21,7 +21,8 @@ from orchestration.defs.ingestion.assets import (
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from revops import cli
 from revops.ingest import ingest_landing, loader
-from revops.ingest.landing import LOOP, OUTSIDE
+from revops.ingest import landing as landing_module
+from revops.ingest.landing import LOOP, OUTSIDE, scan_object
 from tests.ingest_support import DAY, csv_bytes, deliver, ledger, obj, query, rows
 
 LEAD = "salesforce/Lead"
@@ -175,3 +176,45 @@ def test_a_deterministic_os_error_fails_once_with_its_cause_first(tmp_path: Path
     message = failure.event_specific_data.error.message
     # The cause first (the chained OSError, with its path, follows in the traceback).
     assert message.splitlines()[0].endswith(f"Failure: {LEAD}: {os.strerror(errno.ELOOP)}")
+
+
+def test_plain_entries_are_listed_by_their_real_paths_without_resolving_each(
+    tmp_path: Path, monkeypatch
+):
+    """The scan resolves symlinks only: a plain file under a real folder is its own real path
+    (a `realpath` per file cost 8 lstat calls each, seconds per step on 20,000 files). The
+    paths are still real through a landing folder given by a link and a folder link inside."""
+    real_landing = tmp_path / "real-landing"
+    files = [deliver(real_landing, LEAD, day=f"2025-03-0{d}", name=f"L{d}.csv") for d in (1, 2)]
+    (real_landing / "elsewhere").mkdir()
+    deliver(real_landing / "elsewhere", LEAD, day="2025-03-03", name="L3.csv")
+    # A delivery folder that links to another folder inside the landing folder.
+    (real_landing / LEAD / "2025-03-03").symlink_to(
+        real_landing / "elsewhere" / LEAD / "2025-03-03", target_is_directory=True
+    )
+    (real_landing / LEAD / "2025-03-01" / "notes").mkdir()
+    (real_landing / LEAD / "2025-03-01" / "notes" / "n.csv").write_text("x\n")
+    landing = tmp_path / "landing"
+    landing.symlink_to(real_landing, target_is_directory=True)
+
+    calls: list[str] = []
+    realpath = os.path.realpath
+    monkeypatch.setattr(
+        landing_module.os.path, "realpath", lambda p, **k: calls.append(p) or realpath(p, **k)
+    )
+    found = scan_object(landing, obj(LEAD))
+    resolved = len(calls)
+
+    assert {f.rel_path: f.problem is None for f in found} == {
+        f"{LEAD}/2025-03-01/L1.csv": True,
+        f"{LEAD}/2025-03-02/L2.csv": True,
+        f"{LEAD}/2025-03-03/L3.csv": True,
+        f"{LEAD}/2025-03-01/notes/n.csv": False,  # in a sub-folder of a delivery: fails
+    }
+    for f in found:
+        assert f.location == realpath(landing / f.rel_path)
+        stat = os.stat(f.location)
+        assert (f.size, f.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    assert found[0].location == str(files[0].resolve())
+    # The landing folder, the object folder and its source, the one link: not one per file.
+    assert resolved <= 4

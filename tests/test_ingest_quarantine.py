@@ -576,3 +576,58 @@ def test_rows_of_a_batch_are_pinned_on_their_own_file(landing: Path, warehouse: 
     ] == [(4, 2, 1, 1), (2, 1, 0, 1), (2, 2, 0, 0)]  # fmt: skip
     assert summary.rows_quarantined == 2
     assert _raw_ids(warehouse) == ["Id-1", "Id-10", "Id-2", "Id-20", "Id-21"]
+
+
+# Blanks and nulls beside the tricky values: what `required` and the empty test decide on.
+BLANKS = [None, "", " ", "   ", "\t", "\u00a0", " \u00a0 ", "2025-03-01T14:02:11Z\u00a0"]
+
+
+def test_the_cheap_rules_equal_the_plain_ones():
+    """`invalid_sql` (what the loader runs on every row) is `not <empty> and <parsed> is null`,
+    and `failing_sql` is "the failure list is not empty", on every typed column and value:
+    true or false, never null."""
+    con = duckdb.connect()
+    values = [*TRICKY, *BLANKS]
+    differ = []
+    seen = set()
+    for export, column in _typed_columns():
+        parsed = rules.parsed_sql(export, column, "x")
+        plain = f"not (nullif(trim(x), '') is null) and ({parsed}) is null"
+        cheap = rules.invalid_sql(export, column, "x")
+        if (plain, cheap) in seen:
+            continue
+        seen.add((plain, cheap))
+        for value in values:
+            got = con.execute(
+                f"select ({plain}), ({cheap}) from (select ?::varchar as x)", [value]
+            ).fetchone()
+            if got[0] != got[1] or got[1] is None:
+                differ.append(f"{export.folder}.{column.name} {value!r}: {got}")
+    assert len(seen) >= 9
+    assert differ == []
+    # `required` and a cast on a row of two columns: the filter, the list it stands for and
+    # the plain rules agree.
+    lead = obj(LEAD)
+    columns = ["LastName", "CreatedDate"]
+    fails = rules.failures_sql(lead, columns, lambda c: f'"{c}"')
+    failing = rules.failing_sql(lead, columns, lambda c: f'"{c}"')
+    created_at = next(c for c in lead.columns if c.name == "CreatedDate")
+    parsed = rules.parsed_sql(lead, created_at, '"CreatedDate"')
+    empty = "nullif(trim({}), '') is null"
+    required = [f'"{c.name}"' for c in lead.columns if c.name in columns and c.required]
+    plain = " or ".join(
+        [
+            *(empty.format(c) for c in required),
+            f"(not ({empty.format(chr(34) + 'CreatedDate' + chr(34))}) and ({parsed}) is null)",
+        ]
+    )
+    for last_name in [*BLANKS, "Ng"]:
+        for created in values:
+            got = con.execute(
+                f"select ({plain}), len({fails}) > 0, {failing} "
+                'from (select ?::varchar as "LastName", ?::varchar as "CreatedDate")',
+                [last_name, created],
+            ).fetchone()
+            if len(set(got)) != 1 or got[2] is None:
+                differ.append(f"{last_name!r}, {created!r}: {got}")
+    assert differ == []

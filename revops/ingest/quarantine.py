@@ -111,6 +111,32 @@ def parsed_sql(obj: ExportObject, column: Column, expr: str) -> str | None:
     return f"try_cast({expr} as {target})"
 
 
+# The name the rules bind a trimmed value to (delivered columns may not start with `_revops_`).
+_TRIMMED = "_revops_trimmed"
+_OFFSET_AT_END = "'(Z|[+-][0-9]{2}:?[0-9]{2})$'"
+
+
+def invalid_sql(obj: ExportObject, column: Column, expr: str) -> str | None:
+    """True when `expr` is not empty (null or blank) and staging cannot cast it, i.e. exactly
+    `not (<empty>) and (<parsed_sql>) is null`, never null; None for a column staging keeps as
+    text. Spelled to be cheap, since every row of every batch is checked: `trim(expr)` once
+    (bound by a lambda) where it would be computed three times, and `timezone('UTC', ...)` left
+    out (null only when its argument is). tests/test_ingest_quarantine.py holds it equal to the
+    plain form on tricky values."""
+    parsed = parsed_sql(obj, column, expr)
+    if parsed is None:
+        return None
+    if column.type == contract.TIMESTAMP:
+        t = _TRIMMED
+        return (
+            f"({expr} is not null and list_transform([trim({expr})], lambda {t}: {t} <> '' and "
+            f"case when regexp_matches({t}, {_OFFSET_AT_END}) "
+            f"then try_cast({t} as timestamptz) is null "
+            f"else try_cast({t} as timestamp) is null end)[1])"
+        )
+    return f"({expr} is not null and trim({expr}) <> '' and ({parsed}) is null)"
+
+
 def rule_name(column: Column) -> str:
     return f"cast:{column.type}"
 
@@ -124,7 +150,8 @@ def message(obj: ExportObject, column: Column) -> str:
 
 
 def _empty(expr: str) -> str:
-    return f"nullif(trim({expr}), '') is null"
+    # `nullif(trim(x), '') is null`, at half the cost
+    return f"({expr} is null or trim({expr}) = '')"
 
 
 def _sql_str(value: str) -> str:
@@ -142,11 +169,36 @@ def failures_sql(
     cannot cast fails `cast:<type>`. A Stripe deletion tombstone (`deleted` true, the object's
     other fields absent) is exempt from `required`.
     """
+    rules = _rules(obj, columns, value)
+    if not rules:
+        return None
+    checks = [f"case when {condition} then {struct} end" for condition, struct in rules]
+    return "list_filter([" + ", ".join(checks) + "], lambda f: f is not null)"
+
+
+def failing_sql(
+    obj: ExportObject, columns: Sequence[str], value: Callable[[str], str]
+) -> str | None:
+    """True for a row that `failures_sql` gives a non-empty list (never null), None when no
+    column has a rule: the cheap test that picks the few rows whose list is worth building.
+    Building a list of structs for every row of a batch cost as much as reading it."""
+    rules = _rules(obj, columns, value)
+    if not rules:
+        return None
+    return "(" + " or ".join(f"({condition})" for condition, _ in rules) + ")"
+
+
+def _rules(
+    obj: ExportObject, columns: Sequence[str], value: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    """(condition, failure struct) per rule of the columns present; each condition is true or
+    false, never null (`is null` tests and `coalesce`), so `failing_sql` is exactly "some rule
+    fails"."""
     present = set(columns)
     tombstone = None
     if "deleted" in obj.column_names and "deleted" in present:
         tombstone = f"coalesce(try_cast(lower(trim({value('deleted')})) as boolean), false)"
-    checks: list[str] = []
+    rules: list[tuple[str, str]] = []
     for column in obj.columns:
         if column.name not in present:
             continue
@@ -158,21 +210,24 @@ def failures_sql(
             required = _empty(expr)
             if tombstone:
                 required = f"({required} and not {tombstone})"
-            checks.append(
-                f"case when {required} then {{'column_name': {name}, 'value': {expr}, "
-                f"'rule': '{REQUIRED}', 'message': 'required value is empty'}} end"
+            rules.append(
+                (
+                    required,
+                    f"{{'column_name': {name}, 'value': {expr}, "
+                    f"'rule': '{REQUIRED}', 'message': 'required value is empty'}}",
+                )
             )
-        parsed = parsed_sql(obj, column, expr)
-        if parsed is not None:
-            checks.append(
-                f"case when not ({_empty(expr)}) and ({parsed}) is null then "
-                f"{{'column_name': {name}, 'value': {expr}, "
-                f"'rule': {_sql_str(rule_name(column))}, "
-                f"'message': {_sql_str(message(obj, column))}}} end"
+        invalid = invalid_sql(obj, column, expr)
+        if invalid is not None:
+            rules.append(
+                (
+                    invalid,
+                    f"{{'column_name': {name}, 'value': {expr}, "
+                    f"'rule': {_sql_str(rule_name(column))}, "
+                    f"'message': {_sql_str(message(obj, column))}}}",
+                )
             )
-    if not checks:
-        return None
-    return "list_filter([" + ", ".join(checks) + "], lambda f: f is not null)"
+    return rules
 
 
 def key_sql(obj: ExportObject, value: Callable[[str], str]) -> str:

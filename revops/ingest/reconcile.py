@@ -48,7 +48,7 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
     result = Reconciliation(object=f"{obj.source}/{obj.name}")
     table = raw_table(obj)
     exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
         [RAW_SCHEMA, obj.raw_table],
     ).fetchone()[0]
     ledger = con.execute(
@@ -64,13 +64,15 @@ def reconcile_object(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> Recon
         if ledger:
             result.problems.append(f"{table}: missing, but the ledger has {len(ledger)} file(s)")
         return result
-    raw_counts = dict(
-        ((path, sha, load), n)
-        for path, sha, load, n in con.execute(
-            f"select _file_path, _file_sha256, _load_id, count(*) from {table} group by all"
-        ).fetchall()
+    # One scan of the raw table: the rows per file version and load, and the newest load time.
+    groups = con.execute(
+        f"select _file_path, _file_sha256, _load_id, count(*), max(_loaded_at) from {table} "
+        "group by all"
+    ).fetchall()
+    raw_counts = {(path, sha, load): n for path, sha, load, n, _ in groups}
+    result.latest_loaded_at = max(
+        (loaded for *_, loaded in groups if loaded is not None), default=None
     )
-    (result.latest_loaded_at,) = con.execute(f"select max(_loaded_at) from {table}").fetchone()
     expected_keys = set()
     for path, sha, load_id, read, loaded, rejected, counted, delivered, quarantined in ledger:
         result.files += 1

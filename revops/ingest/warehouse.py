@@ -160,8 +160,18 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REJECTS_DDL)
     con.execute(QUARANTINE_DDL)
     con.execute(REMOVALS_DDL)
+    # One catalog query for every raw table (one per object costs ~1 ms each, and every
+    # ingestion step calls this).
+    existing: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from duckdb_columns() "
+        "where schema_name = ? order by table_name, column_index",
+        [RAW_SCHEMA],
+    ).fetchall():
+        if column not in LINEAGE_NAMES:
+            existing.setdefault(table, []).append(column)
     for obj in contract.OBJECTS:
-        ensure_raw_table(con, obj)
+        ensure_raw_table(con, obj, existing.get(obj.raw_table, []))
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
@@ -174,13 +184,16 @@ def table_columns(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str
     return [r[0] for r in rows if r[0] not in LINEAGE_NAMES]
 
 
-def ensure_raw_table(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
+def ensure_raw_table(
+    con: duckdb.DuckDBPyConnection, obj: ExportObject, columns: list[str] | None = None
+) -> list[str]:
     """Create the object's raw table (every contract column as VARCHAR, then lineage).
 
     A contract column missing from an existing table (the contract grew) is added. Returns the
-    table's data columns.
+    table's data columns. `columns`: the table's data columns as the caller just read them
+    (`table_columns`), to save the catalog query.
     """
-    columns = table_columns(con, obj)
+    columns = table_columns(con, obj) if columns is None else columns
     if not columns:
         cols = [f"{ident(c)} VARCHAR" for c in obj.column_names]
         cols += [f"{ident(n)} {t}" for n, t in LINEAGE_COLUMNS]

@@ -5,7 +5,9 @@ Asset keys are `[source, object lower]`, which is what dagster-dbt gives the dbt
 The work is `revops.ingest.ingest_object`; this module only says what each asset is.
 """
 
+import datetime as dt
 import errno
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -24,8 +26,7 @@ from revops.ingest import (
     unknown_entries,
     unknown_path_warning,
 )
-from revops.ingest.reconcile import reconcile_warehouse
-from revops.settings import duckdb_config
+from revops.ingest.reconcile import Reconciliation, reconcile_object
 
 GROUP = "ingestion"
 # Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
@@ -87,6 +88,23 @@ def _first_line(obj: ExportObject, exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror  # without the path, which may name something outside the landing
     return f"{obj.folder}: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
+# The landing folder's newest delivery, once per run and folder: every ingestion step of a
+# run measures freshness against it, and finding it lists every object's folder (34 steps x
+# 34 listings of ~1,100 days each). One reference per run is also one answer for the run.
+_REFERENCES: dict[tuple[str, str], dt.date | None] = {}
+
+
+def _reference_date(run_id: str, landing: Path, as_of: str) -> dt.date | None:
+    if as_of:
+        return freshness.reference_date(landing, as_of)
+    key = (run_id, str(landing))
+    if key not in _REFERENCES:
+        if len(_REFERENCES) > 16:
+            _REFERENCES.clear()  # a long-lived process: keep only the recent runs'
+        _REFERENCES[key] = freshness.reference_date(landing)
+    return _REFERENCES[key]
 
 
 def asset_key(obj: ExportObject) -> dg.AssetKey:
@@ -193,6 +211,15 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         landing: LandingFolder,
         warehouse: Warehouse,
     ) -> dg.MaterializeResult:
+        inspected: dict[str, object] = {}
+
+        def inspect(con: duckdb.DuckDBPyConnection) -> None:
+            # On the load's own connection, after its commits: the checks read what is
+            # committed, without opening the warehouse file twice more per step.
+            inspected["reconciled"] = reconcile_object(con, obj)
+            inspected["rhythms"] = freshness.delivery_rhythm(con, obj=obj)
+            inspected["sources"] = freshness.loaded_sources(con)
+
         try:
             summary = ingest_object(
                 landing.resolve(),
@@ -203,6 +230,7 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 rehash=config.rehash,
                 retry_failed=config.retry_failed,
                 min_age_seconds=config.min_age_seconds,
+                after=inspect,
             )
         except Exception as exc:
             if is_transient(exc):
@@ -210,7 +238,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             # Deterministic: the same files would fail the same way on every attempt.
             raise dg.Failure(_first_line(obj, exc), allow_retries=False) from exc
         metadata = _metadata(summary)
-        (reconciled,) = reconcile_warehouse(warehouse.resolve(), [obj])
+        reconciled: Reconciliation = inspected["reconciled"]  # type: ignore[assignment]
+        rhythms: dict[str, freshness.Rhythm] = inspected["rhythms"]  # type: ignore[assignment]
         if reconciled.latest_loaded_at is not None:
             # What the Dagster freshness check of this asset measures, as dbt's source
             # freshness does: when rows last arrived, not when this step last ran.
@@ -234,14 +263,12 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         for sample in summary.quarantine_samples:
             context.log.warning(f"{obj.folder}: quarantined {sample}")
         latest = reconciled.latest_delivery_date
-        reference = freshness.reference_date(landing.resolve(), config.as_of or None)
+        reference = _reference_date(context.run.run_id, landing.resolve(), config.as_of)
         age = freshness.days_behind(latest, reference)
-        with duckdb.connect(str(warehouse.resolve()), config=duckdb_config()) as con:
-            rhythms = freshness.delivery_rhythm(con)
         # The CRM a company does not use is not expected (contract.ALTERNATIVE_SOURCES).
         # The ledger, and the landing folder: on a first run the other CRM's step may not
         # have run yet (steps run in key order: hubspot before salesforce).
-        delivered = {folder.split("/")[0] for folder in rhythms}
+        delivered: set[str] = set(inspected["sources"])  # type: ignore[arg-type]
         delivered |= freshness.alternative_sources_in_landing(landing.resolve())
         status = source_status(obj, reconciled.files, len(summary.unresolved), delivered)
         rhythm = rhythms.get(obj.folder)
