@@ -399,3 +399,34 @@ def test_a_build_folder_is_gone_at_once_and_deleted_in_the_background(tmp_path):
             thread.join(10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
     remove_in_background(tmp_path / "build-2")  # never created: nothing to do
+
+
+# --- imports a refresh does not need --------------------------------------------------------
+
+HEAVY_UNUSED = ("pandas", "pyarrow", "plotly", "metricflow", "numpy", "polars", "matplotlib")
+
+
+def test_the_cli_and_the_definitions_import_no_heavy_library_they_do_not_use(dbt_manifest):
+    """Every refresh imports the CLI and the Dagster definitions (~5 s with Dagster, dagster-dbt
+    and dbt): the libraries only some commands or steps use stay out of that start-up (each
+    is imported where it is used)."""
+    code = (
+        "import sys; import revops.cli; cli = set(sys.modules); "
+        "import orchestration.definitions; "
+        f"print(sorted(m for m in {HEAVY_UNUSED!r} if m in sys.modules)); "
+        "print(sorted(m for m in ('dagster', 'dbt', 'dagster_dbt') if m in cli))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run(
+        [_venv_python(), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    heavy, dagster_in_cli = done.stdout.splitlines()[-2:]
+    assert heavy == "[]"
+    assert dagster_in_cli == "[]"  # `revops runs`, `contract`, `generate` need no Dagster
+
+
+def _venv_python() -> str:
+    import sys
+
+    return sys.executable
