@@ -225,6 +225,7 @@ def test_the_parse_decoded_ahead_is_taken_once_and_only_under_its_stamp(dbt_mani
                 thread.join()
 
     with _current_parse_held():
+        decoded.clear()  # _current_parse_held decodes it once
         dbt_in_process.prepare_in_background(ROOT)
         dbt_in_process.prepare_in_background(ROOT)  # one at a time
         manifest = dbt_in_process.load_parsed_manifest(ROOT)
