@@ -138,7 +138,8 @@ def prepare_in_background(project_dir: Path) -> None:
             if prepared.stamp is not None:
                 prepared.manifest = _decode_parse(key)
 
-    prepared = _Prepared(threading.Thread(target=run, name="dbt-prepare", daemon=True))
+    # not a daemon: a run that ends before its build waits for it rather than killing an import
+    prepared = _Prepared(threading.Thread(target=run, name="dbt-prepare"))
     with _PREPARED_LOCK:
         if key in _PREPARED:  # one at a time; the build takes (and removes) it
             return
