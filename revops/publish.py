@@ -55,6 +55,7 @@ from revops import contract, state
 from revops.ingest.summary import source_status
 from revops.metric_definitions import MetricDefinition
 from revops.settings import duckdb_config
+from revops.transform import read_manifest
 
 SERVING_FILE = "revops.duckdb"
 REPORT_FILE = "report.html"
@@ -173,7 +174,7 @@ class Snapshot:
 
 def mart_tables(manifest_path: Path, folder: str = "marts") -> list[MartTable]:
     """Every enabled model under `models/<folder>/` in dbt's manifest, sorted by name."""
-    manifest = json.loads(Path(manifest_path).read_text())
+    manifest = read_manifest(manifest_path)
     grains = _grains(manifest)
     tables = []
     for node in manifest["nodes"].values():

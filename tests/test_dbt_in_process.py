@@ -206,3 +206,51 @@ def test_an_interrupt_stops_dbts_thread():
     dbt_in_process._interrupt(thread)
     thread.wait(timeout=5)
     assert stopped.is_set() and not thread.is_alive()
+
+
+def test_the_parse_decoded_ahead_is_taken_once_and_only_under_its_stamp(dbt_manifest, monkeypatch):
+    """`prepare_in_background` (started when the run's resources are set up) decodes the
+    parse beside the ingestion steps; the build takes that manifest instead of decoding again,
+    only while the stamp is the one it was decoded under, and only once."""
+    decoded = []
+    real_decode = dbt_in_process._decode_parse
+    monkeypatch.setattr(
+        dbt_in_process, "_decode_parse", lambda d: decoded.append(d) or real_decode(d)
+    )
+
+    def prepared() -> None:
+        dbt_in_process.prepare_in_background(ROOT)
+        for thread in threading.enumerate():
+            if thread.name == "dbt-prepare":
+                thread.join()
+
+    with _current_parse_held():
+        decoded.clear()  # _current_parse_held decodes it once
+        dbt_in_process.prepare_in_background(ROOT)
+        dbt_in_process.prepare_in_background(ROOT)  # one at a time
+        manifest = dbt_in_process.load_parsed_manifest(ROOT)
+        assert manifest is not None and "model.revops.fct_mrr" in manifest.nodes
+        assert len(decoded) == 1  # in the background, not again
+        assert dbt_in_process.load_parsed_manifest(ROOT) is not manifest  # taken once
+        assert len(decoded) == 2
+        prepared()
+        assert len(decoded) == 3
+        monkeypatch.setenv("REVOPS_SOME_SETTING", "b")  # another environment: not vouched
+        assert dbt_in_process.load_parsed_manifest(ROOT) is None
+        assert dbt_in_process._PREPARED == {}  # dropped, not kept for later
+        monkeypatch.delenv("REVOPS_SOME_SETTING")
+        prepared()
+        monkeypatch.setattr(dbt_in_process, "_vouched_stamp", lambda d: "another stamp")
+        assert dbt_in_process.load_parsed_manifest(ROOT) is not None  # decoded anew
+        assert len(decoded) == 5
+
+
+def test_the_dbt_resource_prepares_the_build_when_the_run_starts(monkeypatch):
+    from dagster import build_init_resource_context
+
+    prepared = []
+    monkeypatch.setattr(dbt_in_process, "prepare_in_background", prepared.append)
+    for in_process, expected in ((True, [ROOT]), (False, [])):
+        prepared.clear()
+        _resource(in_process).setup_for_execution(build_init_resource_context())
+        assert [Path(p).resolve() for p in prepared] == [p.resolve() for p in expected]

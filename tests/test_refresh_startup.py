@@ -217,3 +217,216 @@ def _installed(distribution: str) -> str:
     import importlib.metadata
 
     return importlib.metadata.version(distribution)
+
+
+# --- the ephemeral Dagster instance of `revops refresh` -----------------------------------
+
+
+def _small_job_events(instance) -> list[tuple]:
+    """Run a job of two assets and two checks (one failing, blocking=False) in `instance`;
+    every stored event, reduced to what differs between runs only by ids and times."""
+    import dagster as dg
+
+    # a code version: the data version is otherwise derived from the run's id
+    @dg.asset(code_version="1", check_specs=[dg.AssetCheckSpec("positive", asset="up")])
+    def up():
+        yield dg.Output(1, metadata={"rows": 1})
+        yield dg.AssetCheckResult(check_name="positive", passed=True, metadata={"n": 0})
+
+    @dg.asset(code_version="1", check_specs=[dg.AssetCheckSpec("small", asset="down")])
+    def down(up):
+        yield dg.Output(up + 1, metadata={"rows": 2})
+        yield dg.AssetCheckResult(check_name="small", passed=False, metadata={"n": 3})
+
+    job = dg.define_asset_job("j", executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=[up, down], jobs=[job])
+    out = []
+    for _ in range(2):  # the second run reads the first one's materializations (data versions)
+        result = defs.resolve_job_def("j").execute_in_process(instance=instance)
+        assert result.success
+        for record in instance.all_logs(result.run_id):
+            event = record.dagster_event
+            if event is None:
+                continue
+            data = event.event_specific_data
+            detail: object = None
+            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                mat = data.materialization
+                detail = (
+                    {k: v.value for k, v in mat.metadata.items() if k != "path"},  # a tmp dir
+                    sorted(k for k in mat.tags or {}),
+                    (mat.tags or {}).get("dagster/data_version"),
+                )
+            elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+                detail = (data.check_name, data.passed, data.target_materialization_data is None)
+            out.append((event.event_type_value, event.step_key, str(event.asset_key), detail))
+    for key in (dg.AssetKey("up"), dg.AssetKey("down")):
+        latest = instance.get_latest_materialization_event(key)
+        out.append(("latest", str(key), latest is not None))
+        check = dg.AssetCheckKey(key, "positive" if key.path == ["up"] else "small")
+        summary = instance.event_log_storage.get_asset_check_summary_records([check])[check]
+        out.append(("check", str(check), summary.last_check_execution_record.status.value))
+    return out
+
+
+def test_the_refresh_instance_stores_what_the_ephemeral_one_does(monkeypatch):
+    """Same events, materializations, data versions and check records as
+    `DagsterInstance.ephemeral()`, with one connection reused instead of one per call."""
+    import dagster as dg
+    import sqlalchemy
+
+    from orchestration.instance import ReusedConnectionEventLogStorage, ephemeral_instance
+
+    with dg.DagsterInstance.ephemeral() as stock:
+        expected = _small_job_events(stock)
+    connects = []
+    real_connect = sqlalchemy.engine.Engine.connect
+    monkeypatch.setattr(
+        sqlalchemy.engine.Engine,
+        "connect",
+        lambda self: connects.append(str(self.url)) or real_connect(self),
+    )
+    with ephemeral_instance() as fast:
+        assert isinstance(fast.event_log_storage, ReusedConnectionEventLogStorage)
+        created = len(connects)
+        assert _small_job_events(fast) == expected
+        # the stock event log opens one per read or write (~200 for this job); here only its
+        # table lookups do, once per table
+        opened = [url for url in connects[created:] if "events-" in url]
+        assert len(opened) < 5, len(opened)
+    with dg.DagsterInstance.ephemeral() as stock:
+        created = len(connects)
+        _small_job_events(stock)
+        assert len([url for url in connects[created:] if "events-" in url]) > 50
+    assert expected and any(e[0] == "ASSET_CHECK_EVALUATION" for e in expected)
+
+
+def test_the_refresh_instance_is_the_ephemeral_one_but_for_its_event_log():
+    """`ephemeral_instance()` copies dagster's `create_ephemeral_instance`: an upgrade that
+    changes that instance, or the private names the storage overrides, fails here instead of
+    silently running a different instance (or the stock storage's cost)."""
+    import dagster as dg
+    from dagster._core.storage.event_log.in_memory import InMemoryEventLogStorage
+
+    from orchestration.instance import ephemeral_instance
+
+    with dg.DagsterInstance.ephemeral() as stock, ephemeral_instance() as fast:
+        for name in ("run_storage", "compute_log_manager", "run_coordinator", "run_launcher"):
+            assert type(getattr(fast, name)) is type(getattr(stock, name)), name
+        assert fast.get_settings("") == stock.get_settings("")
+        assert fast.is_ephemeral and not fast.is_persistent
+        assert type(stock.event_log_storage) is InMemoryEventLogStorage
+        assert isinstance(fast.event_log_storage, InMemoryEventLogStorage)
+    source = inspect.getsource(InMemoryEventLogStorage)
+    for private in ("def _connect(self)", "self._engine", "self._db_lock", "def has_table("):
+        assert private in source, private
+    assert "self._connect()" in inspect.getsource(InMemoryEventLogStorage.run_connection)
+    assert "self._connect()" in inspect.getsource(InMemoryEventLogStorage.index_connection)
+
+
+def test_the_reused_connection_serves_every_thread():
+    """Dagster may store an event from another thread (sqlite3 connections refuse that by
+    default): the storage's lock serialises a connection made for every thread."""
+    from orchestration.instance import ReusedConnectionEventLogStorage
+
+    storage = ReusedConnectionEventLogStorage()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            with storage.index_connection() as conn:
+                conn.exec_driver_sql("select count(*) from event_logs").fetchall()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    storage.dispose()
+    assert errors == []
+
+
+def test_refresh_runs_in_the_fast_instance_without_dagster_home(monkeypatch):
+    from orchestration.instance import ReusedConnectionEventLogStorage
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with refresh._instance() as instance:
+        assert isinstance(instance.event_log_storage, ReusedConnectionEventLogStorage)
+
+
+# --- dbt's manifest read once per process ----------------------------------------------------
+
+
+def test_the_manifest_is_parsed_once_per_version_of_the_file(tmp_path, monkeypatch):
+    import json
+
+    from revops import transform
+
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"nodes": {"model.x.a": {"name": "a", "n": 1.5}}}))
+    reads = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read(self))
+    first = transform.read_manifest(path)
+    assert first == json.loads(path.read_text())
+    assert transform.read_manifest(tmp_path / "." / "manifest.json") is first
+    assert len(reads) == 1
+    path.write_text(json.dumps({"nodes": {}, "changed": True}))
+    os.utime(path, ns=(1, 1))  # another size and time: another version
+    assert transform.read_manifest(path) == {"nodes": {}, "changed": True}
+    assert len(reads) == 2
+
+
+# --- a build's folder removed without waiting ------------------------------------------------
+
+
+def test_a_build_folder_is_gone_at_once_and_deleted_in_the_background(tmp_path):
+    from orchestration.defs.transform.assets import REMOVING_PREFIX, remove_in_background
+
+    build = tmp_path / "build-1"
+    (build / "compiled" / "m").mkdir(parents=True)
+    for i in range(50):
+        (build / "compiled" / "m" / f"{i}.sql").write_text("select 1\n")
+    leftover = tmp_path / f"{REMOVING_PREFIX}build-0"  # a process killed while deleting
+    (leftover / "run").mkdir(parents=True)
+    (tmp_path / "manifest.json").write_text("{}")
+    remove_in_background(build)
+    assert not build.exists()
+    for thread in threading.enumerate():
+        if thread.name.startswith("remove "):
+            thread.join(10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+    remove_in_background(tmp_path / "build-2")  # never created: nothing to do
+
+
+# --- imports a refresh does not need --------------------------------------------------------
+
+HEAVY_UNUSED = ("pandas", "pyarrow", "plotly", "metricflow", "numpy", "polars", "matplotlib")
+
+
+def test_the_cli_and_the_definitions_import_no_heavy_library_they_do_not_use(dbt_manifest):
+    """Every refresh imports the CLI and the Dagster definitions (~5 s with Dagster, dagster-dbt
+    and dbt): the libraries only some commands or steps use stay out of that start-up (each
+    is imported where it is used)."""
+    code = (
+        "import sys; import revops.cli; cli = set(sys.modules); "
+        "import orchestration.definitions; "
+        f"print(sorted(m for m in {HEAVY_UNUSED!r} if m in sys.modules)); "
+        "print(sorted(m for m in ('dagster', 'dbt', 'dagster_dbt') if m in cli))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run(
+        [_venv_python(), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    heavy, dagster_in_cli = done.stdout.splitlines()[-2:]
+    assert heavy == "[]"
+    assert dagster_in_cli == "[]"  # `revops runs`, `contract`, `generate` need no Dagster
+
+
+def _venv_python() -> str:
+    import sys
+
+    return sys.executable

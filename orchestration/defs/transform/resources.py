@@ -17,7 +17,9 @@ upgrade, so that the saving is never lost silently.
    `dbtRunner`, with the manifest already parsed; orchestration/defs/transform/dbt_in_process.py)
    and streams the same Dagster events. `in_process` (default: $REVOPS_DBT_IN_PROCESS, on
    unless `0`) turns it off; the Spark target always runs dbt as a subprocess (its Spark
-   session and JVM stay out of the Dagster process).
+   session and JVM stay out of the Dagster process). When the run's resources are set up,
+   dbt's modules are imported and its parse decoded in a thread (`prepare_in_background`),
+   beside the ingestion steps rather than at the start of the build.
 
 `OrgSettings` is the org's settings file, which the settings assets and the dbt build apply.
 """
@@ -71,6 +73,14 @@ class RevopsDbtCliResource(DbtCliResource):
             wanted = raw in {"1", "true", "yes"}
         target = self.target or os.environ.get("REVOPS_DBT_TARGET") or "duckdb"
         return wanted and target == "duckdb" and self._cli_version.major < 2
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        if self.runs_in_process():
+            # dbt's imports and the decode of its parse, beside the steps before the build
+            from orchestration.defs.transform import dbt_in_process
+
+            dbt_in_process.prepare_in_background(Path(self.project_dir))
 
     def cli(
         self,
