@@ -117,8 +117,21 @@ PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches
 
 
 # Variables dbt reads only when it runs a node, never while parsing: a new value each build
-# must not make the parse (and the in-process build's reuse of it) stale.
-RUN_TIME_ONLY_ENV = frozenset({"REVOPS_TEST_SCOPE"})  # revops/test_scope.py SCOPE_ENV
+# must not make the parse (and the in-process build's reuse of it) stale. Besides the test
+# scope, the paths of a refresh and the profile's memory limit: profiles.yml is the only
+# project file that reads them, and dbt's own parse state keeps only the names of the
+# profile's connection fields, never their values (a warehouse elsewhere needs no new parse;
+# tests/test_refresh_startup.py checks that no model, macro or dbt_project.yml reads them
+# and that no setting shares their names).
+RUN_TIME_ONLY_ENV = frozenset(
+    {
+        "REVOPS_TEST_SCOPE",  # revops/test_scope.py SCOPE_ENV
+        "REVOPS_WAREHOUSE",
+        "REVOPS_LANDING",
+        "REVOPS_SERVING",
+        "REVOPS_DUCKDB_MEMORY_LIMIT",
+    }
+)
 
 
 def parse_fingerprint() -> str:

@@ -124,7 +124,7 @@ def test_parse_runs_again_after_a_change(fake_project, monkeypatch, change):
         (project / "macros").mkdir()
         (project / "macros" / "m.sql").write_text("{% macro m() %}{% endmacro %}\n")
     elif change == "set an env var":
-        monkeypatch.setenv("REVOPS_WAREHOUSE", "/elsewhere/warehouse.duckdb")
+        monkeypatch.setenv("REVOPS_GROSS_MARGIN", "0.7")  # a setting the models read
     elif change == "rewrite the manifest":
         # e.g. `dbt build --target spark` run by hand: another manifest, same project files
         (project / "target" / "manifest.json").write_text('{"by": "hand", "longer": true}')
@@ -134,6 +134,41 @@ def test_parse_runs_again_after_a_change(fake_project, monkeypatch, change):
     assert len(parses) == 2
     refresh.ensure_manifest()
     assert len(parses) == 2
+
+
+def test_a_refresh_elsewhere_needs_no_new_parse(fake_project, monkeypatch):
+    """Another warehouse, landing or serving folder (each test, each org) reuses the parse."""
+    _, parses = fake_project
+    refresh.ensure_manifest()
+    for key in sorted(refresh.RUN_TIME_ONLY_ENV):
+        monkeypatch.setenv(key, f"/elsewhere/{key.lower()}")
+        refresh.ensure_manifest()
+    assert len(parses) == 1
+
+
+def test_no_project_file_but_the_profile_reads_a_run_time_only_variable():
+    """What lets RUN_TIME_ONLY_ENV out of the parse fingerprint: no model, macro, test, seed
+    config or dbt_project.yml names those variables (profiles.yml may: dbt keeps only its
+    field names), and no dbt setting (read as REVOPS_<NAME> by the `setting` macro) shares
+    them."""
+    names = {key.removeprefix("REVOPS_").lower() for key in refresh.RUN_TIME_ONLY_ENV}
+    assert not names & set(settings.dbt_settings()), names
+    files = [ROOT / name for name in refresh.PARSE_FILES if name != "profiles.yml"]
+    for folder in refresh.PARSE_FOLDERS:
+        files.extend((ROOT / folder).rglob("*"))
+    readers = {}
+    for path in files:
+        if not path.is_file() or path.suffix not in {".sql", ".yml", ".yaml", ".md", ".csv"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = [key for key in refresh.RUN_TIME_ONLY_ENV if key in text]
+        if found:
+            readers[str(path.relative_to(ROOT))] = found
+    # the test scope variable is read when a test runs (macros/tests/test_scope.sql)
+    assert set(readers) <= {"macros/tests/test_scope.sql"}, readers
+    assert readers.get("macros/tests/test_scope.sql", ["REVOPS_TEST_SCOPE"]) == [
+        "REVOPS_TEST_SCOPE"
+    ]
 
 
 def test_parses_take_turns_and_publish_whole_files(fake_project, monkeypatch):
