@@ -77,7 +77,7 @@ bounded as (
     select
         data_start.data_start_date,
         {{ history_start_setting() }} as setting_start_date,
-        current_date as history_end_date
+        {{ run_date() }} as history_end_date
     from data_start
 
 ),

@@ -72,7 +72,7 @@ final as (
     select
         months.month_start_date,
         months.month_end_date,
-        months.month_end_date < current_date as is_month_closed,
+        months.month_end_date < {{ run_date() }} as is_month_closed,
         coalesce(platforms_behind.platforms_behind, 0) = 0 as is_ad_spend_complete,
         coalesce(
             expense_deliveries.last_month_start_date >= months.month_start_date, false
