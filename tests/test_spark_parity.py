@@ -42,6 +42,17 @@ pytestmark = [
     pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing())),
 ]
 
+# On Spark, dbt's own `not_null` tests of everything before the marts are left out (360 of 793
+# data tests, about 110 s of the build's node time on 2 cores): they are the same engine-neutral
+# `where <column> is null` as on DuckDB, where they run, and a null that differs between the
+# engines and matters reaches a mart, which this test compares value by value. Every other data
+# test runs on Spark: the marts' not_null, unique, relationships, accepted values, our own
+# generic tests (cast failures, unmapped values, unique combinations) and the singular tests.
+SPARK_LEFT_OUT = tuple(
+    f"test_name:not_null,path:{folder}"
+    for folder in ("models/staging", "models/intermediate", "models/utilities", "seeds")
+)
+
 # What local Spark would leave in the working directory if the profile did not move it.
 SPARK_LITTER = ("metastore_db", "derby.log", "spark-warehouse")
 
@@ -64,6 +75,7 @@ def _dbt_build(target: str, base: Path, env: dict[str, str], attempt: str = "") 
             # Spark: left out as in the refresh (docs/SPARK.md: they pass on Spark too).
             "--exclude",
             "test_type:unit",
+            *(SPARK_LEFT_OUT if target == "spark" else ()),
             "--target",
             target,
             "--profiles-dir",
