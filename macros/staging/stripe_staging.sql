@@ -14,26 +14,17 @@
 
 
 {#- The body of a `with_exponent` CTE: the latest version of each `key` in `relation` (a CTE
-    with a `currency` column), with `currency_exponent`, the minor-unit exponent of its
-    currency from the currency_exponents seed (null for a currency the seed does not know).
-    A reference lookup, not a join of entities (docs/DECISIONLOG.md, "Stripe minor units in
-    staging"). -#}
+    with a `currency` column), with `currency_exponent` (`stripe_with_currency_exponent`, in
+    macros/staging/stripe_latest_version.sql). -#}
 {% macro latest_with_currency_exponent(relation, key) -%}
-    select
-        latest.*,
-        currency_exponents.exponent as currency_exponent
-    from (
+    {%- set ranked -%}
+    (
         select
             *,
             {{ latest_version_rank(key) }} as version_rank
         from {{ relation }}
-    ) as latest
-    left join (
-        select
-            currency_code,
-            exponent
-        from {{ ref('currency_exponents') }}
-    ) as currency_exponents
-        on latest.currency = currency_exponents.currency_code
-    where latest.version_rank = 1
+    )
+    {%- endset -%}
+    {{ stripe_with_currency_exponent(ranked) }}
+    where versions.version_rank = 1
 {%- endmacro %}

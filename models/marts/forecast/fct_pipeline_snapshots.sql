@@ -89,13 +89,9 @@ history_last_days as (
     -- per opportunity: its last history day, and the last day with a row not in a closed stage
     select
         all_history.opportunity_id,
-        max(cast(all_history.changed_at as date)) as last_date,
-        max(
-            case
-                when not coalesce(stages.is_closed, false)
-                    then cast(all_history.changed_at as date)
-            end
-        ) as last_not_closed_date
+        {{ latest_date_of('all_history.changed_at') }} as last_date,
+        {{ latest_date_of('all_history.changed_at', 'not coalesce(stages.is_closed, false)') }}
+            as last_not_closed_date
     from all_history
     left join stages
         on all_history.stage_name = stages.stage_name
@@ -110,19 +106,15 @@ version_last_days as (
     -- last day with a version not closed (stage, else the version's own flag)
     select
         all_versions.opportunity_id,
-        max(cast(all_versions.last_modified_at as date)) as last_date,
-        max(
-            case
-                when not coalesce(all_versions.is_deleted, false)
-                    then cast(all_versions.last_modified_at as date)
-            end
-        ) as last_not_deleted_date,
-        max(
-            case
-                when not coalesce(stages.is_closed, all_versions.is_closed, false)
-                    then cast(all_versions.last_modified_at as date)
-            end
-        ) as last_not_closed_date
+        {{ latest_date_of('all_versions.last_modified_at') }} as last_date,
+        {{ latest_date_of(
+            'all_versions.last_modified_at',
+            'not coalesce(all_versions.is_deleted, false)'
+        ) }} as last_not_deleted_date,
+        {{ latest_date_of(
+            'all_versions.last_modified_at',
+            'not coalesce(stages.is_closed, all_versions.is_closed, false)'
+        ) }} as last_not_closed_date
     from all_versions
     left join stages
         on all_versions.stage_name = stages.stage_name
@@ -172,25 +164,13 @@ settled_opportunities as (
 
 history as (
 
-    select all_history.*
-    from all_history
-    {%- if is_incremental() %}
-    left join settled_opportunities
-        on all_history.opportunity_id = settled_opportunities.opportunity_id
-    where settled_opportunities.opportunity_id is null
-    {%- endif %}
+    {{ without_settled_opportunities('all_history') }}
 
 ),
 
 versions as (
 
-    select all_versions.*
-    from all_versions
-    {%- if is_incremental() %}
-    left join settled_opportunities
-        on all_versions.opportunity_id = settled_opportunities.opportunity_id
-    where settled_opportunities.opportunity_id is null
-    {%- endif %}
+    {{ without_settled_opportunities('all_versions') }}
 
 ),
 

@@ -3,7 +3,7 @@
 -- Incremental on DuckDB: a run reads only the raw rows loaded since the newest `_loaded_at`
 -- already here and re-ranks each of their charges among its new versions and the
 -- version already here; the winner replaces the row (delete+insert), as a rebuild would pick
--- it (macros/staging/incremental_staging.sql). Other adapters rebuild it as a table.
+-- it (macros/staging/stripe_latest_version.sql). Other adapters rebuild it as a table.
 {{ config(**latest_version_config('charge_id')) }}
 
 with
@@ -57,30 +57,15 @@ renamed as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 with_exponent as (
 
-    select
-        renamed.*,
-        currency_exponents.exponent as currency_exponent
-    from renamed
-    left join currency_exponents
-        on renamed.currency = currency_exponents.currency_code
+    {{ stripe_with_currency_exponent('renamed') }}
 
 ),
 
 converted as (
 
+    -- The model's columns, in their order: `final` keeps the latest version of each key.
     select
         charge_id,
         customer_id,
@@ -105,43 +90,9 @@ converted as (
 
 ),
 
-candidates as (
-
-    {{ with_current_versions('converted', 'charge_id') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('charge_id') }} as version_rank
-    from candidates
-
-),
-
 final as (
 
-    select
-        charge_id,
-        customer_id,
-        invoice_id,
-        charge_status,
-        failure_code,
-        failure_message,
-        currency,
-        amount,
-        amount_captured,
-        amount_refunded,
-        is_paid,
-        is_refunded,
-        created_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from ranked
-    where version_rank = 1
+    {{ stripe_latest_version('converted', 'charge_id') }}
 
 )
 

@@ -11,10 +11,11 @@
 --
 -- Incremental on DuckDB: a run reads only raw rows loaded after the newest `_loaded_at`
 -- already here, and re-ranks each of their line items among its new versions and the version
--- already here; the winner replaces that item's row (delete+insert). The latest version by
--- delivery wins either way, so this equals a full rebuild (`--full-refresh` does one; needed
--- after rows were removed from the raw table). Other adapters rebuild it as a table: without
--- Delta, Spark has no delete+insert.
+-- already here; the winner replaces that item's row (delete+insert;
+-- macros/staging/stripe_latest_version.sql). The latest version by delivery wins either way,
+-- so this equals a full rebuild (`--full-refresh` does one; needed after rows were removed
+-- from the raw table). Other adapters rebuild it as a table: without Delta, Spark has no
+-- delete+insert.
 {{ config(**latest_version_config('invoice_line_item_id')) }}
 
 with
@@ -44,17 +45,6 @@ source as (
         _loaded_at
     from {{ source('stripe', 'invoice_line_items') }}
     {{ loaded_since_last_run() }}
-
-),
-
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
 
 ),
 
@@ -180,17 +170,13 @@ renamed as (
 
 with_exponent as (
 
-    select
-        renamed.*,
-        currency_exponents.exponent as currency_exponent
-    from renamed
-    left join currency_exponents
-        on renamed.currency = currency_exponents.currency_code
+    {{ stripe_with_currency_exponent('renamed') }}
 
 ),
 
 converted as (
 
+    -- The model's columns, in their order: `final` keeps the latest version of each key.
     select
         invoice_line_item_id,
         invoice_id,
@@ -225,54 +211,9 @@ converted as (
 
 ),
 
-candidates as (
-
-    {{ with_current_versions('converted', 'invoice_line_item_id') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('invoice_line_item_id') }} as version_rank
-    from candidates
-
-),
-
 final as (
 
-    select
-        invoice_line_item_id,
-        invoice_id,
-        subscription_id,
-        subscription_item_id,
-        price_id,
-        product_id,
-        discount_id,
-        coupon_id,
-        line_item_type,
-        description,
-        price_type,
-        recurring_interval,
-        coupon_duration,
-        currency,
-        amount,
-        unit_amount,
-        discount_amount,
-        recurring_interval_count,
-        quantity,
-        percent_off,
-        is_proration,
-        is_shape_inferred,
-        period_start_at,
-        period_end_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from ranked
-    where version_rank = 1
+    {{ stripe_latest_version('converted', 'invoice_line_item_id') }}
 
 )
 

@@ -7,7 +7,7 @@
 -- Incremental on DuckDB: a run reads only the raw rows loaded since the newest `_loaded_at`
 -- already here and re-ranks each of their invoices among its new versions and the
 -- version already here; the winner replaces the row (delete+insert), as a rebuild would pick
--- it (macros/staging/incremental_staging.sql). Other adapters rebuild it as a table.
+-- it (macros/staging/stripe_latest_version.sql). Other adapters rebuild it as a table.
 {{ config(**latest_version_config('invoice_id')) }}
 
 with
@@ -85,30 +85,15 @@ renamed as (
 
 ),
 
-currency_exponents as (
-
-    -- Reference lookup, not a join of entities: the minor-unit exponent of each currency
-    -- (docs/DECISIONLOG.md, "Stripe minor units in staging").
-    select
-        currency_code,
-        exponent
-    from {{ ref('currency_exponents') }}
-
-),
-
 with_exponent as (
 
-    select
-        renamed.*,
-        currency_exponents.exponent as currency_exponent
-    from renamed
-    left join currency_exponents
-        on renamed.currency = currency_exponents.currency_code
+    {{ stripe_with_currency_exponent('renamed') }}
 
 ),
 
 converted as (
 
+    -- The model's columns, in their order: `final` keeps the latest version of each key.
     select
         invoice_id,
         customer_id,
@@ -140,50 +125,9 @@ converted as (
 
 ),
 
-candidates as (
-
-    {{ with_current_versions('converted', 'invoice_id') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank('invoice_id') }} as version_rank
-    from candidates
-
-),
-
 final as (
 
-    select
-        invoice_id,
-        customer_id,
-        subscription_id,
-        invoice_number,
-        invoice_status,
-        billing_reason,
-        currency,
-        subtotal_amount,
-        discount_amount,
-        tax_amount,
-        total_amount,
-        amount_due,
-        amount_paid,
-        amount_remaining,
-        created_at,
-        period_start_at,
-        period_end_at,
-        finalized_at,
-        paid_at,
-        voided_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
-    from ranked
-    where version_rank = 1
+    {{ stripe_latest_version('converted', 'invoice_id') }}
 
 )
 

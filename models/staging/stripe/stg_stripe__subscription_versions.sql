@@ -115,34 +115,11 @@ renamed as (
 candidates as (
 
     -- The new lines and, on an incremental run, the versions already here of their
-    -- subscriptions (columns matched by name).
+    -- subscriptions, as delivered rows (columns matched by name; `final` derives the rest).
     select * from renamed
     {%- if is_incremental() %}
     {{ union_all_by_name() }}
-    select
-        subscription_id,
-        customer_id,
-        discount_id,
-        coupon_id,
-        subscription_status,
-        currency,
-        is_canceling_at_period_end,
-        is_deleted,
-        created_at,
-        started_at,
-        current_period_start_at,
-        current_period_end_at,
-        billing_cycle_anchor_at,
-        canceled_at,
-        ended_at,
-        trial_start_at,
-        trial_end_at,
-        discount_start_at,
-        discount_end_at,
-        _delivery_date,
-        _file_path,
-        _row_number,
-        _loaded_at
+    select {{ star_except(stripe_subscription_version_columns()) }}
     from {{ this }} as current_versions
     where current_versions.subscription_id in (select subscription_id from renamed)
     {%- endif %}
