@@ -175,8 +175,16 @@ def serving_snapshot(
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
         f"{snapshot.rows:,} rows -> {served / publish.SERVING_FILE}, with its report "
-        f"{served / publish.REPORT_FILE}; published {len(snapshot.copied)} changed marts, "
-        f"{len(snapshot.carried_over)} carried over{carried}"
+        f"{served / publish.REPORT_FILE}; {len(snapshot.copied)} changed marts copied whole, "
+        f"{len(snapshot.delta)} updated by their changed rows"
+        + (
+            " ("
+            + ", ".join(f"{n} -{d:,} +{i:,}" for n, (d, i) in snapshot.delta_rows.items())
+            + ")"
+            if snapshot.delta
+            else ""
+        )
+        + f", {len(snapshot.carried_over)} carried over{carried}"
     )
     yield dg.MaterializeResult(
         asset_key=SNAPSHOT_KEY,
@@ -189,9 +197,12 @@ def serving_snapshot(
             "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
             "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
             "publish_seconds": snapshot.seconds,
-            # marts copied from the warehouse (changed, or all of them in a new file), and
-            # marts kept unchanged from the served snapshot's file (revops/publish.py)
+            # marts copied whole from the warehouse (changed, or all of them in a new file),
+            # marts of the served snapshot's file updated by their changed rows, and marts kept
+            # unchanged from it (revops/publish.py)
             "marts_copied": len(snapshot.copied),
+            "marts_delta": len(snapshot.delta),
+            "marts_delta_rows": sum(d + i for d, i in snapshot.delta_rows.values()),
             "marts_carried_over": len(snapshot.carried_over),
             "carried_from": snapshot.carried_from or "none",
             "data_through": snapshot.data_through_date or "none",
