@@ -22,9 +22,11 @@ snapshot:
         latest_refresh.json    the latest refresh that did not publish, and why (removed by
                                the next publish); report.html then says so
 
-A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot
-whose unchanged marts it keeps: only the marts whose signature changed are copied from the
-warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
+A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot:
+it keeps the marts whose signature is unchanged, updates a large changed mart published the
+same way by its changed rows only, deleting the served rows whose row hash is not as often in
+the warehouse and inserting the warehouse's, and copies the other changed marts whole from
+the warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
 from that file and checked to name its id; then a new pair folder is staged beside the served
 one and swapped in with one `rename(2)` of the `current` symlink, which switches the database
 and the report together. A reader that opened the previous files keeps reading them (the
@@ -86,6 +88,9 @@ CARRY_MIN_SHARE = 0.25
 # DELTA_MAX_SHARE of the mart's rows, it is copied whole after all.
 DELTA_MIN_ROWS = 20_000
 DELTA_MAX_SHARE = 0.5
+# The served file is not copied, and a new file is written, once it has grown to this many
+# times the size of the snapshot its chain of copies started from (Snapshot.base_bytes).
+COMPACT_GROWTH = 2.0
 # Every report names the snapshot it describes in this tag, in its first few kilobytes: a
 # publish checks it before serving the pair, and a reader can check it against the database.
 REPORT_META = "revops-snapshot-id"
@@ -172,6 +177,12 @@ class Snapshot:
     delta: list[str] = field(default_factory=list)
     delta_rows: dict[str, list[int]] = field(default_factory=dict)
     carried_from: str | None = None  # the snapshot file this one started as a copy of
+    # bytes of the file that started this chain of copies (the last snapshot written as a new
+    # file); a copy grows with each delta (deleted rows stay in the file until DuckDB merges
+    # row groups), so a publish writes a new file once the served one is COMPACT_GROWTH times
+    # that (`compacted`: this snapshot was written anew for that reason)
+    base_bytes: int | None = None
+    compacted: bool = False
 
     @property
     def rows(self) -> int:
@@ -983,6 +994,7 @@ class _Base:
     snapshot: Snapshot
     carried: dict[str, int]
     delta: dict[str, int]
+    compact: bool = False  # the served file has grown too much: write a new file
 
 
 def _carry_base(
@@ -992,11 +1004,15 @@ def _carry_base(
     is the one now (carried over), and changed marts published the same way (the same spec)
     with at least `delta_min_rows` rows there (updated by their changed rows). None when it
     holds none, or too few: the copy costs the whole file, so the reused marts must hold at
-    least CARRY_MIN_SHARE of its mart rows."""
+    least CARRY_MIN_SHARE of its mart rows. With `compact` (and nothing to reuse) when the
+    served file has grown to COMPACT_GROWTH times the file its chain of copies started from."""
     served = _served_stem(serving)
     base = next((s for s in list_snapshots(serving) if s.snapshot_id == served), None)
     if base is None or not base.signatures:
         return None
+    base.path = str(serving / SNAPSHOT_DIR / f"{base.snapshot_id}.duckdb")
+    if base.base_bytes and Path(base.path).stat().st_size > COMPACT_GROWTH * base.base_bytes:
+        return _Base(base, {}, {}, compact=True)
     carried, delta = {}, {}
     for name, signature in signatures.items():
         recorded = base.signatures.get(name)
@@ -1013,7 +1029,6 @@ def _carry_base(
     reused = sum(carried.values()) + sum(base.tables[name] for name in delta)
     if not reused or reused < CARRY_MIN_SHARE * total:
         return None
-    base.path = str(serving / SNAPSHOT_DIR / f"{base.snapshot_id}.duckdb")
     return _Base(base, carried, delta)
 
 
@@ -1161,12 +1176,15 @@ def publish_snapshot(
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
 
-    Only the marts whose contents changed are copied (`carry_over`, the default): each mart's
+    Only the marts whose contents changed are written (`carry_over`, the default): each mart's
     signature in the warehouse (`_content_signature`: its rows, columns, types, comments and
-    personal-data policies) is compared with the one the served snapshot's sidecar records;
-    when some are equal, the new snapshot starts as a copy of the served file, keeps those
-    marts (`carried_over`), and replaces everything else (`copied`, and the metadata tables).
-    The result holds the same tables with the same rows as a publish that copies every mart
+    personal-data policies) is compared with the one the served snapshot's sidecar records.
+    When the served file holds enough to reuse (CARRY_MIN_SHARE), the new snapshot starts as
+    a copy of it and keeps the unchanged marts (`carried_over`); a changed mart published the
+    same way, with at least `delta_min_rows` rows (default DELTA_MIN_ROWS), is updated there
+    by its changed rows (`delta`, `_apply_delta`) unless they exceed `delta_max_share` of its
+    rows; every other mart is copied whole (`copied`), as are the metadata tables. The result
+    holds the same tables with the same rows as a publish that copies every mart
     (`carry_over=False`, what `revops refresh --full-refresh` does).
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
@@ -1213,6 +1231,12 @@ def publish_snapshot(
         plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
         min_rows = DELTA_MIN_ROWS if delta_min_rows is None else delta_min_rows
         reuse = _carry_base(serving, snapshot.signatures, min_rows) if carry_over else None
+        if reuse is not None and reuse.compact:
+            step(
+                f"writing a new file: the served one has grown to more than {COMPACT_GROWTH}x "
+                f"the snapshot its copies started from ({reuse.snapshot.base_bytes:,} bytes)"
+            )
+            snapshot.compacted, reuse = True, None
         base = reuse.snapshot if reuse else None
         carried = reuse.carried if reuse else {}
         deltas = reuse.delta if reuse else {}
@@ -1288,6 +1312,9 @@ def publish_snapshot(
         _fsync_file(staged)
         os.replace(staged, final)
         snapshot.path = str(final)
+        snapshot.base_bytes = (
+            (base.base_bytes or Path(base.path).stat().st_size) if base else final.stat().st_size
+        )
         html = folder / f"{snapshot.snapshot_id}.html"
         try:
             step("verifying")

@@ -680,6 +680,9 @@ def test_a_changed_mart_is_updated_by_its_changed_rows_as_a_whole_copy_would_be(
     assert publish.table_checksums(Path(first.path)) == served_before  # readers' file untouched
     kept = {s.snapshot_id: s for s in publish.list_snapshots(serving)}[second.snapshot_id]
     assert (kept.delta, kept.delta_rows) == (["fct_events"], {"fct_events": [7, 7]})
+    # the chain of copies remembers the size of the file it started from
+    assert first.base_bytes == Path(first.path).stat().st_size == second.base_bytes
+    assert not first.compacted and not second.compacted
 
     # a change of most rows is copied whole (more than DELTA_MAX_SHARE of the rows touched)
     _edit(warehouse, "update main.fct_events set amount = amount + 1 where event_id >= 110")
@@ -722,3 +725,23 @@ def test_a_served_table_edited_by_hand_is_corrected_by_the_delta(tmp_path):
     third = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r3", delta_min_rows=0)
     assert (third.delta, third.copied) == ([], ["fct_events"])
     _same_tables_as_a_full_publish(third, warehouse, [EVENTS], tmp_path / "full3")
+
+
+def test_a_served_file_grown_past_compact_growth_is_not_copied(tmp_path, monkeypatch):
+    """Deleted rows stay in a copied file: once it is COMPACT_GROWTH times the file its
+    copies started from, the next publish writes a new file (and says so)."""
+    warehouse = _events_warehouse(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r1", delta_min_rows=0)
+    assert first.base_bytes == Path(first.path).stat().st_size
+    _edit(warehouse, "delete from main.fct_events where event_id = 100")
+    monkeypatch.setattr(publish, "COMPACT_GROWTH", 0.5)  # any file is "grown" now
+    steps: list[str] = []
+    second = publish.publish_snapshot(
+        warehouse, serving, [EVENTS], run_id="r2", delta_min_rows=0, on_step=steps.append
+    )
+    assert second.compacted and second.carried_from is None
+    assert (second.copied, second.delta) == (["fct_events"], [])
+    assert any(s.startswith("writing a new file: the served one has grown") for s in steps)
+    assert second.base_bytes == Path(second.path).stat().st_size
+    _same_tables_as_a_full_publish(second, warehouse, [EVENTS], tmp_path / "full")

@@ -172,6 +172,11 @@ def serving_snapshot(
     carried = (
         f" from snapshot {snapshot.carried_from}" if snapshot.carried_from else " (a new file)"
     )
+    if snapshot.compacted:
+        carried = (
+            f" (a new file: the served one had grown to more than {publish.COMPACT_GROWTH}x "
+            "the snapshot its copies started from)"
+        )
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
         f"{snapshot.rows:,} rows -> {served / publish.SERVING_FILE}, with its report "
@@ -205,6 +210,8 @@ def serving_snapshot(
             "marts_delta_rows": sum(d + i for d, i in snapshot.delta_rows.values()),
             "marts_carried_over": len(snapshot.carried_over),
             "carried_from": snapshot.carried_from or "none",
+            # written as a new file because the copied file had grown (publish.COMPACT_GROWTH)
+            "compacted": snapshot.compacted,
             "data_through": snapshot.data_through_date or "none",
             "freshness_as_of": snapshot.freshness_as_of or "none",
             "stale_sources": ", ".join(snapshot.stale_sources) or "none",
