@@ -568,6 +568,8 @@ class ScaleRun:
             # what the publish copied: the changed marts, and those carried over unchanged
             "marts_copied": (result.get("published") or {}).get("marts_copied"),
             "marts_carried_over": (result.get("published") or {}).get("marts_carried_over"),
+            # changed marts updated in the copy of the served file by their changed rows
+            "marts_delta": (result.get("published") or {}).get("marts_delta"),
             "tracked_nodes": tracked_nodes(run_results or {}),
             "rows_loaded": result.get("rows_loaded"),
             "files_loaded": result.get("files_loaded"),
@@ -1031,9 +1033,10 @@ def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     row("- - dbt process start + Dagster event handling", split("dagster_overhead"))
     row("- publish (serving_snapshot)", split("publish"))
     row(
-        "- - marts copied / carried over",
+        "- - marts copied whole / updated by their changed rows / carried over",
         lambda s: (
-            f"{count(inc(s).get('marts_copied'))} / {count(inc(s).get('marts_carried_over'))}"
+            f"{count(inc(s).get('marts_copied'))} / {count(inc(s).get('marts_delta'))} / "
+            f"{count(inc(s).get('marts_carried_over'))}"
         ),
     )
     row("- report (serving_report)", split("report"))

@@ -590,7 +590,13 @@ def run_refresh(
         table.add_row(
             "publish",
             f"snapshot {meta['snapshot_id']}: {meta['tables']} tables, {meta['rows']:,} rows "
-            f"-> {meta['path']}",
+            f"-> {meta['path']}"
+            + (
+                f" (marts: {meta['marts_copied']} copied whole, {meta['marts_delta']} updated "
+                f"by their changed rows, {meta['marts_carried_over']} carried over)"
+                if "marts_delta" in meta
+                else ""
+            ),
         )
     elif result.served_snapshot:
         table.add_row(

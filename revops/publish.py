@@ -22,9 +22,11 @@ snapshot:
         latest_refresh.json    the latest refresh that did not publish, and why (removed by
                                the next publish); report.html then says so
 
-A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot
-whose unchanged marts it keeps: only the marts whose signature changed are copied from the
-warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
+A snapshot is written to a temporary file (a new one, or a byte copy of the served snapshot:
+it keeps the marts whose signature is unchanged, updates a large changed mart published the
+same way by its changed rows only, deleting the served rows whose row hash is not as often in
+the warehouse and inserting the warehouse's, and copies the other changed marts whole from
+the warehouse), checkpointed, closed, verified and renamed into snapshots/; its report is built
 from that file and checked to name its id; then a new pair folder is staged beside the served
 one and swapped in with one `rename(2)` of the `current` symlink, which switches the database
 and the report together. A reader that opened the previous files keeps reading them (the
@@ -75,9 +77,20 @@ LATEST_REFRESH_FILE = "latest_refresh.json"
 # then carried over from a snapshot written the old way.
 PUBLISH_FORMAT = 1
 SIGNATURE_SALT = "'revops-publish'"
-# Carry marts over only when they hold at least this share of the served snapshot's mart rows
-# (below it, copying the whole file costs more than it saves).
+# Start from a copy of the served snapshot only when the marts it can reuse (carried over, or
+# updated by their changed rows) hold at least this share of its mart rows (below it, copying
+# the whole file costs more than it saves).
 CARRY_MIN_SHARE = 0.25
+# A changed mart published the same way as in the served snapshot (the same columns, types,
+# comments and policies) and holding at least DELTA_MIN_ROWS rows there is updated in the copy
+# by its changed rows (`_apply_delta`) rather than copied whole; smaller marts cost less to
+# copy than to compare. When the rows the delta would delete and insert are more than
+# DELTA_MAX_SHARE of the mart's rows, it is copied whole after all.
+DELTA_MIN_ROWS = 20_000
+DELTA_MAX_SHARE = 0.5
+# The served file is not copied, and a new file is written, once it has grown to this many
+# times the size of the snapshot its chain of copies started from (Snapshot.base_bytes).
+COMPACT_GROWTH = 2.0
 # Every report names the snapshot it describes in this tag, in its first few kilobytes: a
 # publish checks it before serving the pair, and a reader can check it against the database.
 REPORT_META = "revops-snapshot-id"
@@ -159,7 +172,17 @@ class Snapshot:
     signatures: dict[str, str] = field(default_factory=dict)
     copied: list[str] = field(default_factory=list)  # marts copied from the warehouse
     carried_over: list[str] = field(default_factory=list)  # marts kept from `carried_from`
+    # marts of `carried_from` updated by their changed rows (`_apply_delta`), and per mart the
+    # rows that deleted and inserted
+    delta: list[str] = field(default_factory=list)
+    delta_rows: dict[str, list[int]] = field(default_factory=dict)
     carried_from: str | None = None  # the snapshot file this one started as a copy of
+    # bytes of the file that started this chain of copies (the last snapshot written as a new
+    # file); a copy grows with each delta (deleted rows stay in the file until DuckDB merges
+    # row groups), so a publish writes a new file once the served one is COMPACT_GROWTH times
+    # that (`compacted`: this snapshot was written anew for that reason)
+    base_bytes: int | None = None
+    compacted: bool = False
 
     @property
     def rows(self) -> int:
@@ -956,27 +979,127 @@ def _sign_marts(
         con.close()
 
 
+def _signature_parts(signature: str) -> tuple[str, int]:
+    """(the publish spec, the row count) of a `_content_signature`."""
+    spec, rows = signature.split(":")[:2]
+    return spec, int(rows)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """The served snapshot a publish starts from, and what it reuses of it: the marts carried
+    over as they are (name -> rows) and the marts to update by their changed rows (name ->
+    rows the warehouse holds now)."""
+
+    snapshot: Snapshot
+    carried: dict[str, int]
+    delta: dict[str, int]
+    compact: bool = False  # the served file has grown too much: write a new file
+
+
 def _carry_base(
-    serving: Path, signatures: dict[str, str]
-) -> tuple[Snapshot | None, dict[str, int]]:
-    """The served snapshot, when it holds marts whose recorded signature is the one now, and
-    those marts (name -> rows); (None, {}) when it holds none, or none worth carrying: the
-    copy costs the whole file, so the unchanged marts must hold at least CARRY_MIN_SHARE of
-    its mart rows."""
+    serving: Path, signatures: dict[str, str], delta_min_rows: int = DELTA_MIN_ROWS
+) -> _Base | None:
+    """The served snapshot, when it holds marts worth reusing: marts whose recorded signature
+    is the one now (carried over), and changed marts published the same way (the same spec)
+    with at least `delta_min_rows` rows there (updated by their changed rows). None when it
+    holds none, or too few: the copy costs the whole file, so the reused marts must hold at
+    least CARRY_MIN_SHARE of its mart rows. With `compact` (and nothing to reuse) when the
+    served file has grown to COMPACT_GROWTH times the file its chain of copies started from."""
     served = _served_stem(serving)
     base = next((s for s in list_snapshots(serving) if s.snapshot_id == served), None)
     if base is None or not base.signatures:
-        return None, {}
-    carried = {
-        name: base.tables[name]
-        for name, signature in signatures.items()
-        if base.signatures.get(name) == signature and name in base.tables
-    }
-    total = sum(base.tables.values())
-    if not carried or sum(carried.values()) < CARRY_MIN_SHARE * total:
-        return None, {}
+        return None
     base.path = str(serving / SNAPSHOT_DIR / f"{base.snapshot_id}.duckdb")
-    return base, carried
+    if base.base_bytes and Path(base.path).stat().st_size > COMPACT_GROWTH * base.base_bytes:
+        return _Base(base, {}, {}, compact=True)
+    carried, delta = {}, {}
+    for name, signature in signatures.items():
+        recorded = base.signatures.get(name)
+        if recorded is None or name not in base.tables:
+            continue
+        if recorded == signature:
+            carried[name] = base.tables[name]
+        elif (
+            _signature_parts(recorded)[0] == _signature_parts(signature)[0]
+            and base.tables[name] >= delta_min_rows
+        ):
+            delta[name] = _signature_parts(signature)[1]
+    total = sum(base.tables.values())
+    reused = sum(carried.values()) + sum(base.tables[name] for name in delta)
+    if not reused or reused < CARRY_MIN_SHARE * total:
+        return None
+    return _Base(base, carried, delta)
+
+
+def _apply_delta(
+    con: duckdb.DuckDBPyConnection, plan: _TablePlan, rows: int, max_share: float
+) -> tuple[int, int] | None:
+    """Make mart `plan.table` of the copied snapshot hold the warehouse's rows (`wh`, published
+    by `plan`) by deleting and inserting only what differs; (rows deleted, rows inserted), or
+    None, the table untouched, when that would touch more than `max_share` of `rows` (the
+    rows the warehouse holds).
+
+    Rows are compared by a hash of the whole published row: every row hash whose count
+    differs between the two tables (an updated, deleted, inserted or duplicated row, NULLs
+    included) has all its served rows deleted and all its warehouse rows inserted, so those
+    rows end up exactly as the warehouse has them, duplicates and all; the rows of every other
+    hash are in both tables as often. The result is the table a whole copy gives (as a
+    multiset of rows: the new rows come last) unless a row removed and a row added in the same
+    publish have the same 64-bit hash (odds like those of the signatures that carry marts
+    over: `_content_signature`)."""
+    name = f"main.{_quote(plan.table.name)}"
+    row_hash = f"hash({', '.join(_quote(c) for c in plan.columns)})"
+    published = f"(select {', '.join(plan.select)} from wh.{name})"
+    con.execute(
+        f"create or replace temp table _revops_delta as "
+        f"select row_hash, count(*) filter (where side = 1) as served, "
+        f"count(*) filter (where side = 2) as warehouse "
+        f"from (select {row_hash} as row_hash, 1 as side from {name} "
+        f"union all select {row_hash}, 2 from {published}) "
+        f"group by row_hash having count(*) filter (where side = 1) "
+        f"<> count(*) filter (where side = 2)"
+    )
+    try:
+        deleted, inserted = con.execute(
+            "select coalesce(sum(served), 0), coalesce(sum(warehouse), 0) from _revops_delta"
+        ).fetchone()
+        if deleted + inserted > max_share * rows:
+            return None
+        if deleted:
+            con.execute(
+                f"delete from {name} where {row_hash} in "
+                "(select row_hash from _revops_delta where served > 0)"
+            )
+        if inserted:
+            con.execute(
+                f"insert into {name} select * from {published} where {row_hash} in "
+                "(select row_hash from _revops_delta where warehouse > 0)"
+            )
+    finally:
+        con.execute("drop table if exists temp._revops_delta")
+    got = con.execute(f"select count(*) from {name}").fetchone()[0]
+    if got != rows:
+        raise PublishError(
+            f"mart {plan.table.name}: updated by its changed rows (-{deleted} +{inserted}), "
+            f"it holds {got} rows, not the warehouse's {rows}"
+        )
+    return int(deleted), int(inserted)
+
+
+def _same_columns_and_types(con: duckdb.DuckDBPyConnection, plan: _TablePlan) -> bool:
+    """Whether the mart in the snapshot being written has the columns and types `plan` gives
+    over the warehouse (`wh`): then its rows can be compared and inserted as they are."""
+    have = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'main' and table_name = ? "
+        "order by column_index",
+        [plan.table.name],
+    ).fetchall()
+    want = con.execute(
+        f"describe select {', '.join(plan.select)} from wh.main.{_quote(plan.table.name)}"
+    ).fetchall()
+    return [tuple(r) for r in have] == [(r[0], r[1]) for r in want]
 
 
 def _copy_file(source: Path, target: Path) -> None:
@@ -1048,15 +1171,20 @@ def publish_snapshot(
     project_fingerprint: str | None = None,
     metric_definitions: Sequence[MetricDefinition] = (),
     carry_over: bool = True,
+    delta_min_rows: int | None = None,
+    delta_max_share: float = DELTA_MAX_SHARE,
 ) -> Snapshot:
     """Copy `tables` from `warehouse` into a new snapshot and serve it; keep `keep` snapshots.
 
-    Only the marts whose contents changed are copied (`carry_over`, the default): each mart's
+    Only the marts whose contents changed are written (`carry_over`, the default): each mart's
     signature in the warehouse (`_content_signature`: its rows, columns, types, comments and
-    personal-data policies) is compared with the one the served snapshot's sidecar records;
-    when some are equal, the new snapshot starts as a copy of the served file, keeps those
-    marts (`carried_over`), and replaces everything else (`copied`, and the metadata tables).
-    The result holds the same tables with the same rows as a publish that copies every mart
+    personal-data policies) is compared with the one the served snapshot's sidecar records.
+    When the served file holds enough to reuse (CARRY_MIN_SHARE), the new snapshot starts as
+    a copy of it and keeps the unchanged marts (`carried_over`); a changed mart published the
+    same way, with at least `delta_min_rows` rows (default DELTA_MIN_ROWS), is updated there
+    by its changed rows (`delta`, `_apply_delta`) unless they exceed `delta_max_share` of its
+    rows; every other mart is copied whole (`copied`), as are the metadata tables. The result
+    holds the same tables with the same rows as a publish that copies every mart
     (`carry_over=False`, what `revops refresh --full-refresh` does).
 
     `checks`: the run's checks that did not pass (revops.checks.CheckOutcome), kept in the
@@ -1101,10 +1229,23 @@ def publish_snapshot(
         warehouse_sql = _sql_str(str(Path(warehouse).resolve()))
         step("signing the marts")
         plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
-        base, carried = _carry_base(serving, snapshot.signatures) if carry_over else (None, {})
+        min_rows = DELTA_MIN_ROWS if delta_min_rows is None else delta_min_rows
+        reuse = _carry_base(serving, snapshot.signatures, min_rows) if carry_over else None
+        if reuse is not None and reuse.compact:
+            step(
+                f"writing a new file: the served one has grown to more than {COMPACT_GROWTH}x "
+                f"the snapshot its copies started from ({reuse.snapshot.base_bytes:,} bytes)"
+            )
+            snapshot.compacted, reuse = True, None
+        base = reuse.snapshot if reuse else None
+        carried = reuse.carried if reuse else {}
+        deltas = reuse.delta if reuse else {}
         try:
             if base is not None:
-                step(f"copying snapshot {base.snapshot_id} ({len(carried)} unchanged marts)")
+                step(
+                    f"copying snapshot {base.snapshot_id} ({len(carried)} unchanged marts, "
+                    f"{len(deltas)} to update by their changed rows)"
+                )
                 _copy_file(Path(base.path), staged)
                 snapshot.carried_from = base.snapshot_id
             con = duckdb.connect(str(staged), config=duckdb_config())
@@ -1118,7 +1259,7 @@ def publish_snapshot(
             # one) would write and sync the write-ahead log hundreds of times
             con.execute("begin transaction")
             if base is not None:
-                _drop_all_but(con, set(carried))
+                _drop_all_but(con, set(carried) | set(deltas))
             has_ledger = bool(
                 con.execute(
                     "select count(*) from information_schema.tables where table_catalog = 'wh' "
@@ -1133,8 +1274,16 @@ def publish_snapshot(
                     snapshot.tables[name] = carried[name]
                     snapshot.carried_over.append(name)
                     continue
-                if name in carried:  # not as its signature says: copy it again
-                    con.execute(f"drop table main.{_quote(name)}")
+                if name in deltas and _same_columns_and_types(con, plan):
+                    step(f"updating {name} by its changed rows")
+                    changed = _apply_delta(con, plan, deltas[name], delta_max_share)
+                    if changed is not None:
+                        snapshot.tables[name] = deltas[name]
+                        snapshot.delta.append(name)
+                        snapshot.delta_rows[name] = list(changed)
+                        continue
+                if name in carried or name in deltas:  # not as its record says, or too
+                    con.execute(f"drop table main.{_quote(name)}")  # changed: copy it whole
                 step(f"copying {name}")
                 snapshot.tables[name] = _create_table(con, plan)
                 snapshot.copied.append(name)
@@ -1163,6 +1312,9 @@ def publish_snapshot(
         _fsync_file(staged)
         os.replace(staged, final)
         snapshot.path = str(final)
+        snapshot.base_bytes = (
+            (base.base_bytes or Path(base.path).stat().st_size) if base else final.stat().st_size
+        )
         html = folder / f"{snapshot.snapshot_id}.html"
         try:
             step("verifying")

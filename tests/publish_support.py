@@ -82,10 +82,13 @@ def files_under(serving: Path) -> set[str]:
     return {str(p.relative_to(serving)) for p in serving.rglob("*") if p.name != publish.LOCK_FILE}
 
 
-def child_publish(warehouse: str, serving: str, block_at: str, ready: str) -> None:
+def child_publish(
+    warehouse: str, serving: str, block_at: str, ready: str, delta_min_rows: str = ""
+) -> None:
     """Publish in this (child) process and block forever at `block_at`, after touching `ready`:
     `report` blocks inside the report writer with half the file written; any other value
-    blocks at the publish step whose message starts with it."""
+    blocks at the publish step whose message starts with it. `delta_min_rows`: the smallest
+    mart updated by its changed rows (default publish.DELTA_MIN_ROWS)."""
 
     def block() -> None:
         Path(ready).touch()
@@ -102,7 +105,13 @@ def child_publish(warehouse: str, serving: str, block_at: str, ready: str) -> No
             block()
 
     publish.publish_snapshot(
-        Path(warehouse), Path(serving), [MART], run_id="child", report=report, on_step=on_step
+        Path(warehouse),
+        Path(serving),
+        [MART],
+        run_id="child",
+        report=report,
+        on_step=on_step,
+        delta_min_rows=int(delta_min_rows) if delta_min_rows else None,
     )
     Path(ready).write_text(json.dumps({"finished": True}))
 

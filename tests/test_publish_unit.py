@@ -135,6 +135,8 @@ KILL_POINTS = [
     ("signing", "old"),
     ("copying snapshot", "old"),
     ("copying mrr_by_month", "old"),
+    # the mart changed and is updated by its changed rows in the copy of the served file
+    ("updating mrr_by_month", "old"),
     ("building the report", "old"),
     ("report", "old"),  # inside the report writer, half the file written
     ("staging the served pair", "old"),
@@ -143,10 +145,10 @@ KILL_POINTS = [
 ]
 
 
-def _start_child(warehouse: Path, serving: Path, block_at: str, ready: Path):
+def _start_child(warehouse: Path, serving: Path, block_at: str, ready: Path, *extra: str):
     return subprocess.Popen(
         [sys.executable, "-m", "tests.publish_support", str(warehouse), str(serving), block_at,
-         str(ready)],
+         str(ready), *extra],
         cwd=ROOT, start_new_session=True,
     )  # fmt: skip
 
@@ -164,9 +166,12 @@ def test_kill_9_at_each_publish_step_leaves_one_whole_pair(warehouse, tmp_path, 
     serving = tmp_path / "serving"
     first = _publish(warehouse, serving, "r1")
     ready = tmp_path / "ready"
-    if block_at == "copying mrr_by_month":
+    extra = ()
+    if block_at in ("copying mrr_by_month", "updating mrr_by_month"):
         warehouse = make_warehouse(tmp_path / "changed.duckdb", rows=4)
-    child = _start_child(warehouse, serving, block_at, ready)
+    if block_at == "updating mrr_by_month":
+        extra = ("0",)  # every mart, however small, is updated by its changed rows
+    child = _start_child(warehouse, serving, block_at, ready, *extra)
     try:
         _wait_for(ready, child)
     finally:
@@ -584,3 +589,159 @@ def test_a_carried_mart_whose_columns_differ_from_its_record_is_copied_again(tmp
     assert second.carried_from == first.snapshot_id
     assert (second.copied, second.carried_over) == (["dim_people"], ["mrr_by_month"])
     _same_tables_as_a_full_publish(second, warehouse, [PEOPLE, MART], tmp_path / "full")
+
+
+# -- updating a changed mart by its changed rows ----------------------------------------------
+
+EVENTS = publish.MartTable(
+    "fct_events",
+    "One row per event (duplicates allowed).",
+    (
+        publish.MartColumn("event_id", "The event."),
+        publish.MartColumn("account", "Its account."),
+        publish.MartColumn("amount", "Its amount."),
+        publish.MartColumn("email", "Who, hashed.", "hash"),
+    ),
+)
+# 8 hand-made rows (two duplicated, NULLs), then 40 rows no publish changes: 48 rows
+EVENTS_ROWS = """
+    (1, 'a', 10.00, 'X@a.com'), (2, 'b', 20.00, null), (3, null, null, 'y@b.com'),
+    (4, 'd', 5.00, 'z@c.com'), (4, 'd', 5.00, 'z@c.com'),
+    (5, 'e', 7.00, 'w@d.com'), (5, 'e', 7.00, 'w@d.com'), (6, 'f', 1.00, null)
+"""
+
+
+def _events_warehouse(path: Path) -> Path:
+    make_warehouse(path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "create table main.fct_events (event_id integer, account varchar, "
+            "amount decimal(18, 2), email varchar, _input_signature varchar)"
+        )
+        con.execute(f"insert into main.fct_events select *, 'v1' from (values {EVENTS_ROWS})")
+        con.execute(
+            "insert into main.fct_events select 100 + range, 'filler', range, null, 'v1' "
+            "from range(40)"
+        )
+    finally:
+        con.close()
+    return path
+
+
+def _edit(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+def test_a_changed_mart_is_updated_by_its_changed_rows_as_a_whole_copy_would_be(tmp_path):
+    """Updates, a deletion, an insertion, one more and one fewer copy of a duplicated row, and
+    NULLs changed either way: only the rows whose count differs are deleted and inserted, and
+    the snapshot holds what a publish copying every mart gives, with the same signatures."""
+    warehouse = _events_warehouse(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    tables = [EVENTS, MART]
+    first = publish.publish_snapshot(warehouse, serving, tables, run_id="r1", delta_min_rows=0)
+    assert first.delta == [] and first.tables["fct_events"] == 48
+    served_before = publish.table_checksums(Path(first.path))
+    _edit(
+        warehouse,
+        "update main.fct_events set amount = 11.00 where event_id = 1",  # -1 +1
+        "update main.fct_events set account = 'c' where event_id = 3",  # NULL -> 'c': -1 +1
+        "update main.fct_events set _input_signature = 'v2' where event_id = 2",  # not published
+        "insert into main.fct_events values (4, 'd', 5.00, 'z@c.com', 'v2')",  # 2 -> 3 copies
+        "delete from main.fct_events where event_id = 5",  # 2 copies -> 1: -2 +1
+        "insert into main.fct_events values (5, 'e', 7.00, 'w@d.com', 'v2')",
+        "delete from main.fct_events where event_id = 6",  # -1
+        "insert into main.fct_events values (7, null, null, null, 'v2')",  # +1
+    )
+    steps: list[str] = []
+    second = publish.publish_snapshot(
+        warehouse, serving, tables, run_id="r2", delta_min_rows=0, on_step=steps.append
+    )
+    assert second.carried_from == first.snapshot_id
+    assert (second.delta, second.copied, second.carried_over) == (
+        ["fct_events"],
+        [],
+        ["mrr_by_month"],
+    )
+    # deleted: event 1, event 3, both copies of event 4, both of event 5, event 6 = 7 rows;
+    # inserted: event 1, event 3, three copies of event 4, one of event 5, event 7 = 7 rows
+    assert second.delta_rows == {"fct_events": [7, 7]}
+    assert second.tables["fct_events"] == 48
+    assert "updating fct_events by its changed rows" in steps and "copying fct_events" not in steps
+    _same_tables_as_a_full_publish(second, warehouse, tables, tmp_path / "full")
+    full = publish.list_snapshots(tmp_path / "full")[-1]
+    assert second.signatures == full.signatures
+    assert publish.table_checksums(Path(first.path)) == served_before  # readers' file untouched
+    kept = {s.snapshot_id: s for s in publish.list_snapshots(serving)}[second.snapshot_id]
+    assert (kept.delta, kept.delta_rows) == (["fct_events"], {"fct_events": [7, 7]})
+    # the chain of copies remembers the size of the file it started from
+    assert first.base_bytes == Path(first.path).stat().st_size == second.base_bytes
+    assert not first.compacted and not second.compacted
+
+    # a change of most rows is copied whole (more than DELTA_MAX_SHARE of the rows touched)
+    _edit(warehouse, "update main.fct_events set amount = amount + 1 where event_id >= 110")
+    third = publish.publish_snapshot(warehouse, serving, tables, run_id="r3", delta_min_rows=0)
+    assert (third.delta, third.copied) == ([], ["fct_events"])
+    _same_tables_as_a_full_publish(third, warehouse, tables, tmp_path / "full3")
+    # marts smaller than delta_min_rows are copied whole
+    _edit(warehouse, "delete from main.fct_events where event_id = 7")
+    fourth = publish.publish_snapshot(warehouse, serving, tables, run_id="r4", delta_min_rows=49)
+    assert (fourth.delta, fourth.copied) == ([], ["fct_events", "mrr_by_month"])
+    assert fourth.carried_from is None  # 3 of 51 rows to carry: a new file
+    fifth = publish.publish_snapshot(warehouse, serving, tables, run_id="r5", delta_min_rows=47)
+    assert (fifth.delta, fifth.copied, fifth.carried_over) == (
+        [],
+        [],
+        ["fct_events", "mrr_by_month"],
+    )
+    _edit(warehouse, "delete from main.fct_events where event_id = 100")
+    sixth = publish.publish_snapshot(warehouse, serving, tables, run_id="r6", delta_min_rows=47)
+    assert (sixth.delta, sixth.delta_rows) == (["fct_events"], {"fct_events": [1, 0]})
+    _same_tables_as_a_full_publish(sixth, warehouse, tables, tmp_path / "full6")
+
+
+def test_a_served_table_edited_by_hand_is_corrected_by_the_delta(tmp_path):
+    """The delta compares the rows the served file holds, not what its sidecar records: rows
+    changed there by hand are put back; a changed column type is copied whole."""
+    warehouse = _events_warehouse(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r1", delta_min_rows=0)
+    _edit(Path(first.path), "update fct_events set account = 'edited' where event_id = 100")
+    _edit(warehouse, "delete from main.fct_events where event_id = 101")
+    second = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r2", delta_min_rows=0)
+    assert second.delta_rows == {"fct_events": [2, 1]}  # 101 gone; 100 as the warehouse has it
+    _same_tables_as_a_full_publish(second, warehouse, [EVENTS], tmp_path / "full")
+    _edit(
+        Path(second.path),
+        "alter table fct_events alter event_id type bigint",
+    )
+    _edit(warehouse, "delete from main.fct_events where event_id = 102")
+    third = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r3", delta_min_rows=0)
+    assert (third.delta, third.copied) == ([], ["fct_events"])
+    _same_tables_as_a_full_publish(third, warehouse, [EVENTS], tmp_path / "full3")
+
+
+def test_a_served_file_grown_past_compact_growth_is_not_copied(tmp_path, monkeypatch):
+    """Deleted rows stay in a copied file: once it is COMPACT_GROWTH times the file its
+    copies started from, the next publish writes a new file (and says so)."""
+    warehouse = _events_warehouse(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    first = publish.publish_snapshot(warehouse, serving, [EVENTS], run_id="r1", delta_min_rows=0)
+    assert first.base_bytes == Path(first.path).stat().st_size
+    _edit(warehouse, "delete from main.fct_events where event_id = 100")
+    monkeypatch.setattr(publish, "COMPACT_GROWTH", 0.5)  # any file is "grown" now
+    steps: list[str] = []
+    second = publish.publish_snapshot(
+        warehouse, serving, [EVENTS], run_id="r2", delta_min_rows=0, on_step=steps.append
+    )
+    assert second.compacted and second.carried_from is None
+    assert (second.copied, second.delta) == (["fct_events"], [])
+    assert any(s.startswith("writing a new file: the served one has grown") for s in steps)
+    assert second.base_bytes == Path(second.path).stat().st_size
+    _same_tables_as_a_full_publish(second, warehouse, [EVENTS], tmp_path / "full")

@@ -329,7 +329,8 @@ def _with_increment(result: dict, seconds: float, day_rows: int) -> dict:
         "tests_left_out": 519,
         "files_loaded": 19,
         "rows_loaded": day_rows,
-        "marts_copied": 30,
+        "marts_copied": 22,
+        "marts_delta": 8,
         "marts_carried_over": 16,
         "slowest_models": [{"unique_id": "model.p.slow", "seconds": 4.0}],
         "slowest_tests": [{"unique_id": "test.p.slow", "seconds": 1.5}],
@@ -363,7 +364,8 @@ def test_issue_21_rows_judge_the_increment_against_history_and_the_day():
     )
     section = refresh_bench.render({"m": m, "l": l_met})
     assert "### Daily increment (issue 21)" in section
-    assert "| - - marts copied / carried over | 30 / 16 | 30 / 16 |" in section
+    marts = "| - - marts copied whole / updated by their changed rows / carried over |"
+    assert f"{marts} 22 / 8 / 16 | 22 / 8 / 16 |" in section
     assert "| - - models / data tests run | 60 / 270 | 60 / 270 |" in section
     assert (
         "| - - models / data tests left out (unchanged since their last build) | 89 / 519 |"

@@ -172,11 +172,24 @@ def serving_snapshot(
     carried = (
         f" from snapshot {snapshot.carried_from}" if snapshot.carried_from else " (a new file)"
     )
+    if snapshot.compacted:
+        carried = (
+            f" (a new file: the served one had grown to more than {publish.COMPACT_GROWTH}x "
+            "the snapshot its copies started from)"
+        )
     context.log.info(
         f"published snapshot {snapshot.snapshot_id}: {len(snapshot.tables)} tables, "
         f"{snapshot.rows:,} rows -> {served / publish.SERVING_FILE}, with its report "
-        f"{served / publish.REPORT_FILE}; published {len(snapshot.copied)} changed marts, "
-        f"{len(snapshot.carried_over)} carried over{carried}"
+        f"{served / publish.REPORT_FILE}; {len(snapshot.copied)} changed marts copied whole, "
+        f"{len(snapshot.delta)} updated by their changed rows"
+        + (
+            " ("
+            + ", ".join(f"{n} -{d:,} +{i:,}" for n, (d, i) in snapshot.delta_rows.items())
+            + ")"
+            if snapshot.delta
+            else ""
+        )
+        + f", {len(snapshot.carried_over)} carried over{carried}"
     )
     yield dg.MaterializeResult(
         asset_key=SNAPSHOT_KEY,
@@ -189,11 +202,16 @@ def serving_snapshot(
             "hashed_columns": ", ".join(snapshot.hashed_columns) or "none",
             "dropped_columns": ", ".join(snapshot.dropped_columns) or "none",
             "publish_seconds": snapshot.seconds,
-            # marts copied from the warehouse (changed, or all of them in a new file), and
-            # marts kept unchanged from the served snapshot's file (revops/publish.py)
+            # marts copied whole from the warehouse (changed, or all of them in a new file),
+            # marts of the served snapshot's file updated by their changed rows, and marts kept
+            # unchanged from it (revops/publish.py)
             "marts_copied": len(snapshot.copied),
+            "marts_delta": len(snapshot.delta),
+            "marts_delta_rows": sum(d + i for d, i in snapshot.delta_rows.values()),
             "marts_carried_over": len(snapshot.carried_over),
             "carried_from": snapshot.carried_from or "none",
+            # written as a new file because the copied file had grown (publish.COMPACT_GROWTH)
+            "compacted": snapshot.compacted,
             "data_through": snapshot.data_through_date or "none",
             "freshness_as_of": snapshot.freshness_as_of or "none",
             "stale_sources": ", ".join(snapshot.stale_sources) or "none",
