@@ -430,3 +430,28 @@ def _venv_python() -> str:
     import sys
 
     return sys.executable
+
+
+# --- where a refresh's time outside its steps goes ------------------------------------------
+
+
+def test_the_job_time_outside_the_steps_is_split_before_between_and_after():
+    # job called at 100, returned at 130; three steps, the last two overlapping
+    steps = [(111.0, 120.0), (102.0, 110.0), (119.0, 125.0)]
+    assert refresh._job_timings(steps, (100.0, 130.0)) == {
+        "job_before_steps": 2.0,
+        "job_between_steps": 1.0,  # 110 -> 111; the overlap adds nothing
+        "job_after_steps": 5.0,
+    }
+    assert refresh._job_timings([], (100.0, 130.0)) == {}
+    assert refresh._job_timings(steps, None) == {}
+
+
+def test_the_clock_adds_laps_of_the_same_name(monkeypatch):
+    ticks = iter([10.0, 10.5, 12.0, 12.25])
+    monkeypatch.setattr(refresh.time, "perf_counter", lambda: next(ticks))
+    clock = refresh.Clock()
+    clock.lap("settings")
+    clock.lap("job")
+    clock.lap("settings")
+    assert clock.timings == {"settings": 0.75, "job": 1.5}
