@@ -455,3 +455,19 @@ def test_the_clock_adds_laps_of_the_same_name(monkeypatch):
     clock.lap("job")
     clock.lap("settings")
     assert clock.timings == {"settings": 0.75, "job": 1.5}
+
+
+def test_the_definitions_load_without_the_collector_and_are_frozen_once(monkeypatch):
+    import gc
+
+    loads, frozen, at_exit = [], [], []
+    monkeypatch.setattr(refresh, "_FROZEN", [])
+    monkeypatch.setattr(refresh, "_load_job", lambda: loads.append(gc.isenabled()) or ("job",))
+    monkeypatch.setattr(refresh.gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(refresh.atexit, "register", at_exit.append)
+    assert gc.isenabled()
+    assert refresh._load_job_frozen() == ("job",)
+    assert refresh._load_job_frozen() == ("job",)
+    assert loads == [False, True]  # the first load without the collector, then as usual
+    assert gc.isenabled()
+    assert frozen == [True] and len(at_exit) == 1  # frozen once; frozen again at exit
