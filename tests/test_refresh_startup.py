@@ -471,3 +471,48 @@ def test_the_definitions_load_without_the_collector_and_are_frozen_once(monkeypa
     assert loads == [False, True]  # the first load without the collector, then as usual
     assert gc.isenabled()
     assert frozen == [True] and len(at_exit) == 1  # frozen once; frozen again at exit
+
+
+def test_the_summary_reads_only_the_events_it_counts():
+    """`_summarise` asks the event log for five kinds of event: the same summary as from
+    every event of the run."""
+    from dataclasses import asdict
+
+    import dagster as dg
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="up")])
+    def up():
+        yield dg.Output(1)
+        yield dg.AssetCheckResult(check_name="positive", passed=True)
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("small", asset="down")])
+    def down(up):
+        yield dg.Output(up + 1)
+        yield dg.AssetCheckResult(check_name="small", passed=False)
+
+    @dg.asset
+    def broken(down):
+        raise ValueError("no luck")
+
+    class EveryEvent:  # the instance, its event log read whole
+        def __init__(self, instance):
+            self.instance = instance
+
+        def all_logs(self, run_id, of_type=None):
+            return self.instance.all_logs(run_id)
+
+    job = dg.define_asset_job("j", executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=[up, down, broken], jobs=[job])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("j").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        span = (0.0, 1e12)
+        fast = refresh._summarise(result, instance, dg, span)
+        whole = refresh._summarise(result, EveryEvent(instance), dg, span)
+        kinds = {r.dagster_event_type for r in instance.all_logs(result.run_id)} - {None}
+    assert asdict(fast) == asdict(whole)
+    assert fast.models == 2 and fast.checks_passed == 1 and fast.checks_failed == ["down:small"]
+    assert fast.failed_steps == ["broken"] and "no luck" in fast.errors[0]
+    assert set(fast.step_seconds) == {"up", "down", "broken"}
+    assert len(kinds) > 5  # there were other kinds to leave out
