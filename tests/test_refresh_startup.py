@@ -516,3 +516,22 @@ def test_the_summary_reads_only_the_events_it_counts():
     assert fast.failed_steps == ["broken"] and "no luck" in fast.errors[0]
     assert set(fast.step_seconds) == {"up", "down", "broken"}
     assert len(kinds) > 5  # there were other kinds to leave out
+
+
+def test_the_in_process_build_writes_no_manifest_and_restores_dbt():
+    """dbt's `write_manifest` after the last node is skipped during an in-process build only;
+    an upgrade that stops calling it by that name fails here (the saving would be lost)."""
+    from dbt.task import runnable
+
+    from orchestration.defs.transform import dbt_in_process
+
+    source = inspect.getsource(runnable.GraphRunnableTask.run)
+    assert "write_manifest(self.manifest, self.config.project_target_path)" in source
+    original = runnable.write_manifest
+    with dbt_in_process._no_manifest_written():
+        assert runnable.write_manifest is dbt_in_process._skip_manifest
+        assert runnable.write_manifest(object(), "/nonexistent") is None
+    assert runnable.write_manifest is original
+    with pytest.raises(RuntimeError), dbt_in_process._no_manifest_written():
+        raise RuntimeError("dbt failed")
+    assert runnable.write_manifest is original
