@@ -561,6 +561,16 @@ class ScaleRun:
             "ok": bool(result.get("ok")),
             "process": asdict(m),
             "split": refresh_split(result, run_results, m.seconds),
+            # where the start-up goes: run_refresh's parts outside the steps (refresh_runner),
+            # and the interpreter's start and exit (the process's wall less run_refresh's)
+            "startup_parts": {
+                **(result.get("timings") or {}),
+                "interpreter_start_exit": (
+                    round(m.seconds - result["process_seconds"], 3)
+                    if result.get("process_seconds") is not None
+                    else None
+                ),
+            },
             "dbt": dbt_split(run_results or {}),
             "slowest_dbt_nodes": slowest_nodes(run_results or {}, 25),
             "slowest_models": slowest_nodes(run_results or {}, 15, "model"),

@@ -9,9 +9,11 @@ orchestration/instance.py).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import fcntl
+import gc
 import hashlib
 import importlib.metadata
 import os
@@ -93,6 +95,9 @@ class RefreshResult:
     alerts: list[dict[str, object]] = field(default_factory=list)  # the hooks called
     tracebacks: list[str] = field(default_factory=list)  # of failed steps (`--verbose`)
     trigger: str = "revops refresh"  # what started the run (the alert payload says it)
+    # Seconds of each part of `run_refresh` outside the job's steps (`Clock`; docs/SERVING.md
+    # "Daily increments"): where the fixed cost of a refresh goes. Keys in the order they ran.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -240,6 +245,19 @@ def _instance():
     return ephemeral_instance()
 
 
+class Clock:
+    """Laps of `run_refresh`, in seconds: `lap(name)` adds the time since the previous lap."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
 # The stages `progress(Progress)` reports: ingestion, the dbt build, the publish step.
 INGEST, DBT, PUBLISH = "ingest", "dbt", "publish"
 DBT_STEP, PUBLISH_STEP = "revops_dbt_models", "serving_snapshot"
@@ -361,6 +379,7 @@ def run_refresh(
     under `<warehouse folder>/runs/logs/`, the newest `run_logs_kept` kept). A failed or
     warning run calls the alert hook of the settings (revops/alerts.py) once.
     """
+    clock = Clock()
     landing, warehouse, serving = (Path(p).resolve() for p in (landing, warehouse, serving))
     if not landing.is_dir():
         raise ValueError(f"landing folder {landing} does not exist")
@@ -380,15 +399,18 @@ def run_refresh(
     started_at = dt.datetime.now(dt.UTC)
     with environment(env):
         keep_logs = runs.run_logs_kept()  # a bad value raises here, before the run
+        clock.lap("settings")
         reference = freshness.reference_date(landing, as_of)
+        clock.lap("reference_date")
         if skip_if_unchanged and not (full_refresh or full_recheck or all_models):
             from revops import noop
 
             verdict = noop.check(landing, warehouse, serving, reference, strict)
+            clock.lap("noop_check")
             if verdict.unchanged:
                 summary = noop.result(verdict, started_at)
                 summary.seconds = round(time.monotonic() - started, 2)
-                return _finish(summary, org, warehouse, serving, started_at, trigger)
+                return _finish(summary, org, warehouse, serving, started_at, trigger, clock)
             noop_reason = verdict.reason
         else:
             noop_reason = "not checked: " + (
@@ -404,9 +426,11 @@ def run_refresh(
             # with the build's warehouse path set: the profile is then the same for this parse
             # and the build, and the build's parse is a partial one (~5 s saved)
             ensure_manifest()
+            clock.lap("parse_check")
         import dagster as dg
 
-        job, ingest_ops, totals = _load_job()
+        job, ingest_ops, totals = _load_job_frozen()
+        clock.lap("load_job")
         run_config: dict[str, object] = {
             "ops": {},
             "loggers": {"console": {"config": {"log_level": _log_level(verbose, log_level)}}},
@@ -446,6 +470,8 @@ def run_refresh(
         ):
             if progress is not None:
                 instance.add_event_listener(run_id, _Listener(counts, progress, dg))
+            clock.lap("instance")
+            job_started = time.time()  # the clock of Dagster's event timestamps
             result = job.execute_in_process(
                 instance=instance,
                 run_config=run_config,
@@ -454,7 +480,11 @@ def run_refresh(
                 # this process alerts for the run: the run-failure sensor skips it
                 tags={"revops/alerts": "sent"},
             )
-            summary = _summarise(result, instance, dg)
+            job_ended = time.time()
+            clock.lap("job")
+            summary = _summarise(result, instance, dg, (job_started, job_ended))
+            clock.lap("summarise")
+        clock.lap("instance_close")
         runs.prune_logs(warehouse, keep_logs)
         if log_file.parent == runs.runs_dir(warehouse) / runs.LOGS_DIR:
             runs.link_latest(warehouse.with_name(runs.LATEST_LOG_LINK), log_file)
@@ -495,7 +525,36 @@ def run_refresh(
                 )
         summary.log_file = str(log_file)
         summary.seconds = round(time.monotonic() - started, 2)
-        return _finish(summary, org, warehouse, serving, started_at, trigger)
+        clock.lap("after_run")
+        return _finish(summary, org, warehouse, serving, started_at, trigger, clock)
+
+
+_FROZEN: list[bool] = []  # once per process: see _load_job_frozen
+
+
+def _load_job_frozen():
+    """`_load_job()`, the first time in a process without the cyclic garbage collector, whose
+    passes over the ~400,000 objects that Dagster, dagster-dbt, dbt and the definitions create
+    took about a quarter of that time; those objects then live as long as the process, so
+    they are frozen (`gc.freeze()`: later passes skip them). At exit, everything is frozen
+    again, so that the interpreter's final passes skip the heap the OS frees anyway (several
+    seconds: the decoded dbt manifest and every event of the run). Exit handlers and
+    `weakref.finalize` callbacks (temporary folders) still run; every DuckDB connection is
+    closed by the code that opened it. Only once per process: a long-lived process that runs
+    many refreshes freezes nothing of theirs before it exits."""
+    if _FROZEN:
+        return _load_job()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        loaded = _load_job()
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
+    atexit.register(gc.freeze)
+    _FROZEN.append(True)
+    return loaded
 
 
 def _load_job():
@@ -533,6 +592,7 @@ def _finish(
     serving: Path,
     started_at: dt.datetime,
     trigger: str,
+    clock: Clock | None = None,
 ) -> RefreshResult:
     """Record the run in the history and call the alert hook (once) for a failure or a
     warning: stale sources, open failed files, warned checks."""
@@ -555,6 +615,9 @@ def _finish(
         summary.history_file = str(runs.append(warehouse, record))
     except OSError as exc:
         summary.errors.append(f"the run history could not be written: {exc}")
+    if clock is not None:
+        clock.lap("history")
+        summary.timings = {**clock.timings, **summary.timings}
     return summary
 
 
@@ -638,10 +701,41 @@ def _cause(error) -> str:
     return error.message.strip()
 
 
-def _summarise(result, instance, dg) -> RefreshResult:
+def _job_timings(
+    steps: list[tuple[float, float]], job_span: tuple[float, float] | None
+) -> dict[str, float]:
+    """The job's time outside its steps (`execute_in_process` from call to return): before the
+    first step starts (the run's creation, its planned events, the resources), between steps
+    (Dagster's handling of one step's end and the next one's start), after the last one ends
+    (the run's end, the executor's teardown). `steps`: (start, end) of each step, epoch seconds."""
+    if job_span is None or not steps:
+        return {}
+    steps = sorted(steps)
+    between, reached = 0.0, steps[0][0]
+    for start, end in steps:
+        between += max(0.0, start - reached)
+        reached = max(reached, end)
+    return {
+        "job_before_steps": round(steps[0][0] - job_span[0], 3),
+        "job_between_steps": round(between, 3),
+        "job_after_steps": round(job_span[1] - reached, 3),
+    }
+
+
+def _summarise(result, instance, dg, job_span: tuple[float, float] | None = None) -> RefreshResult:
     out = RefreshResult(ok=result.success, run_id=result.run_id, seconds=0.0)
     step_start: dict[str, float] = {}
-    for record in instance.all_logs(result.run_id):
+    intervals: list[tuple[float, float]] = []
+    # only the kinds counted below: not the ~950 planned events, the step outputs and log lines
+    # (about two thirds of a refresh's events), which would be read and decoded for nothing
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    }
+    for record in instance.all_logs(result.run_id, of_type=kinds):
         event = record.dagster_event
         if event is None:
             continue
@@ -652,6 +746,7 @@ def _summarise(result, instance, dg) -> RefreshResult:
             if event.step_key in step_start:
                 seconds = record.timestamp - step_start[event.step_key]
                 out.step_seconds[event.step_key] = round(seconds, 2)
+                intervals.append((step_start[event.step_key], record.timestamp))
             if kind == dg.DagsterEventType.STEP_FAILURE:
                 out.failed_steps.append(event.step_key)
                 error = event.step_failure_data.error
@@ -694,4 +789,5 @@ def _summarise(result, instance, dg) -> RefreshResult:
                 out.checks_failed.append(name)
     out.ok = result.success and not out.checks_failed and out.published is not None
     out.stale_sources.sort(key=lambda s: s.folder)
+    out.timings = _job_timings(intervals, job_span)
     return out

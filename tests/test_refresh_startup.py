@@ -465,3 +465,108 @@ def _venv_python() -> str:
     import sys
 
     return sys.executable
+
+
+# --- where a refresh's time outside its steps goes ------------------------------------------
+
+
+def test_the_job_time_outside_the_steps_is_split_before_between_and_after():
+    # job called at 100, returned at 130; three steps, the last two overlapping
+    steps = [(111.0, 120.0), (102.0, 110.0), (119.0, 125.0)]
+    assert refresh._job_timings(steps, (100.0, 130.0)) == {
+        "job_before_steps": 2.0,
+        "job_between_steps": 1.0,  # 110 -> 111; the overlap adds nothing
+        "job_after_steps": 5.0,
+    }
+    assert refresh._job_timings([], (100.0, 130.0)) == {}
+    assert refresh._job_timings(steps, None) == {}
+
+
+def test_the_clock_adds_laps_of_the_same_name(monkeypatch):
+    ticks = iter([10.0, 10.5, 12.0, 12.25])
+    monkeypatch.setattr(refresh.time, "perf_counter", lambda: next(ticks))
+    clock = refresh.Clock()
+    clock.lap("settings")
+    clock.lap("job")
+    clock.lap("settings")
+    assert clock.timings == {"settings": 0.75, "job": 1.5}
+
+
+def test_the_definitions_load_without_the_collector_and_are_frozen_once(monkeypatch):
+    import gc
+
+    loads, frozen, at_exit = [], [], []
+    monkeypatch.setattr(refresh, "_FROZEN", [])
+    monkeypatch.setattr(refresh, "_load_job", lambda: loads.append(gc.isenabled()) or ("job",))
+    monkeypatch.setattr(refresh.gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(refresh.atexit, "register", at_exit.append)
+    assert gc.isenabled()
+    assert refresh._load_job_frozen() == ("job",)
+    assert refresh._load_job_frozen() == ("job",)
+    assert loads == [False, True]  # the first load without the collector, then as usual
+    assert gc.isenabled()
+    assert frozen == [True] and len(at_exit) == 1  # frozen once; frozen again at exit
+
+
+def test_the_summary_reads_only_the_events_it_counts():
+    """`_summarise` asks the event log for five kinds of event: the same summary as from
+    every event of the run."""
+    from dataclasses import asdict
+
+    import dagster as dg
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="up")])
+    def up():
+        yield dg.Output(1)
+        yield dg.AssetCheckResult(check_name="positive", passed=True)
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("small", asset="down")])
+    def down(up):
+        yield dg.Output(up + 1)
+        yield dg.AssetCheckResult(check_name="small", passed=False)
+
+    @dg.asset
+    def broken(down):
+        raise ValueError("no luck")
+
+    class EveryEvent:  # the instance, its event log read whole
+        def __init__(self, instance):
+            self.instance = instance
+
+        def all_logs(self, run_id, of_type=None):
+            return self.instance.all_logs(run_id)
+
+    job = dg.define_asset_job("j", executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=[up, down, broken], jobs=[job])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("j").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        span = (0.0, 1e12)
+        fast = refresh._summarise(result, instance, dg, span)
+        whole = refresh._summarise(result, EveryEvent(instance), dg, span)
+        kinds = {r.dagster_event_type for r in instance.all_logs(result.run_id)} - {None}
+    assert asdict(fast) == asdict(whole)
+    assert fast.models == 2 and fast.checks_passed == 1 and fast.checks_failed == ["down:small"]
+    assert fast.failed_steps == ["broken"] and "no luck" in fast.errors[0]
+    assert set(fast.step_seconds) == {"up", "down", "broken"}
+    assert len(kinds) > 5  # there were other kinds to leave out
+
+
+def test_the_in_process_build_writes_no_manifest_and_restores_dbt():
+    """dbt's `write_manifest` after the last node is skipped during an in-process build only;
+    an upgrade that stops calling it by that name fails here (the saving would be lost)."""
+    from dbt.task import runnable
+
+    from orchestration.defs.transform import dbt_in_process
+
+    source = inspect.getsource(runnable.GraphRunnableTask.run)
+    assert "write_manifest(self.manifest, self.config.project_target_path)" in source
+    original = runnable.write_manifest
+    with dbt_in_process._no_manifest_written():
+        assert runnable.write_manifest is dbt_in_process._skip_manifest
+        assert runnable.write_manifest(object(), "/nonexistent") is None
+    assert runnable.write_manifest is original
+    with pytest.raises(RuntimeError), dbt_in_process._no_manifest_written():
+        raise RuntimeError("dbt failed")
+    assert runnable.write_manifest is original

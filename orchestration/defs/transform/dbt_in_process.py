@@ -189,6 +189,28 @@ def _decode_parse(project_dir: Path) -> Any | None:
     return manifest
 
 
+@contextlib.contextmanager
+def _no_manifest_written() -> Iterator[None]:
+    """dbt writes the whole manifest (~5 MB of JSON, 0.3-0.7 s) into the invocation's target
+    folder after the last node, before run_results.json. Nothing reads that copy (the folder
+    is removed after the step; the definitions and the checks read target/manifest.json, which
+    `ensure_manifest` writes): skip it. dbt's module global is swapped for the invocation only
+    (one at a time in a process: `_INVOCATION_LOCK`); tests/test_refresh_startup.py fails if
+    dbt stops calling it by that name."""
+    from dbt.task import runnable
+
+    written = runnable.write_manifest
+    runnable.write_manifest = _skip_manifest
+    try:
+        yield
+    finally:
+        runnable.write_manifest = written
+
+
+def _skip_manifest(manifest: Any, target_path: str, which: str | None = None) -> None:
+    return None
+
+
 def _close_duckdb() -> None:
     """Close dbt-duckdb's database handle: it outlives the invocation (a class attribute),
     and the file must be free for the steps after dbt (the publish opens it read-only)."""
@@ -234,7 +256,7 @@ class DbtInProcessInvocation(DbtCliInvocation):
 
             process = holder["process"]
             try:
-                with _INVOCATION_LOCK:
+                with _INVOCATION_LOCK, _no_manifest_written():
                     try:
                         result = dbtRunner(manifest=parsed_manifest, callbacks=[callback]).invoke(
                             list(args)
