@@ -498,3 +498,50 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- A model's affected keys, found once per run: the pre-hook keeps them in a temporary table
+    of its connection (`keep_affected_keys`, before the delete that uses them), and the model's
+    SQL reads that table (`kept_affected_keys`) instead of finding them a second time in the
+    table the delete just changed. dbt runs a model's pre-hooks and SQL in one transaction on
+    one connection; the table is replaced at the model's next incremental run and never seen
+    by another connection. Only incremental runs use it (DuckDB: Spark builds tables). -#}
+{% macro kept_affected_keys(name) -%}
+    {{ return(adapter.dispatch('kept_affected_keys', 'revops')(name)) }}
+{%- endmacro %}
+
+{% macro default__kept_affected_keys(name) -%}
+    {{ this.identifier }}__affected_{{ name }}
+{%- endmacro %}
+
+{% macro keep_affected_keys(name, keys) -%}
+    {{ return(adapter.dispatch('keep_affected_keys', 'revops')(name, keys)) }}
+{%- endmacro %}
+
+{% macro default__keep_affected_keys(name, keys) -%}
+    create or replace temporary table {{ revops.kept_affected_keys(name) }} as {{ keys }}
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised's pre-hooks (replacing invoice_lines_recognised_pre_hook):
+    find the affected lines once, keep them, delete their rows; the model recomputes exactly
+    the kept lines (those still recognisable). -#}
+{% macro invoice_lines_recognised_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('lines', revops.invoice_lines_recognised_affected_lines(
+        '(' ~ revops.recognised_line_signatures(
+            '(' ~ revops.recognisable_invoice_lines() ~ ') as recognisable'
+        ) ~ ') as line_signatures'
+    )) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro invoice_lines_recognised_delete_affected() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where invoice_line_item_id in (
+        select affected.invoice_line_item_id
+        from {{ revops.kept_affected_keys('lines') }} as affected
+    )
+    {%- endif -%}
+{%- endmacro %}

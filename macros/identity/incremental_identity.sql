@@ -238,3 +238,23 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- int_touches_resolved's pre-hooks (replacing touches_resolved_pre_hook): find the affected
+    emails once, keep them for the model's SQL (macros/billing/affected_keys.sql,
+    keep_affected_keys), and delete their rows; the model then ties every touch of the kept
+    emails again. -#}
+{% macro touches_resolved_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('emails', revops.touches_resolved_affected_emails()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro touches_resolved_delete_affected() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where email in (
+        select affected.email from {{ revops.kept_affected_keys('emails') }} as affected
+    )
+    {%- endif -%}
+{%- endmacro %}
