@@ -24,23 +24,17 @@ months as (
 
 ),
 
-recognisable as (
-
-    -- Each covered line (finalized, non-void invoice, not a test or internal customer) with
-    -- its amount converted at the invoice day's rate.
-    {{ recognisable_invoice_lines() }}
-
-),
-
 converted as (
 
-    -- On an incremental run, only the affected lines (found by the pre-hook).
-    select * from recognisable
+    -- Each covered line (finalized, non-void invoice, not a test or internal customer) with
+    -- its amount converted at the invoice day's rate; on an incremental run, only the
+    -- affected lines (found by the pre-hook).
     {%- if is_incremental() %}
-    where invoice_line_item_id in (
-        select affected.invoice_line_item_id
-        from {{ kept_affected_keys('lines') }} as affected
-    )
+    {{ recognisable_invoice_lines(among=kept_affected_keys_relation(
+        'lines', invoice_lines_recognised_affected_lines_now()
+    )) }}
+    {%- else %}
+    {{ recognisable_invoice_lines() }}
     {%- endif %}
 
 ),

@@ -33,7 +33,9 @@ with
 affected_emails as (
 
     -- found by the pre-hook, before it deleted their rows
-    select affected.email from {{ kept_affected_keys('emails') }} as affected
+    select affected.email
+    from {{ kept_affected_keys_relation('emails', touches_resolved_affected_emails()) }}
+        as affected
 
 ),
 {%- endif %}
