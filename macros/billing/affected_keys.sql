@@ -377,22 +377,6 @@
 {%- endmacro %}
 
 
-{#- int_invoice_lines_recognised's pre-hook: delete every row of the affected lines (the
-    model's SQL finds them again without those rows; see subscription_item_months_pre_hook). -#}
-{% macro invoice_lines_recognised_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where invoice_line_item_id in (
-        {{ revops.invoice_lines_recognised_affected_lines(
-            '(' ~ revops.recognised_line_signatures(
-                '(' ~ revops.recognisable_invoice_lines() ~ ') as recognisable'
-            ) ~ ') as line_signatures'
-        ) }}
-    )
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#- int_mrr_movements_classified: what each customer's rows are built from (its
     int_mrr_customer_months rows, without the reference day: the current month moving on
     changes a customer only when its MRR changes), one signature per customer. -#}
@@ -541,9 +525,8 @@
 {%- endmacro %}
 
 
-{#- int_invoice_lines_recognised's pre-hooks (replacing invoice_lines_recognised_pre_hook):
-    find the affected lines once, keep them, delete their rows; the model recomputes exactly
-    the kept lines (those still recognisable). -#}
+{#- int_invoice_lines_recognised's pre-hooks: find the affected lines once, keep them, delete
+    their rows; the model recomputes exactly the kept lines (those still recognisable). -#}
 {% macro invoice_lines_recognised_affected_lines_now() -%}
     {{ revops.invoice_lines_recognised_affected_lines(
         '(' ~ revops.recognised_line_signatures(
