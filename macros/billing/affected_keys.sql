@@ -292,8 +292,10 @@
 
 {#- int_invoice_lines_recognised: each subscription line it covers (finalized, non-void
     invoice; test and internal customers excluded) with what its monthly parts are computed
-    from: customer, segment, amount converted at the invoice day's rate, service period. -#}
-{% macro recognisable_invoice_lines() -%}
+    from: customer, segment, amount converted at the invoice day's rate, service period.
+    `among`, when given, names a relation of `invoice_line_item_id`s: only those lines are
+    read (before the joins). -#}
+{% macro recognisable_invoice_lines(among=none) -%}
     select
         line_items.invoice_line_item_id,
         invoices.customer_id,
@@ -322,6 +324,11 @@
         line_items.line_item_type = 'subscription'
         and invoices.invoice_status in ('open', 'paid', 'uncollectible')
         and not coalesce(customers.is_excluded, false)
+        {%- if among is not none %}
+        and line_items.invoice_line_item_id in (
+            select among_lines.invoice_line_item_id from {{ among }} as among_lines
+        )
+        {%- endif %}
 {%- endmacro %}
 
 
@@ -367,22 +374,6 @@
     union
     select invoice_line_item_id from {{ this }}
     where month not in (select month_start_date from {{ ref('int_billing_months') }})
-{%- endmacro %}
-
-
-{#- int_invoice_lines_recognised's pre-hook: delete every row of the affected lines (the
-    model's SQL finds them again without those rows; see subscription_item_months_pre_hook). -#}
-{% macro invoice_lines_recognised_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where invoice_line_item_id in (
-        {{ revops.invoice_lines_recognised_affected_lines(
-            '(' ~ revops.recognised_line_signatures(
-                '(' ~ revops.recognisable_invoice_lines() ~ ') as recognisable'
-            ) ~ ') as line_signatures'
-        ) }}
-    )
-    {%- endif -%}
 {%- endmacro %}
 
 
@@ -495,6 +486,67 @@
     where invoice_line_item_id in (
         select invoice_line_item_id from {{ ref('int_invoice_lines_priced') }}
         where _loaded_at > ({{ revops.newest_loaded_at() }})
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A model's affected keys, found once per run: the pre-hook keeps them in a temporary table
+    of its connection (`keep_affected_keys`, before the delete that uses them), and the model's
+    SQL reads that table (`kept_affected_keys`) instead of finding them a second time in the
+    table the delete just changed. dbt runs a model's pre-hooks and SQL in one transaction on
+    one connection; the table is replaced at the model's next incremental run and never seen
+    by another connection. Only incremental runs use it (DuckDB: Spark builds tables). -#}
+{% macro kept_affected_keys(name) -%}
+    {{ return(adapter.dispatch('kept_affected_keys', 'revops')(name)) }}
+{%- endmacro %}
+
+{% macro default__kept_affected_keys(name) -%}
+    {{ this.identifier }}__affected_{{ name }}
+{%- endmacro %}
+
+{#- What the model's SQL reads as its affected keys: the kept table; in a dbt unit test (no
+    pre-hook runs there) the same `keys` query the pre-hook keeps, over the test's inputs, so
+    that the unit tests still exercise how the keys are found. -#}
+{% macro kept_affected_keys_relation(name, keys) -%}
+    {%- if model.resource_type == 'unit_test' -%}
+    ({{ keys }})
+    {%- else -%}
+    {{ revops.kept_affected_keys(name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro keep_affected_keys(name, keys) -%}
+    {{ return(adapter.dispatch('keep_affected_keys', 'revops')(name, keys)) }}
+{%- endmacro %}
+
+{% macro default__keep_affected_keys(name, keys) -%}
+    create or replace temporary table {{ revops.kept_affected_keys(name) }} as {{ keys }}
+{%- endmacro %}
+
+
+{#- int_invoice_lines_recognised's pre-hooks: find the affected lines once, keep them, delete
+    their rows; the model recomputes exactly the kept lines (those still recognisable). -#}
+{% macro invoice_lines_recognised_affected_lines_now() -%}
+    {{ revops.invoice_lines_recognised_affected_lines(
+        '(' ~ revops.recognised_line_signatures(
+            '(' ~ revops.recognisable_invoice_lines() ~ ') as recognisable'
+        ) ~ ') as line_signatures'
+    ) }}
+{%- endmacro %}
+
+{% macro invoice_lines_recognised_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('lines', revops.invoice_lines_recognised_affected_lines_now()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro invoice_lines_recognised_delete_affected() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where invoice_line_item_id in (
+        select affected.invoice_line_item_id
+        from {{ revops.kept_affected_keys('lines') }} as affected
     )
     {%- endif -%}
 {%- endmacro %}

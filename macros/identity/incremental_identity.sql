@@ -182,16 +182,6 @@
 {%- endmacro %}
 
 
-{#- int_touches_resolved's pre-hook: delete the rows of the affected emails (the model then
-    appends every touch of them; see touches_resolved_affected_emails). -#}
-{% macro touches_resolved_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where email in ({{ revops.touches_resolved_affected_emails() }})
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#- fct_attribution: the config (delete+insert by opportunity: the model reads the stored
     signatures and watermark of the table as it was; the pre-hook removes opportunities that
     are gone). -#}
@@ -235,6 +225,25 @@
     where opportunity_id not in (
         select current_opportunities.opportunity_id
         from ({{ revops.attribution_opportunities() }}) as current_opportunities
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_touches_resolved's pre-hooks: find the affected emails once, keep them for the model's
+    SQL (keep_affected_keys, macros/billing/affected_keys.sql), and delete their rows; the model
+    then ties every touch of the kept emails again. -#}
+{% macro touches_resolved_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('emails', revops.touches_resolved_affected_emails()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro touches_resolved_delete_affected() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where email in (
+        select affected.email from {{ revops.kept_affected_keys('emails') }} as affected
     )
     {%- endif -%}
 {%- endmacro %}

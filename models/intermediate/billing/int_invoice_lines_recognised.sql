@@ -6,9 +6,11 @@
 -- period lies within history; a period of zero days is recognised in its start month.
 -- Incremental by invoice line (macros/billing/affected_keys.sql): a run recomputes only the
 -- affected lines (new or changed inputs, gone, or overlapping a new month of history) with
--- all their months; `_inputs_signature` records what each line's rows were built from.
+-- all their months; `_inputs_signature` records what each line's rows were built from. The
+-- pre-hooks find the affected lines once and keep them for this SQL (kept_affected_keys).
 {{ config(**affected_keys_config([
-    "{{ revops.invoice_lines_recognised_pre_hook() }}",
+    "{{ revops.invoice_lines_recognised_keep_affected() }}",
+    "{{ revops.invoice_lines_recognised_delete_affected() }}",
 ])) }}
 
 with
@@ -22,27 +24,24 @@ months as (
 
 ),
 
-recognisable as (
+converted as (
 
     -- Each covered line (finalized, non-void invoice, not a test or internal customer) with
-    -- its amount converted at the invoice day's rate.
+    -- its amount converted at the invoice day's rate; on an incremental run, only the
+    -- affected lines (found by the pre-hook).
+    {%- if is_incremental() %}
+    {{ recognisable_invoice_lines(among=kept_affected_keys_relation(
+        'lines', invoice_lines_recognised_affected_lines_now()
+    )) }}
+    {%- else %}
     {{ recognisable_invoice_lines() }}
+    {%- endif %}
 
 ),
 
 signatures as (
 
-    {{ recognised_line_signatures('recognisable') }}
-
-),
-
-converted as (
-
-    -- On an incremental run, only the affected lines.
-    select * from recognisable
-    {%- if is_incremental() %}
-    where invoice_line_item_id in ({{ invoice_lines_recognised_affected_lines('signatures') }})
-    {%- endif %}
+    {{ recognised_line_signatures('converted') }}
 
 ),
 

@@ -13,10 +13,12 @@
 --     to their (unchanged) leads and appended. The rows left after the pre-hook all belong to
 --     unaffected emails, so every touch of such an email loaded up to that watermark, and
 --     none later, is already here.
---   The pre-hook and the model each read the anchors once; the model reads the leads (and
---   their signatures) of the emails of the touches it ties only.
+--   The pre-hook finds the affected emails once and keeps them for this SQL
+--   (kept_affected_keys); the model reads the leads (and their signatures) of the emails of
+--   the touches it ties only.
 {{ config(**affected_keys_config([
-    "{{ revops.touches_resolved_pre_hook() }}",
+    "{{ revops.touches_resolved_keep_affected() }}",
+    "{{ revops.touches_resolved_delete_affected() }}",
 ])) }}
 
 {%- set touch_columns = [
@@ -30,7 +32,10 @@ with
 
 affected_emails as (
 
-    {{ touches_resolved_affected_emails() }}
+    -- found by the pre-hook, before it deleted their rows
+    select affected.email
+    from {{ kept_affected_keys_relation('emails', touches_resolved_affected_emails()) }}
+        as affected
 
 ),
 {%- endif %}
