@@ -123,20 +123,32 @@ PARSE_STAMP = "revops_parse.stamp"  # in target/, beside the manifest it vouches
 
 # Variables dbt reads only when it runs a node, never while parsing: a new value each build
 # must not make the parse (and the in-process build's reuse of it) stale. Besides the test
-# scope, the paths of a refresh and the profile's memory limit: profiles.yml is the only
-# project file that reads them, and dbt's own parse state keeps only the names of the
-# profile's connection fields, never their values (a warehouse elsewhere needs no new parse;
-# tests/test_refresh_startup.py checks that no model, macro or dbt_project.yml reads them
-# and that no setting shares their names).
+# scope, the landing and serving folders and the profile's memory limit: profiles.yml is the
+# only project file that reads them, and dbt's own parse state keeps only the names of the
+# profile's connection fields, never their values (tests/test_refresh_startup.py checks that
+# no model, macro or dbt_project.yml reads them and that no setting shares their names).
 RUN_TIME_ONLY_ENV = frozenset(
     {
         "REVOPS_TEST_SCOPE",  # revops/test_scope.py SCOPE_ENV
-        "REVOPS_WAREHOUSE",
         "REVOPS_LANDING",
         "REVOPS_SERVING",
         "REVOPS_DUCKDB_MEMORY_LIMIT",
     }
 )
+
+
+def _warehouse_database(value: str) -> str:
+    """The part of a warehouse path the parse sees: the database name dbt-duckdb derives from a
+    file's path (its name up to the first dot: `wh.duckdb` -> `wh`), which is the `database` of
+    every node. Anything else (`:memory:`, a URL such as `md:`) is kept whole."""
+    if value == ":memory:" or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
+        return value
+    return os.path.basename(value).lstrip(".").split(".")[0]
+
+
+# Variables the parse sees only in part: a warehouse in another folder under the same name
+# needs no new parse, one under another name does.
+PARSED_PART_OF_ENV = {"REVOPS_WAREHOUSE": _warehouse_database}
 
 
 def parse_fingerprint() -> str:
@@ -149,7 +161,10 @@ def parse_fingerprint() -> str:
     for key in sorted(k for k in os.environ if k.startswith(("REVOPS_", "DBT_"))):
         if key in RUN_TIME_ONLY_ENV:
             continue
-        digest.update(f"env {key}={os.environ[key]}\n".encode())
+        value = os.environ[key]
+        if key in PARSED_PART_OF_ENV:
+            value = PARSED_PART_OF_ENV[key](value)
+        digest.update(f"env {key}={value}\n".encode())
     settings_file = settings.settings_path()
     if settings_file is not None:
         with contextlib.suppress(OSError):

@@ -474,11 +474,15 @@ def _snapshot_consistent(serving: Path) -> str:
     return sid
 
 
-def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_published, tmp_path):
+def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(
+    xs_published, tmp_path, monkeypatch
+):
     """Deliveries arrive day by day. Day N-1: a refresh of everything delivered so far. Day N:
     a refresh killed at a random point, then one that completes while a reader holds the
     served file open; the published marts equal those of the demo's single refresh over all
-    days."""
+    days. Day N's publish updates its changed marts by their changed rows (at xs every mart is
+    below DELTA_MIN_ROWS, lowered here), so the comparison also checks the delta end to end."""
+    monkeypatch.setattr(publish, "DELTA_MIN_ROWS", 1)
     truth = xs_published["truth"]
     last = truth["generator"]["end_date"]
     days = sorted({p.name for p in (xs_published["landing"] / "salesforce" / "Lead").iterdir()})
@@ -519,6 +523,7 @@ def test_daily_refreshes_survive_readers_and_kills_and_equal_one_refresh(xs_publ
         run_results = json.loads(warehouse.with_name("dbt_run_results.json").read_text())
         assert not run_results["args"].get("full_refresh")
         sid_second = _snapshot_consistent(serving)
+        assert second.published["marts_delta"] > 0, second.published
         time.sleep(0.5)
     finally:
         stop.touch()

@@ -137,21 +137,47 @@ def test_parse_runs_again_after_a_change(fake_project, monkeypatch, change):
 
 
 def test_a_refresh_elsewhere_needs_no_new_parse(fake_project, monkeypatch):
-    """Another warehouse, landing or serving folder (each test, each org) reuses the parse."""
+    """Another landing or serving folder, or a warehouse of the same name in another folder
+    (each test, each org) reuses the parse; a warehouse of another name (another database name
+    in every node) does not."""
     _, parses = fake_project
     refresh.ensure_manifest()
     for key in sorted(refresh.RUN_TIME_ONLY_ENV):
         monkeypatch.setenv(key, f"/elsewhere/{key.lower()}")
         refresh.ensure_manifest()
-    assert len(parses) == 1
+    monkeypatch.setenv("REVOPS_WAREHOUSE", "/a/warehouse.duckdb")
+    refresh.ensure_manifest()
+    monkeypatch.setenv("REVOPS_WAREHOUSE", "/b/c/warehouse.duckdb")
+    refresh.ensure_manifest()
+    assert len(parses) == 2  # the first, and the first with a warehouse named
+    monkeypatch.setenv("REVOPS_WAREHOUSE", "/a/wh.duckdb")
+    refresh.ensure_manifest()
+    assert len(parses) == 3
+
+
+@pytest.mark.parametrize(
+    "path", ["/a/warehouse.duckdb", "wh.duckdb", "/x/y/my.org.db", "/x/noext", "/x/.hidden.db"]
+)
+def test_the_parse_sees_the_warehouse_as_dbt_duckdb_names_its_database(path):
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    (part,) = refresh.PARSED_PART_OF_ENV.values()
+    assert part(path) == DuckDBCredentials.path_derived_database_name(path)
+
+
+@pytest.mark.parametrize("value", [":memory:", "md:my_db", "md:", "ducklake:/x/meta.ducklake"])
+def test_a_warehouse_that_is_not_a_file_is_seen_whole(value):
+    (part,) = refresh.PARSED_PART_OF_ENV.values()
+    assert part(value) == value
 
 
 def test_no_project_file_but_the_profile_reads_a_run_time_only_variable():
-    """What lets RUN_TIME_ONLY_ENV out of the parse fingerprint: no model, macro, test, seed
-    config or dbt_project.yml names those variables (profiles.yml may: dbt keeps only its
-    field names), and no dbt setting (read as REVOPS_<NAME> by the `setting` macro) shares
-    them."""
-    names = {key.removeprefix("REVOPS_").lower() for key in refresh.RUN_TIME_ONLY_ENV}
+    """What lets RUN_TIME_ONLY_ENV and PARSED_PART_OF_ENV (but for their part) out of the parse
+    fingerprint: no model, macro, test, seed config or dbt_project.yml names those variables
+    (profiles.yml may: dbt keeps only its field names), and no dbt setting (read as
+    REVOPS_<NAME> by the `setting` macro) shares them."""
+    keys = refresh.RUN_TIME_ONLY_ENV | set(refresh.PARSED_PART_OF_ENV)
+    names = {key.removeprefix("REVOPS_").lower() for key in keys}
     assert not names & set(settings.dbt_settings()), names
     files = [ROOT / name for name in refresh.PARSE_FILES if name != "profiles.yml"]
     for folder in refresh.PARSE_FOLDERS:
@@ -161,7 +187,7 @@ def test_no_project_file_but_the_profile_reads_a_run_time_only_variable():
         if not path.is_file() or path.suffix not in {".sql", ".yml", ".yaml", ".md", ".csv"}:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        found = [key for key in refresh.RUN_TIME_ONLY_ENV if key in text]
+        found = [key for key in keys if key in text]
         if found:
             readers[str(path.relative_to(ROOT))] = found
     # the test scope variable is read when a test runs (macros/tests/test_scope.sql)
