@@ -524,6 +524,16 @@
     create or replace temporary table {{ revops.kept_affected_keys(name) }} as {{ keys }}
 {%- endmacro %}
 
+{#- The pre-hook that deletes the model's rows of the kept keys (`column` in both tables). -#}
+{% macro delete_kept_affected_keys(name, column) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ column }} in (
+        select affected.{{ column }} from {{ revops.kept_affected_keys(name) }} as affected
+    )
+    {%- endif -%}
+{%- endmacro %}
+
 
 {#- int_invoice_lines_recognised's pre-hooks: find the affected lines once, keep them, delete
     their rows; the model recomputes exactly the kept lines (those still recognisable). -#}
@@ -542,11 +552,5 @@
 {%- endmacro %}
 
 {% macro invoice_lines_recognised_delete_affected() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where invoice_line_item_id in (
-        select affected.invoice_line_item_id
-        from {{ revops.kept_affected_keys('lines') }} as affected
-    )
-    {%- endif -%}
+    {{ revops.delete_kept_affected_keys('lines', 'invoice_line_item_id') }}
 {%- endmacro %}

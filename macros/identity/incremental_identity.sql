@@ -240,10 +240,5 @@
 {%- endmacro %}
 
 {% macro touches_resolved_delete_affected() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where email in (
-        select affected.email from {{ revops.kept_affected_keys('emails') }} as affected
-    )
-    {%- endif -%}
+    {{ revops.delete_kept_affected_keys('emails', 'email') }}
 {%- endmacro %}
