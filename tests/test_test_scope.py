@@ -19,7 +19,7 @@ from revops import test_scope
 from revops.ingest import ingest_landing
 from revops.settings import Settings, SettingsError
 from tests.dbt_support import run_dbt
-from tests.ingest_support import DAY, csv_bytes, obj, rows, write
+from tests.ingest_support import DAY, DAY2, csv_bytes, deliver, obj, rows, write
 
 ACTIVITIES = "marketing_automation/activities"
 MODEL = "stg_marketing_automation__activities"
@@ -270,3 +270,102 @@ def test_the_scope_never_makes_the_parse_stale(monkeypatch):
     assert refresh.parse_fingerprint() == before
     monkeypatch.setenv("REVOPS_SOME_SETTING", "1")  # any other variable still counts
     assert refresh.parse_fingerprint() != before
+
+
+# --- an intermediate model's tests on the keys its writes recorded (dbt) -------------------
+
+PRICED = "int_invoice_lines_priced"
+PRICED_INPUTS = ("stripe/invoice_line_items", "stripe/prices", "stripe/coupons")
+
+
+def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_path):
+    """int_invoice_lines_priced (delete+insert by line) built from three Stripe lines, then
+    incrementally from two more: the write records exactly the two new lines' keys; scoped
+    tests then read only the written keys' rows, yet a row duplicating an old key with a
+    written key fails the scoped `unique`, while an old row that went bad unseen is left to
+    the full re-check. No refresh: one `dbt build` of the model and its parents, one
+    incremental `dbt run`, three `dbt test`."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    for folder in PRICED_INPUTS:
+        deliver(landing, folder, DAY, n=3, start=1)
+    assert ingest_landing(landing, warehouse).files_failed == 0
+    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse), test_scope.SCOPE_ENV: ""}
+    built = run_dbt(
+        "build", "--select", f"+{PRICED}", "--exclude-resource-type", "test",
+        "--exclude-resource-type", "unit_test", base=tmp_path, env=env,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    tests = {
+        t.unique_id.split(".")[2]: t
+        for t in test_scope.scopable_tests(manifest).values()
+        if t.model == PRICED
+    }
+    unique = f"unique_{PRICED}_invoice_line_item_id"
+    not_null = f"not_null_{PRICED}_price_attributes_source"
+    assert tests[unique].written == ("invoice_line_item_id",)
+    assert tests[unique].mode == "rows"  # its key is the write key
+
+    def dbt_test(scope: test_scope.ScopePlan) -> dict[str, str]:
+        args = ("test", "--select", PRICED, "--exclude-resource-type", "unit_test")
+        done = run_dbt(*args, base=tmp_path, env={**env, **scope.env()})
+        assert "Done." in done.stdout, done.stdout[-3000:]
+        return _results(tmp_path)
+
+    # a build that created the table recorded no write: the first check reads every row
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert scope.since == {}
+    first = dbt_test(scope)
+    assert first[unique] == "pass" and first[not_null] == "pass"
+    # (a line's price the prices export lacks only warns: that test keeps no record)
+    passed = {tests[name].unique_id for name, status in first.items() if status == "pass"}
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    assert test_scope.record(warehouse, scope, results) == len(passed)
+
+    # the next day's two lines: an incremental write records their keys, nothing else
+    deliver(landing, "stripe/invoice_line_items", DAY2, n=2, start=4)
+    assert ingest_landing(landing, warehouse).files_failed == 0
+    args = ("run", "--select", f"stg_stripe__invoice_line_items {PRICED}")
+    assert run_dbt(*args, base=tmp_path, env=env).returncode == 0
+    with duckdb.connect(str(warehouse)) as con:
+        written = con.execute(
+            f"select key_hash from {test_scope.WRITTEN_TABLE} where model = ? order by 1",
+            [PRICED],
+        ).fetchall()
+        expected = con.execute(
+            f"select hash(invoice_line_item_id) from main.{PRICED} "
+            f"where _loaded_at = (select max(_loaded_at) from main.{PRICED}) order by 1"
+        ).fetchall()
+        old_keys = [
+            key
+            for (key,) in con.execute(
+                f"select invoice_line_item_id from main.{PRICED} "
+                f"where _loaded_at < (select max(_loaded_at) from main.{PRICED}) order by 1"
+            ).fetchall()
+        ]
+        assert len(old_keys) == 3
+        assert written == expected and len(written) == 2
+        # Then: an old row goes bad unseen, and a row duplicating the old line 1 arrives with
+        # its key recorded as written (as a model bug in a write would let through).
+        con.execute(
+            f"update main.{PRICED} set price_attributes_source = null "
+            "where invoice_line_item_id = ?",
+            [old_keys[1]],
+        )
+        con.execute(
+            f"insert into main.{PRICED} select * from main.{PRICED} where invoice_line_item_id = ?",
+            [old_keys[0]],
+        )
+        con.execute(
+            f"insert into {test_scope.WRITTEN_TABLE} select ?, now(), hash(?::varchar)",
+            [PRICED, old_keys[0]],
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert set(scope.since) == passed
+    assert json.loads(scope.env()[test_scope.SCOPE_ENV])[tests[unique].unique_id]["model"] == PRICED
+    scoped = dbt_test(scope)
+    assert scoped[unique] == "fail"
+    assert scoped[not_null] == "pass"
+    # the full re-check reads every row: it catches the old bad row too
+    full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
+    assert full[unique] == "fail" and full[not_null] == "fail"
