@@ -369,3 +369,97 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
     # the full re-check reads every row: it catches the old bad row too
     full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
     assert full[unique] == "fail" and full[not_null] == "fail"
+
+
+def test_tests_of_intermediate_models_and_marts_are_scoped_by_their_write_key():
+    """A mart written by delete+insert is scoped by its `unique_key`; one written by append by
+    the key of its first unique test; a model with neither, or rebuilt whole, is not."""
+    manifest = _manifest()
+    nodes = manifest["nodes"]
+    nodes["model.p.fct_b"]["config"].update(incremental_strategy="delete+insert", unique_key="id")
+    nodes["model.p.fct_c"] = {
+        **copy.deepcopy(nodes["model.p.fct_b"]),
+        "name": "fct_c",
+        "config": {"materialized": "incremental", "incremental_strategy": "append"},
+    }
+    nodes["model.p.fct_d"] = {**copy.deepcopy(nodes["model.p.fct_b"]), "name": "fct_d"}
+    nodes["model.p.fct_d"]["config"] = {
+        "materialized": "incremental",
+        "incremental_strategy": "merge",
+    }
+    for model in ("fct_b", "fct_c", "fct_d"):
+        for kind in ("unique", "not_null"):
+            uid = f"test.p.{kind}_{model}"
+            nodes[uid] = {
+                **copy.deepcopy(nodes[f"test.p.{kind}_a"]),
+                "name": f"{kind}_{model}",
+                "attached_node": f"model.p.{model}",
+            }
+    # fct_b's unique test is on another column than its write key: every row sharing a key
+    # with a new row is read
+    nodes["test.p.unique_fct_b"]["test_metadata"]["kwargs"]["column_name"] = "other_id"
+    tests = test_scope.scopable_tests(manifest)
+    got = {uid: (t.mode, t.keys, t.written) for uid, t in tests.items() if t.written}
+    assert got == {
+        "test.p.not_null_b": ("rows", (), ("id",)),
+        "test.p.unique_fct_b": ("keys", ("other_id",), ("id",)),
+        "test.p.not_null_fct_b": ("rows", (), ("id",)),
+        "test.p.unique_fct_c": ("rows", ("id",), ("id",)),
+        "test.p.not_null_fct_c": ("rows", (), ("id",)),
+    }
+    scope = test_scope.ScopePlan(tests, since={"test.p.unique_fct_c": "2026-01-09T00:00:00+00:00"})
+    assert json.loads(scope.env()[test_scope.SCOPE_ENV]) == {
+        "test.p.unique_fct_c": {
+            "mode": "rows",
+            "since": "2026-01-09T00:00:00+00:00",
+            "keys": ["id"],
+            "written": ["id"],
+            "model": "fct_c",
+        }
+    }
+    # a different write key is a different test (it runs in full once); a test key that
+    # includes the write key reads the written keys' rows alone
+    nodes["model.p.fct_b"]["config"]["unique_key"] = ["other_id"]
+    changed = test_scope.scopable_tests(manifest)
+    assert (
+        changed["test.p.not_null_fct_b"].fingerprint != tests["test.p.not_null_fct_b"].fingerprint
+    )
+    assert changed["test.p.unique_fct_b"].mode == "rows"
+
+
+def test_a_scoped_test_of_written_rows_needs_the_record_of_writes_and_its_table(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    manifest = _manifest()
+    manifest["nodes"]["model.p.fct_b"]["config"].update(
+        incremental_strategy="delete+insert", unique_key="id"
+    )
+    tests = test_scope.scopable_tests(manifest)
+    uid = "test.p.not_null_b"
+    _record(warehouse, {uid: (tests[uid].fingerprint, NOW)})
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert uid not in scope.since and scope.full_reasons["no record of the rows written"] == 1
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema _revops_log")
+        con.execute(
+            f"create table {test_scope.WRITTEN_TABLE} "
+            "(model varchar, written_at timestamptz, key_hash ubigint)"
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert uid not in scope.since  # fct_b's table is not there: a build would create it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table main.fct_b (id varchar)")
+        # writes before and after the test's mark (2026-01-09): the mark moves to the newest
+        # write once the test passes, and every write it has seen is forgotten
+        con.execute(
+            f"insert into {test_scope.WRITTEN_TABLE} values "
+            "('fct_b', '2026-01-08', 1), ('fct_b', '2026-01-09 12:00', 2), ('gone', now(), 3)"
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert scope.since == {uid: "2026-01-09T00:00:00+00:00"}
+    results = {"results": [{"unique_id": uid, "status": "pass"}]}
+    assert test_scope.record(warehouse, scope, results, now=NOW) == 1
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute(f"select count(*) from {test_scope.WRITTEN_TABLE}").fetchone() == (0,)
+    assert test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW).since == {
+        uid: "2026-01-09T12:00:00+00:00"
+    }
