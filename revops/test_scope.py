@@ -1,33 +1,44 @@
 """Which data tests a daily increment runs on new rows only, and since when.
 
-Most of an increment's test time is spent re-reading the big append-only and latest-version
-staging tables (20 M touches at `l`), whose old rows were already checked. A test is
-**scoped** (checks only the rows loaded since the last build in which it passed) when that
-is provably as strong for the table as checking every row:
+Most of an increment's test time is spent re-reading big tables whose old rows were already
+checked: the append-only and latest-version staging tables (20 M touches at `l`), and the
+incremental intermediate models and marts, of which a day rewrites a few keys. A test is
+**scoped** (checks only the rows new since the last build in which it passed) when that is
+provably as strong for the table as checking every row:
 
-* its model is an incremental staging model: a row whose `_loaded_at` is at most the high-water
-  mark is the very row that was checked (those models only append, or replace a key's row by
-  one loaded later; a change of their logic, or a removal of raw rows, rebuilds them with
-  `--full-refresh`, which re-checks everything);
+* its model is incremental, and which rows are new is known:
+  - a staging model: the rows loaded (`_loaded_at`) after the mark; a row loaded before it is
+    the very row that was checked (those models only append, or replace a key's row by one
+    loaded later);
+  - an intermediate model or mart written by `delete+insert` or `append` with a write key
+    (macros/tests/rows_written.sql): the rows whose write key an incremental write recorded
+    in `_revops_log.rows_written` after the mark; any other row is the very row that was
+    checked (these models change only by those writes and by their pre-hooks' deletes);
+  a change of their logic, or a removal of raw rows, rebuilds them with `--full-refresh`,
+  which re-checks everything;
 * the test is `not_null`, `accepted_values` or `cast_failures` (each row is judged on its own,
-  `cast_failures` against its own raw row), or `unique` / `unique_combination` (every row,
-  old or new, sharing a key with a new row is counted, so a new row duplicating an old key
-  still fails);
+  `cast_failures` against its own raw row: staging only), or `unique` / `unique_combination`
+  (every row, old or new, sharing a key with a new row is counted, so a new row duplicating
+  an old key still fails; when the key includes the write key, those rows are all among the
+  rows of the written keys, and the new rows alone are read);
 * its thresholds are dbt's defaults (fail on any row): a threshold over a count of rows
   (`error_if: ">10"`) is not the same test on fewer rows.
 
-Everything else runs in full every time: relationships (a parent can change under an old
-child), singular tests and reconciliations, tests of intermediate models and marts (small,
-and their rows are recomputed), custom thresholds.
+Everything else runs in full every time: relationships (a parent can lose a key under an old
+child: the parent's pre-hook deletes are not recorded), `unmapped_values` (it reports a count
+over every row), singular tests and reconciliations, tests of models that are not incremental
+(views and tables rebuilt whole), custom thresholds.
 
 The record `main._revops_tests_checked` holds, per scoped test, its fingerprint (its own
-definition, the scope macros and its model's logic) and `checked_through`: the newest
-`_loaded_at` of its model when it last passed. Only a pass moves it, after the build, so a
-crash leaves the previous mark (the next build checks a little more, never less); a failing
-or warning test keeps reporting every row since its last pass. A test runs in full when the
-refresh is a `--full-refresh` or a `--full-recheck`, when it has no record or a different
-fingerprint, or when its last full check is older than the `test_full_recheck_days` setting
-(7 by default): every test is checked on every row at least weekly.
+definition, the scope macros, its model's logic and write key) and `checked_through`: the
+newest `_loaded_at` of its model (or the newest write recorded of it) when it last passed.
+Only a pass moves it, after the build, so a crash leaves the previous mark (the next build
+checks a little more, never less); a failing or warning test keeps reporting every row since
+its last pass. A test runs in full when the refresh is a `--full-refresh` or a
+`--full-recheck`, when it has no record or a different fingerprint, when its model is scoped
+by the rows written but there is no record of writes (or no table yet), or when its last full
+check is older than the `test_full_recheck_days` setting (7 by default): every test is
+checked on every row at least weekly.
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from revops import incremental
+from revops import incremental, records
 from revops.ingest.warehouse import connect
 from revops.settings import Settings, SettingsError
 
@@ -75,6 +86,19 @@ SCOPE_MACROS = (
     "macro.dbt.should_store_failures",
     "macro.dbt.statement",
 )
+# Also part of the fingerprint of a test scoped by the rows written (macros/tests/rows_written.sql).
+WRITTEN_MACROS = (
+    "macro.revops.scoped_new_rows_filter",
+    "macro.revops.rows_written_table",
+    "macro.revops.rows_written_key",
+    "macro.revops.rows_written_sql",
+    "macro.revops.create_rows_written_log",
+    "macro.revops.duckdb__create_rows_written_log",
+    "macro.revops.duckdb__get_incremental_delete_insert_sql",
+    "macro.revops.duckdb__get_incremental_append_sql",
+)
+WRITTEN_TABLE = "_revops_log.rows_written"
+WRITTEN_STRATEGIES = {"delete+insert", "append"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +110,8 @@ class ScopableTest:
     mode: str  # rows | keys | lineage (macros/tests/test_scope.sql)
     keys: tuple[str, ...] = ()
     fingerprint: str = ""
+    # an intermediate model or mart: its write key (new rows: those whose key was written)
+    written: tuple[str, ...] = ()
 
 
 @dataclass
@@ -98,17 +124,22 @@ class ScopePlan:
 
     def env(self) -> dict[str, str]:
         """The environment variable that carries the scope to dbt (empty: every test full)."""
-        scopes = {
-            uid: {"mode": self.tests[uid].mode, "since": since, "keys": list(self.tests[uid].keys)}
-            for uid, since in sorted(self.since.items())
-        }
+        scopes: dict[str, dict[str, Any]] = {}
+        for uid, since in sorted(self.since.items()):
+            test = self.tests[uid]
+            scopes[uid] = {"mode": test.mode, "since": since, "keys": list(test.keys)}
+            if test.written:
+                scopes[uid].update(written=list(test.written), model=test.model)
         return {SCOPE_ENV: json.dumps(scopes, separators=(",", ":")) if scopes else ""}
 
     def summary(self) -> str:
         full = sum(self.full_reasons.values())
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.full_reasons.items()))
-        return f"data tests on new rows only: {len(self.since)} scoped, {full} scopable in full" + (
-            f" ({why})" if why else ""
+        written = sum(1 for uid in self.since if self.tests[uid].written)
+        return (
+            f"data tests on new rows only: {len(self.since)} scoped "
+            f"({written} of them on an intermediate model or mart's rows written), "
+            f"{full} scopable in full" + (f" ({why})" if why else "")
         )
 
 
@@ -141,30 +172,69 @@ def _thresholds_are_default(config: Mapping[str, Any]) -> bool:
     )
 
 
+def _key_of(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The key of a `unique` / `unique_combination` test (empty for any other test)."""
+    name, kwargs = metadata.get("name"), metadata.get("kwargs") or {}
+    if name == "unique" and kwargs.get("column_name"):
+        return (kwargs["column_name"],)
+    if name == "unique_combination" and kwargs.get("columns"):
+        return tuple(kwargs["columns"])
+    return ()
+
+
+def write_key(model_id: str, nodes: Mapping[str, Any]) -> tuple[str, ...]:
+    """The write key of an incremental intermediate model or mart, as
+    macros/tests/rows_written.sql records it: its `unique_key`, else the key of its first
+    `unique` / `unique_combination` test by id; empty when it has neither, or when it is not
+    written by `delete+insert` / `append` (nothing recorded: its tests run in full)."""
+    config = nodes[model_id].get("config", {})
+    if config.get("incremental_strategy") not in WRITTEN_STRATEGIES:
+        return ()
+    unique_key = config.get("unique_key")
+    if unique_key:
+        return (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
+    for uid in sorted(nodes):
+        node = nodes[uid]
+        if node["resource_type"] == "test" and node.get("attached_node") == model_id:
+            key = _key_of(node.get("test_metadata") or {})
+            if key:
+                return key
+    return ()
+
+
 def scopable_tests(manifest: Mapping[str, Any]) -> dict[str, ScopableTest]:
     """Every test of the project that may run on new rows only (see the module docstring),
     with its fingerprint."""
     nodes, macros = manifest["nodes"], manifest.get("macros", {})
     model_fingerprints = incremental.model_fingerprints(manifest)
+    write_keys: dict[str, tuple[str, ...]] = {}
     out = {}
     for uid, node in nodes.items():
         if node["resource_type"] != "test":
             continue
         metadata = node.get("test_metadata") or {}
-        name, kwargs = metadata.get("name"), metadata.get("kwargs") or {}
-        model = nodes.get(node.get("attached_node") or "")
+        name = metadata.get("name")
+        model_id = node.get("attached_node") or ""
+        model = nodes.get(model_id)
         if model is None or model["name"] not in model_fingerprints:
-            continue
-        if model.get("fqn", [None, None])[1] != "staging":
             continue
         if not _thresholds_are_default(node.get("config", {})):
             continue
+        written: tuple[str, ...] = ()
+        if model.get("fqn", [None, None])[1] != "staging":
+            if model_id not in write_keys:
+                write_keys[model_id] = write_key(model_id, nodes)
+            written = write_keys[model_id]
+            if not written:
+                continue
+        keys = _key_of(metadata)
         if name in ROW_TESTS:
-            mode, keys = ROW_TESTS[name], ()
-        elif name == "unique" and kwargs.get("column_name"):
-            mode, keys = "keys", (kwargs["column_name"],)
-        elif name == "unique_combination" and kwargs.get("columns"):
-            mode, keys = "keys", tuple(kwargs["columns"])
+            mode = ROW_TESTS[name]
+            if written and mode != "rows":  # cast_failures matches rows on `_loaded_at`
+                continue
+        elif keys:
+            # a key that includes the write key: every row sharing it is a written key's row
+            mode = "rows" if written and set(written) <= set(keys) else "keys"
         else:
             continue
         digest = hashlib.sha256()
@@ -172,26 +242,42 @@ def scopable_tests(manifest: Mapping[str, Any]) -> dict[str, ScopableTest]:
         digest.update(node.get("raw_code", "").encode())
         digest.update(json.dumps(node.get("config", {}), sort_keys=True, default=str).encode())
         names = {*node["depends_on"].get("macros", []), *SCOPE_MACROS}
+        if written:
+            names |= set(WRITTEN_MACROS)
+            digest.update(f"\nwritten {json.dumps(written)}".encode())
         for macro in sorted(incremental._macro_closure(names, macros)):
             digest.update(f"\nmacro {macro}\n{macros[macro].get('macro_sql', '')}".encode())
         digest.update(f"\nmodel {model_fingerprints[model['name']]}".encode())
-        out[uid] = ScopableTest(uid, model["name"], mode, keys, digest.hexdigest())
+        out[uid] = ScopableTest(uid, model["name"], mode, keys, digest.hexdigest(), written)
     return out
 
 
-def _read_state(warehouse: Path) -> dict[str, tuple[str, dt.datetime, dt.datetime]]:
+def _read_state(
+    warehouse: Path,
+) -> tuple[dict[str, tuple[str, dt.datetime, dt.datetime]], set[str]]:
+    """The record of each test, and the tables in `main` (empty without a record of rows
+    written: then no test is scoped by the rows written)."""
     if not warehouse.exists():
-        return {}
+        return {}, set()
     con = connect(warehouse)
     try:
+        tables = set()
+        if incremental._table_exists(con, WRITTEN_TABLE):
+            tables = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from information_schema.tables "
+                    "where table_schema = 'main' and table_type = 'BASE TABLE'"
+                ).fetchall()
+            }
         if not incremental._table_exists(con, STATE_TABLE):
-            return {}
+            return {}, tables
         return {
             test: (fingerprint, checked_through, full_checked_at)
             for test, fingerprint, checked_through, full_checked_at in con.execute(
                 f"select test, fingerprint, checked_through, full_checked_at from {STATE_TABLE}"
             ).fetchall()
-        }
+        }, tables
     finally:
         con.close()
 
@@ -213,11 +299,15 @@ def plan(
             result.full_reasons["full re-check asked"] = len(tests)
         return result
     now = now or dt.datetime.now(dt.UTC)
-    state = _read_state(Path(warehouse))
+    state, tables = _read_state(Path(warehouse))
     for uid, test in tests.items():
         record = state.get(uid)
         if record is None:
             reason = "never passed on record"
+        elif test.written and test.model not in tables:
+            # no record of writes, or a model that this build creates (a create is not
+            # recorded as a write)
+            reason = "no record of the rows written"
         elif record[0] != test.fingerprint:
             reason = "definition or model changed"
         elif now - record[2] >= dt.timedelta(days=max_age_days):
@@ -236,8 +326,10 @@ def record(
     now: dt.datetime | None = None,
 ) -> int:
     """After a build: move the mark of every scopable test that passed to its model's newest
-    `_loaded_at`; forget the record of a test that failed on a full check (it runs in full
-    until it passes). Returns the number of tests recorded as passed."""
+    `_loaded_at` (or the newest write recorded of its model); forget the record of a test that
+    failed on a full check (it runs in full until it passes); forget the writes that every
+    scopable test of their model has passed since. Returns the number of tests recorded as
+    passed."""
     statuses = {
         r["unique_id"]: r.get("status")
         for r in run_results.get("results", [])
@@ -249,7 +341,8 @@ def record(
     con = connect(Path(warehouse))
     try:
         con.execute(STATE_DDL)
-        marks: dict[str, dt.datetime | None] = {}
+        logged = incremental._table_exists(con, WRITTEN_TABLE)
+        marks: dict[tuple[str, bool], dt.datetime | None] = {}
         passed, forget = [], []
         for uid, status in sorted(statuses.items()):
             test = scope.tests[uid]
@@ -257,15 +350,25 @@ def record(
                 if uid not in scope.since:
                     forget.append(uid)
                 continue
-            if test.model not in marks:
-                marks[test.model] = con.execute(
-                    f'select max(_loaded_at) from main."{test.model}"'
-                ).fetchone()[0]
-            # an empty table (a Salesforce-only org's HubSpot models): every row it will get
-            # is new
-            passed.append((uid, test, marks[test.model] or EMPTY_TABLE_MARK))
-        for uid in forget:
-            con.execute(f"delete from {STATE_TABLE} where test = ?", [uid])
+            where = (test.model, bool(test.written))
+            if where not in marks:
+                if test.written:
+                    marks[where] = (
+                        con.execute(
+                            f"select max(written_at) from {WRITTEN_TABLE} where model = ?",
+                            [test.model],
+                        ).fetchone()[0]
+                        if logged
+                        else None
+                    )
+                else:
+                    marks[where] = con.execute(
+                        f'select max(_loaded_at) from main."{test.model}"'
+                    ).fetchone()[0]
+            # an empty table (a Salesforce-only org's HubSpot models), or a model never written
+            # incrementally yet: every row it will get is new
+            passed.append((uid, test, marks[where] or EMPTY_TABLE_MARK))
+        records.delete(con, STATE_TABLE, "test", forget)
         previous = {
             test: full_checked_at
             for test, full_checked_at in con.execute(
@@ -282,13 +385,31 @@ def record(
             )
             for uid, test, mark in passed
         ]
-        if rows:
-            # one statement: executemany costs a round trip per row
-            values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
-            con.execute(
-                f"insert or replace into {STATE_TABLE} values {values}",
-                [value for row in rows for value in row],
-            )
-        return len(rows)
+        recorded = records.upsert(con, STATE_TABLE, rows)
+        if logged:
+            _forget_checked_writes(con, scope)
+        return recorded
     finally:
         con.close()
+
+
+def _forget_checked_writes(con: Any, scope: ScopePlan) -> None:
+    """Delete the recorded writes no scoped test will read again: those at or before the
+    oldest mark among the recorded scopable tests of their model (all of a model's writes
+    when none of its tests has a record: they run in full next time)."""
+    current = {
+        test: mark
+        for test, mark in con.execute(f"select test, checked_through from {STATE_TABLE}").fetchall()
+    }
+    oldest: dict[str, dt.datetime] = {}
+    for uid, test in scope.tests.items():
+        if test.written and uid in current:
+            mark = current[uid]
+            oldest[test.model] = min(oldest.get(test.model, mark), mark)
+    kept = sorted(oldest)
+    con.execute(f"delete from {WRITTEN_TABLE} where not list_contains(?::varchar[], model)", [kept])
+    for model in kept:
+        con.execute(
+            f"delete from {WRITTEN_TABLE} where model = ? and written_at <= ?",
+            [model, oldest[model]],
+        )

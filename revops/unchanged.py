@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from revops import incremental
+from revops import incremental, records
 from revops.ingest.warehouse import REMOVALS_TABLE, connect
 
 STATE_TABLE = "main._revops_nodes_current"
@@ -637,18 +637,8 @@ def record(
     con = connect(Path(warehouse))
     try:
         con.execute(STATE_DDL)
-        if forget:
-            con.execute(
-                f"delete from {STATE_TABLE} where unique_id in (select unnest(?::varchar[]))",
-                [forget],
-            )
-        if keep:
-            values = ", ".join(["(?, ?, ?, ?, ?)"] * len(keep))
-            con.execute(
-                f"insert or replace into {STATE_TABLE} values {values}",
-                [value for row in keep for value in row],
-            )
-        return len(keep)
+        records.delete(con, STATE_TABLE, "unique_id", forget)
+        return records.upsert(con, STATE_TABLE, keep)
     finally:
         con.close()
 

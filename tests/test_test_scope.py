@@ -19,7 +19,7 @@ from revops import test_scope
 from revops.ingest import ingest_landing
 from revops.settings import Settings, SettingsError
 from tests.dbt_support import run_dbt
-from tests.ingest_support import DAY, csv_bytes, obj, rows, write
+from tests.ingest_support import DAY, DAY2, csv_bytes, deliver, obj, rows, write
 
 ACTIVITIES = "marketing_automation/activities"
 MODEL = "stg_marketing_automation__activities"
@@ -270,3 +270,196 @@ def test_the_scope_never_makes_the_parse_stale(monkeypatch):
     assert refresh.parse_fingerprint() == before
     monkeypatch.setenv("REVOPS_SOME_SETTING", "1")  # any other variable still counts
     assert refresh.parse_fingerprint() != before
+
+
+# --- an intermediate model's tests on the keys its writes recorded (dbt) -------------------
+
+PRICED = "int_invoice_lines_priced"
+PRICED_INPUTS = ("stripe/invoice_line_items", "stripe/prices", "stripe/coupons")
+
+
+def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_path):
+    """int_invoice_lines_priced (delete+insert by line) built from three Stripe lines, then
+    incrementally from two more: the write records exactly the two new lines' keys; scoped
+    tests then read only the written keys' rows, yet a row duplicating an old key with a
+    written key fails the scoped `unique`, while an old row that went bad unseen is left to
+    the full re-check. No refresh: one `dbt build` of the model and its parents, one
+    incremental `dbt run`, three `dbt test`."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    for folder in PRICED_INPUTS:
+        deliver(landing, folder, DAY, n=3, start=1)
+    assert ingest_landing(landing, warehouse).files_failed == 0
+    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse), test_scope.SCOPE_ENV: ""}
+    built = run_dbt(
+        "build", "--select", f"+{PRICED}", "--exclude-resource-type", "test",
+        "--exclude-resource-type", "unit_test", base=tmp_path, env=env,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    tests = {
+        t.unique_id.split(".")[2]: t
+        for t in test_scope.scopable_tests(manifest).values()
+        if t.model == PRICED
+    }
+    unique = f"unique_{PRICED}_invoice_line_item_id"
+    not_null = f"not_null_{PRICED}_price_attributes_source"
+    assert tests[unique].written == ("invoice_line_item_id",)
+    assert tests[unique].mode == "rows"  # its key is the write key
+
+    def dbt_test(scope: test_scope.ScopePlan) -> dict[str, str]:
+        args = ("test", "--select", PRICED, "--exclude-resource-type", "unit_test")
+        done = run_dbt(*args, base=tmp_path, env={**env, **scope.env()})
+        assert "Done." in done.stdout, done.stdout[-3000:]
+        return _results(tmp_path)
+
+    # a build that created the table recorded no write: the first check reads every row
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert scope.since == {}
+    first = dbt_test(scope)
+    assert first[unique] == "pass" and first[not_null] == "pass"
+    # (a line's price the prices export lacks only warns: that test keeps no record)
+    passed = {tests[name].unique_id for name, status in first.items() if status == "pass"}
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    assert test_scope.record(warehouse, scope, results) == len(passed)
+
+    # the next day's two lines: an incremental write records their keys, nothing else
+    deliver(landing, "stripe/invoice_line_items", DAY2, n=2, start=4)
+    assert ingest_landing(landing, warehouse).files_failed == 0
+    args = ("run", "--select", f"stg_stripe__invoice_line_items {PRICED}")
+    assert run_dbt(*args, base=tmp_path, env=env).returncode == 0
+    with duckdb.connect(str(warehouse)) as con:
+        written = con.execute(
+            f"select key_hash from {test_scope.WRITTEN_TABLE} where model = ? order by 1",
+            [PRICED],
+        ).fetchall()
+        expected = con.execute(
+            f"select hash(invoice_line_item_id) from main.{PRICED} "
+            f"where _loaded_at = (select max(_loaded_at) from main.{PRICED}) order by 1"
+        ).fetchall()
+        old_keys = [
+            key
+            for (key,) in con.execute(
+                f"select invoice_line_item_id from main.{PRICED} "
+                f"where _loaded_at < (select max(_loaded_at) from main.{PRICED}) order by 1"
+            ).fetchall()
+        ]
+        assert len(old_keys) == 3
+        assert written == expected and len(written) == 2
+        # Then: an old row goes bad unseen, and a row duplicating the old line 1 arrives with
+        # its key recorded as written (as a model bug in a write would let through).
+        con.execute(
+            f"update main.{PRICED} set price_attributes_source = null "
+            "where invoice_line_item_id = ?",
+            [old_keys[1]],
+        )
+        con.execute(
+            f"insert into main.{PRICED} select * from main.{PRICED} where invoice_line_item_id = ?",
+            [old_keys[0]],
+        )
+        con.execute(
+            f"insert into {test_scope.WRITTEN_TABLE} select ?, now(), hash(?::varchar)",
+            [PRICED, old_keys[0]],
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False)
+    assert set(scope.since) == passed
+    assert json.loads(scope.env()[test_scope.SCOPE_ENV])[tests[unique].unique_id]["model"] == PRICED
+    scoped = dbt_test(scope)
+    assert scoped[unique] == "fail"
+    assert scoped[not_null] == "pass"
+    # the full re-check reads every row: it catches the old bad row too
+    full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
+    assert full[unique] == "fail" and full[not_null] == "fail"
+
+
+def test_tests_of_intermediate_models_and_marts_are_scoped_by_their_write_key():
+    """A mart written by delete+insert is scoped by its `unique_key`; one written by append by
+    the key of its first unique test; a model with neither, or rebuilt whole, is not."""
+    manifest = _manifest()
+    nodes = manifest["nodes"]
+    nodes["model.p.fct_b"]["config"].update(incremental_strategy="delete+insert", unique_key="id")
+    nodes["model.p.fct_c"] = {
+        **copy.deepcopy(nodes["model.p.fct_b"]),
+        "name": "fct_c",
+        "config": {"materialized": "incremental", "incremental_strategy": "append"},
+    }
+    nodes["model.p.fct_d"] = {**copy.deepcopy(nodes["model.p.fct_b"]), "name": "fct_d"}
+    nodes["model.p.fct_d"]["config"] = {
+        "materialized": "incremental",
+        "incremental_strategy": "merge",
+    }
+    for model in ("fct_b", "fct_c", "fct_d"):
+        for kind in ("unique", "not_null"):
+            uid = f"test.p.{kind}_{model}"
+            nodes[uid] = {
+                **copy.deepcopy(nodes[f"test.p.{kind}_a"]),
+                "name": f"{kind}_{model}",
+                "attached_node": f"model.p.{model}",
+            }
+    # fct_b's unique test is on another column than its write key: every row sharing a key
+    # with a new row is read
+    nodes["test.p.unique_fct_b"]["test_metadata"]["kwargs"]["column_name"] = "other_id"
+    tests = test_scope.scopable_tests(manifest)
+    got = {uid: (t.mode, t.keys, t.written) for uid, t in tests.items() if t.written}
+    assert got == {
+        "test.p.not_null_b": ("rows", (), ("id",)),
+        "test.p.unique_fct_b": ("keys", ("other_id",), ("id",)),
+        "test.p.not_null_fct_b": ("rows", (), ("id",)),
+        "test.p.unique_fct_c": ("rows", ("id",), ("id",)),
+        "test.p.not_null_fct_c": ("rows", (), ("id",)),
+    }
+    scope = test_scope.ScopePlan(tests, since={"test.p.unique_fct_c": "2026-01-09T00:00:00+00:00"})
+    assert json.loads(scope.env()[test_scope.SCOPE_ENV]) == {
+        "test.p.unique_fct_c": {
+            "mode": "rows",
+            "since": "2026-01-09T00:00:00+00:00",
+            "keys": ["id"],
+            "written": ["id"],
+            "model": "fct_c",
+        }
+    }
+    # a different write key is a different test (it runs in full once); a test key that
+    # includes the write key reads the written keys' rows alone
+    nodes["model.p.fct_b"]["config"]["unique_key"] = ["other_id"]
+    changed = test_scope.scopable_tests(manifest)
+    assert (
+        changed["test.p.not_null_fct_b"].fingerprint != tests["test.p.not_null_fct_b"].fingerprint
+    )
+    assert changed["test.p.unique_fct_b"].mode == "rows"
+
+
+def test_a_scoped_test_of_written_rows_needs_the_record_of_writes_and_its_table(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    manifest = _manifest()
+    manifest["nodes"]["model.p.fct_b"]["config"].update(
+        incremental_strategy="delete+insert", unique_key="id"
+    )
+    tests = test_scope.scopable_tests(manifest)
+    uid = "test.p.not_null_b"
+    _record(warehouse, {uid: (tests[uid].fingerprint, NOW)})
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert uid not in scope.since and scope.full_reasons["no record of the rows written"] == 1
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema _revops_log")
+        con.execute(
+            f"create table {test_scope.WRITTEN_TABLE} "
+            "(model varchar, written_at timestamptz, key_hash ubigint)"
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert uid not in scope.since  # fct_b's table is not there: a build would create it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table main.fct_b (id varchar)")
+        # writes before and after the test's mark (2026-01-09): the mark moves to the newest
+        # write once the test passes, and every write it has seen is forgotten
+        con.execute(
+            f"insert into {test_scope.WRITTEN_TABLE} values "
+            "('fct_b', '2026-01-08', 1), ('fct_b', '2026-01-09 12:00', 2), ('gone', now(), 3)"
+        )
+    scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
+    assert scope.since == {uid: "2026-01-09T00:00:00+00:00"}
+    results = {"results": [{"unique_id": uid, "status": "pass"}]}
+    assert test_scope.record(warehouse, scope, results, now=NOW) == 1
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute(f"select count(*) from {test_scope.WRITTEN_TABLE}").fetchone() == (0,)
+    assert test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW).since == {
+        uid: "2026-01-09T12:00:00+00:00"
+    }

@@ -7,12 +7,18 @@
 
         {"<test unique_id>": {"mode": "rows" | "keys" | "lineage",
                               "since": "<_loaded_at already checked>",
-                              "keys": ["<column>", ...]}}
+                              "keys": ["<column>", ...],
+                              "written": ["<write key column>", ...], "model": "<name>"}}
 
-    * rows: the test looks at each row on its own (not_null, accepted_values): the rows loaded
-      since `since`.
-    * keys: a uniqueness test: every row, old or new, whose key is the key of a row loaded
-      since `since` (a new row duplicating an old one still fails).
+    The new rows are those loaded since `since` (staging: `_loaded_at`), or, when `written` is
+    given (an intermediate model or mart), those whose write key an incremental write recorded
+    after `since` (macros/tests/rows_written.sql).
+
+    * rows: the test looks at each row on its own (not_null, accepted_values), or is a
+      uniqueness test whose key includes the write key (a row sharing its key with a new row
+      shares its write key, so is new too): the new rows.
+    * keys: a uniqueness test: every row, old or new, whose key is the key of a new row (a new
+      row duplicating an old one still fails).
     * lineage: `cast_failures` scopes its two sides itself (`scoped_loaded_at_filter`).
 
     A test absent from the map (or no map at all: a full re-check, a full refresh, Spark) reads
@@ -38,6 +44,21 @@
 {%- endmacro %}
 
 
+{#- The new rows of a scope (qualified by `alias` when given): loaded, or written, since its
+    mark. -#}
+{% macro scoped_new_rows_filter(scope, alias=none) -%}
+    {%- if scope.get('written') -%}
+        {%- set prefix = alias ~ '.' if alias else '' -%}
+        hash({{ prefix ~ scope['written'] | join(', ' ~ prefix) }}) in (
+            select written.key_hash from {{ revops.rows_written_table() }} as written
+            where written.model = '{{ scope.model }}'
+            and written.written_at > cast('{{ scope.since }}' as timestamp with time zone))
+    {%- else -%}
+        {{ revops.scoped_loaded_at_filter(scope, alias) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- dbt's `get_where_subquery` (the relation a generic test reads, with its `where` config),
     narrowed to the test's scope. -#}
 {% macro default__get_where_subquery(relation) -%}
@@ -53,11 +74,11 @@
     {%- set condition = '(' ~ where ~ ')' if where else 'true' -%}
     {%- if scope.mode == 'rows' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_loaded_at_filter(scope) }}) dbt_subquery
+            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope) }}) dbt_subquery
         {%- endset -%}
     {%- elif scope.mode == 'keys' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_loaded_at_filter(scope, 'scoped_new_rows') }}
+            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows') }}
             {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %})) dbt_subquery
         {%- endset -%}
     {%- else -%}
