@@ -402,12 +402,10 @@
     its own months only (previous month, highest earlier MRR), so its rows are recomputed
     whole. -#}
 {% macro mrr_movements_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where customer_id in (
-        {{ revops.keys_whose_signature_moved(revops.mrr_movement_signatures(), 'customer_id') }}
-    )
-    {%- endif -%}
+    {{ revops.delete_rows_of_keys(
+        'customer_id',
+        revops.keys_whose_signature_moved(revops.mrr_movement_signatures(), 'customer_id'),
+    ) }}
 {%- endmacro %}
 
 
@@ -447,12 +445,10 @@
 
 {#- int_mrr_retention_customer_months' pre-hook: delete every row of the affected customers. -#}
 {% macro mrr_retention_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where customer_id in (
-        {{ revops.keys_whose_signature_moved(revops.mrr_retention_signatures(), 'customer_id') }}
-    )
-    {%- endif -%}
+    {{ revops.delete_rows_of_keys(
+        'customer_id',
+        revops.keys_whose_signature_moved(revops.mrr_retention_signatures(), 'customer_id'),
+    ) }}
 {%- endmacro %}
 
 
@@ -524,14 +520,23 @@
     create or replace temporary table {{ revops.kept_affected_keys(name) }} as {{ keys }}
 {%- endmacro %}
 
-{#- The pre-hook that deletes the model's rows of the kept keys (`column` in both tables). -#}
-{% macro delete_kept_affected_keys(name, column) -%}
+{#- A pre-hook of an incremental run: delete the model's rows whose `column` is among `keys`
+    (a query of that one column). -#}
+{% macro delete_rows_of_keys(column, keys) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where {{ column }} in (
-        select affected.{{ column }} from {{ revops.kept_affected_keys(name) }} as affected
+        {{ keys }}
     )
     {%- endif -%}
+{%- endmacro %}
+
+{#- The pre-hook that deletes the model's rows of the kept keys (`column` in both tables). -#}
+{% macro delete_kept_affected_keys(name, column) -%}
+    {{ revops.delete_rows_of_keys(
+        column,
+        'select affected.' ~ column ~ ' from ' ~ revops.kept_affected_keys(name) ~ ' as affected',
+    ) }}
 {%- endmacro %}
 
 
