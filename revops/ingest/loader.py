@@ -1464,20 +1464,27 @@ def ingest_object(
     retry_failed: bool = False,
     min_age_seconds: float = 0.0,
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    prepared: bool = False,
 ) -> ObjectSummary:
     """Ingest one object's new delivery files (`obj` or its folder, e.g. "salesforce/Lead").
 
-    Opens and closes its own warehouse connection: this is what a Dagster asset calls. Failed
-    files are reported in the summary (`all_errors`), not raised; a DuckDB lock error
-    ("Could not set lock on file") is raised, to be retried. `after(con)` is called once the
-    load has committed, on the same connection before it closes (the asset reads its checks
-    there: opening the warehouse file again costs tens of milliseconds per step).
+    Opens and closes its own warehouse connection, unless given `con` (an open read-write
+    connection to `warehouse`, left open: `SharedConnection`); this is what a Dagster asset
+    calls. `prepared`: `ensure_warehouse` already ran on `con`. Failed files are reported in
+    the summary (`all_errors`), not raised; a DuckDB lock error ("Could not set lock on file")
+    is raised, to be retried. `after(con)` is called once the load has committed, on the same
+    connection (the asset reads its checks there: opening the warehouse file again costs tens
+    of milliseconds per step).
     """
     (export,) = resolve_objects([obj])
     landing = _check_landing(landing)
-    con = connect(Path(warehouse))
+    own = con is None
+    if con is None:
+        con = connect(Path(warehouse))
     try:
-        ensure_warehouse(con)
+        if own or not prepared:
+            ensure_warehouse(con)
         summary = load_object(
             con,
             landing,
@@ -1491,7 +1498,8 @@ def ingest_object(
             after(con)
         return summary
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def ingest_landing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
 # Raw rows deleted after they were loaded (`forget_file`): incremental dbt models built before
 # such a removal may hold rows derived from them, so the next build rebuilds them.
 REMOVALS_TABLE = f"{RAW_SCHEMA}._raw_rows_removed"
+# The last passing reconciliation of each raw table (revops/ingest/reconcile.py
+# `check_object`): what it verified, so that the next check scans only the rows loaded since.
+RECONCILED_TABLE = f"{RAW_SCHEMA}._reconciled"
 
 # Appended to every raw table: where each row came from. Names start with `_` so that they
 # cannot clash with an export's columns (no contract column starts with one).
@@ -118,6 +122,18 @@ create table if not exists {REMOVALS_TABLE} (
 """
 
 
+RECONCILED_DDL = f"""
+create table if not exists {RECONCILED_TABLE} (
+    raw_table varchar primary key,
+    raw_rows bigint not null,
+    newest_loaded_at timestamptz,
+    removals varchar not null,
+    full_checked_at timestamptz not null,
+    checked_at timestamptz not null
+)
+"""
+
+
 def ident(name: str) -> str:
     """A SQL identifier for any column name as delivered (dots, case, quotes included)."""
     return '"' + name.replace('"', '""') + '"'
@@ -146,6 +162,67 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+class SharedConnection:
+    """One read-write warehouse connection for the ingestion steps of one run that execute one
+    after the other in one process (Dagster's in-process executor: `revops refresh`).
+
+    Opening the warehouse file and closing it (a checkpoint) cost tens of milliseconds, once
+    per object step before; DuckDB keeps a file's database open while a connection to it is.
+    `acquire` opens the connection for the first of `steps` (the run's ingestion step keys)
+    and hands the same one to the others; `release` closes it once every one of them has
+    released it, or at once when a step failed (a retried or later step opens it again): the
+    file is free before the next step that is not an ingestion step (dbt, the publish) runs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, str] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._steps: frozenset[str] = frozenset()
+        self._done: set[str] = set()
+        self.prepared = False  # `ensure_warehouse` ran on the open connection
+        self.opened = 0  # connections opened (tests, the step's metadata)
+
+    def acquire(
+        self, run_id: str, warehouse: Path, steps: Iterable[str]
+    ) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            key = (run_id, str(warehouse))
+            if key != self._key:
+                self._close()
+                self._key, self._steps, self._done = key, frozenset(steps), set()
+            if self._con is None:
+                self._con = connect(warehouse)
+                self.prepared = False
+                self.opened += 1
+            return self._con
+
+    def release(self, step: str, *, failed: bool = False, retried: bool = False) -> None:
+        """`step` is done with the connection. `failed`: it raised, and the connection is
+        closed (a later step opens a new one); `retried`: it will run again, so it is not done
+        yet."""
+        with self._lock:
+            if not retried:
+                self._done.add(step)
+            if failed or self._steps <= self._done:
+                self._close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+            self._key = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    def _close(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            self.prepared = False
+            con.close()
+
+
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, the ledger, the rejects and quarantine tables and every object's
     raw table.
@@ -160,6 +237,7 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REJECTS_DDL)
     con.execute(QUARANTINE_DDL)
     con.execute(REMOVALS_DDL)
+    con.execute(RECONCILED_DDL)
     # One catalog query for every raw table (one per object costs ~1 ms each, and every
     # ingestion step calls this).
     existing: dict[str, list[str]] = {}

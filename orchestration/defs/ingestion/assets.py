@@ -5,6 +5,7 @@ Asset keys are `[source, object lower]`, which is what dagster-dbt gives the dbt
 The work is `revops.ingest.ingest_object`; this module only says what each asset is.
 """
 
+import atexit
 import datetime as dt
 import errno
 from pathlib import Path
@@ -14,7 +15,7 @@ import duckdb
 
 from orchestration.defs.ingestion.resources import LandingFolder, Warehouse
 from orchestration.owners import DATA_PLATFORM
-from revops import contract, freshness
+from revops import contract, freshness, settings, test_scope
 from revops.contract import ExportObject
 from revops.ingest import (
     FAILED,
@@ -26,7 +27,8 @@ from revops.ingest import (
     unknown_entries,
     unknown_path_warning,
 )
-from revops.ingest.reconcile import Reconciliation, reconcile_object
+from revops.ingest.reconcile import SCAN_FULL, Reconciliation, check_object
+from revops.ingest.warehouse import SharedConnection
 
 GROUP = "ingestion"
 # Every asset that writes the warehouse takes a slot of this pool: DuckDB allows one writing
@@ -71,6 +73,10 @@ class IngestConfig(dg.Config):
     # landing folder's newest delivery of any object; never the wall clock
     max_delivery_age_days: int = DEFAULT_MAX_DELIVERY_AGE_DAYS
     as_of: str = ""
+    # the reconciliation check reads every row of the raw table, not only the rows loaded
+    # since its last pass (`revops refresh --full-recheck`; it does at least every
+    # `test_full_recheck_days`, 7 by default)
+    full_recheck: bool = False
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -111,6 +117,41 @@ def asset_key(obj: ExportObject) -> dg.AssetKey:
     return dg.AssetKey([obj.source, obj.name.lower()])
 
 
+# The run's one warehouse connection for its ingestion steps (SharedConnection): the steps of
+# `revops refresh` run one after the other in one process.
+_SHARED = SharedConnection()
+atexit.register(_SHARED.close)
+# The op (and step) names of the ingestion assets.
+INGEST_STEPS = frozenset(asset_key(o).to_python_identifier() for o in contract.OBJECTS)
+
+
+# Executors that run a run's steps one after the other in the run's process: Dagster's
+# in-process executor, and what `execute_in_process` (`revops refresh`, `dg.materialize`) uses.
+IN_PROCESS_EXECUTORS = frozenset({"in_process", "execute_in_process_executor"})
+
+
+def _shared_steps(context: dg.AssetExecutionContext) -> frozenset[str] | None:
+    """The run's ingestion steps when they run one after the other in this process, else
+    None: each step then opens its own connection (a step process of the multiprocess
+    executor exits when its step ends)."""
+    keys = context.run.step_keys_to_execute
+    if not keys or context.job_def.executor_def.name not in IN_PROCESS_EXECUTORS:
+        return None
+    return frozenset(k for k in keys if k in INGEST_STEPS)
+
+
+_RECHECK_DAYS: dict[str, int] = {}
+
+
+def _recheck_days(run_id: str) -> int:
+    """`test_full_recheck_days` (docs/CONFIGURATION.md), once per run."""
+    if run_id not in _RECHECK_DAYS:
+        if len(_RECHECK_DAYS) > 16:
+            _RECHECK_DAYS.clear()
+        _RECHECK_DAYS[run_id] = test_scope.recheck_days(settings.load_settings())
+    return _RECHECK_DAYS[run_id]
+
+
 def _column_schema(obj: ExportObject) -> dg.TableSchema:
     columns = [
         dg.TableColumn(c.name, "VARCHAR", description=f"{c.type} as delivered. {c.description}")
@@ -136,6 +177,16 @@ def _metadata(summary: ObjectSummary) -> dict[str, object]:
         "load_seconds": round(summary.seconds, 2),
         "dagster/row_count": summary.raw_rows or 0,
     }
+
+
+def _scan_note(reconciled: Reconciliation) -> str:
+    """What the reconciliation read, for the step's log line."""
+    if reconciled.raw_scan == SCAN_FULL:
+        why = f" ({reconciled.full_reason})" if reconciled.full_reason else ""
+        return f"every row of the raw table read{why}"
+    if reconciled.rows_scanned:
+        return f"the {reconciled.rows_scanned} row(s) loaded since its last pass read"
+    return "nothing loaded since its last pass: verdict carried, rows counted"
 
 
 def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
@@ -181,7 +232,10 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 description=(
                     "Blocking: for every loaded file, rows read = rows loaded + rows rejected "
                     "+ rows quarantined, rows read = rows counted by the probe, and the raw "
-                    "table holds exactly the rows the ledger says were loaded. "
+                    "table holds exactly the rows the ledger says were loaded. The raw "
+                    "table's rows are read in full when it changed otherwise than by loads, "
+                    "and at least every `test_full_recheck_days`; else only the rows loaded "
+                    "since the last pass (none: the verdict is carried; metadata `raw_scan`). "
                     "Nothing downstream is built or published when it fails."
                 ),
             ),
@@ -212,31 +266,48 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         warehouse: Warehouse,
     ) -> dg.MaterializeResult:
         inspected: dict[str, object] = {}
+        run_id = context.run.run_id
+        max_age_days = _recheck_days(run_id)
 
         def inspect(con: duckdb.DuckDBPyConnection) -> None:
             # On the load's own connection, after its commits: the checks read what is
             # committed, without opening the warehouse file twice more per step.
-            inspected["reconciled"] = reconcile_object(con, obj)
+            inspected["reconciled"] = check_object(
+                con, obj, full_recheck=config.full_recheck, max_age_days=max_age_days
+            )
             inspected["rhythms"] = freshness.delivery_rhythm(con, obj=obj)
             inspected["sources"] = freshness.loaded_sources(con)
 
+        steps = _shared_steps(context)
+        step = context.get_step_execution_context().step.key if steps else ""
+        failed = retried = False
         try:
+            con = _SHARED.acquire(run_id, warehouse.resolve(), steps) if steps else None
             summary = ingest_object(
                 landing.resolve(),
                 warehouse.resolve(),
                 obj,
                 # the whole run id: the refresh summary finds this run's ledger rows by it
-                load_id=new_load_id(suffix=context.run.run_id),
+                load_id=new_load_id(suffix=run_id),
                 rehash=config.rehash,
                 retry_failed=config.retry_failed,
                 min_age_seconds=config.min_age_seconds,
                 after=inspect,
+                con=con,
+                prepared=_SHARED.prepared,
             )
+            if con is not None:
+                _SHARED.prepared = True
         except Exception as exc:
+            failed = True
             if is_transient(exc):
+                retried = context.retry_number < (LOCK_RETRY_POLICY.max_retries or 0)
                 raise  # the retry policy waits for the other writer, or the disk
             # Deterministic: the same files would fail the same way on every attempt.
             raise dg.Failure(_first_line(obj, exc), allow_retries=False) from exc
+        finally:
+            if steps:
+                _SHARED.release(step, failed=failed, retried=retried)
         metadata = _metadata(summary)
         reconciled: Reconciliation = inspected["reconciled"]  # type: ignore[assignment]
         rhythms: dict[str, freshness.Rhythm] = inspected["rhythms"]  # type: ignore[assignment]
@@ -258,7 +329,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         context.log.info(
             f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
             f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
-            f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined"
+            f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined; "
+            f"reconciled: {_scan_note(reconciled)}"
         )
         for sample in summary.quarantine_samples:
             context.log.warning(f"{obj.folder}: quarantined {sample}")
@@ -297,6 +369,13 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                         "rows_quarantined": reconciled.rows_quarantined,
                         "raw_rows": reconciled.raw_rows,
                         "problems": "\n".join(reconciled.problems) or "none",
+                        # how much of the raw table this check read (revops/ingest/reconcile.py)
+                        "raw_scan": reconciled.raw_scan,
+                        "raw_rows_scanned": reconciled.rows_scanned,
+                        "full_scan_reason": reconciled.full_reason or "none",
+                        "last_full_check": dg.MetadataValue.timestamp(
+                            reconciled.full_checked_at or dt.datetime.now(dt.UTC)
+                        ),
                     },
                     description=(
                         None if reconciled.ok else f"{obj.folder}: {reconciled.problems[0]}"
