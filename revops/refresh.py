@@ -465,10 +465,16 @@ def run_refresh(
             publish_config["keep"] = keep
         if strict:
             publish_config["strict"] = True
+        ingest_config: dict[str, object] = {}
         if as_of is not None:
             publish_config["as_of"] = as_of.isoformat()
+            ingest_config["as_of"] = as_of.isoformat()
+        if full_refresh or full_recheck:
+            # the ingestion's reconciliation reads every raw row too (revops/ingest/reconcile.py)
+            ingest_config["full_recheck"] = True
+        if ingest_config:
             for op_name in ingest_ops:
-                run_config["ops"][op_name] = {"config": {"as_of": as_of.isoformat()}}
+                run_config["ops"][op_name] = {"config": dict(ingest_config)}
         if publish_config:
             run_config["ops"]["serving_snapshot"] = {"config": publish_config}
         run_id = str(uuid.uuid4())

@@ -669,6 +669,160 @@ def test_reconcile_reports_a_loaded_file_whose_rows_read_differ_from_its_count(
     ]
 
 
+# ---------------------------------------------------------------------------------------------
+# The reconciliation of a daily increment: only what changed since its last pass is read
+
+
+def _check(warehouse: Path, folder: str, **kwargs):
+    from revops.ingest.reconcile import check_object
+
+    con = warehouse_module.connect(warehouse)
+    try:
+        warehouse_module.ensure_warehouse(con)
+        return check_object(con, obj(folder), **kwargs)
+    finally:
+        con.close()
+
+
+def _verdict(result) -> tuple:
+    return (
+        result.ok,
+        result.raw_scan,
+        result.rows_scanned,
+        result.raw_rows,
+        result.files,
+        result.rows_loaded,
+        result.full_reason,
+    )
+
+
+def test_the_reconciliation_reads_new_rows_carries_an_unchanged_table_and_rereads_after_removals(
+    landing: Path, warehouse: Path
+):
+    import datetime as dt
+
+    deliver(landing, LEAD, DAY, n=3)
+    deliver(landing, CUSTOMERS, DAY, n=2)
+    ingest_landing(landing, warehouse, objects=[LEAD, CUSTOMERS])
+    first = _check(warehouse, LEAD)
+    # nothing recorded yet: every row read (3 rows of 1 file)
+    assert _verdict(first) == (True, "full", 3, 3, 1, 3, "no passing check recorded")
+    # nothing loaded since: not read, the verdict carried (the ledger side is read again)
+    carried = _check(warehouse, LEAD)
+    assert _verdict(carried) == (True, "carried", 0, 3, 1, 3, "")
+    assert carried.full_checked_at == first.full_checked_at
+    assert carried.latest_loaded_at == first.latest_loaded_at is not None
+
+    # a second file of 2 rows: only those 2 are read; 3 + 2 = 5 rows in the table
+    deliver(landing, LEAD, DAY2, n=2, start=10)
+    ingest_landing(landing, warehouse, objects=[LEAD])
+    grown = _check(warehouse, LEAD)
+    assert _verdict(grown) == (True, "new rows", 2, 5, 2, 5, "")
+    (newest,) = query(warehouse, "select max(_loaded_at) from raw.salesforce__lead")[0]
+    assert grown.latest_loaded_at == newest > first.latest_loaded_at
+    assert _verdict(_check(warehouse, LEAD)) == (True, "carried", 0, 5, 2, 5, "")
+
+    # forget_file removes the 2 rows and records it: every row read again (3 left)
+    forget_file(warehouse, f"{LEAD}/{DAY2}/Lead.csv")
+    removed = _check(warehouse, LEAD)
+    assert _verdict(removed) == (
+        True, "full", 3, 3, 1, 3, "rows were removed since the last check (forget_file)"
+    )  # fmt: skip
+    assert _verdict(_check(warehouse, LEAD)) == (True, "carried", 0, 3, 1, 3, "")
+
+    # the weekly full check, and one asked for
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    assert _verdict(_check(warehouse, LEAD, now=later)) == (
+        True, "full", 3, 3, 1, 3, "last full check 7+ day(s) ago"
+    )  # fmt: skip
+    assert _verdict(_check(warehouse, LEAD, full_recheck=True)) == (
+        True, "full", 3, 3, 1, 3, "a full re-check was asked for"
+    )  # fmt: skip
+    # another object's record is its own
+    assert _verdict(_check(warehouse, CUSTOMERS)) == (
+        True, "full", 2, 2, 1, 2, "no passing check recorded"
+    )  # fmt: skip
+
+
+def test_a_raw_row_changed_behind_the_ledger_is_found_by_reading_every_row(
+    landing: Path, warehouse: Path
+):
+    import duckdb
+
+    deliver(landing, LEAD, DAY, n=3)
+    ingest_landing(landing, warehouse, objects=[LEAD])
+    assert _check(warehouse, LEAD).ok
+    (load_id,) = query(warehouse, "select distinct load_id from raw._load_ledger")[0]
+    path = f"{LEAD}/{DAY}/Lead.csv"
+
+    # a row deleted by hand (no removal recorded): 2 rows, not the 3 verified + 0 new
+    con = duckdb.connect(str(warehouse))
+    con.execute("delete from raw.salesforce__lead where \"Id\" = 'Id-2'")
+    con.close()
+    lost = _check(warehouse, LEAD)
+    assert _verdict(lost)[:4] == (False, "full", 2, 2)
+    assert (
+        lost.full_reason == "raw.salesforce__lead holds 2 rows, not the 3 verified + 0 loaded since"
+    )
+    assert lost.problems == [
+        f"{path} (load {load_id}): the ledger says 3 rows loaded, raw.salesforce__lead holds 2"
+    ]
+    # a failing check leaves no record: the next one reads every row again, and fails again
+    again = _check(warehouse, LEAD)
+    assert (again.ok, again.raw_scan, again.full_reason) == (
+        False, "full", "no passing check recorded"
+    )  # fmt: skip
+
+    # the row put back, stamped as a new load: the count adds up (2 + 1 = 3) and every row is
+    # read once (no record); then a row added by hand with a new load time and no ledger entry
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "insert into raw.salesforce__lead by name select 'Id-2' as \"Id\", "
+        f"'{path}' as _file_path, _file_sha256, 2 as _row_number, _delivery_date, _load_id, "
+        "_loaded_at from raw.salesforce__lead limit 1"
+    )
+    con.close()
+    assert _verdict(_check(warehouse, LEAD))[:4] == (True, "full", 3, 3)
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "insert into raw.salesforce__lead by name select 'Id-9' as \"Id\", "
+        "'x/Lead.csv' as _file_path, 'sha' as _file_sha256, 1 as _row_number, "
+        "'manual' as _load_id, max(_loaded_at) + interval 1 second as _loaded_at "
+        "from raw.salesforce__lead"
+    )
+    con.close()
+    extra = _check(warehouse, LEAD)
+    assert _verdict(extra)[:4] == (False, "full", 4, 4)
+    assert extra.full_reason == "x/Lead.csv (load manual): 1 new rows, not what the ledger says"
+    assert extra.problems == [
+        "x/Lead.csv (load manual): 1 rows in raw.salesforce__lead without a loaded ledger entry"
+    ]
+
+
+def test_one_connection_serves_the_steps_of_a_run_and_is_closed_after_the_last(tmp_path: Path):
+    shared = warehouse_module.SharedConnection()
+    wh = tmp_path / "warehouse.duckdb"
+    steps = {"a", "b", "c"}
+    con = shared.acquire("run-1", wh, steps)
+    shared.release("a")
+    assert shared.acquire("run-1", wh, steps) is con and shared.is_open
+    # a step that will be retried closes it, and is not done; its retry opens a new one
+    shared.release("b", failed=True, retried=True)
+    assert not shared.is_open
+    shared.acquire("run-1", wh, steps)
+    shared.release("b")
+    assert shared.is_open and shared.opened == 2
+    shared.acquire("run-1", wh, steps)
+    shared.release("c", failed=True)  # a step that failed for good: closed, and done
+    assert not shared.is_open
+    # all three done: the file is free for another process (or a read-only connection)
+    query(wh, "select 1")
+    # another run starts afresh
+    shared.acquire("run-2", wh, {"a"})
+    shared.release("a")
+    assert not shared.is_open and shared.opened == 3
+
+
 def test_large_fields_load_whole_and_longer_records_are_rejected_with_a_prefix(
     landing: Path, warehouse: Path
 ):

@@ -66,6 +66,7 @@ def _materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, 
 def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict, tmp_path: Path):
     deliver(landing, LEAD, n=3)
     deliver(landing, CUSTOMERS, n=2)
+    opened = ingestion._SHARED.opened
 
     result = dg.materialize(ingestion_assets, resources=resources)
 
@@ -87,6 +88,36 @@ def test_ingestion_assets_materialize_in_process(landing: Path, resources: dict,
     assert query(tmp_path / "warehouse.duckdb", "select count(*) from raw.salesforce__lead") == [
         (3,)
     ]
+    # the run's 34 steps shared one connection, closed after the last (the query above opened
+    # the file read-only, which a connection still open in this process would refuse)
+    assert ingestion._SHARED.opened == opened + 1 and not ingestion._SHARED.is_open
+    scans = {
+        e.asset_key.to_user_string(): (
+            e.metadata["raw_scan"].value,
+            e.metadata["raw_rows_scanned"].value,
+            e.metadata["full_scan_reason"].value,
+        )
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == RECONCILED_CHECK
+    }
+    assert scans["salesforce/lead"] == ("full", 3, "no passing check recorded")
+
+    # the next run: nothing new for the customers (carried), 2 new rows of leads
+    deliver(landing, LEAD, "2025-03-02", n=2, start=10)
+    lead_and_customers = [a for a in ingestion_assets if a.key in {asset_key(obj(LEAD)),
+                          asset_key(obj(CUSTOMERS))}]  # fmt: skip
+    again = dg.materialize(lead_and_customers, resources=resources)
+    scans = {
+        e.asset_key.to_user_string(): (e.passed, e.metadata["raw_scan"].value,
+                                       e.metadata["raw_rows_scanned"].value,
+                                       e.metadata["raw_rows"].value)
+        for e in again.get_asset_check_evaluations()
+        if e.check_name == RECONCILED_CHECK
+    }  # fmt: skip
+    assert scans == {
+        "salesforce/lead": (True, "new rows", 2, 5),
+        "stripe/customers": (True, "carried", 0, 2),
+    }
 
 
 def _unresolved_check(result: dg.ExecuteInProcessResult, folder: str):

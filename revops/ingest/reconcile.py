@@ -254,7 +254,9 @@ def check_object(
         result.full_checked_at = now
     else:
         result.full_checked_at = record[3]
-    if result.ok:
+    if result.ok and result.raw_scan == SCAN_CARRIED:
+        pass  # the record already says all of it: a write per unchanged object saved
+    elif result.ok:
         con.execute(
             f"insert or replace into {RECONCILED_TABLE} values (?, ?, ?, ?, ?, ?)",
             [

@@ -129,6 +129,7 @@ create table if not exists {RECONCILED_TABLE} (
     newest_loaded_at timestamptz,
     removals varchar not null,
     full_checked_at timestamptz not null,
+    -- the check that wrote this record (one that found nothing new leaves it as it is)
     checked_at timestamptz not null
 )
 """
