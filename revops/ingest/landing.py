@@ -12,7 +12,7 @@ import errno
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,20 +89,21 @@ def _confine(root: str, path: str, ancestors: tuple[str, ...]) -> tuple[str | No
     return real, None
 
 
-@dataclass(frozen=True)
-class _Found:
-    logical: str  # the path as the landing folder shows it (symlinks not resolved)
-    entry: str  # the directory entry itself, for lstat
-    real: str | None  # its real path, None if it fails the jail
-    problem: str | None = None
-    stat: os.stat_result | None = None  # of `real`, when the walk already has it
+# One entry found by `_walk`: (the path as the landing folder shows it, symlinks not resolved;
+# the directory entry itself, for lstat; its real path, None if it fails the jail; a problem;
+# its stat when the walk already has it). A tuple: a landing folder of 20,000 files makes as
+# many, once per object step of every refresh.
+_Found = tuple[str, str, str | None, str | None, os.stat_result | None]
 
 
-def _walk(root: str, logical: str, real: str, ancestors: tuple[str, ...]) -> Iterator[_Found]:
-    """Every non-hidden file below the folder `real` (shown as `logical`), depth first, in
-    name order, and every entry that leaves the landing folder or loops."""
+def _walk(
+    root: str, logical: str, real: str, ancestors: tuple[str, ...], out: list[_Found]
+) -> None:
+    """Append to `out` every non-hidden file below the folder `real` (shown as `logical`),
+    and every entry that leaves the landing folder or loops (in no particular order: the
+    caller sorts)."""
     with os.scandir(real) as it:
-        entries = sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
+        entries = [e for e in it if not _is_hidden(e.name)]
     for entry in entries:
         path = os.path.join(logical, entry.name)
         if not entry.is_symlink():
@@ -111,23 +112,23 @@ def _walk(root: str, logical: str, real: str, ancestors: tuple[str, ...]) -> Ite
             # (those are prefixes of `real`). `realpath` would lstat every component of it
             # again (a landing folder of 20,000 files: 160,000 lstat calls per object scan).
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(root, path, entry.path, (*ancestors, entry.path))
+                _walk(root, path, entry.path, (*ancestors, entry.path), out)
             elif entry.is_file(follow_symlinks=False):
                 try:
                     stat = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # vanished since the listing: nothing there to read
-                yield _Found(path, entry.path, entry.path, stat=stat)
+                out.append((path, entry.path, entry.path, None, stat))
             continue
         target, problem = _confine(root, entry.path, ancestors)
         if problem:
-            yield _Found(path, entry.path, None, problem)
+            out.append((path, entry.path, None, problem, None))
         elif target is None:
             continue
         elif os.path.isdir(target):
-            yield from _walk(root, path, target, (*ancestors, target))
+            _walk(root, path, target, (*ancestors, target), out)
         elif os.path.isfile(target):
-            yield _Found(path, entry.path, target)
+            out.append((path, entry.path, target, None, None))
 
 
 def scan_object(landing: Path, obj: ExportObject) -> list[DeliveryFile]:
@@ -143,24 +144,24 @@ def scan_object(landing: Path, obj: ExportObject) -> list[DeliveryFile]:
     obj_real, obj_problem = _confine(
         root, logical_dir, (root, os.path.realpath(os.path.join(root, obj.source)))
     )
+    found: list[_Found] = []
     if obj_problem:
-        found: list[_Found] = [_Found(logical_dir, logical_dir, None, obj_problem)]
+        found.append((logical_dir, logical_dir, None, obj_problem, None))
     elif obj_real is None or not os.path.isdir(obj_real):
         return []
     else:
-        found = list(_walk(root, logical_dir, obj_real, (root, obj_real)))
+        _walk(root, logical_dir, obj_real, (root, obj_real), found)
     files: list[DeliveryFile] = []
     prefix = root.rstrip(os.sep) + os.sep  # every logical path starts with it
     days: dict[str, dt.date | None] = {}  # one parse per delivery folder, not per file
-    for f in found:
-        rel = f.logical[len(prefix) :].split(os.sep)
+    for logical, entry, real, problem, stat in found:
+        rel = logical[len(prefix) :].split(os.sep)
         inner = rel[2:]  # below <source>/<object>/
         day = None
         if len(inner) > 1:
             if inner[0] not in days:
                 days[inner[0]] = parse_delivery_date(inner[0])
             day = days[inner[0]]
-        problem = f.problem
         if problem is None and len(inner) == 1:
             problem = f"not in a delivery folder: expected {obj.folder}/<YYYY-MM-DD>/"
         elif problem is None and day is None:
@@ -170,17 +171,17 @@ def scan_object(landing: Path, obj: ExportObject) -> list[DeliveryFile]:
                 "in a sub-folder of a delivery folder: files must sit directly in <YYYY-MM-DD>/"
             )
         # A jailed entry's own metadata (the link's), never its target's.
-        stat = f.stat or (os.lstat(f.entry) if f.real is None else os.stat(f.real))
+        stat = stat or (os.lstat(entry) if real is None else os.stat(real))
         files.append(
             DeliveryFile(
                 obj=obj,
-                location=f.real or f.logical,
+                location=real or logical,
                 rel_path="/".join(rel),
                 delivery_date=day,
                 size=stat.st_size,
                 mtime_ns=stat.st_mtime_ns,
                 problem=problem,
-                readable=f.real is not None,
+                readable=real is not None,
             )
         )
     # Oldest delivery first; within a delivery, the file written first (so that of two files

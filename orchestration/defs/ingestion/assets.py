@@ -27,7 +27,7 @@ from revops.ingest import (
     unknown_entries,
     unknown_path_warning,
 )
-from revops.ingest.reconcile import SCAN_FULL, Reconciliation, check_object
+from revops.ingest.reconcile import SCAN_CARRIED, SCAN_FULL, Reconciliation, check_object
 from revops.ingest.warehouse import SharedConnection
 
 GROUP = "ingestion"
@@ -326,12 +326,15 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         # until a corrected file loads.
         for failed in (f for f in summary.files if f.status == FAILED):
             context.log.warning(f"failed file (not loaded): {failed.message}")
-        context.log.info(
-            f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
-            f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
-            f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined; "
-            f"reconciled: {_scan_note(reconciled)}"
-        )
+        if summary.files or reconciled.raw_scan != SCAN_CARRIED:
+            # An object with nothing new logs nothing (an event less per step): its
+            # materialization and its check's metadata (`raw_scan: carried`) say it all.
+            context.log.info(
+                f"{obj.folder}: {summary.files_loaded} file(s) loaded, "
+                f"{summary.files_duplicate} duplicate(s), {summary.rows_loaded} row(s), "
+                f"{summary.rows_rejected} rejected, {summary.rows_quarantined} quarantined; "
+                f"reconciled: {_scan_note(reconciled)}"
+            )
         for sample in summary.quarantine_samples:
             context.log.warning(f"{obj.folder}: quarantined {sample}")
         latest = reconciled.latest_delivery_date
