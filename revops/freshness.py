@@ -9,7 +9,9 @@ no-op refresh and the alert payload all call `is_stale` with the same reference 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +149,16 @@ def delivery_rhythm(
         folder: Rhythm(latest, int(days), int(gap) if gap is not None else None)
         for folder, latest, days, gap in rows
     }
+
+
+def rhythm(delivery_dates: Iterable[dt.date]) -> Rhythm | None:
+    """The Rhythm of one object from the delivery days of its loaded files (what `RHYTHM_SQL`
+    computes from the ledger; None without any), for a caller that has read them already."""
+    days = sorted(set(delivery_dates))
+    if not days:
+        return None
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    return Rhythm(days[-1], len(days), max(gaps) if gaps else None)
 
 
 @dataclass(frozen=True)

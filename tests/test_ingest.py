@@ -762,10 +762,11 @@ def test_a_raw_row_changed_behind_the_ledger_is_found_by_reading_every_row(
     lost = _check(warehouse, LEAD)
     assert _verdict(lost)[:4] == (False, "full", 2, 2)
     assert (
-        lost.full_reason == "raw.salesforce__lead holds 2 rows, not the 3 verified + 0 loaded since"
+        lost.full_reason
+        == 'raw."salesforce__lead" holds 2 rows, not the 3 verified + 0 loaded since'
     )
     assert lost.problems == [
-        f"{path} (load {load_id}): the ledger says 3 rows loaded, raw.salesforce__lead holds 2"
+        f'{path} (load {load_id}): the ledger says 3 rows loaded, raw."salesforce__lead" holds 2'
     ]
     # a failing check leaves no record: the next one reads every row again, and fails again
     again = _check(warehouse, LEAD)
@@ -773,8 +774,8 @@ def test_a_raw_row_changed_behind_the_ledger_is_found_by_reading_every_row(
         False, "full", "no passing check recorded"
     )  # fmt: skip
 
-    # the row put back, stamped as a new load: the count adds up (2 + 1 = 3) and every row is
-    # read once (no record); then a row added by hand with a new load time and no ledger entry
+    # the row put back (its file and load as before): the check reads every row (the failure
+    # left no record) and passes; then a row added by hand, loaded later, with no ledger entry
     con = duckdb.connect(str(warehouse))
     con.execute(
         "insert into raw.salesforce__lead by name select 'Id-2' as \"Id\", "
@@ -795,8 +796,32 @@ def test_a_raw_row_changed_behind_the_ledger_is_found_by_reading_every_row(
     assert _verdict(extra)[:4] == (False, "full", 4, 4)
     assert extra.full_reason == "x/Lead.csv (load manual): 1 new rows, not what the ledger says"
     assert extra.problems == [
-        "x/Lead.csv (load manual): 1 rows in raw.salesforce__lead without a loaded ledger entry"
+        'x/Lead.csv (load manual): 1 rows in raw."salesforce__lead" without a loaded ledger entry'
     ]
+
+
+def test_the_delivery_rhythm_from_the_reconciliations_ledger_rows_is_the_ledgers(
+    landing: Path, warehouse: Path
+):
+    import datetime as dt
+
+    from revops import freshness
+
+    assert freshness.rhythm([]) is None
+    deliver(landing, LEAD, DAY, n=1)
+    deliver(landing, LEAD, DAY2, n=1, start=2)
+    deliver(landing, LEAD, DAY2, n=1, start=3, name="Lead-2.csv")  # a second file that day
+    deliver(landing, LEAD, "2025-03-06", n=1, start=4)
+    ingest_landing(landing, warehouse, objects=[LEAD])
+    # 3 delivery days: 03-01, 03-02 (two files), 03-06; gaps 1 and 4 days
+    expected = freshness.Rhythm(dt.date(2025, 3, 6), 3, 4)
+    checked = _check(warehouse, LEAD)
+    assert freshness.rhythm(checked.delivery_dates) == expected
+    con = warehouse_module.connect(warehouse)
+    try:
+        assert freshness.delivery_rhythm(con, obj=obj(LEAD)) == {LEAD: expected}
+    finally:
+        con.close()
 
 
 def test_one_connection_serves_the_steps_of_a_run_and_is_closed_after_the_last(tmp_path: Path):

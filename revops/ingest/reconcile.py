@@ -63,6 +63,8 @@ class Reconciliation:
     full_reason: str = ""
     # when every raw row was last checked (this check when it scanned them all)
     full_checked_at: dt.datetime | None = None
+    # the delivery days of the loaded files (what `freshness.rhythm` reads)
+    delivery_dates: set[dt.date] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +97,8 @@ def _add_ledger(result: Reconciliation, ledger: list[tuple]) -> dict[tuple, int]
     expected: dict[tuple, int] = {}
     for path, sha, load_id, read, loaded, rejected, counted, delivered, quarantined in ledger:
         result.files += 1
+        if delivered is not None:
+            result.delivery_dates.add(delivered)
         if delivered and (
             not result.latest_delivery_date or delivered > result.latest_delivery_date
         ):

@@ -275,7 +275,6 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
             inspected["reconciled"] = check_object(
                 con, obj, full_recheck=config.full_recheck, max_age_days=max_age_days
             )
-            inspected["rhythms"] = freshness.delivery_rhythm(con, obj=obj)
             inspected["sources"] = freshness.loaded_sources(con)
 
         steps = _shared_steps(context)
@@ -310,7 +309,6 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
                 _SHARED.release(step, failed=failed, retried=retried)
         metadata = _metadata(summary)
         reconciled: Reconciliation = inspected["reconciled"]  # type: ignore[assignment]
-        rhythms: dict[str, freshness.Rhythm] = inspected["rhythms"]  # type: ignore[assignment]
         if reconciled.latest_loaded_at is not None:
             # What the Dagster freshness check of this asset measures, as dbt's source
             # freshness does: when rows last arrived, not when this step last ran.
@@ -346,7 +344,8 @@ def build_ingestion_asset(obj: ExportObject) -> dg.AssetsDefinition:
         delivered: set[str] = set(inspected["sources"])  # type: ignore[arg-type]
         delivered |= freshness.alternative_sources_in_landing(landing.resolve())
         status = source_status(obj, reconciled.files, len(summary.unresolved), delivered)
-        rhythm = rhythms.get(obj.folder)
+        # from the ledger rows the reconciliation read (freshness.delivery_rhythm's numbers)
+        rhythm = freshness.rhythm(reconciled.delivery_dates)
         gap = rhythm.longest_gap if rhythm else None
         days = rhythm.deliveries if rhythm else 0
         stale = freshness.is_stale(
