@@ -254,12 +254,16 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, obj: ExportObject) -> list[str]:
-    """The data columns of the object's raw table (contract and extra), lineage excluded."""
-    rows = con.execute(
-        "select column_name from duckdb_columns() "
-        "where schema_name = ? and table_name = ? order by column_index",
-        [RAW_SCHEMA, obj.raw_table],
-    ).fetchall()
+    """The data columns of the object's raw table (contract and extra), lineage excluded; none
+    when the table does not exist."""
+    try:
+        # one table's catalog entry (duckdb_columns() lists every column of every table: the
+        # warehouse's hundreds of models too, several times slower)
+        rows = con.execute(
+            "select name from pragma_table_info(?) order by cid", [raw_table(obj)]
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
     return [r[0] for r in rows if r[0] not in LINEAGE_NAMES]
 
 
