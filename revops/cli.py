@@ -160,9 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--full-recheck",
         action="store_true",
-        help="run every data test on every row (a daily increment checks the rows of the big "
-        "staging tables loaded since each test last passed; every row is checked again at "
-        "least every `test_full_recheck_days`, 7 by default; docs/SERVING.md)",
+        help="run every data test on every row, and reconcile every raw row with the load "
+        "ledger (a daily increment checks the rows of the big staging tables loaded since each "
+        "test last passed, and the raw rows loaded since the reconciliation last passed; every "
+        "row is checked again at least every `test_full_recheck_days`, 7 by default; "
+        "docs/SERVING.md)",
     )
     refresh.add_argument(
         "--all-models",
