@@ -134,10 +134,12 @@ def _shared_steps(context: dg.AssetExecutionContext) -> frozenset[str] | None:
     """The run's ingestion steps when they run one after the other in this process, else
     None: each step then opens its own connection (a step process of the multiprocess
     executor exits when its step ends)."""
-    keys = context.run.step_keys_to_execute
-    if not keys or context.job_def.executor_def.name not in IN_PROCESS_EXECUTORS:
+    if context.job_def.executor_def.name not in IN_PROCESS_EXECUTORS:
         return None
-    return frozenset(k for k in keys if k in INGEST_STEPS)
+    # the steps this run executes: listed for a subset or a re-execution, else every node of
+    # the job (an asset's only step is named after its op)
+    keys = context.run.step_keys_to_execute or [node.name for node in context.job_def.nodes]
+    return frozenset(k for k in keys if k in INGEST_STEPS) or None
 
 
 _RECHECK_DAYS: dict[str, int] = {}
