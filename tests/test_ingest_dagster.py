@@ -347,3 +347,22 @@ def test_code_location_loads_with_dbt_and_ingestion(monkeypatch, dbt_manifest: P
     assert defs.resolve_job_def("refresh") is not None
     dbt = next(a for a in defs.resolve_all_asset_specs() if a.key == dg.AssetKey("util_months"))
     assert dbt.group_name != "ingestion"
+
+
+def test_a_bad_recheck_setting_makes_the_reconciliation_read_every_row(
+    landing: Path, resources: dict, monkeypatch
+):
+    """`test_full_recheck_days` is a setting of the dbt step too, which fails on a bad value;
+    the ingestion still loads, warns, and reads every raw row (0 days)."""
+    deliver(landing, LEAD, n=3)
+    lead = [build_ingestion_asset(obj(LEAD))]
+    dg.materialize(lead, resources=resources)
+    monkeypatch.setenv("REVOPS_TEST_FULL_RECHECK_DAYS", "weekly")
+
+    result = dg.materialize(lead, resources=resources)
+
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == RECONCILED_CHECK]
+    assert check.passed
+    assert (check.metadata["raw_scan"].value, check.metadata["full_scan_reason"].value) == (
+        "full", "last full check 0+ day(s) ago"
+    )  # fmt: skip
