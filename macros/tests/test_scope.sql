@@ -8,11 +8,14 @@
         {"<test unique_id>": {"mode": "rows" | "keys" | "lineage",
                               "since": "<_loaded_at already checked>",
                               "keys": ["<column>", ...],
-                              "written": ["<write key column>", ...], "model": "<name>"}}
+                              "written": ["<write key column>", ...], "model": "<name>",
+                              "whole": ["<parent model>", ...]}}
 
     The new rows are those loaded since `since` (staging: `_loaded_at`), or, when `written` is
     given (an intermediate model or mart), those whose write key an incremental write recorded
-    after `since` (macros/tests/rows_written.sql).
+    after `since` (macros/tests/rows_written.sql). A view that passes its parents' rows
+    through (the CRM union views) is scoped by `_loaded_at` as a staging model is, as long as
+    its `whole` parents (tables rebuilt whole) have no row.
 
     * rows: the test looks at each row on its own (not_null, accepted_values), or is a
       uniqueness test whose key includes the write key (a row sharing its key with a new row
@@ -45,14 +48,21 @@
 
 
 {#- The new rows of a scope (qualified by `alias` when given): loaded, or written, since its
-    mark. -#}
-{% macro scoped_new_rows_filter(scope, alias=none) -%}
+    mark. A pass-through view's scope names its `whole` parents (not incremental staging
+    models): while any of them has a row, every row counts as new (`relation`, the tested
+    view, locates them: same database and schema). -#}
+{% macro scoped_new_rows_filter(scope, alias=none, relation=none) -%}
     {%- if scope.get('written') -%}
         {%- set prefix = alias ~ '.' if alias else '' -%}
         hash({{ prefix ~ scope['written'] | join(', ' ~ prefix) }}) in (
             select written.key_hash from {{ revops.rows_written_table() }} as written
             where written.model = '{{ scope.model }}'
             and written.written_at > cast('{{ scope.since }}' as timestamp with time zone))
+    {%- elif scope.get('whole') -%}
+        ({{ revops.scoped_loaded_at_filter(scope, alias) }}
+        {%- for name in scope['whole'] %}
+            or exists (select 1 from {{ relation.incorporate(path={'identifier': name}) }})
+        {%- endfor %})
     {%- else -%}
         {{ revops.scoped_loaded_at_filter(scope, alias) }}
     {%- endif -%}
@@ -74,11 +84,11 @@
     {%- set condition = '(' ~ where ~ ')' if where else 'true' -%}
     {%- if scope.mode == 'rows' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope) }}) dbt_subquery
+            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, relation=relation) }}) dbt_subquery
         {%- endset -%}
     {%- elif scope.mode == 'keys' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows') }}
+            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows', relation) }}
             {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %})) dbt_subquery
         {%- endset -%}
     {%- else -%}
