@@ -15,9 +15,9 @@ provably as strong for the table as checking every row:
     in `_revops_log.rows_written` after the mark; any other row is the very row that was
     checked (these models change only by those writes and by their pre-hooks' deletes);
   - a view that passes its parents' rows through (`meta: {rows_from_parents: true}`: the
-    CRM union views): the rows loaded after the mark, as for a staging model, as long as its
-    parents other than incremental staging models (tables rebuilt whole) have no row; while
-    one has, every row of the view counts as new (checked in SQL when the test runs);
+    CRM union views), for its key tests: the rows loaded after the mark, as for a staging
+    model, as long as its parents other than incremental staging models (tables rebuilt
+    whole) have no row; while one has, the test reads every row (checked in its SQL);
   a change of their logic (a view's own logic and its parents' included), or a removal of
   raw rows, rebuilds them with `--full-refresh`, which re-checks everything;
 * the scoped check reads less than the full one: `accepted_values` or `cast_failures` (each
@@ -100,6 +100,7 @@ SCOPE_MACROS = (
     "macro.revops.test_scope",
     "macro.revops.scoped_loaded_at_filter",
     "macro.revops.scoped_new_rows_filter",
+    "macro.revops.scoped_whole_parents_guard",
     "macro.revops.default__get_where_subquery",
     "macro.dbt.get_where_subquery",
     "macro.dbt.get_limit_subquery_sql",
@@ -291,7 +292,6 @@ def scopable_tests(manifest: Mapping[str, Any]) -> dict[str, ScopableTest]:
         keys = _key_of(metadata)
         written: tuple[str, ...] = ()
         whole: tuple[str, ...] = ()
-        view = False
         if model["name"] in model_fingerprints:
             model_logic = model_fingerprints[model["name"]]
             if model.get("fqn", [None, None])[1] != "staging":
@@ -307,12 +307,12 @@ def scopable_tests(manifest: Mapping[str, Any]) -> dict[str, ScopableTest]:
                 views[model_id] = _rows_from_parents(model_id, nodes)
             if views[model_id] is None:
                 continue
-            whole, view = views[model_id] or (), True
+            whole = views[model_id] or ()
+            if name not in KEY_TESTS:
+                continue  # its whole parents' guard sits beside the new keys' join
             model_logic = _view_fingerprint(model_id, nodes, macros, model_fingerprints)
         if name in ROW_TESTS:
             mode = ROW_TESTS[name]
-            if view and mode != "rows":
-                continue  # cast_failures matches rows on `_loaded_at`: staging only
         elif keys:
             # a key that includes the write key: every row sharing it is a written key's row
             mode = "rows" if written and set(written) <= set(keys) else "keys"

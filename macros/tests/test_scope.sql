@@ -48,24 +48,26 @@
 
 
 {#- The new rows of a scope (qualified by `alias` when given): loaded, or written, since its
-    mark. A pass-through view's scope names its `whole` parents (not incremental staging
-    models): while any of them has a row, every row counts as new (`relation`, the tested
-    view, locates them: same database and schema). -#}
-{% macro scoped_new_rows_filter(scope, alias=none, relation=none) -%}
+    mark. -#}
+{% macro scoped_new_rows_filter(scope, alias=none) -%}
     {%- if scope.get('written') -%}
         {%- set prefix = alias ~ '.' if alias else '' -%}
         hash({{ prefix ~ scope['written'] | join(', ' ~ prefix) }}) in (
             select written.key_hash from {{ revops.rows_written_table() }} as written
             where written.model = '{{ scope.model }}'
             and written.written_at > cast('{{ scope.since }}' as timestamp with time zone))
-    {%- elif scope.get('whole') -%}
-        ({{ revops.scoped_loaded_at_filter(scope, alias) }}
-        {%- for name in scope['whole'] %}
-            or exists (select 1 from {{ relation.incorporate(path={'identifier': name}) }})
-        {%- endfor %})
     {%- else -%}
         {{ revops.scoped_loaded_at_filter(scope, alias) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A pass-through view's scope names its `whole` parents (not incremental staging models): while
+    any of them has a row, every row of the view is read (an `or` beside the new rows' join,
+    which keeps their `_loaded_at` filter pushed down to the staging table's zone maps).
+    `relation` (the tested view) locates them: same database and schema. -#}
+{% macro scoped_whole_parents_guard(scope, relation) -%}
+    {%- for name in scope.get('whole', []) %} or exists (select 1 from {{ relation.incorporate(path={'identifier': name}) }}){% endfor -%}
 {%- endmacro %}
 
 
@@ -82,14 +84,16 @@
         {%- do return(relation) -%}
     {%- endif -%}
     {%- set condition = '(' ~ where ~ ')' if where else 'true' -%}
-    {%- if scope.mode == 'rows' -%}
+    {%- if scope.mode == 'rows' and scope.get('whole') -%}
+        {{ exceptions.raise_compiler_error("test scope: a view with whole parents is scoped by keys only") }}
+    {%- elif scope.mode == 'rows' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, relation=relation) }}) dbt_subquery
+            (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope) }}) dbt_subquery
         {%- endset -%}
     {%- elif scope.mode == 'keys' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows', relation) }}
-            {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %})) dbt_subquery
+            (select * from {{ relation }} as scoped_rows where {{ condition }} and (exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows') }}
+            {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %}){{ revops.scoped_whole_parents_guard(scope, relation) }})) dbt_subquery
         {%- endset -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error("test scope: unknown mode " ~ scope.mode) }}
