@@ -30,8 +30,8 @@ NOW = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
 
 
 def _manifest() -> dict:
-    """An incremental staging model with a unique, a not_null, a relationships test and a
-    not_null with a threshold; a mart with a not_null."""
+    """An incremental staging model with a unique, a not_null, an accepted_values, a
+    relationships test and a not_null with a threshold; a mart with a not_null and a unique."""
 
     def test(name: str, kind: str, model: str, **config) -> dict:
         return {
@@ -66,9 +66,13 @@ def _manifest() -> dict:
             },
             "test.p.unique_a": test("unique_a", "unique", "stg_a"),
             "test.p.not_null_a": test("not_null_a", "not_null", "stg_a"),
+            "test.p.accepted_a": test("accepted_a", "accepted_values", "stg_a"),
             "test.p.rel_a": test("rel_a", "relationships", "stg_a"),
-            "test.p.not_null_a_many": test("not_null_a_many", "not_null", "stg_a", error_if=">5"),
+            "test.p.accepted_a_many": test(
+                "accepted_a_many", "accepted_values", "stg_a", error_if=">5"
+            ),
             "test.p.not_null_b": test("not_null_b", "not_null", "fct_b"),
+            "test.p.unique_b": test("unique_b", "unique", "fct_b"),
         },
         "macros": {
             "macro.dbt.test_unique": {"macro_sql": "unique", "depends_on": {"macros": []}},
@@ -78,10 +82,12 @@ def _manifest() -> dict:
 
 
 def test_only_row_and_key_tests_of_incremental_staging_models_are_scoped():
+    """not_null never is: DuckDB checks it over the whole table from row group statistics,
+    faster than finding the new rows."""
     tests = test_scope.scopable_tests(_manifest())
     assert {uid: (t.mode, t.keys) for uid, t in tests.items()} == {
         "test.p.unique_a": ("keys", ("id",)),
-        "test.p.not_null_a": ("rows", ()),
+        "test.p.accepted_a": ("rows", ()),
     }
 
 
@@ -123,13 +129,13 @@ def test_a_test_is_scoped_only_with_a_recent_full_check_of_the_same_definition(t
         warehouse,
         {
             "test.p.unique_a": (fingerprint, NOW - dt.timedelta(days=6)),
-            "test.p.not_null_a": (tests["test.p.not_null_a"].fingerprint, NOW),
+            "test.p.accepted_a": (tests["test.p.accepted_a"].fingerprint, NOW),
         },
     )
     scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
     assert scope.since == {
         "test.p.unique_a": "2026-01-09T00:00:00+00:00",
-        "test.p.not_null_a": "2026-01-09T00:00:00+00:00",
+        "test.p.accepted_a": "2026-01-09T00:00:00+00:00",
     }
     assert json.loads(scope.env()[test_scope.SCOPE_ENV])["test.p.unique_a"] == {
         "mode": "keys",
@@ -138,7 +144,7 @@ def test_a_test_is_scoped_only_with_a_recent_full_check_of_the_same_definition(t
     }
     # the last full check of unique_a is 6 days old: a 6-day setting checks it in full again
     scope = test_scope.plan(warehouse, manifest, full_recheck=False, max_age_days=6, now=NOW)
-    assert set(scope.since) == {"test.p.not_null_a"}
+    assert set(scope.since) == {"test.p.accepted_a"}
     assert scope.full_reasons == {"last full check 6+ days ago": 1}
     # --full-recheck / --full-refresh: every test in full, and dbt gets no scope at all
     scope = test_scope.plan(warehouse, manifest, full_recheck=True, now=NOW)
@@ -209,8 +215,9 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
         for t in test_scope.scopable_tests(manifest).values()
         if t.model == MODEL
     }
-    unique, not_null = f"unique_{MODEL}_activity_id", f"not_null_{MODEL}_email"
-    assert tests[unique].mode == "keys" and tests[not_null].mode == "rows"
+    unique = f"unique_{MODEL}_activity_id"
+    accepted = next(name for name in tests if name.startswith(f"accepted_values_{MODEL}_activity"))
+    assert tests[unique].mode == "keys" and tests[accepted].mode == "rows"
 
     # the first build checks every row, and records where each passing test got to
     scope = test_scope.plan(warehouse, manifest, full_recheck=False)
@@ -220,10 +227,12 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())
     assert test_scope.record(warehouse, scope, results) == len(tests)
 
-    # Then: an old row goes bad unseen (an email emptied), and a new row arrives that
+    # Then: an old row goes bad unseen (an unknown activity type), and a new row arrives that
     # duplicates an OLD touch id (as a model bug would let through).
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"update main.{MODEL} set email = null where activity_id = 'activity_id-1'")
+        con.execute(
+            f"update main.{MODEL} set activity_type = 'bogus' where activity_id = 'activity_id-1'"
+        )
         con.execute(
             f"insert into main.{MODEL} select * replace "
             "(now() + interval 1 minute as _loaded_at, 'person2@example.com' as email) "
@@ -234,7 +243,7 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
     scoped = dbt_test(scope)
     # the new duplicate of an old key fails; the old bad row, already checked, is not seen
     assert scoped[unique] == "fail"
-    assert scoped[not_null] == "pass"
+    assert scoped[accepted] == "pass"
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())
     test_scope.record(warehouse, scope, results)
     # the failing test keeps its mark (it will report the new row until it passes); the
@@ -246,7 +255,7 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
 
     # the full re-check reads every row: it catches the old bad row too
     full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
-    assert full[unique] == "fail" and full[not_null] == "fail"
+    assert full[unique] == "fail" and full[accepted] == "warn"  # (its severity is warn)
 
 
 def test_a_full_recheck_can_be_asked_for(dbt_manifest):
@@ -282,9 +291,9 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
     """int_invoice_lines_priced (delete+insert by line) built from three Stripe lines, then
     incrementally from two more: the write records exactly the two new lines' keys; scoped
     tests then read only the written keys' rows, yet a row duplicating an old key with a
-    written key fails the scoped `unique`, while an old row that went bad unseen is left to
-    the full re-check. No refresh: one `dbt build` of the model and its parents, one
-    incremental `dbt run`, three `dbt test`."""
+    written key fails the scoped `unique`; `not_null` is not scoped (it is cheaper in full),
+    so it sees an old row that went bad. No refresh: one `dbt build` of the model and its
+    parents, one incremental `dbt run`, three `dbt test`."""
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
     for folder in PRICED_INPUTS:
         deliver(landing, folder, DAY, n=3, start=1)
@@ -318,7 +327,8 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
     first = dbt_test(scope)
     assert first[unique] == "pass" and first[not_null] == "pass"
     # (a line's price the prices export lacks only warns: that test keeps no record)
-    passed = {tests[name].unique_id for name, status in first.items() if status == "pass"}
+    passed = {tests[n].unique_id for n, status in first.items() if status == "pass" and n in tests}
+    assert not_null not in tests  # not_null runs in full every time
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())
     assert test_scope.record(warehouse, scope, results) == len(passed)
 
@@ -345,7 +355,7 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
         ]
         assert len(old_keys) == 3
         assert written == expected and len(written) == 2
-        # Then: an old row goes bad unseen, and a row duplicating the old line 1 arrives with
+        # Then: an old row goes bad, and a row duplicating the old line 1 arrives with
         # its key recorded as written (as a model bug in a write would let through).
         con.execute(
             f"update main.{PRICED} set price_attributes_source = null "
@@ -365,7 +375,7 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
     assert json.loads(scope.env()[test_scope.SCOPE_ENV])[tests[unique].unique_id]["model"] == PRICED
     scoped = dbt_test(scope)
     assert scoped[unique] == "fail"
-    assert scoped[not_null] == "pass"
+    assert scoped[not_null] == "fail"  # in full: it reads the old row too
     # the full re-check reads every row: it catches the old bad row too
     full = dbt_test(test_scope.plan(warehouse, manifest, full_recheck=True))
     assert full[unique] == "fail" and full[not_null] == "fail"
@@ -373,7 +383,9 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
 
 def test_tests_of_intermediate_models_and_marts_are_scoped_by_their_write_key():
     """A mart written by delete+insert is scoped by its `unique_key`; one written by append by
-    the key of its first unique test; a model with neither, or rebuilt whole, is not."""
+    the key of its first unique test; a model with neither, or rebuilt whole, is not. Only
+    their key tests whose key includes the write key are scoped: any other test reads more
+    rows scoped (a hash of every row's write key) than in full."""
     manifest = _manifest()
     nodes = manifest["nodes"]
     nodes["model.p.fct_b"]["config"].update(incremental_strategy="delete+insert", unique_key="id")
@@ -388,24 +400,21 @@ def test_tests_of_intermediate_models_and_marts_are_scoped_by_their_write_key():
         "incremental_strategy": "merge",
     }
     for model in ("fct_b", "fct_c", "fct_d"):
-        for kind in ("unique", "not_null"):
+        for kind in ("unique", "not_null", "accepted"):
             uid = f"test.p.{kind}_{model}"
             nodes[uid] = {
                 **copy.deepcopy(nodes[f"test.p.{kind}_a"]),
                 "name": f"{kind}_{model}",
                 "attached_node": f"model.p.{model}",
             }
-    # fct_b's unique test is on another column than its write key: every row sharing a key
-    # with a new row is read
+    # fct_b's unique test is on another column than its write key: it would read every row
+    # sharing a key with a new row, after hashing every row's write key: it runs in full
     nodes["test.p.unique_fct_b"]["test_metadata"]["kwargs"]["column_name"] = "other_id"
     tests = test_scope.scopable_tests(manifest)
     got = {uid: (t.mode, t.keys, t.written) for uid, t in tests.items() if t.written}
     assert got == {
-        "test.p.not_null_b": ("rows", (), ("id",)),
-        "test.p.unique_fct_b": ("keys", ("other_id",), ("id",)),
-        "test.p.not_null_fct_b": ("rows", (), ("id",)),
+        "test.p.unique_b": ("rows", ("id",), ("id",)),
         "test.p.unique_fct_c": ("rows", ("id",), ("id",)),
-        "test.p.not_null_fct_c": ("rows", (), ("id",)),
     }
     scope = test_scope.ScopePlan(tests, since={"test.p.unique_fct_c": "2026-01-09T00:00:00+00:00"})
     assert json.loads(scope.env()[test_scope.SCOPE_ENV]) == {
@@ -421,10 +430,11 @@ def test_tests_of_intermediate_models_and_marts_are_scoped_by_their_write_key():
     # includes the write key reads the written keys' rows alone
     nodes["model.p.fct_b"]["config"]["unique_key"] = ["other_id"]
     changed = test_scope.scopable_tests(manifest)
-    assert (
-        changed["test.p.not_null_fct_b"].fingerprint != tests["test.p.not_null_fct_b"].fingerprint
-    )
+    assert "test.p.unique_b" not in changed
     assert changed["test.p.unique_fct_b"].mode == "rows"
+    nodes["test.p.unique_fct_b"]["test_metadata"]["kwargs"]["column_name"] = "id"
+    nodes["model.p.fct_b"]["config"]["unique_key"] = ["id", "other_id"]
+    assert "test.p.unique_fct_b" not in test_scope.scopable_tests(manifest)
 
 
 def test_a_scoped_test_of_written_rows_needs_the_record_of_writes_and_its_table(tmp_path):
@@ -434,7 +444,7 @@ def test_a_scoped_test_of_written_rows_needs_the_record_of_writes_and_its_table(
         incremental_strategy="delete+insert", unique_key="id"
     )
     tests = test_scope.scopable_tests(manifest)
-    uid = "test.p.not_null_b"
+    uid = "test.p.unique_b"
     _record(warehouse, {uid: (tests[uid].fingerprint, NOW)})
     scope = test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW)
     assert uid not in scope.since and scope.full_reasons["no record of the rows written"] == 1
@@ -463,3 +473,97 @@ def test_a_scoped_test_of_written_rows_needs_the_record_of_writes_and_its_table(
     assert test_scope.plan(warehouse, manifest, full_recheck=False, now=NOW).since == {
         uid: "2026-01-09T12:00:00+00:00"
     }
+
+
+# --- a union view's tests on the rows its staging parent loaded (dbt compile) -------------
+
+UNION = "int_crm_lead_history_unioned"
+UNION_COLUMNS = (
+    "lead_history_id, lead_id, field_name, old_value, new_value, changed_at, "
+    "_delivery_date, _file_path, _row_number, _loaded_at"
+)
+OLD, NEW = "2026-01-09 00:00:00+00", "2026-01-10 00:00:00+00"
+
+
+def test_tests_of_a_union_view_check_the_rows_its_staging_parent_loaded(tmp_path):
+    """int_crm_lead_history_unioned passes through the rows of stg_salesforce__lead_history
+    (incremental) and int_hubspot_lead_history_mapped (a table rebuilt whole). Its scoped
+    `unique` reads the rows loaded since it passed, with every row sharing their key: a new row
+    duplicating an old key fails; an old duplicate is left to the full re-check, unless the
+    HubSpot side has any row (then every row is checked). Two `dbt compile` of the view and its
+    test (scoped, then in full), run on hand-made tables: no build."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for table, extra in (
+            ("stg_salesforce__lead_history", ""),
+            ("int_hubspot_lead_history_mapped", ", 'hubspot' as crm_source"),
+        ):
+            con.execute(
+                f"create table main.{table} as select 'h1' as lead_history_id, "
+                "'l1' as lead_id, 'Status' as field_name, 'a' as old_value, 'b' as new_value, "
+                "timestamp '2026-01-08' as changed_at, date '2026-01-08' as _delivery_date, "
+                f"'f.csv' as _file_path, 1 as _row_number, timestamptz '{OLD}' as _loaded_at"
+                f"{extra} limit 0"
+            )
+        rows = [("h1", OLD), ("h2", OLD), ("h3", NEW)]
+        for key, loaded in rows:
+            con.execute(
+                "insert into main.stg_salesforce__lead_history select ?, 'l1', 'Status', 'a', "
+                "'b', timestamp '2026-01-08', date '2026-01-08', 'f.csv', 1, ?::timestamptz",
+                [key, loaded],
+            )
+    env = {**os.environ, "REVOPS_WAREHOUSE": str(warehouse), test_scope.SCOPE_ENV: ""}
+    select = ("--select", f"{UNION} unique_{UNION}_lead_history_id")
+
+    def compiled(scope: test_scope.ScopePlan) -> tuple[str, str]:
+        done = run_dbt("compile", *select, base=tmp_path, env={**env, **scope.env()})
+        assert done.returncode == 0, done.stdout[-3000:]
+        folder = tmp_path / "target" / "compiled" / "revops" / "models" / "intermediate" / "crm"
+        test_sql = (folder / "_crm__models.yml" / f"unique_{UNION}_lead_history_id.sql").read_text()
+        return (folder / f"{UNION}.sql").read_text(), test_sql
+
+    full_view, full_test = compiled(test_scope.ScopePlan({}))
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    tests = {t.unique_id: t for t in test_scope.scopable_tests(manifest).values()}
+    uid = next(u for u in tests if u.startswith(f"test.revops.unique_{UNION}_lead_history_id"))
+    assert (tests[uid].mode, tests[uid].whole) == ("keys", ("int_hubspot_lead_history_mapped",))
+    # every CRM union view's unique test is scoped; their not_null tests run in full
+    union_tests = {t.model for t in tests.values() if t.whole}
+    assert len(union_tests) == 7 and UNION in union_tests
+    # the day: rows loaded after OLD are new
+    view, scoped_test = compiled(test_scope.ScopePlan(tests, since={uid: OLD.replace(" ", "T")}))
+    assert view == full_view and scoped_test != full_test
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create view main.{UNION} as {view}")
+
+        def failures(sql: str) -> int:
+            return con.execute(f"select count(*) from ({sql}) as t").fetchone()[0]
+
+        assert failures(scoped_test) == 0 and failures(full_test) == 0
+        # Then: a new row duplicates an old key (a staging bug would let it through)
+        con.execute(
+            "insert into main.stg_salesforce__lead_history select * replace "
+            f"(timestamptz '{NEW}' as _loaded_at) from main.stg_salesforce__lead_history "
+            "where lead_history_id = 'h1'"
+        )
+        assert failures(scoped_test) == 1 and failures(full_test) == 1
+        con.execute(
+            "delete from main.stg_salesforce__lead_history "
+            f"where lead_history_id = 'h1' and _loaded_at = '{NEW}'"
+        )
+        # An old row duplicated unseen: the scoped test does not read it, the full re-check
+        # does
+        con.execute(
+            "insert into main.stg_salesforce__lead_history select * "
+            "from main.stg_salesforce__lead_history where lead_history_id = 'h2'"
+        )
+        assert failures(scoped_test) == 0 and failures(full_test) == 1
+        # A HubSpot row (a table rebuilt whole: its rows are not known to be checked): the
+        # scoped test reads every row
+        con.execute(
+            "insert into main.int_hubspot_lead_history_mapped select 'x9', 'l9', 'created', "
+            "null, null, timestamp '2026-01-01', date '2026-01-01', 'h.csv', 1, "
+            f"timestamptz '{OLD}', 'hubspot'"
+        )
+        assert failures(scoped_test) == 1

@@ -8,11 +8,14 @@
         {"<test unique_id>": {"mode": "rows" | "keys" | "lineage",
                               "since": "<_loaded_at already checked>",
                               "keys": ["<column>", ...],
-                              "written": ["<write key column>", ...], "model": "<name>"}}
+                              "written": ["<write key column>", ...], "model": "<name>",
+                              "whole": ["<parent model>", ...]}}
 
     The new rows are those loaded since `since` (staging: `_loaded_at`), or, when `written` is
     given (an intermediate model or mart), those whose write key an incremental write recorded
-    after `since` (macros/tests/rows_written.sql).
+    after `since` (macros/tests/rows_written.sql). A view that passes its parents' rows
+    through (the CRM union views) is scoped by `_loaded_at` as a staging model is, as long as
+    its `whole` parents (tables rebuilt whole) have no row.
 
     * rows: the test looks at each row on its own (not_null, accepted_values), or is a
       uniqueness test whose key includes the write key (a row sharing its key with a new row
@@ -59,6 +62,15 @@
 {%- endmacro %}
 
 
+{#- A pass-through view's scope names its `whole` parents (not incremental staging models): while
+    any of them has a row, every row of the view is read (an `or` beside the new rows' join,
+    which keeps their `_loaded_at` filter pushed down to the staging table's zone maps).
+    `relation` (the tested view) locates them: same database and schema. -#}
+{% macro scoped_whole_parents_guard(scope, relation) -%}
+    {%- for name in scope.get('whole', []) %} or exists (select 1 from {{ relation.incorporate(path={'identifier': name}) }}){% endfor -%}
+{%- endmacro %}
+
+
 {#- dbt's `get_where_subquery` (the relation a generic test reads, with its `where` config),
     narrowed to the test's scope. -#}
 {% macro default__get_where_subquery(relation) -%}
@@ -72,14 +84,16 @@
         {%- do return(relation) -%}
     {%- endif -%}
     {%- set condition = '(' ~ where ~ ')' if where else 'true' -%}
-    {%- if scope.mode == 'rows' -%}
+    {%- if scope.mode == 'rows' and scope.get('whole') -%}
+        {{ exceptions.raise_compiler_error("test scope: a view with whole parents is scoped by keys only") }}
+    {%- elif scope.mode == 'rows' -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ condition }} and {{ revops.scoped_new_rows_filter(scope) }}) dbt_subquery
         {%- endset -%}
     {%- elif scope.mode == 'keys' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} as scoped_rows where {{ condition }} and exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows') }}
-            {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %})) dbt_subquery
+            (select * from {{ relation }} as scoped_rows where {{ condition }} and (exists (select 1 from {{ relation }} as scoped_new_rows where {{ condition }} and {{ revops.scoped_new_rows_filter(scope, 'scoped_new_rows') }}
+            {%- for key in scope['keys'] %} and scoped_new_rows.{{ key }} is not distinct from scoped_rows.{{ key }}{% endfor %}){{ revops.scoped_whole_parents_guard(scope, relation) }})) dbt_subquery
         {%- endset -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error("test scope: unknown mode " ~ scope.mode) }}
