@@ -47,6 +47,9 @@ BILLING_INCREMENTAL = (
     "int_mrr_movements_classified",
     "int_mrr_retention_customer_months",
 )
+# The opportunity rows that write only the opportunities whose row changed (an open deal re-rated
+# by the day's FX rate or slipped, an edit, a deletion; macros/forecast/opportunity_rows.sql)
+SALES_INCREMENTAL = ("int_opportunities_enriched", "fct_opportunities")
 # Point-in-time models keep what was known on each past day: a rebuild recomputes those days
 # from later deliveries (a backdated history row), so they are not rebuilt in the late-edit
 # comparison (the first steps check that their past rows never change).
@@ -172,6 +175,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
         "stg_salesforce__opportunity_history",
         "fct_pipeline_snapshots",
         *BILLING_INCREMENTAL,
+        *SALES_INCREMENTAL,
     } <= incremental
     assert len(incremental) >= 9
 
@@ -211,6 +215,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
         if not m.startswith("stg_") and m not in POINT_IN_TIME
     )
     assert set(BILLING_INCREMENTAL) <= set(downstream)
+    assert set(SALES_INCREMENTAL) <= set(downstream)
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copyfile(warehouse, rebuilt)
     _dbt_models(

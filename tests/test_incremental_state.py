@@ -340,7 +340,8 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
     # incremental staging, the point-in-time pipeline (incremental by as-of date), and the
     # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql),
     # identity and attribution (macros/identity/), the lead funnel (macros/funnel/), the
-    # funnel and opportunity marts (macros/funnel/affected_marts.sql)
+    # funnel and opportunity marts (macros/funnel/affected_marts.sql), the opportunity rows
+    # written by changed rows (macros/forecast/opportunity_rows.sql)
     assert {n for n in fingerprints if not n.startswith("stg_")} == {
         "fct_pipeline_snapshots",
         "int_subscription_item_months",
@@ -358,6 +359,8 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "fct_lead_funnel",
         "fct_funnel_stage_events",
         "fct_opportunity_stage_history",
+        "int_opportunities_enriched",
+        "fct_opportunities",
     }
 
 

@@ -5,6 +5,16 @@
 -- without a usable rate (int_fx_rates_daily) or an empty amount converts to null, never 0. An
 -- open opportunity expected to close after the latest published FX rate converts at that
 -- latest rate date (its close date has no rate yet).
+-- Incremental by opportunity (macros/forecast/opportunity_rows.sql): each row keeps
+-- `_inputs_signature`, a signature of its own columns; a run computes every row and writes only
+-- those whose signature is not the stored one (a new or edited opportunity, an open one re-rated
+-- by the latest FX rate or slipped since the CRM's last delivery, an account crossing a segment
+-- band, a stage re-mapped). The pre-hook deletes the opportunities deleted since.
+{{ config(**affected_marts_config('opportunity_id', [
+    "{{ revops.opportunities_gone_pre_hook(
+        'select opportunity_id from ' ~ ref('int_crm_opportunities_unioned') ~ ' where not is_deleted'
+    ) }}",
+])) }}
 with
 
 opportunities as (
@@ -117,7 +127,7 @@ conversion_dates as (
 
 ),
 
-final as (
+enriched as (
 
     select
         opportunities.opportunity_id,
@@ -191,6 +201,26 @@ final as (
         on
             opportunities.currency = fx.currency
             and conversion_dates.conversion_date = fx.calendar_date
+
+),
+
+signed as (
+
+    select
+        enriched.*,
+        {{ revops.own_row_signature('enriched', revops.enriched_opportunity_columns()) }}
+            as _inputs_signature
+    from enriched
+
+),
+
+final as (
+
+    select signed.*
+    from signed
+    {%- if is_incremental() %}
+    {{ revops.only_changed_opportunities('signed') }}
+    {%- endif %}
 
 )
 

@@ -59,6 +59,34 @@ segments as (
 
 ),
 
+won_deals_by_period as (
+
+    -- each won deal under the month and the quarter its close date falls in: a reference
+    -- window lies inside its reference period, so a deal closed in it is one of that period's
+    -- (an equality join on the period, then the window's bounds, instead of a range join of
+    -- every window with every deal)
+    select
+        'month' as period_grain,
+        cast({{ dbt.date_trunc('month', 'close_date') }} as date) as close_period_start,
+        segment,
+        amount_reporting,
+        created_date,
+        close_date
+    from deals
+    where is_won
+    union all
+    select
+        'quarter' as period_grain,
+        cast({{ dbt.date_trunc('quarter', 'close_date') }} as date) as close_period_start,
+        segment,
+        amount_reporting,
+        created_date,
+        close_date
+    from deals
+    where is_won
+
+),
+
 candidate_references as (
 
     {%- for k in range(1, n_periods + 2) %}
@@ -108,6 +136,7 @@ ranked_references as (
         as_of_date,
         period_grain,
         period_start,
+        reference_start,
         window_start,
         window_end,
         row_number() over (
@@ -125,6 +154,7 @@ reference_windows as (
         as_of_date,
         period_grain,
         period_start,
+        reference_start,
         window_start,
         window_end
     from ranked_references
@@ -160,9 +190,10 @@ window_wins as (
         count(*) as won_deals,
         sum(case when deals.amount_reporting is null then 1 else 0 end) as won_unconverted
     from reference_windows
-    inner join deals
+    inner join won_deals_by_period as deals
         on
-            deals.is_won
+            reference_windows.period_grain = deals.period_grain
+            and reference_windows.reference_start = deals.close_period_start
             and reference_windows.window_start <= deals.created_date
             and reference_windows.window_end >= deals.created_date
             and reference_windows.window_start <= deals.close_date

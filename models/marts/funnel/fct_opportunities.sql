@@ -1,5 +1,17 @@
 -- One row per opportunity (deleted ones excluded): deal category and type, stage and its
 -- order, amounts in the original and the reporting currency, dates and the sales cycle.
+-- Incremental by opportunity (macros/forecast/opportunity_rows.sql): each row keeps
+-- `_inputs_signature`, a signature of the row itself. A run computes every opportunity's row
+-- (a projection of int_opportunities_enriched) and writes only those whose signature is not the
+-- stored one (`delete+insert`): a new or edited opportunity, and an open one whose amount in the
+-- reporting currency moved with the latest FX rate or that slipped past its close date since
+-- the CRM's last delivery. The pre-hook deletes the opportunities gone from
+-- int_opportunities_enriched (deleted). The rows are those of a rebuild.
+{{ config(**affected_marts_config('opportunity_id', [
+    "{{ revops.opportunities_gone_pre_hook(
+        'select opportunity_id from ' ~ ref('int_opportunities_enriched')
+    ) }}",
+])) }}
 with
 
 opportunities as (
@@ -8,7 +20,7 @@ opportunities as (
 
 ),
 
-final as (
+projected as (
 
     select
         opportunity_id,
@@ -38,6 +50,26 @@ final as (
         close_date,
         created_at
     from opportunities
+
+),
+
+signed as (
+
+    select
+        projected.*,
+        {{ revops.own_row_signature('projected', revops.opportunity_row_columns()) }}
+            as _inputs_signature
+    from projected
+
+),
+
+final as (
+
+    select signed.*
+    from signed
+    {%- if is_incremental() %}
+    {{ revops.only_changed_opportunities('signed') }}
+    {%- endif %}
 
 )
 
