@@ -1253,7 +1253,9 @@ def _fsync_later(path: Path) -> _InThread:
 
 def _drop_all_but(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
     """In a copied snapshot: drop every table and view but the carried marts `keep` (the
-    changed marts, the marts no longer published and the metadata tables are written anew)."""
+    changed marts, the marts no longer published and the metadata tables are written anew),
+    in one script."""
+    drops = []
     for schema, name, kind in con.execute(
         "select schema_name, table_name, 'table' from duckdb_tables() "
         "where database_name = current_database() "
@@ -1262,7 +1264,8 @@ def _drop_all_but(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
     ).fetchall():
         if schema == "main" and name in keep and kind == "table":
             continue
-        con.execute(f"drop {kind} {_quote(schema)}.{_quote(name)}")
+        drops.append(f"drop {kind} {_quote(schema)}.{_quote(name)}")
+    _run_script(con, drops)
 
 
 def publish_snapshot(
