@@ -1174,6 +1174,32 @@ def _same_columns_and_types(
     return [tuple(r) for r in have] == [(r[0], r[1]) for r in want]
 
 
+def _early_copy(serving: Path, target: Path) -> _InThread | None:
+    """Start copying the served snapshot's file to `target` in a thread (None when nothing is
+    served); its result() is the file copied. The publish decides after signing the marts
+    whether it starts from this copy (`_carry_base`, which reads the same served snapshot)."""
+    served = _served_stem(serving)
+    source = serving / SNAPSHOT_DIR / f"{served}.duckdb" if served else None
+    if source is None or not source.is_file():
+        return None
+
+    def copy() -> Path:
+        _copy_file(source, target)
+        return source
+
+    return _InThread(copy)
+
+
+def _discard_copy(early: _InThread | None, staged: Path) -> None:
+    """Remove the staged file (and its write-ahead log) once the early copy, if any, has
+    stopped writing it; the copy's own error does not matter then."""
+    if early is not None:
+        with contextlib.suppress(Exception):
+            early.result()
+    for partial in (staged, staged.with_name(staged.name + ".wal")):
+        partial.unlink(missing_ok=True)
+
+
 def _copy_file(source: Path, target: Path) -> None:
     """A byte copy of a closed snapshot file: copy_file_range(2), which shares the blocks
     where the file system can (XFS, btrfs) and copies inside the kernel elsewhere; a plain
@@ -1344,10 +1370,18 @@ def publish_snapshot(
         # the project's fingerprint (files, packages: ~0.1-0.3 s of Python) is computed in a
         # thread beside the signatures (DuckDB, which releases the GIL)
         project = None if project_fingerprint else _InThread(state.project_fingerprint)
-        step("signing the marts")
-        plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
-        min_rows = DELTA_MIN_ROWS if delta_min_rows is None else delta_min_rows
-        reuse = _carry_base(serving, snapshot.signatures, min_rows) if carry_over else None
+        # the served file is copied (in the kernel) while DuckDB signs the marts: a publish
+        # that starts from it (every daily increment) finds the copy made; one that does not
+        # removes it
+        early = _early_copy(serving, staged) if carry_over else None
+        try:
+            step("signing the marts")
+            plans, snapshot.signatures = _sign_marts(warehouse_sql, tables)
+            min_rows = DELTA_MIN_ROWS if delta_min_rows is None else delta_min_rows
+            reuse = _carry_base(serving, snapshot.signatures, min_rows) if carry_over else None
+        except BaseException:
+            _discard_copy(early, staged)
+            raise
         if reuse is not None and reuse.compact:
             step(
                 f"writing a new file: the served one has grown to more than {COMPACT_GROWTH}x "
@@ -1363,12 +1397,14 @@ def publish_snapshot(
                     f"copying snapshot {base.snapshot_id} ({len(carried)} unchanged marts, "
                     f"{len(deltas)} to update by their changed rows)"
                 )
-                _copy_file(Path(base.path), staged)
+                if early is None or early.result() != Path(base.path):
+                    _copy_file(Path(base.path), staged)
                 snapshot.carried_from = base.snapshot_id
+            else:
+                _discard_copy(early, staged)
             con = duckdb.connect(str(staged), config=duckdb_config())
         except BaseException:
-            for partial in (staged, staged.with_name(staged.name + ".wal")):
-                partial.unlink(missing_ok=True)
+            _discard_copy(early, staged)
             raise
         try:
             con.execute(f"attach {warehouse_sql} as wh (read_only)")

@@ -849,3 +849,40 @@ def test_the_snapshot_file_is_on_disk_before_its_sidecar_names_it(warehouse, tmp
         "fsync done",
         "write .json",
     ]
+
+
+def test_the_served_file_is_copied_once_while_the_marts_are_signed(tmp_path, monkeypatch):
+    """The byte copy of the served file starts beside the signing: a publish that starts from
+    it copies it once; one that writes a new file (every mart changed) removes that copy and
+    leaves nothing behind."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    tables = [PEOPLE, MART]
+    first = publish.publish_snapshot(warehouse, serving, tables, run_id="r1")
+    copies: list[str] = []
+    copy = publish._copy_file
+
+    def counted(source: Path, target: Path) -> None:
+        copies.append(source.name)
+        copy(source, target)
+
+    monkeypatch.setattr(publish, "_copy_file", counted)
+    _edit(warehouse, "update main.mrr_by_month set mrr = mrr + 1 where month_number = 2")
+    second = publish.publish_snapshot(warehouse, serving, tables, run_id="r2")
+    assert second.carried_from == first.snapshot_id and second.carried_over == ["dim_people"]
+    assert copies == [f"{first.snapshot_id}.duckdb"]
+    _same_tables_as_a_full_publish(second, warehouse, tables, tmp_path / "full")
+
+    copies.clear()
+    _edit(
+        warehouse,
+        "update main.mrr_by_month set mrr = mrr + 1",
+        "update main.dim_people set phone = phone || '0'",
+        "insert into main.dim_people values (9, 'new@example.com', '555-9')",
+    )
+    third = publish.publish_snapshot(warehouse, serving, tables, run_id="r3")
+    assert third.carried_from is None and third.copied == ["dim_people", "mrr_by_month"]
+    assert copies == [f"{second.snapshot_id}.duckdb"]  # copied early, then not used
+    assert [p for p in files_under(serving) if ".tmp" in p] == []
+    _assert_serves(serving, third.snapshot_id)
+    _same_tables_as_a_full_publish(third, warehouse, tables, tmp_path / "full3")
