@@ -745,3 +745,144 @@ def test_a_served_file_grown_past_compact_growth_is_not_copied(tmp_path, monkeyp
     assert any(s.startswith("writing a new file: the served one has grown") for s in steps)
     assert second.base_bytes == Path(second.path).stat().st_size
     _same_tables_as_a_full_publish(second, warehouse, [EVENTS], tmp_path / "full")
+
+
+# -- the publish's parts made cheaper (issue 21, session 11) ---------------------------------
+
+
+def test_all_signatures_from_one_query_are_each_marts_own(tmp_path):
+    """`_content_signatures` signs every mart in one `union all` query: each mart's part is
+    its own count and sums (computed here one table at a time), an empty mart signs 0:0:0,
+    and a mart missing from the warehouse stops the publish with its name."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    _edit(warehouse, "create table main.empty_mart (id integer, note varchar)")
+    empty = publish.MartTable("empty_mart", "No rows.", ())
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"attach {publish._sql_str(str(warehouse))} as wh (read_only)")
+        tables = [PEOPLE, MART, empty]
+        present = publish._warehouse_columns(con, [t.name for t in tables])
+        # the columns as the warehouse has them, in order (one catalog query for all marts)
+        assert present["mrr_by_month"] == [("month_number", "BIGINT"), ("mrr", "BIGINT")]
+        assert present["empty_mart"] == [("id", "INTEGER"), ("note", "VARCHAR")]
+        plans = [publish._plan_table(t, present[t.name]) for t in tables]
+        signatures = publish._content_signatures(con, plans)
+        for plan in plans:
+            rows, first, second = con.execute(
+                f"select count(*), coalesce(sum(hash(t)), 0)::varchar, "
+                f"coalesce(sum(hash(hash(t), 'revops-publish')), 0)::varchar "
+                f"from wh.main.{plan.table.name} as t"
+            ).fetchone()
+            assert signatures[plan.table.name] == f"{plan.spec}:{rows}:{first}:{second}"
+        assert signatures["mrr_by_month"].split(":")[1] == "3"
+        assert signatures["dim_people"].split(":")[1] == "4"
+        assert signatures["empty_mart"] == f"{plans[2].spec}:0:0:0"
+        assert publish._content_signatures(con, []) == {}
+        with pytest.raises(publish.PublishError, match="mart fct_missing is not in the warehouse"):
+            publish._plan_table(publish.MartTable("fct_missing"), [])
+    finally:
+        con.close()
+
+
+def test_metadata_rows_go_in_as_one_insert_typed_by_the_table(tmp_path):
+    """`_insert_rows` writes every row in one statement; NULLs stay NULL and each value takes
+    its column's type (a date, a timestamp, a boolean)."""
+    import datetime as dt
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("create table t (name varchar, day date, seen_at timestamp, n int8, ok bool)")
+        publish._insert_rows(con, "t", [])  # nothing to insert: no statement
+        rows = [
+            ("a", dt.date(2026, 1, 31), dt.datetime(2026, 2, 1, 6, 5), 3, True),
+            ("b", None, None, None, False),
+            (None, dt.date(2025, 12, 1), None, 0, None),
+        ]
+        publish._insert_rows(con, "t", rows)
+        assert con.execute("select * from t order by rowid").fetchall() == rows
+        assert con.execute("select typeof(day), typeof(n) from t limit 1").fetchone() == (
+            "DATE",
+            "BIGINT",
+        )
+    finally:
+        con.close()
+
+
+def test_work_in_a_thread_hands_back_its_value_or_its_error():
+    assert publish._InThread(lambda a, b: a + b, 2, 3).result() == 5
+
+    def fails() -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        publish._InThread(fails).result()
+
+
+def test_the_snapshot_file_is_on_disk_before_its_sidecar_names_it(warehouse, tmp_path, monkeypatch):
+    """The file's fsync runs in a thread beside the verification and the report; the sidecar
+    (what makes the file a kept snapshot) is written only once that fsync has finished."""
+    events: list[str] = []
+    start_sync = publish._fsync_later
+
+    def tracked(path: Path):
+        events.append(f"fsync started {path.name}")
+        pending = start_sync(path)
+
+        class Waited:
+            def result(self):
+                pending.result()
+                events.append("fsync done")
+
+        return Waited()
+
+    write = publish._write_atomic
+
+    def recorded(path: Path, text: str) -> None:
+        events.append(f"write {path.suffix}")
+        write(path, text)
+
+    monkeypatch.setattr(publish, "_fsync_later", tracked)
+    monkeypatch.setattr(publish, "_write_atomic", recorded)
+    snapshot = _publish(warehouse, tmp_path / "serving", "r1")
+    assert events == [
+        f"fsync started {snapshot.snapshot_id}.duckdb.tmp",
+        "fsync done",
+        "write .json",
+    ]
+
+
+def test_the_served_file_is_copied_once_while_the_marts_are_signed(tmp_path, monkeypatch):
+    """The byte copy of the served file starts beside the signing: a publish that starts from
+    it copies it once; one that writes a new file (every mart changed) removes that copy and
+    leaves nothing behind."""
+    warehouse = _two_marts(tmp_path / "warehouse.duckdb")
+    serving = tmp_path / "serving"
+    tables = [PEOPLE, MART]
+    first = publish.publish_snapshot(warehouse, serving, tables, run_id="r1")
+    copies: list[str] = []
+    copy = publish._copy_file
+
+    def counted(source: Path, target: Path) -> None:
+        copies.append(source.name)
+        copy(source, target)
+
+    monkeypatch.setattr(publish, "_copy_file", counted)
+    _edit(warehouse, "update main.mrr_by_month set mrr = mrr + 1 where month_number = 2")
+    second = publish.publish_snapshot(warehouse, serving, tables, run_id="r2")
+    assert second.carried_from == first.snapshot_id and second.carried_over == ["dim_people"]
+    assert copies == [f"{first.snapshot_id}.duckdb"]
+    _same_tables_as_a_full_publish(second, warehouse, tables, tmp_path / "full")
+
+    copies.clear()
+    _edit(
+        warehouse,
+        "update main.mrr_by_month set mrr = mrr + 1",
+        "update main.dim_people set phone = phone || '0'",
+        "insert into main.dim_people values (9, 'new@example.com', '555-9')",
+    )
+    third = publish.publish_snapshot(warehouse, serving, tables, run_id="r3")
+    assert third.carried_from is None and third.copied == ["dim_people", "mrr_by_month"]
+    assert copies == [f"{second.snapshot_id}.duckdb"]  # copied early, then not used
+    assert [p for p in files_under(serving) if ".tmp" in p] == []
+    _assert_serves(serving, third.snapshot_id)
+    _same_tables_as_a_full_publish(third, warehouse, tables, tmp_path / "full3")
