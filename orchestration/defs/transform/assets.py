@@ -215,6 +215,8 @@ def revops_dbt_models(
     try:
         with warehouse_env(path), environment(exported):
             yield from dbt.cli(args, context=context, target_path=target).stream()
+        if build_plan is not None:
+            yield from _left_out_outputs(context, build_plan)
     finally:
         # Each invocation leaves its artifacts in its own folder; only the timings of every
         # node are kept, beside the warehouse (what `bench/` and a slow morning look at).
@@ -234,6 +236,37 @@ def revops_dbt_models(
                 unchanged.record(path, build_plan, run_results, context.run.run_id)
             _explain_checks(context, run_results, path, serving)
         remove_in_background(target)
+
+
+def _left_out_outputs(
+    context: dg.AssetExecutionContext, build_plan: unchanged.Plan
+) -> Iterator[dg.Output]:
+    """An output for each mart the build left out as unchanged (revops/unchanged.py), after a
+    build that succeeded (dagster-dbt's stream raises otherwise): the publish step depends on
+    every mart and Dagster skips it when one emits nothing. The output's metadata says the mart
+    was left out and since which run, so Dagster's history does not claim a build; its tests
+    emit no check result (they did not run; the snapshot counts them as left out)."""
+    if not build_plan.left_out_marts:
+        return
+    manifest = read_manifest(dbt_project.manifest_path)
+    translator = RevopsDbtTranslator()
+    selected = context.selected_asset_keys
+    names = []
+    for uid in build_plan.left_out_marts:
+        key = translator.get_asset_spec(manifest, uid, dbt_project).key
+        if key not in selected:
+            continue
+        names.append(key.to_user_string())
+        yield dg.Output(
+            value=None,
+            output_name=key.to_python_identifier(),
+            metadata=unchanged.left_out_metadata(build_plan, uid),
+        )
+    runs = sorted({build_plan.since[u].run_id[:8] for u in build_plan.left_out_marts})
+    context.log.info(
+        f"marts left out: {len(names)} unchanged since run {', '.join(runs)} "
+        f"(not built, carried by the publish): {', '.join(names)}"
+    )
 
 
 REMOVING_PREFIX = ".removing-"  # a build folder renamed for removal (target/)
