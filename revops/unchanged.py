@@ -28,9 +28,10 @@ A model or seed is left out only when ALL of these hold (anything else builds it
   the refresh is not a `--full-refresh`, `--full-recheck` or `--all-models`.
 
 A mart is left out under the same rules. The publish step depends on every mart, and Dagster
-skips a step when an asset upstream of it emits no output: so after dbt's build the dbt asset
-emits, for each left-out mart, an output whose metadata says it was left out and since which
-run (`Plan.left_out_marts`, `left_out_metadata`); its tests emit nothing (docs/DECISIONLOG.md).
+skips a step when an asset upstream of it emits no output: so the dbt asset emits, for each
+left-out mart and before dbt's outputs (Dagster wants them in the order of the graph), an
+output whose metadata says it was left out and since which run (`Plan.left_out_marts`,
+`left_out_metadata`); its tests emit nothing (docs/DECISIONLOG.md).
 """
 
 from __future__ import annotations
@@ -411,7 +412,7 @@ class Plan:
     built_reasons: dict[str, int] = field(default_factory=dict)  # why candidates are built
     since_runs: list[str] = field(default_factory=list)  # the runs that built the left-out
     since: dict[str, Record] = field(default_factory=dict)  # left-out node -> its last build
-    left_out_marts: list[str] = field(default_factory=list)  # the left-out models in marts/
+    left_out_marts: list[str] = field(default_factory=list)  # left-out marts, DAG order
     tables: list[str] = field(default_factory=list)  # raw tables the left-out models read
     disabled: str = ""  # why nothing is left out (a full refresh, --all-models, ...)
 
@@ -573,7 +574,8 @@ def plan(
     )
     result.tables = sorted({t for u in left for t in (tables or {}).get(u, set())})
     result.since = {u: records[u] for u in sorted(left)}
-    result.left_out_marts = sorted(u for u in left if is_mart(nodes[u]))
+    # in the order of the DAG: Dagster wants a multi-asset's outputs in topological order
+    result.left_out_marts = [u for u in order if u in left and is_mart(nodes[u])]
     return result
 
 

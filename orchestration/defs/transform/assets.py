@@ -214,9 +214,11 @@ def revops_dbt_models(
     exported.update(scope.env() if scope else {test_scope.SCOPE_ENV: ""})
     try:
         with warehouse_env(path), environment(exported):
+            if build_plan is not None:
+                # first: Dagster wants a multi-asset's outputs in the order of the graph, and
+                # a mart dbt builds may read a left-out one
+                yield from _left_out_outputs(context, build_plan)
             yield from dbt.cli(args, context=context, target_path=target).stream()
-        if build_plan is not None:
-            yield from _left_out_outputs(context, build_plan)
     finally:
         # Each invocation leaves its artifacts in its own folder; only the timings of every
         # node are kept, beside the warehouse (what `bench/` and a slow morning look at).
@@ -241,11 +243,13 @@ def revops_dbt_models(
 def _left_out_outputs(
     context: dg.AssetExecutionContext, build_plan: unchanged.Plan
 ) -> Iterator[dg.Output]:
-    """An output for each mart the build left out as unchanged (revops/unchanged.py), after a
-    build that succeeded (dagster-dbt's stream raises otherwise): the publish step depends on
-    every mart and Dagster skips it when one emits nothing. The output's metadata says the mart
-    was left out and since which run, so Dagster's history does not claim a build; its tests
-    emit no check result (they did not run; the snapshot counts them as left out)."""
+    """An output for each mart the build leaves out as unchanged (revops/unchanged.py), in the
+    order of the graph, before dbt's outputs: the publish step depends on every mart and
+    Dagster skips it when one emits nothing. Nothing upstream of a left-out mart is built, so
+    what the build does cannot change it: the output holds whatever the build's outcome (a
+    failed build fails the step, and the publish does not run). The output's metadata says the
+    mart was left out and since which run, so Dagster's history does not claim a build; its
+    tests emit no check result (they did not run; the snapshot counts them as left out)."""
     if not build_plan.left_out_marts:
         return
     manifest = read_manifest(dbt_project.manifest_path)
