@@ -40,7 +40,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -614,19 +615,28 @@ def plan_build(
     *,
     max_age_days: int,
     disabled: str = "",
+    mapping_rows: Mapping[str, str] | None = None,
+    signatures: Callable[[], Mapping[str, str]] | None = None,
 ) -> Plan:
     """`plan` with the warehouse's records, relations and raw tables, and the settings dbt will
-    see (`environ`: the process's environment with the settings file exported over it)."""
+    see (`environ`: the process's environment with the settings file exported over it).
+    `mapping_rows` (`incremental.mapping_override_digests`) and `signatures` (a callable giving
+    `input_signatures` of every source, e.g. a future's result: `start_input_signatures`), when
+    the caller has them already or has them computed beside other work."""
     warehouse = Path(warehouse)
+    if mapping_rows is None:
+        mapping_rows = incremental.mapping_override_digests(warehouse)
     fingerprints = node_fingerprints(
-        manifest,
-        incremental.dbt_setting_values(environ),
-        incremental.mapping_override_digests(warehouse),
+        manifest, incremental.dbt_setting_values(environ), mapping_rows
     )
     if not warehouse.exists():
         return Plan(fingerprints, disabled=disabled or "no warehouse yet")
-    signatures = input_signatures(warehouse, source_relations(manifest).values())
-    inputs, tables = node_inputs(manifest, signatures)
+    signatures_now = (
+        signatures()
+        if signatures is not None
+        else input_signatures(warehouse, source_relations(manifest).values())
+    )
+    inputs, tables = node_inputs(manifest, signatures_now)
     return plan(
         manifest,
         fingerprints=fingerprints,
@@ -637,6 +647,21 @@ def plan_build(
         max_age_days=max_age_days,
         disabled=disabled,
     )
+
+
+def start_input_signatures(
+    warehouse: Path, manifest: Mapping[str, Any]
+) -> Callable[[], Mapping[str, str]]:
+    """`input_signatures` of every source's raw table, started in a thread now (DuckDB works
+    without the interpreter's lock, so it runs beside the fingerprints, which are Python);
+    the returned callable waits for them (and raises what the thread raised)."""
+    if not Path(warehouse).exists():
+        return lambda: {}
+    relations = list(source_relations(manifest).values())
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="input-signatures")
+    future = executor.submit(input_signatures, Path(warehouse), relations)
+    executor.shutdown(wait=False)
+    return future.result
 
 
 def record(

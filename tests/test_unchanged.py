@@ -449,3 +449,16 @@ def test_all_models_can_be_asked_for():
     assert build_parser().parse_args(["refresh", "--all-models"]).all_models
     assert not build_parser().parse_args(["refresh"]).all_models
     assert DbtBuildConfig(all_models=True).all_models and not DbtBuildConfig().all_models
+
+
+def test_the_settings_a_text_names_are_whole_words_all_at_once():
+    """incremental._NamedSettings: the settings named as whole words, one pattern for all (what
+    the fingerprints hash the values of); a longer name is not read as a shorter one."""
+    from revops.incremental import _NamedSettings
+
+    named = _NamedSettings(["history_start", "history_start_date", "fx"])
+    assert named(["{{ setting('history_start') }}"]) == {"history_start"}
+    assert named(["history_start_date_x, fx_rate, prefix_fx"]) == set()
+    assert named(["select history_start_date", "fx"]) == {"history_start_date", "fx"}
+    assert named(["history_start history_start_date"]) == {"history_start", "history_start_date"}
+    assert _NamedSettings([])(["history_start"]) == set()

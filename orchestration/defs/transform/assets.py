@@ -163,7 +163,12 @@ def revops_dbt_models(
         # mapping override rows they read), or whose raw rows were removed, are rebuilt from the
         # raw tables: otherwise the change would reach new rows only (revops/incremental.py).
         manifest = read_manifest(dbt_project.manifest_path)
-        fingerprints = incremental.current_fingerprints(manifest, path, {**os.environ, **exported})
+        # the raw tables' signatures (DuckDB) are read beside the fingerprints (Python)
+        signatures = unchanged.start_input_signatures(path, manifest)
+        mapping_rows = incremental.mapping_override_digests(path)
+        fingerprints = incremental.current_fingerprints(
+            manifest, path, {**os.environ, **exported}, mapping_rows
+        )
         reasons = incremental.rebuild_reasons(path, fingerprints)
         if reasons and not full_refresh:
             context.log.warning(
@@ -186,6 +191,8 @@ def revops_dbt_models(
             manifest,
             {**os.environ, **exported},
             max_age_days=max_age_days,
+            mapping_rows=mapping_rows,
+            signatures=signatures,
             disabled=(
                 "--full-refresh"
                 if full_refresh
