@@ -408,7 +408,6 @@ def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its
     # Dagster was told they are current: an output each, whose metadata says left out (so
     # the publish step ran), not counted among the models materialized
     assert {k.split("/")[-1] for k in first.marts_left_out} == left_marts
-    assert first.models == len({n for n in ran if n in by_name})  # what dbt built
     assert first.published["marts_carried_over"] >= len(left_marts)
     assert f"({len(left_marts)} marts)" in first.left_out_summary
     assert first.models_left_out == plan["models"] > 0
