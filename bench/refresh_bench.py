@@ -587,6 +587,10 @@ class ScaleRun:
             # left out of the dbt build: unchanged since their last build (revops/unchanged.py)
             "models_left_out": result.get("models_left_out"),
             "seeds_left_out": result.get("seeds_left_out"),
+            # marts among them: Dagster got an output saying so (revops/unchanged.py)
+            "marts_left_out": (
+                None if result.get("marts_left_out") is None else len(result["marts_left_out"])
+            ),
             "tests_left_out": result.get("tests_left_out"),
             "left_out_summary": result.get("left_out_summary"),
             "checks_passed": result.get("checks_passed"),
@@ -1034,6 +1038,10 @@ def render_increment(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     row(
         "- - models / data tests left out (unchanged since their last build)",
         lambda s: f"{count(inc(s).get('models_left_out'))} / {count(inc(s).get('tests_left_out'))}",
+    )
+    row(
+        "- - marts among the models left out (Dagster told they are current)",
+        lambda s: count(inc(s).get("marts_left_out")),
     )
     row("- - models: wall", dbt("model", "wall"))
     row("- - models: sum of node times", dbt("model", "seconds"))

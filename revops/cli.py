@@ -577,7 +577,16 @@ def run_refresh(
             f"{len(result.open_failures)} open"
             + (" (strict: nothing is published)" if result.strict else ", published without"),
         )
-    table.add_row("models", f"{result.models:,} materialized")
+    table.add_row(
+        "models",
+        f"{result.models:,} materialized"
+        + (
+            f"; {len(result.marts_left_out)} marts left out as unchanged, Dagster told they "
+            "are current"
+            if result.marts_left_out
+            else ""
+        ),
+    )
     if result.left_out_summary:
         # how many models, seeds and tests were unchanged since their last build, and why
         table.add_row("left out", result.left_out_summary.removeprefix("models left out: "))

@@ -58,10 +58,16 @@ def _dispatch_implementations(macros: Mapping[str, Any]) -> dict[str, list[str]]
     return out
 
 
-def _macro_closure(names: Iterable[str], macros: Mapping[str, Any]) -> set[str]:
+def _macro_closure(
+    names: Iterable[str],
+    macros: Mapping[str, Any],
+    implementations: Mapping[str, list[str]] | None = None,
+) -> set[str]:
     """The macros named and every macro they call (their adapter implementations included),
-    transitively."""
-    implementations = _dispatch_implementations(macros)
+    transitively. `implementations`: `_dispatch_implementations(macros)`, when the caller
+    walks many closures (computing it takes as long as a walk)."""
+    if implementations is None:
+        implementations = _dispatch_implementations(macros)
     seen: set[str] = set()
     todo = list(names)
     while todo:
@@ -109,9 +115,33 @@ def _content_checksum(node: Mapping[str, Any]) -> str:
     return checksum["checksum"]
 
 
-def _mentions(name: str, texts: Iterable[str]) -> bool:
-    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
-    return any(pattern.search(text) for text in texts)
+class _NamedSettings:
+    """The settings that texts name as whole words, for every setting at once: one pattern of
+    all names, longest first, and one search per distinct text (the same macros are read for
+    many models). Setting names are identifiers, so a whole-word match of one cannot hide a
+    whole-word match of another inside it."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        ordered = sorted(names, key=len, reverse=True)
+        self.pattern = (
+            re.compile(
+                rf"(?<![A-Za-z0-9_])({'|'.join(re.escape(n) for n in ordered)})(?![A-Za-z0-9_])"
+            )
+            if ordered
+            else None
+        )
+        self._found: dict[str, frozenset[str]] = {}
+
+    def __call__(self, texts: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        if self.pattern is None:
+            return found
+        for text in texts:
+            names = self._found.get(text)
+            if names is None:
+                names = self._found[text] = frozenset(self.pattern.findall(text))
+            found |= names
+        return found
 
 
 def model_fingerprints(
@@ -128,6 +158,8 @@ def model_fingerprints(
     (`mapping_rows`: seed -> digest, see `mapping_override_digests`)."""
     nodes, macros = manifest["nodes"], manifest.get("macros", {})
     sources = manifest.get("sources", {})
+    implementations = _dispatch_implementations(macros)
+    named_settings = _NamedSettings(settings or {})
     out = {}
     for uid, node in nodes.items():
         if not _is_incremental(node):
@@ -139,7 +171,9 @@ def model_fingerprints(
             if u in nodes and nodes[u]["resource_type"] == "model"
         ]
         called = _macro_closure(
-            [m for model in models for m in model["depends_on"].get("macros", [])], macros
+            [m for model in models for m in model["depends_on"].get("macros", [])],
+            macros,
+            implementations,
         )
         digest = hashlib.sha256()
         digest.update(node["raw_code"].encode())
@@ -157,9 +191,8 @@ def model_fingerprints(
                 digest.update(f"\nmapping {source['name']} {rows}".encode())
         texts = [model["raw_code"] for model in models]
         texts += [macros[name].get("macro_sql", "") for name in called]
-        for name in sorted(settings or {}):
-            if _mentions(name, texts):
-                digest.update(f"\nsetting {name}={settings[name]}".encode())
+        for name in sorted(named_settings(texts)):
+            digest.update(f"\nsetting {name}={settings[name]}".encode())
         out[node["name"]] = digest.hexdigest()
     return out
 
@@ -205,14 +238,18 @@ def mapping_override_digests(warehouse: Path) -> dict[str, str]:
 
 
 def current_fingerprints(
-    manifest: Mapping[str, Any], warehouse: Path, environ: Mapping[str, str] | None = None
+    manifest: Mapping[str, Any],
+    warehouse: Path,
+    environ: Mapping[str, str] | None = None,
+    mapping_rows: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The fingerprints of this build: `model_fingerprints` with the settings dbt will see
     (`environ`: the process's environment with the settings file exported over it) and the
-    override rows now in the warehouse."""
-    return model_fingerprints(
-        manifest, dbt_setting_values(environ), mapping_override_digests(warehouse)
-    )
+    override rows now in the warehouse (`mapping_rows`, when the caller read them already:
+    `mapping_override_digests`)."""
+    if mapping_rows is None:
+        mapping_rows = mapping_override_digests(warehouse)
+    return model_fingerprints(manifest, dbt_setting_values(environ), mapping_rows)
 
 
 def _table_exists(con, qualified: str) -> bool:

@@ -67,6 +67,9 @@ class RefreshResult:
     seeds_left_out: int = 0
     tests_left_out: int = 0
     left_out_summary: str = ""  # how many and why, or why nothing was left out
+    # marts left out as unchanged, from the outputs Dagster recorded for them (their metadata
+    # says so: revops/unchanged.py LEFT_OUT_KEY); not counted in `models`
+    marts_left_out: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # blocking checks that failed
     checks_warned: list[str] = field(default_factory=list)  # non-blocking (WARN) checks
@@ -680,6 +683,7 @@ def history_record(summary: RefreshResult) -> dict[str, object]:
             "rows_quarantined": summary.rows_quarantined,
             "models": summary.models,
             "models_left_out": summary.models_left_out,
+            "marts_left_out": len(summary.marts_left_out),
             "tests_left_out": summary.tests_left_out,
             "checks_passed": summary.checks_passed,
             "checks_failed": len(summary.checks_failed),
@@ -791,6 +795,8 @@ def _summarise(result, instance, dg, job_span: tuple[float, float] | None = None
                 out.mapping_overrides += int(meta.get("override_rows", 0))
             elif "files_loaded" in meta or key.path[0] == "landing_folder":
                 pass  # ingestion: the files and rows are counted from the ledger
+            elif unchanged.LEFT_OUT_KEY in meta:  # a mart left out as unchanged: not built
+                out.marts_left_out.append(key.to_user_string())
             else:
                 out.models += 1
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:

@@ -9,8 +9,6 @@ reads a node that is built (a relationships test to a rebuilt model) still runs.
 
 A model or seed is left out only when ALL of these hold (anything else builds it):
 
-* it is not a mart (marts are always built: the publish step depends on every mart, and a mart
-  that Dagster sees no output for makes it skip the publish; docs/DECISIONLOG.md);
 * it does not depend on "today": not tagged `uses_today` and none of its code, config or the
   macros it calls names the run's date (`current_date`, `now()`, `run_started_at`, ...; see
   `uses_today`); tests/test_unchanged.py fails when such a model is not tagged;
@@ -28,6 +26,12 @@ A model or seed is left out only when ALL of these hold (anything else builds it
   and inputs (a new or edited test, or one that warned or failed, must run: its model is built);
 * the last build is younger than the `test_full_recheck_days` setting (7 days by default), and
   the refresh is not a `--full-refresh`, `--full-recheck` or `--all-models`.
+
+A mart is left out under the same rules. The publish step depends on every mart, and Dagster
+skips a step when an asset upstream of it emits no output: so the dbt asset emits, for each
+left-out mart and before dbt's outputs (Dagster wants them in the order of the graph), an
+output whose metadata says it was left out and since which run (`Plan.left_out_marts`,
+`left_out_metadata`); its tests emit nothing (docs/DECISIONLOG.md).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +72,7 @@ TODAY_PATTERN = re.compile(
     r")(?![A-Za-z0-9_])",
     re.IGNORECASE,
 )
-MART_REASON = "mart (always built)"
+LEFT_OUT_KEY = "revops/left_out"  # the metadata of a left-out mart's output: since which run
 TEST_REASON = "a test of it must run (new, edited, new inputs, or not passed last time)"
 
 
@@ -407,6 +412,8 @@ class Plan:
     tests_left_out: list[str] = field(default_factory=list)  # tests reading only left-out nodes
     built_reasons: dict[str, int] = field(default_factory=dict)  # why candidates are built
     since_runs: list[str] = field(default_factory=list)  # the runs that built the left-out
+    since: dict[str, Record] = field(default_factory=dict)  # left-out node -> its last build
+    left_out_marts: list[str] = field(default_factory=list)  # left-out marts, DAG order
     tables: list[str] = field(default_factory=list)  # raw tables the left-out models read
     disabled: str = ""  # why nothing is left out (a full refresh, --all-models, ...)
 
@@ -441,8 +448,10 @@ class Plan:
             f" and {len(self.since_runs) - 1} earlier" if len(self.since_runs) > 1 else ""
         )
         seeds = f", {self.seeds} seeds" if self.seeds else ""
+        marts = f" ({len(self.left_out_marts)} marts)" if self.left_out_marts else ""
         return (
-            f"models left out: {self.models} models{seeds}, {len(self.tests_left_out)} tests: "
+            f"models left out: {self.models} models{marts}{seeds}, "
+            f"{len(self.tests_left_out)} tests: "
             f"inputs unchanged since run {runs}: no new or removed rows in "
             f"{compact_tables(self.tables) or 'any raw table'}, same logic{built}"
         )
@@ -451,6 +460,8 @@ class Plan:
         return {
             "models": self.models,
             "seeds": self.seeds,
+            "marts": len(self.left_out_marts),
+            "left_out_marts": sorted(uid.split(".")[-1] for uid in self.left_out_marts),
             "tests": len(self.tests_left_out),
             "left_out": self.exclude,
             "since_runs": self.since_runs,
@@ -518,11 +529,7 @@ def plan(
         node = nodes[uid]
         if _ephemeral(node):
             continue
-        if node.get("resource_type") == "model" and (node.get("fqn") or [None, None])[1:2] == [
-            MARTS_FOLDER
-        ]:
-            own[uid] = MART_REASON
-        elif uid in today:
+        if uid in today:
             own[uid] = "uses today's date"
         elif (node["schema"], node.get("alias") or node["name"]) not in existing:
             own[uid] = "not in the warehouse"
@@ -558,7 +565,7 @@ def plan(
             break
         own.update({uid: reason for uid, reason in more.items() if uid not in own})
     for uid, reason in reasons.items():
-        if _built_by_dbt(nodes[uid]) and reason != MART_REASON:
+        if _built_by_dbt(nodes[uid]):
             result.built_reasons[reason] = result.built_reasons.get(reason, 0) + 1
     result.left_out = sorted(left)
     result.tests_left_out = sorted(test for test, parents in tests.items() if parents <= left)
@@ -567,7 +574,30 @@ def plan(
         key=lambda r: min(records[u].built_at for u in left if records[u].run_id == r),
     )
     result.tables = sorted({t for u in left for t in (tables or {}).get(u, set())})
+    result.since = {u: records[u] for u in sorted(left)}
+    # in the order of the DAG: Dagster wants a multi-asset's outputs in topological order
+    result.left_out_marts = [u for u in order if u in left and is_mart(nodes[u])]
     return result
+
+
+def is_mart(node: Mapping[str, Any]) -> bool:
+    """A model in models/marts/ (what the publish step copies)."""
+    return node.get("resource_type") == "model" and (node.get("fqn") or [None, None])[1:2] == [
+        MARTS_FOLDER
+    ]
+
+
+def left_out_metadata(build: Plan, uid: str) -> dict[str, Any]:
+    """The metadata of the output a left-out mart emits instead of dbt's: that it was not
+    built, since which run and when its rows were built."""
+    since = build.since[uid]
+    return {
+        LEFT_OUT_KEY: f"left out: unchanged since run {since.run_id}",
+        "unique_id": uid,
+        "status": "left out",
+        "built_by_run": since.run_id,
+        "built_at": since.built_at.isoformat(),
+    }
 
 
 def _ephemeral(node: Mapping[str, Any]) -> bool:
@@ -585,19 +615,28 @@ def plan_build(
     *,
     max_age_days: int,
     disabled: str = "",
+    mapping_rows: Mapping[str, str] | None = None,
+    signatures: Callable[[], Mapping[str, str]] | None = None,
 ) -> Plan:
     """`plan` with the warehouse's records, relations and raw tables, and the settings dbt will
-    see (`environ`: the process's environment with the settings file exported over it)."""
+    see (`environ`: the process's environment with the settings file exported over it).
+    `mapping_rows` (`incremental.mapping_override_digests`) and `signatures` (a callable giving
+    `input_signatures` of every source, e.g. a future's result: `start_input_signatures`), when
+    the caller has them already or has them computed beside other work."""
     warehouse = Path(warehouse)
+    if mapping_rows is None:
+        mapping_rows = incremental.mapping_override_digests(warehouse)
     fingerprints = node_fingerprints(
-        manifest,
-        incremental.dbt_setting_values(environ),
-        incremental.mapping_override_digests(warehouse),
+        manifest, incremental.dbt_setting_values(environ), mapping_rows
     )
     if not warehouse.exists():
         return Plan(fingerprints, disabled=disabled or "no warehouse yet")
-    signatures = input_signatures(warehouse, source_relations(manifest).values())
-    inputs, tables = node_inputs(manifest, signatures)
+    signatures_now = (
+        signatures()
+        if signatures is not None
+        else input_signatures(warehouse, source_relations(manifest).values())
+    )
+    inputs, tables = node_inputs(manifest, signatures_now)
     return plan(
         manifest,
         fingerprints=fingerprints,
@@ -608,6 +647,21 @@ def plan_build(
         max_age_days=max_age_days,
         disabled=disabled,
     )
+
+
+def start_input_signatures(
+    warehouse: Path, manifest: Mapping[str, Any]
+) -> Callable[[], Mapping[str, str]]:
+    """`input_signatures` of every source's raw table, started in a thread now (DuckDB works
+    without the interpreter's lock, so it runs beside the fingerprints, which are Python);
+    the returned callable waits for them (and raises what the thread raised)."""
+    if not Path(warehouse).exists():
+        return lambda: {}
+    relations = list(source_relations(manifest).values())
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="input-signatures")
+    future = executor.submit(input_signatures, Path(warehouse), relations)
+    executor.shutdown(wait=False)
+    return future.result
 
 
 def record(

@@ -114,34 +114,68 @@ def _names(uids):
 def test_a_first_build_leaves_nothing_out():
     plan = _plan(tiny_manifest(), records={})
     assert plan.left_out == [] and plan.tests_left_out == [] and plan.exclude == []
-    # the mart is always built and not counted as a reason; util_today uses the date
-    assert plan.built_reasons == {"no successful build on record": 5, "uses today's date": 1}
+    # bands, stg_a, stg_b, int_ab, int_b and the mart fct have no record; util_today uses the date
+    assert plan.built_reasons == {"no successful build on record": 6, "uses today's date": 1}
     assert plan.summary().startswith("models left out: none; built among the others:")
 
 
-def test_nothing_new_leaves_out_all_but_marts_and_what_uses_today():
+def test_nothing_new_leaves_out_all_but_what_uses_today_marts_included():
     manifest = tiny_manifest()
     plan = _plan(manifest, _records(manifest))
-    assert plan.exclude == ["bands", "int_ab", "int_b", "stg_a", "stg_b"]
-    # every test with a parent left out (dbt's eager indirect selection): not the mart's
-    assert _names(plan.tests_left_out) == ["not_null_int_ab", "not_null_stg_b", "rel_int_b_stg_a"]
-    assert (plan.models, plan.seeds) == (4, 1)
+    assert plan.exclude == ["bands", "fct", "int_ab", "int_b", "stg_a", "stg_b"]
+    # every test whose parents are all left out, the mart's included
+    assert _names(plan.tests_left_out) == [
+        "not_null_fct", "not_null_int_ab", "not_null_stg_b", "rel_int_b_stg_a"
+    ]  # fmt: skip
+    assert (plan.models, plan.seeds) == (5, 1)
+    assert plan.left_out_marts == ["model.p.fct"]
     assert plan.built_reasons == {"uses today's date": 1}
     assert plan.tables == ["raw.a__t1", "raw.b__t2"]
     assert plan.summary().startswith(
-        "models left out: 4 models, 1 seeds, 3 tests: inputs unchanged since run run-1: "
-        "no new or removed rows in raw.a__t1, raw.b__t2, same logic"
+        "models left out: 5 models (1 marts), 1 seeds, 4 tests: inputs unchanged since run "
+        "run-1: no new or removed rows in raw.a__t1, raw.b__t2, same logic"
     )
+    assert plan.to_json()["marts"] == 1 and plan.to_json()["left_out_marts"] == ["fct"]
+    # what the mart's Dagster output says instead of dbt's metadata
+    assert unchanged.left_out_metadata(plan, "model.p.fct") == {
+        unchanged.LEFT_OUT_KEY: "left out: unchanged since run run-1",
+        "unique_id": "model.p.fct",
+        "status": "left out",
+        "built_by_run": "run-1",
+        "built_at": "2026-12-05T16:00:00+00:00",
+    }
+
+
+def test_a_mart_is_built_when_its_upstream_or_its_own_test_is():
+    manifest = tiny_manifest()
+    records = _records(manifest)
+    # new rows in stg_a's table: int_ab is built, so is the mart fct
+    plan = _plan(manifest, records, signatures={**SIGNATURES, "raw.a__t1": "a-2"})
+    assert plan.left_out_marts == [] and plan.exclude == ["bands", "int_b", "stg_b"]
+    # a new test of the mart: the mart is built (dbt runs a test only with a node it reads)
+    edited = copy.deepcopy(manifest)
+    new = _test("unique_fct", ["model.p.fct"], "new")
+    edited["nodes"]["test.p.unique_fct"] = {**new, "attached_node": "model.p.fct"}
+    plan = _plan(edited, records)
+    assert plan.left_out_marts == [] and "fct" not in plan.exclude
+    assert plan.built_reasons == {unchanged.TEST_REASON: 1, "uses today's date": 1}
+    # a mart downstream of a model that uses the date is built with it
+    dated = copy.deepcopy(manifest)
+    dated["nodes"]["model.p.fct"]["depends_on"]["nodes"].append("model.p.util_today")
+    plan = _plan(dated, _records(dated))
+    assert plan.left_out_marts == []
+    assert plan.built_reasons == {"a model upstream is built": 1, "uses today's date": 1}
 
 
 def test_new_rows_bring_back_exactly_their_downstream():
     manifest = tiny_manifest()
     plan = _plan(manifest, _records(manifest), signatures={**SIGNATURES, "raw.b__t2": "b-2"})
-    # stg_b's rows changed: stg_b, int_ab, int_b are built; stg_a is not, and the
-    # relationships test between int_b (built) and stg_a runs (cautious indirect selection)
+    # stg_b's rows changed: stg_b, int_ab, int_b and the mart fct (all read raw.b__t2) are
+    # built; stg_a is not, and the relationships test between int_b (built) and stg_a runs
+    # (cautious indirect selection)
     assert plan.exclude == ["bands", "stg_a"]
     assert plan.tests_left_out == []
-    assert plan.built_reasons == {"new or removed raw rows": 3, "uses today's date": 1}
+    assert plan.built_reasons == {"new or removed raw rows": 4, "uses today's date": 1}
     assert plan.tables == ["raw.a__t1"]  # the seed reads no raw table
     assert plan.dbt_args() == ["--indirect-selection", "cautious", "--exclude", "bands stg_a"]
 
@@ -153,8 +187,8 @@ def test_a_logic_change_upstream_rebuilds_downstream():
     edited["nodes"]["seed.p.bands"]["checksum"]["checksum"] = "bands-v2"  # the seed's rows
     plan = _plan(edited, records)
     assert plan.built_reasons == {"logic changed": 2, "uses today's date": 1}  # bands, int_b
-    assert plan.exclude == ["int_ab", "stg_a", "stg_b"]
-    assert _names(plan.tests_left_out) == ["not_null_int_ab", "not_null_stg_b"]
+    assert plan.exclude == ["fct", "int_ab", "stg_a", "stg_b"]
+    assert _names(plan.tests_left_out) == ["not_null_fct", "not_null_int_ab", "not_null_stg_b"]
 
 
 def test_a_new_or_edited_test_runs_once_with_its_model():
@@ -167,7 +201,7 @@ def test_a_new_or_edited_test_runs_once_with_its_model():
     # dbt runs a test only with a node it reads: stg_b is built, and its downstream
     assert plan.exclude == ["bands", "stg_a"]
     assert plan.built_reasons[unchanged.TEST_REASON] == 1
-    assert plan.built_reasons["a model upstream is built"] == 2
+    assert plan.built_reasons["a model upstream is built"] == 3  # int_ab, int_b, fct
     # once it passed it is left out again; edited, it runs again
     records["test.p.unique_stg_b"] = _records(edited)["test.p.unique_stg_b"]
     assert "stg_b" in _plan(edited, records).exclude
@@ -188,7 +222,7 @@ def test_a_failed_missing_or_old_build_is_never_current():
     assert "stg_b" not in plan.exclude and plan.built_reasons["not in the warehouse"] == 1
     old = _records(manifest, built_at=NOW - dt.timedelta(days=7))
     plan = _plan(manifest, old)
-    assert plan.exclude == [] and plan.built_reasons["last built 7+ days ago"] == 5
+    assert plan.exclude == [] and plan.built_reasons["last built 7+ days ago"] == 6
 
 
 def test_a_full_refresh_recheck_or_all_models_leaves_nothing_out():
@@ -303,6 +337,21 @@ def _sources_of(manifest, uid):
     return {".".join(relations[s]) for s in found}
 
 
+def _downstream(manifest, uids):
+    """`uids` and every node that reads one of them, transitively."""
+    children = {}
+    for uid, node in manifest["nodes"].items():
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            children.setdefault(parent, set()).add(uid)
+    found, todo = set(), list(uids)
+    while todo:
+        uid = todo.pop()
+        if uid not in found:
+            found.add(uid)
+            todo.extend(children.get(uid, ()))
+    return found
+
+
 def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its_downstream(
     xs_published, dbt_manifest, tmp_path
 ):
@@ -343,8 +392,24 @@ def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its
         and n["config"]["materialized"] != "ephemeral"
     }  # fmt: skip
     assert len(hubspot) > 20 and hubspot <= left, sorted(hubspot - left)
-    assert not {n for n in left if by_name[n][1]["fqn"][1] == "marts"}  # marts always built
     assert not {n for n in left if by_name[n][0] in unchanged.today_models(manifest)}
+    # The marts left out: those not downstream of a model that uses the date (every other
+    # mart is, through util_history_window), checked by hand on the DAG: the three dimensions
+    # and the three data quality marts, none of whose inputs changed.
+    marts = {n for n, (_, node) in by_name.items() if unchanged.is_mart(node)}
+    dated = _downstream(manifest, unchanged.today_models(manifest))
+    left_marts = {n for n in left if n in marts}
+    assert left_marts == {n for n in marts if by_name[n][0] not in dated}
+    assert left_marts == {
+        "dim_accounts", "dim_campaigns", "dim_reps", "data_quality_exclusions",
+        "data_quality_quarantine", "data_quality_quarantine_by_object",
+    }  # fmt: skip
+    assert plan["marts"] == 6 and set(plan["left_out_marts"]) == left_marts
+    # Dagster was told they are current: an output each, whose metadata says left out (so
+    # the publish step ran), not counted among the models materialized
+    assert {k.split("/")[-1] for k in first.marts_left_out} == left_marts
+    assert first.published["marts_carried_over"] >= len(left_marts)
+    assert f"({len(left_marts)} marts)" in first.left_out_summary
     assert first.models_left_out == plan["models"] > 0
     assert first.tests_left_out == plan["tests"] > 0
     assert first.left_out_summary.startswith(f"models left out: {first.models_left_out} models")
@@ -369,6 +434,10 @@ def test_a_refresh_leaves_out_what_did_not_change_and_a_new_file_brings_back_its
     now_left = set(json.loads((tmp_path / unchanged.LEFT_OUT_FILE).read_text())["left_out"])
     assert now_left == expected
     assert "stg_google_ads__campaign_stats" in left - now_left
+    # dim_campaigns reads the Google Ads table: built again; the dimensions that do not stay out
+    now_marts = {k.split("/")[-1] for k in second.marts_left_out}
+    assert now_marts == {n for n in now_left if n in marts}
+    assert "dim_campaigns" not in now_marts and {"dim_accounts", "dim_reps"} <= now_marts
 
 
 def test_all_models_can_be_asked_for():
@@ -379,3 +448,16 @@ def test_all_models_can_be_asked_for():
     assert build_parser().parse_args(["refresh", "--all-models"]).all_models
     assert not build_parser().parse_args(["refresh"]).all_models
     assert DbtBuildConfig(all_models=True).all_models and not DbtBuildConfig().all_models
+
+
+def test_the_settings_a_text_names_are_whole_words_all_at_once():
+    """incremental._NamedSettings: the settings named as whole words, one pattern for all (what
+    the fingerprints hash the values of); a longer name is not read as a shorter one."""
+    from revops.incremental import _NamedSettings
+
+    named = _NamedSettings(["history_start", "history_start_date", "fx"])
+    assert named(["{{ setting('history_start') }}"]) == {"history_start"}
+    assert named(["history_start_date_x, fx_rate, prefix_fx"]) == set()
+    assert named(["select history_start_date", "fx"]) == {"history_start_date", "fx"}
+    assert named(["history_start history_start_date"]) == {"history_start", "history_start_date"}
+    assert _NamedSettings([])(["history_start"]) == set()

@@ -163,7 +163,12 @@ def revops_dbt_models(
         # mapping override rows they read), or whose raw rows were removed, are rebuilt from the
         # raw tables: otherwise the change would reach new rows only (revops/incremental.py).
         manifest = read_manifest(dbt_project.manifest_path)
-        fingerprints = incremental.current_fingerprints(manifest, path, {**os.environ, **exported})
+        # the raw tables' signatures (DuckDB) are read beside the fingerprints (Python)
+        signatures = unchanged.start_input_signatures(path, manifest)
+        mapping_rows = incremental.mapping_override_digests(path)
+        fingerprints = incremental.current_fingerprints(
+            manifest, path, {**os.environ, **exported}, mapping_rows
+        )
         reasons = incremental.rebuild_reasons(path, fingerprints)
         if reasons and not full_refresh:
             context.log.warning(
@@ -186,6 +191,8 @@ def revops_dbt_models(
             manifest,
             {**os.environ, **exported},
             max_age_days=max_age_days,
+            mapping_rows=mapping_rows,
+            signatures=signatures,
             disabled=(
                 "--full-refresh"
                 if full_refresh
@@ -214,6 +221,10 @@ def revops_dbt_models(
     exported.update(scope.env() if scope else {test_scope.SCOPE_ENV: ""})
     try:
         with warehouse_env(path), environment(exported):
+            if build_plan is not None:
+                # first: Dagster wants a multi-asset's outputs in the order of the graph, and
+                # a mart dbt builds may read a left-out one
+                yield from _left_out_outputs(context, build_plan)
             yield from dbt.cli(args, context=context, target_path=target).stream()
     finally:
         # Each invocation leaves its artifacts in its own folder; only the timings of every
@@ -234,6 +245,39 @@ def revops_dbt_models(
                 unchanged.record(path, build_plan, run_results, context.run.run_id)
             _explain_checks(context, run_results, path, serving)
         remove_in_background(target)
+
+
+def _left_out_outputs(
+    context: dg.AssetExecutionContext, build_plan: unchanged.Plan
+) -> Iterator[dg.Output]:
+    """An output for each mart the build leaves out as unchanged (revops/unchanged.py), in the
+    order of the graph, before dbt's outputs: the publish step depends on every mart and
+    Dagster skips it when one emits nothing. Nothing upstream of a left-out mart is built, so
+    what the build does cannot change it: the output holds whatever the build's outcome (a
+    failed build fails the step, and the publish does not run). The output's metadata says the
+    mart was left out and since which run, so Dagster's history does not claim a build; its
+    tests emit no check result (they did not run; the snapshot counts them as left out)."""
+    if not build_plan.left_out_marts:
+        return
+    manifest = read_manifest(dbt_project.manifest_path)
+    translator = RevopsDbtTranslator()
+    selected = context.selected_asset_keys
+    names = []
+    for uid in build_plan.left_out_marts:
+        key = translator.get_asset_spec(manifest, uid, dbt_project).key
+        if key not in selected:
+            continue
+        names.append(key.to_user_string())
+        yield dg.Output(
+            value=None,
+            output_name=key.to_python_identifier(),
+            metadata=unchanged.left_out_metadata(build_plan, uid),
+        )
+    runs = sorted({build_plan.since[u].run_id[:8] for u in build_plan.left_out_marts})
+    context.log.info(
+        f"marts left out: {len(names)} unchanged since run {', '.join(runs)} "
+        f"(not built, carried by the publish): {', '.join(names)}"
+    )
 
 
 REMOVING_PREFIX = ".removing-"  # a build folder renamed for removal (target/)
