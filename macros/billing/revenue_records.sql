@@ -26,6 +26,20 @@
 {%- endmacro %}
 
 
+{#- In the model: whether the record (`record_type`, `record_id` column) is among the kept
+    affected records (the model's CTE `affected`) on an incremental run; `true` on a full
+    build. -#}
+{% macro revenue_record_is_affected(record_type, record_id) -%}
+    {%- if is_incremental() -%}
+    {{ record_id }} in (
+        select affected.record_id from affected where affected.record_type = '{{ record_type }}'
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- The affected records: `record_type`, `record_id` (see above). -#}
 {% macro revenue_records_affected_keys() -%}
     with

@@ -36,11 +36,7 @@ invoices as (
     from {{ ref('stg_stripe__invoices') }}
     where
         invoice_status in ('open', 'paid', 'uncollectible')
-        {%- if is_incremental() %}
-        and invoice_id in (
-            select affected.record_id from affected where affected.record_type = 'invoiced'
-        )
-        {%- endif %}
+        and {{ revenue_record_is_affected('invoiced', 'invoice_id') }}
 
 ),
 
@@ -56,11 +52,7 @@ charges as (
     from {{ ref('stg_stripe__charges') }}
     where
         charge_status = 'succeeded'
-        {%- if is_incremental() %}
-        and charge_id in (
-            select affected.record_id from affected where affected.record_type = 'collected'
-        )
-        {%- endif %}
+        and {{ revenue_record_is_affected('collected', 'charge_id') }}
 
 ),
 
@@ -76,11 +68,7 @@ refunds as (
     from {{ ref('stg_stripe__refunds') }}
     where
         refund_status = 'succeeded'
-        {%- if is_incremental() %}
-        and refund_id in (
-            select affected.record_id from affected where affected.record_type = 'refunded'
-        )
-        {%- endif %}
+        and {{ revenue_record_is_affected('refunded', 'refund_id') }}
 
 ),
 
