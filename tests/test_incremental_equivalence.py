@@ -46,6 +46,7 @@ BILLING_INCREMENTAL = (
     "int_invoice_lines_recognised",
     "int_mrr_movements_classified",
     "int_mrr_retention_customer_months",
+    "int_revenue_records_converted",
 )
 # The opportunity rows that write only the opportunities whose row changed (an open deal re-rated
 # by the day's FX rate or slipped, an edit, a deletion; macros/forecast/opportunity_rows.sql)
@@ -196,6 +197,7 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     subscription_id, old_months = _long_running_subscription(warehouse)
     _deliver_backdated_cancellation(company.out, landing, subscription_id, days[-1])
     currency, month_end, old_mrr = _deliver_corrected_fx_rate(warehouse, landing, days[-1])
+    revenue_day = _deliver_corrected_fx_rate_of_a_revenue_day(warehouse, landing, days[-1])
     edits = _deliver_crm_edits(warehouse, landing, days[-1])
     deleted_opportunity = _deliver_opportunity_deletion(warehouse, landing, days[-1], edits)
     summary = ingest_landing(landing, warehouse)
@@ -236,6 +238,8 @@ def test_four_incremental_builds_equal_one_build(s_dirty_warehouse, tmp_path):
     assert new_months == old_months[: len(new_months)]
     # ... the corrected rate reached that old month's MRR ...
     assert _mrr_of(warehouse, currency, month_end) != old_mrr
+    # ... and the other corrected rate reached that old day's revenue records ...
+    _assert_revenue_day_reconverted(warehouse, revenue_day)
     # ... and every CRM and marketing edit reached the rows it must change
     _assert_crm_edits_landed(warehouse, edits)
     _assert_opportunity_deletion_landed(warehouse, deleted_opportunity)
@@ -275,6 +279,51 @@ def _deliver_corrected_fx_rate(
         encoding="utf-8",
     )
     return currency, month_end, old_mrr
+
+
+# --- revenue records: a corrected FX rate of an old day with records ----------------------
+
+
+def _deliver_corrected_fx_rate_of_a_revenue_day(
+    warehouse: Path, landing: Path, last_day: str
+) -> tuple[str, dt.date, list]:
+    """A row added to the corrected rates' FX file (`_deliver_corrected_fx_rate`): the rate of
+    an old day with converted revenue records in a currency that is not the reporting one,
+    x 2; returns the currency, the day and that day's records with their converted amounts."""
+    last = dt.date.fromisoformat(last_day)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (reporting,) = con.execute(
+            "select any_value(reporting_currency) from int_mrr_customer_months"
+        ).fetchone()
+        currency, day, rate = con.execute(
+            "select currency, record_date, any_value(rate_to_reporting) "
+            "from int_revenue_records_converted where record_date < ? "
+            "and rate_to_reporting is not null and currency != ? "
+            "group by all order by record_date desc, currency limit 1",
+            [last - dt.timedelta(days=150), reporting],
+        ).fetchone()
+        records = con.execute(
+            "select record_type, record_id, amount_reporting from int_revenue_records_converted "
+            "where currency = ? and record_date = ? order by all",
+            [currency, day],
+        ).fetchall()
+    fx_file = landing / "reference" / "fx_rates" / (last + dt.timedelta(days=1)).isoformat()
+    with (fx_file / "fx_rates.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f'"{day}","{currency}","{reporting}","{float(rate) * 2:.6f}"\n')
+    return currency, day, records
+
+
+def _assert_revenue_day_reconverted(warehouse: Path, edit: tuple) -> None:
+    """Every record of the corrected day and currency is still there, converted anew."""
+    currency, day, before = edit
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = con.execute(
+            "select record_type, record_id, amount_reporting from int_revenue_records_converted "
+            "where currency = ? and record_date = ? order by all",
+            [currency, day],
+        ).fetchall()
+    assert before and [r[:2] for r in after] == [r[:2] for r in before], (before, after)
+    assert all(a[2] != b[2] for a, b in zip(after, before, strict=True) if b[2]), (before, after)
 
 
 def _long_running_subscription(

@@ -338,7 +338,8 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "stg_stripe__subscription_versions",
     } <= set(fingerprints)
     # incremental staging, the point-in-time pipeline (incremental by as-of date), and the
-    # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql),
+    # models that recompute only the affected keys: billing (macros/billing/affected_keys.sql,
+    # revenue records: macros/billing/revenue_records.sql),
     # identity and attribution (macros/identity/), the lead funnel (macros/funnel/), the
     # funnel and opportunity marts (macros/funnel/affected_marts.sql), the opportunity rows
     # written by changed rows (macros/forecast/opportunity_rows.sql)
@@ -351,6 +352,7 @@ def test_the_project_manifest_has_the_incremental_staging_models(dbt_manifest):
         "int_invoice_lines_recognised",
         "int_mrr_movements_classified",
         "int_mrr_retention_customer_months",
+        "int_revenue_records_converted",
         "int_people_resolved",
         "int_touches_resolved",
         "fct_attribution",

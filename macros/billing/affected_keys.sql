@@ -74,11 +74,12 @@
 
 
 {#- int_subscription_item_months, on an incremental run: the affected subscriptions (new,
-    changed or gone: their signature is not a stored one) ... -#}
-{% macro subscription_item_months_affected_subscriptions() -%}
+    changed or gone: their signature is not a stored one), from `signatures` (a relation of
+    subscription_item_month_signatures' rows) ... -#}
+{% macro subscription_item_months_affected_subscriptions(signatures) -%}
     select subscription_id from (
         select subscription_id, inputs_signature
-        from ({{ revops.subscription_item_month_signatures() }}) as current_signatures
+        from {{ signatures }}
         except
         select subscription_id, _inputs_signature from {{ this }}
     ) as changed
@@ -103,16 +104,56 @@
 {%- endmacro %}
 
 
-{#- int_subscription_item_months' pre-hook: delete the stored rows of the affected keys. The
-    model's SQL then finds the affected keys again, in the table without those rows: the same
-    keys, plus unchanged subscriptions and months that have no row left, whose recomputed rows
-    are exactly the deleted ones (so no row is ever duplicated). -#}
-{% macro subscription_item_months_pre_hook() -%}
+{#- int_subscription_item_months' pre-hooks: compute every subscription's signature once and keep
+    it (the model's rows carry it), keep the affected subscriptions and months, and delete their
+    stored rows; the model recomputes exactly the kept subscriptions and months (an unaffected
+    pair's stored rows are the ones it would recompute). -#}
+{% macro subscription_item_months_signatures_now() -%}
+    (
+        select * from {{ revops.kept_affected_keys_relation(
+            'signatures', revops.subscription_item_month_signatures()
+        ) }} as kept_signatures
+    ) as current_signatures
+{%- endmacro %}
+
+{% macro subscription_item_months_affected_subscriptions_now() -%}
+    {{ revops.subscription_item_months_affected_subscriptions(
+        revops.subscription_item_months_signatures_now()
+    ) }}
+{%- endmacro %}
+
+{% macro subscription_item_months_keep_signatures() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('signatures', revops.subscription_item_month_signatures()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro subscription_item_months_keep_affected_subscriptions() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys(
+        'subscriptions', revops.subscription_item_months_affected_subscriptions_now()
+    ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro subscription_item_months_keep_affected_months() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('months', revops.subscription_item_months_affected_months()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro subscription_item_months_delete_affected() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
-        subscription_id in ({{ revops.subscription_item_months_affected_subscriptions() }})
-        or month_start_date in ({{ revops.subscription_item_months_affected_months() }})
+        subscription_id in (
+            select affected.subscription_id
+            from {{ revops.kept_affected_keys('subscriptions') }} as affected
+        )
+        or month_start_date in (
+            select affected.month_start_date
+            from {{ revops.kept_affected_keys('months') }} as affected
+        )
     {%- endif -%}
 {%- endmacro %}
 
@@ -188,7 +229,8 @@
             'item_months.subscription_item_id',
             'item_months.month_start_date',
             'item_months.monthly_value_x1200',
-        ]) }} as inputs_signature
+        ]) }} as inputs_signature,
+        min(item_months.month_start_date) as first_service_month_date
     from ({{ revops.mrr_customers() }}) as customers
     left join {{ ref('int_accounts_segmented') }} as accounts
         on customers.account_id = accounts.account_id
@@ -206,11 +248,21 @@
 
 {#- int_mrr_customer_months, on an incremental run: the affected customers (new, changed or
     gone), months (new, or whose reference day moved) and currency x months (a rate they convert
-    at changed: a late or corrected FX rate, or a new reporting currency). -#}
+    at changed: a late or corrected FX rate, or a new reporting currency). The signatures are
+    computed once and kept (the model's rows carry them, and its spine starts at each customer's
+    first month of service, kept with them). -#}
+{% macro mrr_customer_signatures_now() -%}
+    (
+        select * from {{ revops.kept_affected_keys_relation(
+            'signatures', revops.mrr_customer_signatures()
+        ) }} as kept_signatures
+    ) as current_signatures
+{%- endmacro %}
+
 {% macro mrr_customer_months_affected_customers() -%}
     select customer_id from (
         select customer_id, inputs_signature
-        from ({{ revops.mrr_customer_signatures() }}) as current_signatures
+        from {{ revops.mrr_customer_signatures_now() }}
         except
         select customer_id, _inputs_signature from {{ this }}
     ) as changed
@@ -231,7 +283,7 @@
 {%- endmacro %}
 
 {% macro mrr_customer_months_affected_currency_months() -%}
-    select {{ revops.currency_month_key('currency', 'month_start_date') }} from (
+    select currency, month_start_date from (
         select
             currency,
             month_start_date,
@@ -255,16 +307,76 @@
 {%- endmacro %}
 
 
-{#- int_mrr_customer_months' pre-hook: delete the stored rows of the affected keys (the model's
-    SQL finds them again without those rows; see subscription_item_months_pre_hook). -#}
-{% macro mrr_customer_months_pre_hook() -%}
+{#- int_mrr_customer_months' pre-hooks: keep the signatures and the affected customers, months
+    and currency x months (each found once), then delete their stored rows; the model recomputes
+    exactly those customer x months. -#}
+{% macro mrr_customer_months_keep_signatures() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('signatures', revops.mrr_customer_signatures()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro mrr_customer_months_keep_affected_customers() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('customers', revops.mrr_customer_months_affected_customers()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro mrr_customer_months_keep_affected_months() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('months', revops.mrr_customer_months_affected_months()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro mrr_customer_months_keep_affected_currency_months() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys(
+        'currency_months', revops.mrr_customer_months_affected_currency_months()
+    ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether a customer x month (its `customer_id`, `currency` and `month_start_date`
+    expressions) is among the kept affected keys. -#}
+{% macro mrr_customer_month_is_affected(customer_id, currency, month_start_date) -%}
+    {{ customer_id }} in (
+        select affected.customer_id
+        from {{ revops.kept_affected_keys_relation(
+            'customers', revops.mrr_customer_months_affected_customers()
+        ) }} as affected
+    )
+    or {{ month_start_date }} in (
+        select affected.month_start_date
+        from {{ revops.kept_affected_keys_relation(
+            'months', revops.mrr_customer_months_affected_months()
+        ) }} as affected
+    )
+    or exists (
+        select 1
+        from {{ revops.kept_affected_keys_relation(
+            'currency_months', revops.mrr_customer_months_affected_currency_months()
+        ) }} as affected
+        where
+            affected.currency = {{ currency }}
+            and affected.month_start_date = {{ month_start_date }}
+    )
+{%- endmacro %}
+
+{% macro mrr_customer_months_delete_affected() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
-        customer_id in ({{ revops.mrr_customer_months_affected_customers() }})
-        or month_start_date in ({{ revops.mrr_customer_months_affected_months() }})
-        or {{ revops.currency_month_key('currency', 'month_start_date') }}
-        in ({{ revops.mrr_customer_months_affected_currency_months() }})
+        customer_id in (
+            select affected.customer_id from {{ revops.kept_affected_keys('customers') }} as affected
+        )
+        or month_start_date in (
+            select affected.month_start_date
+            from {{ revops.kept_affected_keys('months') }} as affected
+        )
+        or {{ revops.currency_month_key('currency', 'month_start_date') }} in (
+            select {{ revops.currency_month_key('affected.currency', 'affected.month_start_date') }}
+            from {{ revops.kept_affected_keys('currency_months') }} as affected
+        )
     {%- endif -%}
 {%- endmacro %}
 
@@ -397,15 +509,22 @@
 {%- endmacro %}
 
 
-{#- int_mrr_movements_classified's pre-hook: delete every row of the affected customers (new,
-    changed or gone: their signature is not the stored one). A customer's movements depend on
-    its own months only (previous month, highest earlier MRR), so its rows are recomputed
-    whole. -#}
-{% macro mrr_movements_pre_hook() -%}
-    {{ revops.delete_rows_of_keys(
-        'customer_id',
-        revops.keys_whose_signature_moved(revops.mrr_movement_signatures(), 'customer_id'),
-    ) }}
+{#- int_mrr_movements_classified's pre-hooks: find the affected customers once (new, changed or
+    gone: their signature is not the stored one) and keep them, then delete every row of them;
+    the model recomputes exactly the kept customers. A customer's movements depend on its own
+    months only (previous month, highest earlier MRR), so its rows are recomputed whole. -#}
+{% macro mrr_movements_affected_customers() -%}
+    {{ revops.keys_whose_signature_moved(revops.mrr_movement_signatures(), 'customer_id') }}
+{%- endmacro %}
+
+{% macro mrr_movements_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('customers', revops.mrr_movements_affected_customers()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro mrr_movements_delete_affected() -%}
+    {{ revops.delete_kept_affected_keys('customers', 'customer_id') }}
 {%- endmacro %}
 
 
@@ -443,12 +562,20 @@
 {%- endmacro %}
 
 
-{#- int_mrr_retention_customer_months' pre-hook: delete every row of the affected customers. -#}
-{% macro mrr_retention_pre_hook() -%}
-    {{ revops.delete_rows_of_keys(
-        'customer_id',
-        revops.keys_whose_signature_moved(revops.mrr_retention_signatures(), 'customer_id'),
-    ) }}
+{#- int_mrr_retention_customer_months' pre-hooks: find the affected customers once, keep them,
+    delete every row of them; the model recomputes exactly the kept customers. -#}
+{% macro mrr_retention_affected_customers() -%}
+    {{ revops.keys_whose_signature_moved(revops.mrr_retention_signatures(), 'customer_id') }}
+{%- endmacro %}
+
+{% macro mrr_retention_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('customers', revops.mrr_retention_affected_customers()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro mrr_retention_delete_affected() -%}
+    {{ revops.delete_kept_affected_keys('customers', 'customer_id') }}
 {%- endmacro %}
 
 

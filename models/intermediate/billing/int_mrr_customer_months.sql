@@ -8,11 +8,15 @@
 -- bridge and retention compare with those months at their own rates). Without a usable rate,
 -- MRR in service is null.
 -- Incremental: a run recomputes only the affected customers, months and currency x months
--- (macros/billing/affected_keys.sql: the pre-hook finds and deletes them; the model recomputes
--- the pairs with no row left); `_inputs_signature` records what each customer's rows were
--- built from.
+-- (macros/billing/affected_keys.sql: the pre-hooks compute the signatures and find those keys
+-- once, keep them, and delete their rows; the model recomputes exactly the kept keys);
+-- `_inputs_signature` records what each customer's rows were built from.
 {{ config(**affected_keys_config([
-    "{{ revops.mrr_customer_months_pre_hook() }}",
+    "{{ revops.mrr_customer_months_keep_signatures() }}",
+    "{{ revops.mrr_customer_months_keep_affected_customers() }}",
+    "{{ revops.mrr_customer_months_keep_affected_months() }}",
+    "{{ revops.mrr_customer_months_keep_affected_currency_months() }}",
+    "{{ revops.mrr_customer_months_delete_affected() }}",
 ])) }}
 
 with
@@ -64,19 +68,17 @@ currency_month_rates as (
 
 signatures as (
 
-    {{ mrr_customer_signatures() }}
-
-),
-
-customer_values as (
-
+    -- Per customer: the signature of its inputs and its first month with a subscription in
+    -- service (on an incremental run, as the pre-hook kept them).
+    {%- if is_incremental() %}
     select
-        customer_id,
-        month_start_date,
-        count(distinct subscription_id) as subscriptions_in_service,
-        sum(monthly_value_x1200) as monthly_value_x1200
-    from item_months
-    group by customer_id, month_start_date
+        current_signatures.customer_id,
+        current_signatures.inputs_signature,
+        current_signatures.first_service_month_date
+    from {{ mrr_customer_signatures_now() }}
+    {%- else %}
+    {{ mrr_customer_signatures() }}
+    {%- endif %}
 
 ),
 
@@ -84,9 +86,9 @@ first_months as (
 
     select
         customer_id,
-        min(month_start_date) as first_service_month_date
-    from customer_values
-    group by customer_id
+        first_service_month_date
+    from signatures
+    where first_service_month_date is not null
 
 ),
 
@@ -104,16 +106,37 @@ customer_month_spine as (
     inner join months
         on first_months.first_service_month_date <= months.month_start_date
     {%- if is_incremental() %}
-    -- The customer x months with no row stored: once the pre-hook deleted the rows of the
-    -- affected customers, months and currency x months, exactly those (an unaffected pair's
-    -- row is stored and unchanged), without computing the affected keys a second time.
-    where not exists (
-        select 1 from {{ this }} as stored
-        where
-            stored.customer_id = customers.customer_id
-            and stored.month_start_date = months.month_start_date
-    )
+    -- The customer x months of the affected customers, months and currency x months, whose
+    -- rows the pre-hook deleted (an unaffected pair's row is stored and unchanged).
+    where
+        {{ mrr_customer_month_is_affected(
+            'customers.customer_id', 'customers.currency', 'months.month_start_date'
+        ) | indent(8) }}
     {%- endif %}
+
+),
+
+customer_values as (
+
+    select
+        item_months.customer_id,
+        item_months.month_start_date,
+        count(distinct item_months.subscription_id) as subscriptions_in_service,
+        sum(item_months.monthly_value_x1200) as monthly_value_x1200
+    from item_months
+    {%- if is_incremental() %}
+    -- only the customer x months recomputed
+    inner join (
+        select distinct
+            customer_id,
+            month_start_date
+        from customer_month_spine
+    ) as recomputed
+        on
+            item_months.customer_id = recomputed.customer_id
+            and item_months.month_start_date = recomputed.month_start_date
+    {%- endif %}
+    group by item_months.customer_id, item_months.month_start_date
 
 ),
 

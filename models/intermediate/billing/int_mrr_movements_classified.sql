@@ -5,9 +5,11 @@
 -- mrr = previous_mrr + new + reactivation + expansion - contraction - churn + fx to the cent
 -- (docs/METRICS.md, "Billing: MRR and movements").
 -- Incremental by customer (macros/billing/affected_keys.sql): a run recomputes, whole, only the
--- customers whose int_mrr_customer_months rows changed; `_inputs_signature` records them.
+-- customers whose int_mrr_customer_months rows changed; `_inputs_signature` records them. The
+-- pre-hooks find those customers once and keep them for this SQL (kept_affected_keys).
 {{ config(**affected_keys_config([
-    "{{ revops.mrr_movements_pre_hook() }}",
+    "{{ revops.mrr_movements_keep_affected() }}",
+    "{{ revops.mrr_movements_delete_affected() }}",
 ])) }}
 
 with
@@ -27,7 +29,9 @@ customer_month_rows as (
     from {{ ref('int_mrr_customer_months') }}
     {%- if is_incremental() %}
     where customer_id in (
-        {{ keys_whose_signature_moved(mrr_movement_signatures(), 'customer_id') }}
+        select affected.customer_id
+        from {{ kept_affected_keys_relation('customers', mrr_movements_affected_customers()) }}
+            as affected
     )
     {%- endif %}
 

@@ -7,9 +7,10 @@
 -- expansion).
 -- Incremental by customer (macros/billing/affected_keys.sql): a run recomputes, whole, only the
 -- customers whose movements (or MRR at the year-ago rate) changed; `_inputs_signature` records
--- them.
+-- them. The pre-hooks find those customers once and keep them for this SQL (kept_affected_keys).
 {{ config(**affected_keys_config([
-    "{{ revops.mrr_retention_pre_hook() }}",
+    "{{ revops.mrr_retention_keep_affected() }}",
+    "{{ revops.mrr_retention_delete_affected() }}",
 ])) }}
 
 with
@@ -17,7 +18,9 @@ with
 {% if is_incremental() -%}
 affected_customers as (
 
-    {{ keys_whose_signature_moved(mrr_retention_signatures(), 'customer_id') }}
+    select affected.customer_id
+    from {{ kept_affected_keys_relation('customers', mrr_retention_affected_customers()) }}
+        as affected
 
 ),
 

@@ -5,8 +5,13 @@
 -- a subscription ends in is its first month without service unless it ended at the month's end.
 -- Incremental: a run recomputes only the affected subscriptions and months (macros/billing/
 -- affected_keys.sql); `_inputs_signature` records what each subscription's rows were built from.
+-- The pre-hooks compute the signatures and find the affected keys once, and keep them for this
+-- SQL (kept_affected_keys).
 {{ config(**affected_keys_config([
-    "{{ revops.subscription_item_months_pre_hook() }}",
+    "{{ revops.subscription_item_months_keep_signatures() }}",
+    "{{ revops.subscription_item_months_keep_affected_subscriptions() }}",
+    "{{ revops.subscription_item_months_keep_affected_months() }}",
+    "{{ revops.subscription_item_months_delete_affected() }}",
 ])) }}
 
 with
@@ -34,7 +39,14 @@ subscriptions as (
 
 signatures as (
 
+    {%- if is_incremental() %}
+    select
+        current_signatures.subscription_id,
+        current_signatures.inputs_signature
+    from {{ subscription_item_months_signatures_now() }}
+    {%- else %}
     {{ subscription_item_month_signatures() }}
+    {%- endif %}
 
 ),
 
@@ -74,9 +86,17 @@ referenced as (
     {%- if is_incremental() %}
     where
         subscriptions.subscription_id in (
-            {{ subscription_item_months_affected_subscriptions() }}
+            select affected.subscription_id
+            from {{ kept_affected_keys_relation(
+                'subscriptions', subscription_item_months_affected_subscriptions_now()
+            ) }} as affected
         )
-        or months.month_start_date in ({{ subscription_item_months_affected_months() }})
+        or months.month_start_date in (
+            select affected.month_start_date
+            from {{ kept_affected_keys_relation(
+                'months', subscription_item_months_affected_months()
+            ) }} as affected
+        )
     {%- endif %}
 
 ),

@@ -2,7 +2,26 @@
 -- discounts, tax excluded), a succeeded charge (collected) or a succeeded refund (refunded),
 -- dated by its creation day and converted to the reporting currency at that day's rate,
 -- rounded to the cent per record. Test and internal customers are excluded.
+-- Incremental by record (macros/billing/revenue_records.sql): a run recomputes only the records
+-- loaded since the newest `_loaded_at` stored (for a refund, also its charge's), of the
+-- customers whose exclusion or segment changed, and of the currency x days whose rate changed.
+{{ config(**affected_keys_config([
+    "{{ revops.revenue_records_keep_affected() }}",
+    "{{ revops.revenue_records_delete_affected() }}",
+])) }}
+
 with
+{% if is_incremental() %}
+affected as (
+
+    select
+        affected_records.record_type,
+        affected_records.record_id
+    from {{ kept_affected_keys_relation('records', revenue_records_affected_keys()) }}
+        as affected_records
+
+),
+{% endif %}
 
 invoices as (
 
@@ -12,9 +31,12 @@ invoices as (
         currency,
         subtotal_amount,
         discount_amount,
-        created_at
+        created_at,
+        _loaded_at
     from {{ ref('stg_stripe__invoices') }}
-    where invoice_status in ('open', 'paid', 'uncollectible')
+    where
+        invoice_status in ('open', 'paid', 'uncollectible')
+        and {{ revenue_record_is_affected('invoiced', 'invoice_id') }}
 
 ),
 
@@ -25,9 +47,12 @@ charges as (
         customer_id,
         currency,
         amount,
-        created_at
+        created_at,
+        _loaded_at
     from {{ ref('stg_stripe__charges') }}
-    where charge_status = 'succeeded'
+    where
+        charge_status = 'succeeded'
+        and {{ revenue_record_is_affected('collected', 'charge_id') }}
 
 ),
 
@@ -38,9 +63,12 @@ refunds as (
         charge_id,
         currency,
         amount,
-        created_at
+        created_at,
+        _loaded_at
     from {{ ref('stg_stripe__refunds') }}
-    where refund_status = 'succeeded'
+    where
+        refund_status = 'succeeded'
+        and {{ revenue_record_is_affected('refunded', 'refund_id') }}
 
 ),
 
@@ -48,7 +76,8 @@ refunded_charges as (
 
     select
         charge_id,
-        customer_id
+        customer_id,
+        _loaded_at
     from {{ ref('stg_stripe__charges') }}
 
 ),
@@ -90,7 +119,8 @@ records as (
         customer_id,
         currency,
         subtotal_amount - coalesce(discount_amount, 0) as amount,
-        created_at
+        created_at,
+        _loaded_at
     from invoices
     union all
     select
@@ -99,7 +129,8 @@ records as (
         customer_id,
         currency,
         amount,
-        created_at
+        created_at,
+        _loaded_at
     from charges
     union all
     select
@@ -108,7 +139,12 @@ records as (
         refunded_charges.customer_id,
         refunds.currency,
         refunds.amount,
-        refunds.created_at
+        refunds.created_at,
+        -- the later of the refund's and its charge's loads (the charge gives the customer)
+        case
+            when refunded_charges._loaded_at > refunds._loaded_at then refunded_charges._loaded_at
+            else refunds._loaded_at
+        end as _loaded_at
     from refunds
     left join refunded_charges
         on refunds.charge_id = refunded_charges.charge_id
@@ -129,7 +165,8 @@ converted as (
             as amount_reporting,
         coalesce(customers.is_excluded, false) as is_excluded,
         cast(records.created_at as date) as record_date,
-        records.created_at
+        records.created_at,
+        records._loaded_at
     from records
     left join customers
         on records.customer_id = customers.customer_id
@@ -154,7 +191,8 @@ final as (
         rate_to_reporting,
         amount_reporting,
         record_date,
-        created_at
+        created_at,
+        _loaded_at
     from converted
     where not is_excluded
 
