@@ -175,31 +175,29 @@
 {%- endmacro %}
 
 
-{#- int_leads_staged, on an incremental run: the leads whose signature is not the stored one
-    (new, edited, or whose status changes were recomputed with another result). -#}
-{% macro leads_staged_affected_leads() -%}
-    select current_leads.lead_id
+{#- int_leads_staged, on an incremental run, in one pass (a full join by lead of the signatures
+    now with the stored ones, macros/funnel/affected_marts.sql): the leads whose signature is
+    not the stored one (new, edited, or whose status changes were recomputed with another
+    result) and the leads gone from the CRM. -#}
+{% macro leads_staged_signatures() -%}
+    select
+        current_leads.lead_id,
+        {{ revops.leads_staged_signature('current_leads', 'status_changes') }} as inputs_signature
     from {{ ref('int_crm_leads_unioned') }} as current_leads
     left join {{ ref('int_lead_status_changes') }} as status_changes
         on current_leads.lead_id = status_changes.lead_id and status_changes.is_initial_status
-    left join {{ this }} as stored
-        on current_leads.lead_id = stored.lead_id
-    where
-        stored._inputs_signature is distinct from
-        {{ revops.leads_staged_signature('current_leads', 'status_changes') }}
+{%- endmacro %}
+
+{% macro leads_staged_affected_leads() -%}
+    {{ revops.mart_keys_whose_signature_moved(revops.leads_staged_signatures(), 'lead_id') }}
 {%- endmacro %}
 
 
-{#- int_leads_staged's pre-hook: delete the rows of leads gone from the CRM. -#}
-{% macro leads_staged_pre_hook() -%}
+{#- int_leads_staged's pre-hooks: find the affected leads once and keep them for the model's SQL
+    (keep_affected_keys, macros/billing/affected_keys.sql), then delete their rows (those of
+    the leads gone from the CRM included); the model recomputes the kept leads. -#}
+{% macro leads_staged_keep_affected() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }}
-    where lead_id in (
-        select stored.lead_id
-        from {{ this }} as stored
-        left join {{ ref('int_crm_leads_unioned') }} as current_leads
-            on stored.lead_id = current_leads.lead_id
-        where current_leads.lead_id is null
-    )
+    {{ revops.keep_affected_keys('leads', revops.leads_staged_affected_leads()) }}
     {%- endif -%}
 {%- endmacro %}
