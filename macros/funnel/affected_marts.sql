@@ -10,9 +10,9 @@
        signature of every key now with the stored ones, and keeps the affected keys in a
        temporary table: new or changed, and the keys that have no signature now (a lead
        deleted, merged away or excluded, an opportunity deleted);
-    2. the second pre-hook deletes every row of the kept keys, and the model recomputes them
-       (the gone ones give no row); dbt inserts the rows (`delete+insert`, whose own delete
-       then finds nothing to delete).
+    2. the second pre-hook deletes the rows of the gone keys, and the model recomputes the kept
+       keys (the gone ones give no row); dbt replaces every stored row of the others
+       (`delete+insert`).
 
     Signatures compare inputs, not load times, so every cause of a change is caught: a late or
     backdated CRM edit, a late conversion, an opportunity delivered after its lead, a moved
@@ -87,13 +87,16 @@
 {#- A mart's affected keys in one pass (a full join by key of the signatures now with the
     stored ones): the keys whose signature is not the stored one (new or changed) and the keys
     stored that have no signature now (gone). `signatures` selects `key` and
-    `inputs_signature`, one row per key now; the stored signature is `_inputs_signature` on the
+    `inputs_signature`, one row per key now; the stored signature is `stored_signature` on the
     one row per key that `stored_condition` keeps. Each key comes with its signature now (null
-    when gone). The first pre-hook keeps them (keep_affected_keys), the second deletes their
-    rows (delete_kept_affected_keys), and the model recomputes the kept keys: the gone ones give
-    no row. One pass replaces the two the pre-hook (gone keys) and the model (changed keys)
-    each made over every key's signature and the stored ones. -#}
-{% macro mart_keys_whose_signature_moved(signatures, key, stored_condition='true') -%}
+    when gone). The first pre-hook keeps them (keep_affected_keys), the second deletes the rows
+    of the gone ones (delete_kept_gone_keys), and the model recomputes the kept keys: dbt
+    replaces the rows of the others (`delete+insert`), the gone ones give no row. One pass
+    replaces the two the pre-hook (gone keys) and the model (changed keys) each made over every
+    key's signature and the stored ones. -#}
+{% macro mart_keys_whose_signature_moved(
+    signatures, key, stored_condition='true', stored_signature='_inputs_signature'
+) -%}
     select
         coalesce(current_keys.{{ key }}, stored_keys.{{ key }}) as {{ key }},
         current_keys.inputs_signature
@@ -101,7 +104,7 @@
     full outer join (
         select
             stored.{{ key }},
-            stored._inputs_signature
+            stored.{{ stored_signature }} as _inputs_signature
         from {{ this }} as stored
         where {{ stored_condition }}
     ) as stored_keys
@@ -173,9 +176,21 @@
 {%- endmacro %}
 
 
+{#- The pre-hook that deletes the rows of the kept keys that are gone (kept with a null
+    signature; the rows of the others are replaced by dbt's `delete+insert`). With none gone,
+    the delete reads nothing of the table (an empty semi-join). -#}
+{% macro delete_kept_gone_keys(name, column) -%}
+    {{ revops.delete_rows_of_keys(
+        column,
+        'select gone.' ~ column ~ ' from ' ~ revops.kept_affected_keys(name) ~ ' as gone'
+        ~ ' where gone.inputs_signature is null',
+    ) }}
+{%- endmacro %}
+
+
 {#- The pre-hooks of the marts recomputed by key: find the affected keys once, keep them for the
-    model's SQL (keep_affected_keys, macros/billing/affected_keys.sql), and delete their rows
-    (the gone keys' rows included); the model recomputes the kept keys. -#}
+    model's SQL (keep_affected_keys, macros/billing/affected_keys.sql); the next deletes the
+    rows of the gone keys; the model recomputes the kept keys. -#}
 {% macro lead_funnel_keep_affected() -%}
     {%- if is_incremental() -%}
     {{ revops.keep_affected_keys('leads', revops.lead_funnel_affected_leads()) }}

@@ -27,7 +27,10 @@
         'incremental_strategy': 'delete+insert',
         'unique_key': 'email',
         'on_schema_change': 'fail',
-        'pre_hook': ["{{ revops.people_resolved_pre_hook() }}"],
+        'pre_hook': [
+            "{{ revops.people_resolved_keep_affected() }}",
+            "{{ revops.people_resolved_pre_hook() }}",
+        ],
     }) }}
 {% endmacro %}
 
@@ -69,16 +72,53 @@
 {%- endmacro %}
 
 
-{#- int_people_resolved's pre-hook: delete the people that no longer exist (no touch, and no
-    CRM row now). Every other stored email keeps its row until the model replaces it. -#}
+{#- int_people_resolved, on an incremental run: the emails whose CRM rows changed, in one
+    comparison by email of the signatures now with the stored ones (one row per email): new
+    (no stored signature), gone (no CRM row now: null signature) or changed. -#}
+{% macro people_resolved_crm_affected_emails() -%}
+    select
+        coalesce(current_signatures.email, signed.email) as email,
+        current_signatures.inputs_signature
+    from (
+        {{ revops.people_resolved_crm_signatures(
+            '(' ~ revops.people_resolved_crm_rows() ~ ') as signed_rows'
+        ) }}
+    ) as current_signatures
+    full outer join (
+        select
+            stored.email,
+            stored._inputs_signature
+        from {{ this }} as stored
+        where stored._inputs_signature is not null
+    ) as signed
+        on current_signatures.email = signed.email
+    where
+        signed.email is null
+        or current_signatures.email is null
+        or current_signatures.inputs_signature <> signed._inputs_signature
+{%- endmacro %}
+
+
+{#- int_people_resolved's pre-hooks: find the emails whose CRM rows changed once and keep them
+    for the model's SQL (keep_affected_keys, macros/billing/affected_keys.sql); then delete the
+    people that no longer exist (no touch, and no CRM row now: kept with a null signature).
+    Every other stored email keeps its row until the model replaces it (the model reads the
+    stored touch counts of the emails it recomputes). -#}
+{% macro people_resolved_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('emails', revops.people_resolved_crm_affected_emails()) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro people_resolved_pre_hook() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
         touch_count = 0
-        and email not in (
-            select crm_rows.email
-            from ({{ revops.people_resolved_crm_rows() }}) as crm_rows
+        and email in (
+            select affected.email
+            from {{ revops.kept_affected_keys('emails') }} as affected
+            where affected.inputs_signature is null
         )
     {%- endif -%}
 {%- endmacro %}
@@ -184,7 +224,7 @@
 
 {#- fct_attribution: the config (delete+insert by opportunity: the first pre-hook finds the
     affected opportunities once and keeps them, with their signatures now, for the model's SQL;
-    the second deletes their rows, those of the opportunities no longer credited included). -#}
+    the second deletes the rows of the opportunities no longer credited). -#}
 {% macro attribution_config() %}
     {{ return({
         'materialized': latest_version_materialization(),
@@ -193,7 +233,7 @@
         'on_schema_change': 'fail',
         'pre_hook': [
             "{{ revops.attribution_keep_affected() }}",
-            "{{ revops.delete_kept_affected_keys('opportunities', 'opportunity_id') }}",
+            "{{ revops.delete_kept_gone_keys('opportunities', 'opportunity_id') }}",
         ],
     }) }}
 {% endmacro %}

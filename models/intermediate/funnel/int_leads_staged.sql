@@ -5,10 +5,10 @@
 -- Incremental by lead (macros/funnel/affected_leads.sql): a run recomputes the leads whose
 -- `_inputs_signature` (their CRM row and the signature of their int_lead_status_changes rows)
 -- is not the stored one, and deletes the leads gone from the CRM: the first pre-hook finds
--- both in one pass and keeps them for this SQL, the second deletes their rows.
+-- both in one pass and keeps them for this SQL, the second deletes the gone leads' rows.
 {{ config(**affected_leads_config([
     "{{ revops.leads_staged_keep_affected() }}",
-    "{{ revops.delete_kept_affected_keys('leads', 'lead_id') }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with

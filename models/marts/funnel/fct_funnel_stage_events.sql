@@ -8,11 +8,11 @@
 -- fct_lead_funnel row, itself decided by that row's `_inputs_signature`, which the lead's
 -- `lead` event keeps. A run recomputes the leads whose funnel signature is not the stored one
 -- (new or changed funnel rows) and the leads gone from fct_lead_funnel, found in one pass by
--- the first pre-hook and kept for this SQL; the second deletes their events.
+-- the first pre-hook and kept for this SQL; the second deletes the events of the gone ones.
 -- Nothing here depends on the current day.
 {{ config(**affected_marts_config('lead_id', [
     "{{ revops.funnel_stage_events_keep_affected() }}",
-    "{{ revops.delete_kept_affected_keys('leads', 'lead_id') }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with

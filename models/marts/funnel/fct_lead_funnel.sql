@@ -8,11 +8,11 @@
 -- only when won, close date only when closed). A run recomputes the reportable leads whose
 -- signature is not the stored one (new, edited, re-staged, converted late, their opportunity
 -- changed or delivered after them) and the leads no longer reportable, found in one pass by
--- the first pre-hook and kept for this SQL; the second deletes their rows.
+-- the first pre-hook and kept for this SQL; the second deletes the rows of the gone ones.
 -- Nothing here depends on the current day.
 {{ config(**affected_marts_config('lead_id', [
     "{{ revops.lead_funnel_keep_affected() }}",
-    "{{ revops.delete_kept_affected_keys('leads', 'lead_id') }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with

@@ -15,8 +15,8 @@
 --   * its lead has a touch loaded after `_loaded_at` (the newest touch load int_touches_resolved
 --     held when the rows were built; the newest stored is the watermark).
 -- The first pre-hook finds these, and the opportunities no longer credited, in one pass and
--- keeps them with their signatures for this SQL; the second deletes their rows. Nothing
--- depends on the day.
+-- keeps them with their signatures for this SQL; the second deletes the rows of those no
+-- longer credited. Nothing depends on the day.
 {{ config(**attribution_config()) }}
 
 with
