@@ -8,7 +8,8 @@
 -- the stored one (new, a history row added, backdated or rewritten, a stage re-ordered) and
 -- the opportunities with no history in fct_opportunities any more (a deleted deal), found in
 -- one pass by the first pre-hook and kept with their signatures for this SQL; the second
--- deletes the rows of the gone ones. Nothing here depends on the current day: the open stay has no exit time.
+-- deletes the rows of the gone ones. Nothing here depends on the current day: the open stay
+-- has no exit time.
 {{ config(**affected_marts_config('opportunity_id', [
     "{{ revops.opportunity_stage_history_keep_affected() }}",
     "{{ revops.delete_kept_gone_keys('opportunities', 'opportunity_id') }}",

@@ -56,12 +56,13 @@ watermark as (
     -- loaded after the stored one only, never of every touch)
     select max(loaded_at) as loaded_at
     from (
-        select max(_loaded_at) as loaded_at from {{ this }}
+        select max(stored._loaded_at) as loaded_at from {{ this }} as stored
         union all
-        select max(_loaded_at) as loaded_at
-        from {{ ref('int_touches_resolved') }}
-        where _loaded_at > (
-            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+        select max(new_touches._loaded_at) as loaded_at
+        from {{ ref('int_touches_resolved') }} as new_touches
+        where new_touches._loaded_at > (
+            select coalesce(max(stored._loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+            from {{ this }} as stored
         )
     ) as loads
 
