@@ -164,8 +164,7 @@
     * a touch loaded after the watermark happened before their anchors (a late touch that
       becomes the first one): the anchors move, as in a rebuild.
     The lead sets and the anchors are each read once (CTEs used several times are kept by
-    DuckDB), compared in one full join by email, and only the anchors of the emails with a new
-    touch are grouped. -#}
+    DuckDB), and only the anchors of the emails with a new touch are grouped. -#}
 {% macro touches_resolved_affected_emails() -%}
     with
 
@@ -190,30 +189,21 @@
             and activity_at is not null
     )
 
-    -- one comparison by email of the lead sets now (of the emails with touches) with the
-    -- anchors' (distinct: about one per email): changed, new (no anchor) or gone (no lead set:
-    -- an email with anchors has touches, so it would be among the emails compared)
-    select coalesce(current_sets.email, anchored_sets.email) as email
-    from (
-        select
-            lead_sets.email,
-            lead_sets.leads_signature
+    select email from (
+        select lead_sets.email, lead_sets.leads_signature
         from lead_sets
         inner join {{ ref('int_people_resolved') }} as people
             on lead_sets.email = people.email
         where people.touch_count > 0
-    ) as current_sets
-    full outer join (
-        select distinct
-            email,
-            _leads_signature
-        from anchors
-    ) as anchored_sets
-        on current_sets.email = anchored_sets.email
-    where
-        current_sets.email is null
-        or anchored_sets.email is null
-        or current_sets.leads_signature <> anchored_sets._leads_signature
+        except
+        select email, _leads_signature from anchors
+    ) as changed
+    union
+    select email from (
+        select email from anchors
+        except
+        select email from lead_sets
+    ) as gone
     union
     select new_touches.email
     from new_touches
