@@ -109,45 +109,57 @@
 
 
 {#- int_lead_status_changes, on an incremental run: the affected leads. Leads with Status
-    history rows loaded since the last run (a backdated change of an old lead included), and
-    leads whose row is new or changed (a status or creation time edited, a lead delivered after
-    its history). -#}
+    history rows loaded since the last run (a backdated change of an old lead included), and,
+    in one pass (a full join by lead of the CRM rows now with the stored initial rows), leads
+    whose row is new or changed (a status or creation time edited, a lead delivered after its
+    history) and leads gone from the CRM (their history, if any remains, still gives their
+    changes, as in a rebuild: kept with a null signature, their rows are deleted and
+    recomputed). -#}
 {% macro lead_status_changes_affected_leads() -%}
-    select lead_id
+    select
+        lead_id,
+        -- not null: not gone (the signature itself is not needed)
+        0 as inputs_signature
     from {{ ref('int_crm_lead_history_unioned') }}
     where
         field_name = 'Status'
         and _loaded_at > {{ revops.funnel_watermark(this, 'not is_initial_status') }}
     union
-    select current_leads.lead_id
-    from {{ ref('int_crm_leads_unioned') }} as current_leads
-    left join {{ this }} as stored
-        on current_leads.lead_id = stored.lead_id and stored.is_initial_status
-    where
-        stored._lead_signature is distinct from
-        {{ revops.lead_status_changes_lead_signature('current_leads') }}
+    select
+        moved.lead_id,
+        moved.inputs_signature
+    from (
+        {{ revops.mart_keys_whose_signature_moved(
+            'select current_leads.lead_id, '
+            ~ revops.lead_status_changes_lead_signature('current_leads')
+            ~ ' as inputs_signature from ' ~ ref('int_crm_leads_unioned') ~ ' as current_leads',
+            'lead_id', 'stored.is_initial_status', '_lead_signature',
+        ) }}
+    ) as moved
 {%- endmacro %}
 
 
-{#- int_lead_status_changes' pre-hook: delete the initial row of every lead gone from the CRM
-    (its history rows, if any remain, still give its changes, as in a rebuild), and every row
-    when the lead status export changed or the history the model has seen was rewritten. -#}
+{#- int_lead_status_changes' first pre-hook: delete every row when the lead status export
+    changed (every row keeps the one `_statuses_signature` it was built with: a change deletes
+    every row, so one row tells) or the history the model has seen was rewritten; the model
+    then recomputes every lead (nothing stored: every lead is new). -#}
 {% macro lead_status_changes_pre_hook() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
-        (
-            is_initial_status
-            and lead_id in (
-                select stored.lead_id
-                from {{ this }} as stored
-                left join {{ ref('int_crm_leads_unioned') }} as current_leads
-                    on stored.lead_id = current_leads.lead_id
-                where stored.is_initial_status and current_leads.lead_id is null
-            )
-        )
-        or _statuses_signature <> {{ revops.lead_statuses_signature() }}
+        (select stored._statuses_signature from {{ this }} as stored limit 1)
+        <> {{ revops.lead_statuses_signature() }}
         or {{ revops.lead_status_history_rewritten() }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_lead_status_changes' next pre-hooks: find the affected leads once (after the first
+    pre-hook), keep them for the model's SQL, and delete the rows of the gone ones; the model
+    recomputes the kept leads (dbt replaces the rows of those it gives rows for). -#}
+{% macro lead_status_changes_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('leads', revops.lead_status_changes_affected_leads()) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -175,31 +187,29 @@
 {%- endmacro %}
 
 
-{#- int_leads_staged, on an incremental run: the leads whose signature is not the stored one
-    (new, edited, or whose status changes were recomputed with another result). -#}
-{% macro leads_staged_affected_leads() -%}
-    select current_leads.lead_id
+{#- int_leads_staged, on an incremental run, in one pass (a full join by lead of the signatures
+    now with the stored ones, macros/funnel/affected_marts.sql): the leads whose signature is
+    not the stored one (new, edited, or whose status changes were recomputed with another
+    result) and the leads gone from the CRM. -#}
+{% macro leads_staged_signatures() -%}
+    select
+        current_leads.lead_id,
+        {{ revops.leads_staged_signature('current_leads', 'status_changes') }} as inputs_signature
     from {{ ref('int_crm_leads_unioned') }} as current_leads
     left join {{ ref('int_lead_status_changes') }} as status_changes
         on current_leads.lead_id = status_changes.lead_id and status_changes.is_initial_status
-    left join {{ this }} as stored
-        on current_leads.lead_id = stored.lead_id
-    where
-        stored._inputs_signature is distinct from
-        {{ revops.leads_staged_signature('current_leads', 'status_changes') }}
+{%- endmacro %}
+
+{% macro leads_staged_affected_leads() -%}
+    {{ revops.mart_keys_whose_signature_moved(revops.leads_staged_signatures(), 'lead_id') }}
 {%- endmacro %}
 
 
-{#- int_leads_staged's pre-hook: delete the rows of leads gone from the CRM. -#}
-{% macro leads_staged_pre_hook() -%}
+{#- int_leads_staged's pre-hooks: find the affected leads once and keep them for the model's SQL
+    (keep_affected_keys, macros/billing/affected_keys.sql), then delete the rows of the leads
+    gone from the CRM; the model recomputes the kept leads. -#}
+{% macro leads_staged_keep_affected() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }}
-    where lead_id in (
-        select stored.lead_id
-        from {{ this }} as stored
-        left join {{ ref('int_crm_leads_unioned') }} as current_leads
-            on stored.lead_id = current_leads.lead_id
-        where current_leads.lead_id is null
-    )
+    {{ revops.keep_affected_keys('leads', revops.leads_staged_affected_leads()) }}
     {%- endif -%}
 {%- endmacro %}

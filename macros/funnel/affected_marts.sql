@@ -6,11 +6,13 @@
 
     1. each key's rows keep `_inputs_signature`, a signature of everything they were built from
        (on one row per key: the funnel row, the stage-event row of the `lead` stage, the first
-       stage of an opportunity). A run computes the signature of every key now and recomputes
-       the keys whose signature is not a stored one (new or changed); dbt replaces every
-       stored row of those keys (`delete+insert`);
-    2. the pre-hook deletes the keys that have no signature now (a lead deleted, merged away or
-       excluded, an opportunity deleted).
+       stage of an opportunity). A run's first pre-hook compares, in one full join by key, the
+       signature of every key now with the stored ones, and keeps the affected keys in a
+       temporary table: new or changed, and the keys that have no signature now (a lead
+       deleted, merged away or excluded, an opportunity deleted);
+    2. the second pre-hook deletes the rows of the gone keys, and the model recomputes the kept
+       keys (the gone ones give no row); dbt replaces every stored row of the others
+       (`delete+insert`).
 
     Signatures compare inputs, not load times, so every cause of a change is caught: a late or
     backdated CRM edit, a late conversion, an opportunity delivered after its lead, a moved
@@ -82,66 +84,60 @@
 {%- endmacro %}
 
 
-{#- fct_lead_funnel, on an incremental run: the leads whose signature is not the stored one
-    (new, or their staged row or their opportunity's changed). -#}
-{% macro lead_funnel_affected_leads() -%}
-    select lead_id from (
+{#- A mart's affected keys in one pass (a full join by key of the signatures now with the
+    stored ones): the keys whose signature is not the stored one (new or changed) and the keys
+    stored that have no signature now (gone). `signatures` selects `key` and
+    `inputs_signature`, one row per key now; the stored signature is `stored_signature` on the
+    one row per key that `stored_condition` keeps. Each key comes with its signature now (null
+    when gone). The first pre-hook keeps them (keep_affected_keys), the second deletes the rows
+    of the gone ones (delete_kept_gone_keys), and the model recomputes the kept keys: dbt
+    replaces the rows of the others (`delete+insert`), the gone ones give no row. One pass
+    replaces the two the pre-hook (gone keys) and the model (changed keys) each made over every
+    key's signature and the stored ones. -#}
+{% macro mart_keys_whose_signature_moved(
+    signatures, key, stored_condition='true', stored_signature='_inputs_signature'
+) -%}
+    select
+        coalesce(current_keys.{{ key }}, stored_keys.{{ key }}) as {{ key }},
+        current_keys.inputs_signature
+    from ({{ signatures }}) as current_keys
+    full outer join (
         select
-            lead_id,
-            inputs_signature
-        from ({{ revops.lead_funnel_signatures() }}) as current_leads
-        except
-        select
-            lead_id,
-            _inputs_signature
-        from {{ this }}
-    ) as changed
+            stored.{{ key }},
+            stored.{{ stored_signature }} as _inputs_signature
+        from {{ this }} as stored
+        where {{ stored_condition }}
+    ) as stored_keys
+        on current_keys.{{ key }} = stored_keys.{{ key }}
+    where
+        stored_keys.{{ key }} is null
+        or current_keys.{{ key }} is null
+        or current_keys.inputs_signature is distinct from stored_keys._inputs_signature
 {%- endmacro %}
 
 
-{#- fct_lead_funnel's pre-hook: delete the leads that are no longer reportable leads (deleted,
-    merged away, excluded, gone from the CRM). -#}
-{% macro lead_funnel_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where lead_id in (
-        select lead_id from {{ this }}
-        except
-        select lead_id from {{ ref('int_leads_staged') }} where is_reportable
-    )
-    {%- endif -%}
+{#- fct_lead_funnel, on an incremental run: the leads whose signature is not the stored one
+    (new, or their staged row or their opportunity's changed), and the leads stored that are no
+    longer reportable leads (deleted, merged away, excluded, gone from the CRM). -#}
+{% macro lead_funnel_affected_leads() -%}
+    {{ revops.mart_keys_whose_signature_moved(revops.lead_funnel_signatures(), 'lead_id') }}
 {%- endmacro %}
 
 
 {#- fct_funnel_stage_events, on an incremental run: the leads whose funnel row is not the one
-    their events were built from. A funnel row is decided by its `_inputs_signature`, which
-    each lead's `lead` event keeps. -#}
-{% macro funnel_stage_events_affected_leads() -%}
-    select lead_id from (
-        select
-            lead_id,
-            _inputs_signature
-        from {{ ref('fct_lead_funnel') }}
-        except
-        select
-            lead_id,
-            _inputs_signature
-        from {{ this }}
-        where funnel_stage = 'lead'
-    ) as changed
+    their events were built from (a funnel row is decided by its `_inputs_signature`, which
+    each lead's `lead` event keeps), and the leads gone from fct_lead_funnel. -#}
+{% macro funnel_stage_events_signatures() -%}
+    select
+        lead_id,
+        _inputs_signature as inputs_signature
+    from {{ ref('fct_lead_funnel') }}
 {%- endmacro %}
 
-
-{#- fct_funnel_stage_events' pre-hook: delete the events of leads gone from fct_lead_funnel. -#}
-{% macro funnel_stage_events_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where lead_id in (
-        select lead_id from {{ this }} where funnel_stage = 'lead'
-        except
-        select lead_id from {{ ref('fct_lead_funnel') }}
-    )
-    {%- endif -%}
+{% macro funnel_stage_events_affected_leads() -%}
+    {{ revops.mart_keys_whose_signature_moved(
+        revops.funnel_stage_events_signatures(), 'lead_id', "stored.funnel_stage = 'lead'",
+    ) }}
 {%- endmacro %}
 
 
@@ -169,36 +165,48 @@
 
 
 {#- fct_opportunity_stage_history, on an incremental run: the opportunities whose signature now
-    (in `signatures`, the model's CTE of opportunity_stage_history_signatures) is not the
-    stored one (kept on the first stay, `stage_sequence` 1). -#}
-{% macro opportunity_stage_history_affected_opportunities(signatures) -%}
-    select opportunity_id from (
-        select
-            opportunity_id,
-            inputs_signature
-        from {{ signatures }}
-        except
-        select
-            opportunity_id,
-            _inputs_signature
-        from {{ this }}
-        where stage_sequence = 1
-    ) as changed
+    is not the stored one (kept on the first stay, `stage_sequence` 1), and those that have no
+    signature now (deleted, gone from fct_opportunities, or their history gone), each with its
+    signature now. -#}
+{% macro opportunity_stage_history_affected_opportunities() -%}
+    {{ revops.mart_keys_whose_signature_moved(
+        revops.opportunity_stage_history_signatures(), 'opportunity_id',
+        'stored.stage_sequence = 1',
+    ) }}
 {%- endmacro %}
 
 
-{#- fct_opportunity_stage_history's pre-hook: delete the opportunities that have no signature
-    now (deleted, gone from fct_opportunities, or their history gone). -#}
-{% macro opportunity_stage_history_pre_hook() -%}
+{#- The pre-hook that deletes the rows of the kept keys that are gone (kept with a null
+    signature; the rows of the others are replaced by dbt's `delete+insert`). With none gone,
+    the delete reads nothing of the table (an empty semi-join). -#}
+{% macro delete_kept_gone_keys(name, column) -%}
+    {{ revops.delete_rows_of_keys(
+        column,
+        'select gone.' ~ column ~ ' from ' ~ revops.kept_affected_keys(name) ~ ' as gone'
+        ~ ' where gone.inputs_signature is null',
+    ) }}
+{%- endmacro %}
+
+
+{#- The pre-hooks of the marts recomputed by key: find the affected keys once, keep them for the
+    model's SQL (keep_affected_keys, macros/billing/affected_keys.sql); the next deletes the
+    rows of the gone keys; the model recomputes the kept keys. -#}
+{% macro lead_funnel_keep_affected() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }}
-    where opportunity_id in (
-        select opportunity_id from {{ this }} where stage_sequence = 1
-        except
-        select history.opportunity_id
-        from {{ ref('int_crm_opportunity_history_unioned') }} as history
-        inner join {{ ref('fct_opportunities') }} as opportunities
-            on history.opportunity_id = opportunities.opportunity_id
-    )
+    {{ revops.keep_affected_keys('leads', revops.lead_funnel_affected_leads()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro funnel_stage_events_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('leads', revops.funnel_stage_events_affected_leads()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro opportunity_stage_history_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys(
+        'opportunities', revops.opportunity_stage_history_affected_opportunities(),
+    ) }}
     {%- endif -%}
 {%- endmacro %}

@@ -27,7 +27,10 @@
         'incremental_strategy': 'delete+insert',
         'unique_key': 'email',
         'on_schema_change': 'fail',
-        'pre_hook': ["{{ revops.people_resolved_pre_hook() }}"],
+        'pre_hook': [
+            "{{ revops.people_resolved_keep_affected() }}",
+            "{{ revops.people_resolved_pre_hook() }}",
+        ],
     }) }}
 {% endmacro %}
 
@@ -69,16 +72,53 @@
 {%- endmacro %}
 
 
-{#- int_people_resolved's pre-hook: delete the people that no longer exist (no touch, and no
-    CRM row now). Every other stored email keeps its row until the model replaces it. -#}
+{#- int_people_resolved, on an incremental run: the emails whose CRM rows changed, in one
+    comparison by email of the signatures now with the stored ones (one row per email): new
+    (no stored signature), gone (no CRM row now: null signature) or changed. -#}
+{% macro people_resolved_crm_affected_emails() -%}
+    select
+        coalesce(current_signatures.email, signed.email) as email,
+        current_signatures.inputs_signature
+    from (
+        {{ revops.people_resolved_crm_signatures(
+            '(' ~ revops.people_resolved_crm_rows() ~ ') as signed_rows'
+        ) }}
+    ) as current_signatures
+    full outer join (
+        select
+            stored.email,
+            stored._inputs_signature
+        from {{ this }} as stored
+        where stored._inputs_signature is not null
+    ) as signed
+        on current_signatures.email = signed.email
+    where
+        signed.email is null
+        or current_signatures.email is null
+        or current_signatures.inputs_signature <> signed._inputs_signature
+{%- endmacro %}
+
+
+{#- int_people_resolved's pre-hooks: find the emails whose CRM rows changed once and keep them
+    for the model's SQL (keep_affected_keys, macros/billing/affected_keys.sql); then delete the
+    people that no longer exist (no touch, and no CRM row now: kept with a null signature).
+    Every other stored email keeps its row until the model replaces it (the model reads the
+    stored touch counts of the emails it recomputes). -#}
+{% macro people_resolved_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('emails', revops.people_resolved_crm_affected_emails()) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro people_resolved_pre_hook() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
         touch_count = 0
-        and email not in (
-            select crm_rows.email
-            from ({{ revops.people_resolved_crm_rows() }}) as crm_rows
+        and email in (
+            select affected.email
+            from {{ revops.kept_affected_keys('emails') }} as affected
+            where affected.inputs_signature is null
         )
     {%- endif -%}
 {%- endmacro %}
@@ -182,16 +222,19 @@
 {%- endmacro %}
 
 
-{#- fct_attribution: the config (delete+insert by opportunity: the model reads the stored
-    signatures and watermark of the table as it was; the pre-hook removes opportunities that
-    are gone). -#}
+{#- fct_attribution: the config (delete+insert by opportunity: the first pre-hook finds the
+    affected opportunities once and keeps them, with their signatures now, for the model's SQL;
+    the second deletes the rows of the opportunities no longer credited). -#}
 {% macro attribution_config() %}
     {{ return({
         'materialized': latest_version_materialization(),
         'incremental_strategy': 'delete+insert',
         'unique_key': 'opportunity_id',
         'on_schema_change': 'fail',
-        'pre_hook': ["{{ revops.attribution_pre_hook() }}"],
+        'pre_hook': [
+            "{{ revops.attribution_keep_affected() }}",
+            "{{ revops.delete_kept_gone_keys('opportunities', 'opportunity_id') }}",
+        ],
     }) }}
 {% endmacro %}
 
@@ -217,15 +260,75 @@
 {%- endmacro %}
 
 
-{#- fct_attribution's pre-hook: delete the opportunities no longer credited (the model
-    replaces the rows of every other affected one). -#}
-{% macro attribution_pre_hook() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where opportunity_id not in (
-        select current_opportunities.opportunity_id
-        from ({{ revops.attribution_opportunities() }}) as current_opportunities
+{#- fct_attribution: per opportunity credited, the signature of what its rows are built from
+    besides the touches (`opportunity_inputs`: a relation of attribution_opportunities' rows). -#}
+{% macro attribution_signatures(opportunity_inputs) -%}
+    select
+        opportunity_id,
+        {{ revops.row_set_signature([
+            'lead_id',
+            'lead_created_at',
+            'opportunity_created_at',
+            'is_won',
+            'amount_reporting',
+            'lead_email',
+            'is_lead_reportable',
+        ]) }} as inputs_signature
+    from {{ opportunity_inputs }}
+    group by opportunity_id
+{%- endmacro %}
+
+
+{#- fct_attribution, on an incremental run, in one pass over the signatures: the opportunities
+    whose signature is not the stored one (on the `first_touch` row every opportunity has,
+    credited or unattributed: new, changed) or that are no longer credited (gone: null
+    signature), and the opportunities whose lead has a touch loaded after the newest
+    `_loaded_at` stored (the touches int_touches_resolved held when the rows were built), each
+    with its signature now. -#}
+{% macro attribution_affected_opportunities() -%}
+    with
+
+    opportunity_inputs as (
+        {{ revops.attribution_opportunities() }}
+    ),
+
+    signatures as (
+        {{ revops.attribution_signatures('opportunity_inputs') }}
+    ),
+
+    new_touch_leads as (
+        select distinct lead_id
+        from {{ ref('int_touches_resolved') }}
+        where _loaded_at > (
+            select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
+        )
     )
+
+    select
+        moved.opportunity_id,
+        moved.inputs_signature
+    from (
+        {{ revops.mart_keys_whose_signature_moved(
+            'select * from signatures', 'opportunity_id',
+            "stored.attribution_model = 'first_touch'",
+        ) }}
+    ) as moved
+    union
+    select
+        signatures.opportunity_id,
+        signatures.inputs_signature
+    from signatures
+    where signatures.opportunity_id in (
+        select opportunity_inputs.opportunity_id
+        from opportunity_inputs
+        inner join new_touch_leads
+            on opportunity_inputs.lead_id = new_touch_leads.lead_id
+    )
+{%- endmacro %}
+
+{% macro attribution_keep_affected() -%}
+    {%- if is_incremental() -%}
+    {{ revops.keep_affected_keys('opportunities', revops.attribution_affected_opportunities()) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -5,12 +5,15 @@
 -- the export of the lead's own CRM (`source_system` = the lead's crm_source).
 -- Incremental by lead (macros/funnel/affected_leads.sql): a run recomputes the leads with
 -- Status history rows loaded since its last run (watermark `_loaded_at` of the change rows)
--- and the leads whose CRM row is new or changed (`_lead_signature` on the initial row); it
--- deletes the initial row of a lead gone from the CRM, and recomputes every lead when the
--- LeadStatus export changed (`_statuses_signature`) or history it had seen was rewritten.
+-- and the leads whose CRM row is new, changed (`_lead_signature` on the initial row) or gone
+-- (found once by a pre-hook, kept for this SQL; another deletes a gone lead's rows), and recomputes
+-- every lead when the LeadStatus export changed (`_statuses_signature`) or history it had seen
+-- was rewritten.
 -- `_rows_signature` (initial row) signs all of a lead's rows for int_leads_staged.
 {{ config(**affected_leads_config([
     "{{ revops.lead_status_changes_pre_hook() }}",
+    "{{ revops.lead_status_changes_keep_affected() }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with
@@ -19,7 +22,10 @@ with
 
 affected_leads as (
 
-    {{ lead_status_changes_affected_leads() }}
+    -- found by the pre-hooks, before they deleted their rows
+    select affected.lead_id
+    from {{ kept_affected_keys_relation('leads', lead_status_changes_affected_leads()) }}
+        as affected
 
 ),
 {%- endif %}

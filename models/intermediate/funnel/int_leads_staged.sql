@@ -4,9 +4,11 @@
 -- back keeps the first time it reached a stage.
 -- Incremental by lead (macros/funnel/affected_leads.sql): a run recomputes the leads whose
 -- `_inputs_signature` (their CRM row and the signature of their int_lead_status_changes rows)
--- is not the stored one, and deletes the leads gone from the CRM.
+-- is not the stored one, and deletes the leads gone from the CRM: the first pre-hook finds
+-- both in one pass and keeps them for this SQL, the second deletes the gone leads' rows.
 {{ config(**affected_leads_config([
-    "{{ revops.leads_staged_pre_hook() }}",
+    "{{ revops.leads_staged_keep_affected() }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with
@@ -15,7 +17,9 @@ with
 
 affected_leads as (
 
-    {{ leads_staged_affected_leads() }}
+    -- found by the pre-hook, before it deleted their rows
+    select affected.lead_id
+    from {{ kept_affected_keys_relation('leads', leads_staged_affected_leads()) }} as affected
 
 ),
 {%- endif %}

@@ -11,8 +11,9 @@
 --     through the watermark only, never aggregated again;
 --   * emails whose CRM rows changed: `_inputs_signature` (a signature of the email's leads and
 --     contacts) differs from the one now, or the email has no CRM row any more (an email
---     changed: the old one; a delete; a merge). The pre-hook deletes the people left with no
---     touch and no CRM row.
+--     changed: the old one; a delete; a merge). The first pre-hook finds them in one pass and
+--     keeps them for this SQL; the second deletes the people left with no touch and no CRM
+--     row.
 {{ config(**people_resolved_config()) }}
 
 {%- set summary_columns = [
@@ -76,17 +77,8 @@ stored as (
         touch_count,
         first_touched_at,
         last_touched_at,
-        _inputs_signature,
         _loaded_at
     from {{ this }}
-
-),
-
-all_crm_signatures as (
-
-    -- from the CRM models themselves rather than all_crm_rows: read twice, they are cheaper
-    -- than a copy of every CRM row kept for both uses
-    {{ people_resolved_crm_signatures('(' ~ people_resolved_crm_rows() ~ ') as signed_rows') }}
 
 ),
 
@@ -94,22 +86,11 @@ affected_emails as (
 
     select email from new_touch_summary
     union
-    -- one comparison, by email, of the signatures now with the stored ones (one row per
-    -- email): new (no stored signature), gone (no CRM row now) or changed
-    select coalesce(all_crm_signatures.email, signed.email) as email
-    from all_crm_signatures
-    full outer join (
-        select
-            email,
-            _inputs_signature
-        from stored
-        where _inputs_signature is not null
-    ) as signed
-        on all_crm_signatures.email = signed.email
-    where
-        signed.email is null
-        or all_crm_signatures.email is null
-        or all_crm_signatures.inputs_signature <> signed._inputs_signature
+    -- the emails whose CRM rows are new, gone or changed: one comparison, by email, of the
+    -- signatures now with the stored ones, made by the pre-hook and kept for this SQL
+    select affected.email
+    from {{ kept_affected_keys_relation('emails', people_resolved_crm_affected_emails()) }}
+        as affected
 
 ),
 

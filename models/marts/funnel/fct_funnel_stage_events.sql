@@ -7,10 +7,12 @@
 -- Incremental by lead (macros/funnel/affected_marts.sql): a lead's events are decided by its
 -- fct_lead_funnel row, itself decided by that row's `_inputs_signature`, which the lead's
 -- `lead` event keeps. A run recomputes the leads whose funnel signature is not the stored one
--- (new or changed funnel rows) and the pre-hook deletes the events of leads gone from
--- fct_lead_funnel. Nothing here depends on the current day.
+-- (new or changed funnel rows) and the leads gone from fct_lead_funnel, found in one pass by
+-- the first pre-hook and kept for this SQL; the second deletes the events of the gone ones.
+-- Nothing here depends on the current day.
 {{ config(**affected_marts_config('lead_id', [
-    "{{ revops.funnel_stage_events_pre_hook() }}",
+    "{{ revops.funnel_stage_events_keep_affected() }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with
@@ -19,7 +21,10 @@ with
 
 affected_leads as (
 
-    {{ funnel_stage_events_affected_leads() }}
+    -- found by the pre-hook, before it deleted their rows
+    select affected.lead_id
+    from {{ kept_affected_keys_relation('leads', funnel_stage_events_affected_leads()) }}
+        as affected
 
 ),
 {%- endif %}

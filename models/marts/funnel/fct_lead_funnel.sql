@@ -7,10 +7,12 @@
 -- and the columns read of its converted opportunity in int_opportunities_enriched (amount
 -- only when won, close date only when closed). A run recomputes the reportable leads whose
 -- signature is not the stored one (new, edited, re-staged, converted late, their opportunity
--- changed or delivered after them) and the pre-hook deletes the leads no longer reportable.
+-- changed or delivered after them) and the leads no longer reportable, found in one pass by
+-- the first pre-hook and kept for this SQL; the second deletes the rows of the gone ones.
 -- Nothing here depends on the current day.
 {{ config(**affected_marts_config('lead_id', [
-    "{{ revops.lead_funnel_pre_hook() }}",
+    "{{ revops.lead_funnel_keep_affected() }}",
+    "{{ revops.delete_kept_gone_keys('leads', 'lead_id') }}",
 ])) }}
 
 with
@@ -19,7 +21,9 @@ with
 
 affected_leads as (
 
-    {{ lead_funnel_affected_leads() }}
+    -- found by the pre-hook, before it deleted their rows
+    select affected.lead_id
+    from {{ kept_affected_keys_relation('leads', lead_funnel_affected_leads()) }} as affected
 
 ),
 {%- endif %}

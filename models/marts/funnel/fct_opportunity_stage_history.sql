@@ -6,24 +6,45 @@
 -- first stay) signs an opportunity's history rows and the order and closed flag of each stage
 -- they name. A run recomputes the opportunities of fct_opportunities whose signature is not
 -- the stored one (new, a history row added, backdated or rewritten, a stage re-ordered) and
--- the pre-hook deletes the opportunities with no history in fct_opportunities any more (a
--- deleted deal). Nothing here depends on the current day: the open stay has no exit time.
+-- the opportunities with no history in fct_opportunities any more (a deleted deal), found in
+-- one pass by the first pre-hook and kept with their signatures for this SQL; the second
+-- deletes the rows of the gone ones. Nothing here depends on the current day: the open stay
+-- has no exit time.
 {{ config(**affected_marts_config('opportunity_id', [
-    "{{ revops.opportunity_stage_history_pre_hook() }}",
+    "{{ revops.opportunity_stage_history_keep_affected() }}",
+    "{{ revops.delete_kept_gone_keys('opportunities', 'opportunity_id') }}",
 ])) }}
 
 with
 
-signatures as (
-
-    {{ opportunity_stage_history_signatures() }}
-
-),
 {%- if is_incremental() %}
 
 affected_opportunities as (
 
-    {{ opportunity_stage_history_affected_opportunities('signatures') }}
+    -- found by the pre-hook with their signatures now (null: gone), before it deleted their rows
+    select
+        affected.opportunity_id,
+        affected.inputs_signature
+    from {{ kept_affected_keys_relation(
+        'opportunities', opportunity_stage_history_affected_opportunities(),
+    ) }} as affected
+
+),
+
+signatures as (
+
+    select
+        opportunity_id,
+        inputs_signature
+    from affected_opportunities
+    where inputs_signature is not null
+
+),
+{%- else %}
+
+signatures as (
+
+    {{ opportunity_stage_history_signatures() }}
 
 ),
 {%- endif %}

@@ -14,7 +14,9 @@
 --     whose email changed or that was excluded; or
 --   * its lead has a touch loaded after `_loaded_at` (the newest touch load int_touches_resolved
 --     held when the rows were built; the newest stored is the watermark).
--- The pre-hook deletes the opportunities no longer credited. Nothing depends on the day.
+-- The first pre-hook finds these, and the opportunities no longer credited, in one pass and
+-- keeps them with their signatures for this SQL; the second deletes the rows of those no
+-- longer credited. Nothing depends on the day.
 {{ config(**attribution_config()) }}
 
 with
@@ -24,62 +26,58 @@ opportunity_inputs as (
     {{ attribution_opportunities() }}
 
 ),
+{%- if is_incremental() %}
+
+affected_opportunities as (
+
+    -- found by the pre-hook with their signatures now (null: no longer credited), before it
+    -- deleted their rows
+    select
+        affected.opportunity_id,
+        affected.inputs_signature
+    from {{ kept_affected_keys_relation('opportunities', attribution_affected_opportunities()) }}
+        as affected
+
+),
 
 signatures as (
 
     select
         opportunity_id,
-        {{ row_set_signature([
-            'lead_id',
-            'lead_created_at',
-            'opportunity_created_at',
-            'is_won',
-            'amount_reporting',
-            'lead_email',
-            'is_lead_reportable',
-        ]) }} as inputs_signature
-    from opportunity_inputs
-    group by opportunity_id
+        inputs_signature
+    from affected_opportunities
+    where inputs_signature is not null
+
+),
+
+watermark as (
+
+    -- the newest touch load: the newest stored, or a newer touch's (a read of the touches
+    -- loaded after the stored one only, never of every touch)
+    select max(loaded_at) as loaded_at
+    from (
+        select max(stored._loaded_at) as loaded_at from {{ this }} as stored
+        union all
+        select max(new_touches._loaded_at) as loaded_at
+        from {{ ref('int_touches_resolved') }} as new_touches
+        where new_touches._loaded_at > (
+            select coalesce(max(stored._loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+            from {{ this }} as stored
+        )
+    ) as loads
+
+),
+{%- else %}
+
+signatures as (
+
+    {{ attribution_signatures('opportunity_inputs') }}
 
 ),
 
 watermark as (
 
     select max(_loaded_at) as loaded_at from {{ ref('int_touches_resolved') }}
-
-),
-{%- if is_incremental() %}
-
-new_touch_leads as (
-
-    select distinct lead_id
-    from {{ ref('int_touches_resolved') }}
-    where _loaded_at > (
-        select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}
-    )
-
-),
-
-affected_opportunities as (
-
-    select opportunity_id from (
-        select
-            opportunity_id,
-            inputs_signature
-        from signatures
-        except
-        -- each opportunity has one first_touch row (credited or unattributed)
-        select
-            opportunity_id,
-            _inputs_signature
-        from {{ this }}
-        where attribution_model = 'first_touch'
-    ) as changed
-    union
-    select opportunity_inputs.opportunity_id
-    from opportunity_inputs
-    inner join new_touch_leads
-        on opportunity_inputs.lead_id = new_touch_leads.lead_id
 
 ),
 {%- endif %}
@@ -95,7 +93,7 @@ opportunities as (
         amount_reporting
     from opportunity_inputs
     {%- if is_incremental() %}
-    where opportunity_id in (select opportunity_id from affected_opportunities)
+    where opportunity_id in (select signatures.opportunity_id from signatures)
     {%- endif %}
 
 ),
