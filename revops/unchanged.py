@@ -122,15 +122,7 @@ class _Macros:
         self.macros = macros
         self.scope_macros = list(SCOPE_MACROS)
         self.implementations = incremental._dispatch_implementations(macros)
-        names = sorted(settings, key=len, reverse=True)
-        self.settings_pattern = (
-            re.compile(
-                rf"(?<![A-Za-z0-9_])({'|'.join(re.escape(n) for n in names)})(?![A-Za-z0-9_])"
-            )
-            if names
-            else None
-        )
-        self._settings: dict[str, frozenset[str]] = {}
+        self.named_settings = incremental._NamedSettings(settings)
         self._today: dict[str, bool] = {}
 
     def closure(self, node: Mapping[str, Any]) -> set[str]:
@@ -148,20 +140,11 @@ class _Macros:
             todo.extend(self.implementations.get(name, []))
         return seen
 
-    def _named_settings(self, text: str) -> frozenset[str]:
-        if self.settings_pattern is None:
-            return frozenset()
-        return frozenset(self.settings_pattern.findall(text))
-
     def settings_named(self, node: Mapping[str, Any], closure: Iterable[str]) -> set[str]:
         """The settings named in the node's code or config or a macro of `closure`."""
-        found = set(self._named_settings(node.get("raw_code", "")))
-        found |= self._named_settings(_json(node.get("config", {})))
-        for name in closure:
-            if name not in self._settings:
-                self._settings[name] = self._named_settings(self.macros[name].get("macro_sql", ""))
-            found |= self._settings[name]
-        return found
+        texts = [node.get("raw_code", ""), _json(node.get("config", {}))]
+        texts += [self.macros[name].get("macro_sql", "") for name in closure]
+        return self.named_settings(texts)
 
     def names_today(self, node: Mapping[str, Any]) -> bool:
         """Whether the node's code, config or a macro it calls names the run's date."""

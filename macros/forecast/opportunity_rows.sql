@@ -73,3 +73,29 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The last two CTEs of both models, after a CTE `relation` of their rows: `signed` (each row
+    with `_inputs_signature`, the signature of `columns`) and `final` (on an incremental run,
+    only the rows whose signature changed). `incremental` is the model's own `is_incremental()`
+    (a unit test overrides it in the model's context, not in a macro's). -#}
+{% macro signed_changed_opportunities(relation, columns, incremental) -%}
+signed as (
+
+    select
+        {{ relation }}.*,
+        {{ revops.own_row_signature(relation, columns) }} as _inputs_signature
+    from {{ relation }}
+
+),
+
+final as (
+
+    select signed.*
+    from signed
+    {%- if incremental %}
+    {{ revops.only_changed_opportunities('signed') }}
+    {%- endif %}
+
+)
+{%- endmacro %}

@@ -204,24 +204,8 @@ enriched as (
 
 ),
 
-signed as (
-
-    select
-        enriched.*,
-        {{ revops.own_row_signature('enriched', revops.enriched_opportunity_columns()) }}
-            as _inputs_signature
-    from enriched
-
-),
-
-final as (
-
-    select signed.*
-    from signed
-    {%- if is_incremental() %}
-    {{ revops.only_changed_opportunities('signed') }}
-    {%- endif %}
-
-)
+{{ revops.signed_changed_opportunities(
+    'enriched', revops.enriched_opportunity_columns(), is_incremental()
+) }}
 
 select * from final

@@ -65,25 +65,20 @@ won_deals_by_period as (
     -- window lies inside its reference period, so a deal closed in it is one of that period's
     -- (an equality join on the period, then the window's bounds, instead of a range join of
     -- every window with every deal)
+    {%- for grain in ['month', 'quarter'] %}
     select
-        'month' as period_grain,
-        cast({{ dbt.date_trunc('month', 'close_date') }} as date) as close_period_start,
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'close_date') }} as date) as close_period_start,
         segment,
         amount_reporting,
         created_date,
         close_date
     from deals
     where is_won
+    {%- if not loop.last %}
     union all
-    select
-        'quarter' as period_grain,
-        cast({{ dbt.date_trunc('quarter', 'close_date') }} as date) as close_period_start,
-        segment,
-        amount_reporting,
-        created_date,
-        close_date
-    from deals
-    where is_won
+    {%- endif %}
+    {%- endfor %}
 
 ),
 

@@ -53,24 +53,8 @@ projected as (
 
 ),
 
-signed as (
-
-    select
-        projected.*,
-        {{ revops.own_row_signature('projected', revops.opportunity_row_columns()) }}
-            as _inputs_signature
-    from projected
-
-),
-
-final as (
-
-    select signed.*
-    from signed
-    {%- if is_incremental() %}
-    {{ revops.only_changed_opportunities('signed') }}
-    {%- endif %}
-
-)
+{{ revops.signed_changed_opportunities(
+    'projected', revops.opportunity_row_columns(), is_incremental()
+) }}
 
 select * from final
