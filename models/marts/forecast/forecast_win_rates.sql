@@ -68,9 +68,10 @@ observation_days as (
     -- An observation is learned from on every as-of date after both its month end and its
     -- deal's close (a close date that is null: never). Counted once per key and day it is
     -- learned after, for the segment and for `All`.
+    {%- for all_segments in [false, true] %}
     select
-        false as is_all_segments,
-        segment,
+        {{ 'true' if all_segments else 'false' }} as is_all_segments,
+        {{ "'All' as segment" if all_segments else 'segment' }},
         stage_name,
         age_band,
         {{ learned_after }} as learned_after_date,
@@ -78,19 +79,11 @@ observation_days as (
         sum(case when is_won then 1 else 0 end) as won_observations
     from observations
     where close_date is not null
-    group by segment, stage_name, age_band, {{ learned_after }}
+    group by {{ '' if all_segments else 'segment, ' }}stage_name, age_band, {{ learned_after }}
+    {%- if not loop.last %}
     union all
-    select
-        true as is_all_segments,
-        'All' as segment,
-        stage_name,
-        age_band,
-        {{ learned_after }} as learned_after_date,
-        count(*) as observations,
-        sum(case when is_won then 1 else 0 end) as won_observations
-    from observations
-    where close_date is not null
-    group by stage_name, age_band, {{ learned_after }}
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
