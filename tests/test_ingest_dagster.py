@@ -366,3 +366,17 @@ def test_a_bad_recheck_setting_makes_the_reconciliation_read_every_row(
     assert (check.metadata["raw_scan"].value, check.metadata["full_scan_reason"].value) == (
         "full", "last full check 0+ day(s) ago"
     )  # fmt: skip
+
+
+def test_a_shared_connection_left_open_is_closed_before_dbt(tmp_path):
+    """A run's ingestion steps share one connection, closed when the last listed step releases
+    it; if one never does, the dbt step closes it first (close_shared_connection)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shared = ingestion._SHARED
+    shared.acquire("run-x", warehouse, {"step_a", "step_b"})
+    shared.release("step_a")
+    assert shared.is_open  # step_b has not released it
+    assert ingestion.close_shared_connection() is True
+    assert not shared.is_open
+    assert ingestion.close_shared_connection() is False
+    duckdb.connect(str(warehouse)).close()  # the file is free

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -194,6 +195,19 @@ def _results(base: Path) -> dict[str, str]:
     }
 
 
+def _scopable_tests_of(
+    base: Path, model: str
+) -> tuple[dict[str, Any], dict[str, test_scope.ScopableTest]]:
+    """The manifest dbt wrote under `base`, and the scopable tests of `model` in it by name."""
+    manifest = json.loads((base / "target" / "manifest.json").read_text())
+    tests = {
+        t.unique_id.split(".")[2]: t
+        for t in test_scope.scopable_tests(manifest).values()
+        if t.model == model
+    }
+    return manifest, tests
+
+
 def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
     _deliver_touches(landing, DAY, start=1, n=4)
@@ -209,12 +223,7 @@ def test_scoped_tests_check_new_rows_against_the_whole_table(tmp_path):
 
     built = run_dbt("run", "--select", MODEL, base=tmp_path, env=env)
     assert built.returncode == 0, built.stdout[-3000:]
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
-    tests = {
-        t.unique_id.split(".")[2]: t
-        for t in test_scope.scopable_tests(manifest).values()
-        if t.model == MODEL
-    }
+    manifest, tests = _scopable_tests_of(tmp_path, MODEL)
     unique = f"unique_{MODEL}_activity_id"
     accepted = next(name for name in tests if name.startswith(f"accepted_values_{MODEL}_activity"))
     assert tests[unique].mode == "keys" and tests[accepted].mode == "rows"
@@ -304,12 +313,7 @@ def test_tests_of_an_intermediate_model_check_the_keys_its_writes_recorded(tmp_p
         "--exclude-resource-type", "unit_test", base=tmp_path, env=env,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:]
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
-    tests = {
-        t.unique_id.split(".")[2]: t
-        for t in test_scope.scopable_tests(manifest).values()
-        if t.model == PRICED
-    }
+    manifest, tests = _scopable_tests_of(tmp_path, PRICED)
     unique = f"unique_{PRICED}_invoice_line_item_id"
     not_null = f"not_null_{PRICED}_price_attributes_source"
     assert tests[unique].written == ("invoice_line_item_id",)

@@ -121,6 +121,17 @@ def asset_key(obj: ExportObject) -> dg.AssetKey:
 # `revops refresh` run one after the other in one process.
 _SHARED = SharedConnection()
 atexit.register(_SHARED.close)
+
+
+def close_shared_connection() -> bool:
+    """Close the ingestion steps' shared connection if it is still open (a step listed for the
+    run that never released it): the steps after ingestion (dbt, the publish) must find the
+    warehouse file free. Whether one was open."""
+    was_open = _SHARED.is_open
+    _SHARED.close()
+    return was_open
+
+
 # The op (and step) names of the ingestion assets.
 INGEST_STEPS = frozenset(asset_key(o).to_python_identifier() for o in contract.OBJECTS)
 

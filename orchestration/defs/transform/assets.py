@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.defs.ingestion.assets import close_shared_connection
 from orchestration.defs.ingestion.resources import Warehouse
 from orchestration.defs.publish.resources import ServingFolder
 from orchestration.defs.transform.resources import OrgSettings
@@ -146,6 +147,10 @@ def revops_dbt_models(
     settings_file: OrgSettings,
     serving: ServingFolder,
 ) -> Iterator[Any]:
+    if close_shared_connection():
+        context.log.warning(
+            "the ingestion steps' warehouse connection was still open: closed before dbt"
+        )
     # Unit tests check the models' logic on fixed inputs, not the data: they run in CI (the
     # test suite's dbt build), not in every refresh.
     args = ["build", "--exclude-resource-type", "unit_test"]
